@@ -1,0 +1,801 @@
+//! The configuration file: strict TOML in, a validated [`Config`] out, or every problem at once.
+//!
+//! Loading is two steps, raw then validated (like ripgrep's low/high args): the TOML is first
+//! walked against the known keys so that *all* unknown keys are reported (serde would stop at
+//! the first), then deserialised, then each value is checked (cron parses, files exist, names
+//! are unique, queries parse). Relative paths resolve against the config file's directory.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::core::query::{self, Query};
+
+/// The default cron schedule: every five minutes, at second 0.
+pub const DEFAULT_SCHEDULE: &str = "0 */5 * * * *";
+
+/// One thing wrong with the configuration: where, what, and what would be valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted path of the key, e.g. `sources[2].schedule`.
+    pub key: String,
+    /// The offending value as written (empty when the key is missing).
+    pub value: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "{}: {}", self.key, self.message)
+        } else {
+            write!(f, "{} = {}: {}", self.key, self.value, self.message)
+        }
+    }
+}
+
+/// Every problem found in one configuration file.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "{} has {n} problem{}:",
+            self.path.display(),
+            if n == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a source's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An http(s) URL.
+    Url(String),
+    /// A local file, absolute (resolved against the config directory).
+    File(PathBuf),
+}
+
+impl Location {
+    /// The text handed to the fetcher: the URL, or the file path.
+    pub fn as_fetch_str(&self) -> String {
+        match self {
+            Location::Url(url) => url.clone(),
+            Location::File(path) => path.display().to_string(),
+        }
+    }
+
+    pub fn is_file(&self) -> bool {
+        matches!(self, Location::File(_))
+    }
+}
+
+/// A validated source from `[[sources]]`.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub location: Location,
+    /// The schedule as written (kept for display and storage).
+    pub schedule_text: String,
+    pub schedule: cron::Schedule,
+    pub backfill: u32,
+}
+
+/// A validated operator-defined subscription from `[[subscriptions]]`.
+#[derive(Debug, Clone)]
+pub struct SubscriptionConfig {
+    pub user: String,
+    pub query: Query,
+    /// Delivery target; `None` means the default target.
+    pub channel: Option<String>,
+}
+
+/// `[fetch]`: limits for every source fetch.
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_body_bytes: u64,
+    pub max_redirects: u8,
+    pub per_host_concurrency: usize,
+    pub concurrency: usize,
+    /// Each scheduled poll starts up to this much later, at random, so sources sharing a cron
+    /// minute do not all fire at once.
+    pub jitter: Duration,
+    /// Whether config sources may live on loopback / private addresses (self-hosted feeds).
+    pub allow_private_addresses: bool,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    pub storage_path: PathBuf,
+    pub retention_days: u32,
+    pub default_schedule: String,
+    pub summary_length: usize,
+    pub fetch: FetchConfig,
+    pub sources: Vec<SourceConfig>,
+    pub subscriptions: Vec<SubscriptionConfig>,
+}
+
+// ---- raw form ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    fetch: RawFetch,
+    #[serde(default)]
+    sources: Vec<RawSource>,
+    #[serde(default)]
+    subscriptions: Vec<RawSubscription>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: Option<String>,
+    retention_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    schedule: Option<String>,
+    backfill: Option<i64>,
+    summary_length: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    timeout_secs: Option<f64>,
+    connect_timeout_secs: Option<f64>,
+    max_body_bytes: Option<i64>,
+    max_redirects: Option<i64>,
+    per_host_concurrency: Option<i64>,
+    concurrency: Option<i64>,
+    jitter_secs: Option<f64>,
+    allow_private_addresses: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Option<String>,
+    url: Option<String>,
+    schedule: Option<String>,
+    backfill: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSubscription {
+    user: Option<String>,
+    query: Option<String>,
+    channel: Option<String>,
+}
+
+/// The keys each table accepts; what the unknown-key walk checks against.
+const ROOT_KEYS: &[&str] = &["storage", "defaults", "fetch", "sources", "subscriptions"];
+const STORAGE_KEYS: &[&str] = &["path", "retention_days"];
+const DEFAULTS_KEYS: &[&str] = &["schedule", "backfill", "summary_length"];
+const FETCH_KEYS: &[&str] = &[
+    "timeout_secs",
+    "connect_timeout_secs",
+    "max_body_bytes",
+    "max_redirects",
+    "per_host_concurrency",
+    "concurrency",
+    "jitter_secs",
+    "allow_private_addresses",
+];
+const SOURCE_KEYS: &[&str] = &["name", "url", "schedule", "backfill"];
+const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel"];
+
+fn keys_for(table: &str) -> &'static [&'static str] {
+    match table {
+        "storage" => STORAGE_KEYS,
+        "defaults" => DEFAULTS_KEYS,
+        "fetch" => FETCH_KEYS,
+        "sources" => SOURCE_KEYS,
+        "subscriptions" => SUBSCRIPTION_KEYS,
+        _ => &[],
+    }
+}
+
+fn did_you_mean(key: &str, allowed: &[&str]) -> String {
+    let best = allowed
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(key, candidate), candidate))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, candidate)) => format!("unknown key — did you mean `{candidate}`?"),
+        None => format!("unknown key — valid keys here: {}", allowed.join(", ")),
+    }
+}
+
+/// Removes unknown keys from `value`, recording a problem for each.
+fn strip_unknown_keys(value: &mut toml::Value, problems: &mut Vec<Problem>) {
+    let Some(root) = value.as_table_mut() else {
+        return;
+    };
+    let unknown: Vec<String> = root
+        .keys()
+        .filter(|k| !ROOT_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for key in unknown {
+        let removed = root
+            .remove(&key)
+            .map(|v| short_value(&v))
+            .unwrap_or_default();
+        problems.push(Problem {
+            message: did_you_mean(&key, ROOT_KEYS),
+            key,
+            value: removed,
+        });
+    }
+    for (name, section) in root.iter_mut() {
+        let allowed = keys_for(name);
+        let mut check = |table: &mut toml::Table, path: String| {
+            let unknown: Vec<String> = table
+                .keys()
+                .filter(|k| !allowed.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            for key in unknown {
+                let removed = table
+                    .remove(&key)
+                    .map(|v| short_value(&v))
+                    .unwrap_or_default();
+                problems.push(Problem {
+                    key: format!("{path}.{key}"),
+                    value: removed,
+                    message: did_you_mean(&key, allowed),
+                });
+            }
+        };
+        match section {
+            toml::Value::Table(table) => check(table, name.clone()),
+            toml::Value::Array(entries) => {
+                for (i, entry) in entries.iter_mut().enumerate() {
+                    if let toml::Value::Table(table) = entry {
+                        check(table, format!("{name}[{}]", i + 1));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn short_value(value: &toml::Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(79).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn quoted(text: &str) -> String {
+    format!("{text:?}")
+}
+
+// ---- validation -------------------------------------------------------------------------
+
+/// Parses a cron expression in the `cron` crate's 6-field form (seconds first).
+pub fn parse_schedule(text: &str) -> Result<cron::Schedule, String> {
+    let fields = text.split_whitespace().count();
+    if fields == 5 {
+        return Err(format!(
+            "5-field cron; newshound uses 6 fields with seconds first — try \"0 {text}\""
+        ));
+    }
+    cron::Schedule::from_str(text).map_err(|e| {
+        format!("not a valid cron schedule ({e}); expected 6 fields \"sec min hour day month weekday\", e.g. \"0 */5 * * * *\" for every five minutes")
+    })
+}
+
+struct Validator<'a> {
+    dir: &'a Path,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn problem(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.problems.push(Problem {
+            key: key.into(),
+            value: value.into(),
+            message: message.into(),
+        });
+    }
+
+    fn int_in(
+        &mut self,
+        key: &str,
+        value: Option<i64>,
+        default: i64,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> i64 {
+        match value {
+            None => default,
+            Some(v) if range.contains(&v) => v,
+            Some(v) => {
+                self.problem(
+                    key,
+                    v.to_string(),
+                    format!("must be between {} and {}", range.start(), range.end()),
+                );
+                default
+            }
+        }
+    }
+
+    fn secs(&mut self, key: &str, value: Option<f64>, default: f64, max: f64) -> Duration {
+        match value {
+            None => Duration::from_secs_f64(default),
+            Some(v) if v.is_finite() && v >= 0.0 && v <= max => Duration::from_secs_f64(v),
+            Some(v) => {
+                self.problem(
+                    key,
+                    v.to_string(),
+                    format!("must be a number of seconds between 0 and {max}"),
+                );
+                Duration::from_secs_f64(default)
+            }
+        }
+    }
+
+    fn resolve(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
+    }
+
+    fn location(&mut self, key: &str, url: &str) -> Option<Location> {
+        let trimmed = url.trim();
+        if trimmed.is_empty() {
+            self.problem(
+                key,
+                quoted(url),
+                "is empty; give an http(s) URL or a path to a feed file",
+            );
+            return None;
+        }
+        if let Some(scheme_end) = trimmed.find("://") {
+            let scheme = trimmed[..scheme_end].to_ascii_lowercase();
+            if scheme == "http" || scheme == "https" {
+                return match url::Url::parse(trimmed) {
+                    Ok(parsed) if parsed.host_str().is_some() => {
+                        Some(Location::Url(parsed.to_string()))
+                    }
+                    Ok(_) => {
+                        self.problem(key, quoted(url), "URL has no host");
+                        None
+                    }
+                    Err(e) => {
+                        self.problem(key, quoted(url), format!("not a valid URL ({e})"));
+                        None
+                    }
+                };
+            }
+            if scheme == "file" {
+                return match url::Url::parse(trimmed)
+                    .ok()
+                    .and_then(|u| u.to_file_path().ok())
+                {
+                    Some(path) => self.file(key, url, path),
+                    None => {
+                        self.problem(
+                            key,
+                            quoted(url),
+                            "not a valid file:// URL; write a plain path instead",
+                        );
+                        None
+                    }
+                };
+            }
+            self.problem(
+                key,
+                quoted(url),
+                format!(
+                    "unsupported scheme `{scheme}`; use http://, https:// or a local file path"
+                ),
+            );
+            return None;
+        }
+        let path = self.resolve(trimmed);
+        self.file(key, url, path)
+    }
+
+    fn file(&mut self, key: &str, written: &str, path: PathBuf) -> Option<Location> {
+        if path.is_file() {
+            Some(Location::File(path))
+        } else {
+            self.problem(
+                key,
+                quoted(written),
+                format!(
+                    "file not found: {} (relative paths are resolved against the config file's directory)",
+                    path.display()
+                ),
+            );
+            None
+        }
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            problems: vec![Problem {
+                key: "(file)".into(),
+                value: String::new(),
+                message: format!("cannot read the config file: {e}"),
+            }],
+        })?;
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        Self::from_toml(&text, path, &dir)
+    }
+
+    /// Parses and validates TOML text; `dir` anchors relative paths.
+    pub fn from_toml(text: &str, path: &Path, dir: &Path) -> Result<Config, ConfigError> {
+        let fail = |problems: Vec<Problem>| ConfigError {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| {
+            fail(vec![Problem {
+                key: "(syntax)".into(),
+                value: String::new(),
+                message: format!("not valid TOML: {}", e.to_string().trim()),
+            }])
+        })?;
+        let mut problems = Vec::new();
+        strip_unknown_keys(&mut value, &mut problems);
+        let raw: RawConfig = match value.try_into() {
+            Ok(raw) => raw,
+            Err(e) => {
+                problems.push(Problem {
+                    key: "(types)".into(),
+                    value: String::new(),
+                    message: format!("a value has the wrong type: {}", e.to_string().trim()),
+                });
+                return Err(fail(problems));
+            }
+        };
+        let mut v = Validator { dir, problems };
+        let config = Self::validate(raw, path, &mut v);
+        if v.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(fail(v.problems))
+        }
+    }
+
+    fn validate(raw: RawConfig, path: &Path, v: &mut Validator<'_>) -> Config {
+        let storage_path = v.resolve(raw.storage.path.as_deref().unwrap_or("newshound.db"));
+        if raw
+            .storage
+            .path
+            .as_deref()
+            .is_some_and(|p| p.trim().is_empty())
+        {
+            v.problem(
+                "storage.path",
+                "\"\"",
+                "is empty; give a file name such as \"newshound.db\"",
+            );
+        }
+        let retention_days = v.int_in(
+            "storage.retention_days",
+            raw.storage.retention_days,
+            180,
+            1..=3650,
+        ) as u32;
+
+        let default_schedule = raw
+            .defaults
+            .schedule
+            .unwrap_or_else(|| DEFAULT_SCHEDULE.to_string());
+        let default_parsed = match parse_schedule(&default_schedule) {
+            Ok(s) => Some(s),
+            Err(msg) => {
+                v.problem("defaults.schedule", quoted(&default_schedule), msg);
+                None
+            }
+        };
+        let default_backfill =
+            v.int_in("defaults.backfill", raw.defaults.backfill, 0, 0..=100) as u32;
+        let summary_length = v.int_in(
+            "defaults.summary_length",
+            raw.defaults.summary_length,
+            300,
+            40..=2000,
+        ) as usize;
+
+        let f = raw.fetch;
+        let fetch = FetchConfig {
+            timeout: v.secs("fetch.timeout_secs", f.timeout_secs, 30.0, 600.0),
+            connect_timeout: v.secs(
+                "fetch.connect_timeout_secs",
+                f.connect_timeout_secs,
+                10.0,
+                600.0,
+            ),
+            max_body_bytes: v.int_in(
+                "fetch.max_body_bytes",
+                f.max_body_bytes,
+                15 * 1024 * 1024,
+                1024..=1024 * 1024 * 1024,
+            ) as u64,
+            max_redirects: v.int_in("fetch.max_redirects", f.max_redirects, 5, 0..=20) as u8,
+            per_host_concurrency: v.int_in(
+                "fetch.per_host_concurrency",
+                f.per_host_concurrency,
+                2,
+                1..=64,
+            ) as usize,
+            concurrency: v.int_in("fetch.concurrency", f.concurrency, 16, 1..=1024) as usize,
+            jitter: v.secs("fetch.jitter_secs", f.jitter_secs, 30.0, 3600.0),
+            allow_private_addresses: f.allow_private_addresses.unwrap_or(true),
+        };
+
+        let mut names = HashSet::new();
+        let mut sources = Vec::new();
+        for (i, s) in raw.sources.into_iter().enumerate() {
+            let at = format!("sources[{}]", i + 1);
+            let name = s.name.unwrap_or_default().trim().to_string();
+            if name.is_empty() {
+                v.problem(
+                    format!("{at}.name"),
+                    "",
+                    "missing; every source needs a unique name, e.g. name = \"Tech wire\"",
+                );
+            } else if name.chars().count() > 100 {
+                v.problem(
+                    format!("{at}.name"),
+                    quoted(&name),
+                    "longer than 100 characters",
+                );
+            } else if !names.insert(name.to_lowercase()) {
+                v.problem(
+                    format!("{at}.name"),
+                    quoted(&name),
+                    "duplicate source name; names must be unique (case-insensitive) — rename one",
+                );
+            }
+            let location = match s.url.as_deref() {
+                Some(url) => v.location(&format!("{at}.url"), url),
+                None => {
+                    v.problem(
+                        format!("{at}.url"),
+                        "",
+                        "missing; give an http(s) URL or a path to a feed file",
+                    );
+                    None
+                }
+            };
+            let (schedule_text, schedule) = match s.schedule {
+                Some(text) => match parse_schedule(&text) {
+                    Ok(parsed) => (text, Some(parsed)),
+                    Err(msg) => {
+                        v.problem(format!("{at}.schedule"), quoted(&text), msg);
+                        (text, None)
+                    }
+                },
+                None => (default_schedule.clone(), default_parsed.clone()),
+            };
+            let backfill = v.int_in(
+                &format!("{at}.backfill"),
+                s.backfill,
+                i64::from(default_backfill),
+                0..=100,
+            ) as u32;
+            if let (Some(location), Some(schedule)) = (location, schedule) {
+                sources.push(SourceConfig {
+                    name,
+                    location,
+                    schedule_text,
+                    schedule,
+                    backfill,
+                });
+            }
+        }
+
+        let mut subscriptions = Vec::new();
+        for (i, s) in raw.subscriptions.into_iter().enumerate() {
+            let at = format!("subscriptions[{}]", i + 1);
+            let user = s.user.unwrap_or_default().trim().to_string();
+            if user.is_empty() {
+                v.problem(
+                    format!("{at}.user"),
+                    "",
+                    "missing; name who the alerts are for, e.g. user = \"alice\"",
+                );
+            }
+            let query_text = s.query.unwrap_or_default();
+            let parsed = match query::parse(&query_text) {
+                Ok(q) => Some(q),
+                Err(e) => {
+                    v.problem(format!("{at}.query"), quoted(&query_text), e.to_string());
+                    None
+                }
+            };
+            let channel = s
+                .channel
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty());
+            if let Some(query) = parsed {
+                if !user.is_empty() {
+                    subscriptions.push(SubscriptionConfig {
+                        user,
+                        query,
+                        channel,
+                    });
+                }
+            }
+        }
+
+        Config {
+            path: path.to_path_buf(),
+            storage_path,
+            retention_days,
+            default_schedule,
+            summary_length,
+            fetch,
+            sources,
+            subscriptions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("feed.xml"), "<rss/>").unwrap();
+        Config::from_toml(text, Path::new("test.toml"), dir.path())
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let config = load("[[sources]]\nname = \"a\"\nurl = \"feed.xml\"\n").unwrap();
+        assert_eq!(config.default_schedule, DEFAULT_SCHEDULE);
+        assert_eq!(config.sources[0].schedule_text, DEFAULT_SCHEDULE);
+        assert!(config.sources[0].location.is_file());
+        assert_eq!(config.retention_days, 180);
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let err = load(
+            r#"
+[defaults]
+schedul = "0 * * * * *"
+[[sources]]
+name = "a"
+url = "missing.xml"
+schedule = "every minute"
+[[sources]]
+name = "A"
+url = "https://example.com/feed"
+"#,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 4, "{text}");
+        assert!(
+            text.contains(
+                "defaults.schedul = \"0 * * * * *\": unknown key — did you mean `schedule`?"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("sources[1].url = \"missing.xml\": file not found"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sources[1].schedule = \"every minute\": not a valid cron schedule"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sources[2].name = \"A\": duplicate source name"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn five_field_cron_gets_a_hint() {
+        let err = load("[defaults]\nschedule = \"*/5 * * * *\"\n").unwrap_err();
+        assert!(err.to_string().contains("try \"0 */5 * * * *\""), "{err}");
+    }
+
+    #[test]
+    fn unknown_table_is_reported() {
+        let err = load("[sorage]\npath = \"x.db\"\n").unwrap_err();
+        assert!(err.to_string().contains("did you mean `storage`"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_number_names_the_range() {
+        let err = load("[fetch]\nconcurrency = 0\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("fetch.concurrency = 0: must be between 1 and 1024"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_query_is_reported_with_its_key() {
+        let err = load("[[subscriptions]]\nuser = \"a\"\nquery = \"\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("subscriptions[1].query = \"\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn relative_storage_path_resolves_against_config_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_toml(
+            "[storage]\npath = \"data/n.db\"\n",
+            Path::new("c.toml"),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(config.storage_path, dir.path().join("data/n.db"));
+    }
+
+    #[test]
+    fn unsupported_scheme_is_refused() {
+        let err =
+            load("[[sources]]\nname = \"a\"\nurl = \"ftp://example.com/feed\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("unsupported scheme `ftp`"),
+            "{err}"
+        );
+    }
+}

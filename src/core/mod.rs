@@ -1,0 +1,7 @@
+//! The pure core: everything that decides. No I/O, no clock, no environment below here.
+
+pub mod dedup;
+pub mod matcher;
+pub mod model;
+pub mod query;
+pub mod summary;

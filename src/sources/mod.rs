@@ -1,0 +1,6 @@
+//! News sources: fetching bytes (HTTP with limits, local files) and turning them into items.
+
+pub mod address;
+pub mod cleanup;
+pub mod fetch;
+pub mod parse;
