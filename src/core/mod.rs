@@ -1,5 +1,6 @@
 //! The pure core: everything that decides. No I/O, no clock, no environment below here.
 
+pub mod alert;
 pub mod dedup;
 pub mod matcher;
 pub mod model;

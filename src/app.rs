@@ -1,0 +1,359 @@
+//! Wiring: builds the adapters once from the config, then runs one pass (`once`) or every
+//! source on its schedule until cancelled (`run`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use futures::StreamExt as _;
+use rand::Rng as _;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config};
+use crate::delivery::{drain_outbox, DrainReport, Sink};
+use crate::pipeline::{poll_source, PollContext, PollOutcome, PollReport, SubscriptionSet};
+use crate::schedule::next_poll;
+use crate::sources::fetch::{FetchSettings, Fetcher};
+use crate::store::{self, SourceRow, Store};
+
+/// The running application's shared parts.
+pub struct App {
+    pub config: Arc<Config>,
+    pub ctx: Arc<PollContext>,
+}
+
+/// The fetch settings the config asks for.
+pub fn fetch_settings(config: &Config) -> FetchSettings {
+    FetchSettings {
+        timeout: config.fetch.timeout,
+        connect_timeout: config.fetch.connect_timeout,
+        max_body_bytes: config.fetch.max_body_bytes,
+        max_redirects: config.fetch.max_redirects,
+        per_host_concurrency: config.fetch.per_host_concurrency,
+        concurrency: config.fetch.concurrency,
+        ..FetchSettings::default()
+    }
+}
+
+impl App {
+    /// Opens the database, brings it in line with the config and compiles the subscriptions.
+    pub async fn start(config: Config) -> anyhow::Result<App> {
+        let store = Store::open(&config.storage_path)?;
+        let config = Arc::new(config);
+        let synced = Arc::clone(&config);
+        store
+            .call(move |c| store::sync_config(c, &synced, Utc::now()))
+            .await
+            .context("cannot record the configured sources in the database")?;
+        let fetcher = Fetcher::new(fetch_settings(&config))?;
+        let ctx = Arc::new(PollContext {
+            store,
+            fetcher,
+            subscriptions: Arc::new(std::sync::RwLock::new(Arc::new(
+                SubscriptionSet::new(Vec::new()).0,
+            ))),
+            summary_length: config.summary_length,
+            allow_private_config_sources: config.fetch.allow_private_addresses,
+        });
+        let app = App { config, ctx };
+        app.reload_subscriptions().await?;
+        Ok(app)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.ctx.store
+    }
+
+    /// Recompiles the matcher from the stored subscriptions.
+    pub async fn reload_subscriptions(&self) -> anyhow::Result<usize> {
+        let rows = self.store().call(|c| store::subscriptions(c)).await?;
+        let (set, rejected) = SubscriptionSet::new(rows);
+        for (row, reason) in rejected {
+            tracing::warn!(subscription = row.id, user = %row.user, %reason, "subscription skipped: its query does not parse");
+        }
+        let n = set.len();
+        match self.ctx.subscriptions.write() {
+            Ok(mut guard) => *guard = Arc::new(set),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
+        }
+        Ok(n)
+    }
+
+    /// One pass: poll every due source (all of them with `force`), then deliver the outbox.
+    pub async fn once<S: Sink>(&self, sink: &S, force: bool) -> anyhow::Result<OnceReport> {
+        let now = Utc::now();
+        let sources = self.store().call(|c| store::active_sources(c)).await?;
+        let mut skipped = Vec::new();
+        let mut due = Vec::new();
+        for source in sources {
+            match hold_reason(&source, now) {
+                Some(reason) if !force => skipped.push((source.name.clone(), reason)),
+                _ => due.push(source),
+            }
+        }
+        let ctx = Arc::clone(&self.ctx);
+        let polls: Vec<PollReport> = futures::stream::iter(due)
+            .map(|source| {
+                let ctx = Arc::clone(&ctx);
+                async move { poll_source(&ctx, &source, Utc::now()).await }
+            })
+            .buffer_unordered(self.config.fetch.concurrency)
+            .collect()
+            .await;
+        let drained = drain_outbox(self.store(), sink).await?;
+        let store = self.store().clone();
+        let retention = self.config.retention_days;
+        store
+            .call(move |c| store::prune(c, Utc::now(), retention))
+            .await?;
+        Ok(OnceReport {
+            polls,
+            skipped,
+            drained,
+        })
+    }
+
+    /// Every source on its own schedule, until `cancel` fires; then in-flight polls finish,
+    /// the outbox is drained one last time and this returns.
+    pub async fn run<S: Sink + 'static>(
+        self: Arc<Self>,
+        sink: Arc<S>,
+        cancel: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let sources = self.store().call(|c| store::active_sources(c)).await?;
+        let notify = Arc::new(Notify::new());
+        let mut tasks = JoinSet::new();
+        tracing::info!(sources = sources.len(), "newshound running; Ctrl-C to stop");
+        for source in sources {
+            tasks.spawn(source_loop(
+                Arc::clone(&self),
+                source.id,
+                Arc::clone(&notify),
+                cancel.clone(),
+            ));
+        }
+        let polls_done = {
+            let mut polls = tasks;
+            let cancel = cancel.clone();
+            let notify = Arc::clone(&notify);
+            tokio::spawn(async move {
+                while let Some(result) = polls.join_next().await {
+                    if let Err(e) = result {
+                        tracing::error!(error = %e, "a source task stopped unexpectedly");
+                    }
+                }
+                cancel.cancel();
+                notify.notify_one();
+            })
+        };
+        let app = Arc::clone(&self);
+        let deliverer = tokio::spawn(async move {
+            let retry = Duration::from_secs(30);
+            loop {
+                let stop = tokio::select! {
+                    () = cancel.cancelled() => true,
+                    () = notify.notified() => false,
+                    () = tokio::time::sleep(retry) => false,
+                };
+                if let Err(e) = drain_outbox(app.store(), sink.as_ref()).await {
+                    tracing::error!(error = %e, "delivery pass failed");
+                }
+                if stop {
+                    break;
+                }
+            }
+        });
+        polls_done.await.context("source tasks")?;
+        deliverer.await.context("deliverer task")?;
+        let store = self.store().clone();
+        let retention = self.config.retention_days;
+        store
+            .call(move |c| store::prune(c, Utc::now(), retention))
+            .await?;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+}
+
+/// Why a source is not polled now, if it is held back (paused, or backing off / asked to wait).
+fn hold_reason(source: &SourceRow, now: chrono::DateTime<Utc>) -> Option<String> {
+    if source.state == "paused" {
+        return Some(format!(
+            "paused: {}",
+            source
+                .paused_reason
+                .as_deref()
+                .unwrap_or("no reason recorded")
+        ));
+    }
+    match source.next_check_at {
+        Some(at) if at > now => Some(format!(
+            "{} until {}",
+            if source.state == "backoff" {
+                "backing off"
+            } else {
+                "server asked to wait"
+            },
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        )),
+        _ => None,
+    }
+}
+
+fn random_jitter(max: Duration) -> Duration {
+    if max.is_zero() {
+        return Duration::ZERO;
+    }
+    let millis = rand::thread_rng().gen_range(0..=max.as_millis().min(u128::from(u64::MAX)) as u64);
+    Duration::from_millis(millis)
+}
+
+async fn source_loop(
+    app: Arc<App>,
+    source_id: i64,
+    notify: Arc<Notify>,
+    cancel: CancellationToken,
+) {
+    let mut first = true;
+    loop {
+        let row = match app.store().call(move |c| store::source(c, source_id)).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(source_id, error = %e, "cannot read the source; retrying in a minute");
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(60)) => continue,
+                }
+            }
+        };
+        if row.state == "paused" {
+            tracing::warn!(source = %row.name, reason = ?row.paused_reason, "source paused; not polling");
+            cancel.cancelled().await;
+            return;
+        }
+        let now = Utc::now();
+        let jitter = random_jitter(app.config.fetch.jitter);
+        let at = if first {
+            // Poll at start-up (jittered), unless a back-off or the server says to wait.
+            row.next_check_at.filter(|t| *t > now).unwrap_or(now)
+                + chrono::Duration::from_std(jitter).unwrap_or_default()
+        } else {
+            let schedule = config::parse_schedule(&row.schedule)
+                .or_else(|_| config::parse_schedule(&app.config.default_schedule));
+            match schedule {
+                Ok(s) => next_poll(&s, now, row.next_check_at, jitter),
+                Err(_) => now + chrono::Duration::minutes(5),
+            }
+        };
+        first = false;
+        let wait = (at - now).to_std().unwrap_or_default();
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        // Not cancellable: a poll that started finishes, so its transaction is whole.
+        let report = poll_source(&app.ctx, &row, Utc::now()).await;
+        if matches!(report.outcome, PollOutcome::Updated { alerts, .. } if alerts > 0) {
+            notify.notify_one();
+        }
+    }
+}
+
+/// What `once` did, for its stderr summary.
+#[derive(Debug)]
+pub struct OnceReport {
+    pub polls: Vec<PollReport>,
+    pub skipped: Vec<(String, String)>,
+    pub drained: DrainReport,
+}
+
+impl OnceReport {
+    /// One line per source, then the delivery totals.
+    pub fn summary(&self) -> String {
+        let mut lines: Vec<String> = self
+            .polls
+            .iter()
+            .map(|p| match &p.outcome {
+                PollOutcome::Unchanged => format!("{}: unchanged", p.name),
+                PollOutcome::Updated {
+                    items,
+                    new,
+                    alerts,
+                    first_poll,
+                } => {
+                    let first = if *first_poll {
+                        " (first poll: recorded as seen)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{}: {items} items, {new} new, {alerts} alerts{first}",
+                        p.name
+                    )
+                }
+                PollOutcome::Failed {
+                    error,
+                    retry_at,
+                    paused,
+                } => {
+                    let next = if *paused {
+                        " — paused".to_string()
+                    } else {
+                        retry_at.map_or_else(String::new, |t| {
+                            format!(" — retrying after {}", t.format("%Y-%m-%d %H:%M:%S UTC"))
+                        })
+                    };
+                    format!("{}: FAILED: {error}{next}", p.name)
+                }
+            })
+            .collect();
+        lines.extend(
+            self.skipped
+                .iter()
+                .map(|(name, why)| format!("{name}: skipped ({why})")),
+        );
+        lines.sort();
+        lines.push(format!(
+            "delivered {} alerts{}",
+            self.drained.delivered,
+            if self.drained.failed > 0 {
+                format!(", {} failed and stay queued", self.drained.failed)
+            } else {
+                String::new()
+            }
+        ));
+        lines.join("\n")
+    }
+}
+
+/// A table of every source's health, for `newshound sources`.
+pub fn sources_table(sources: &[SourceRow]) -> String {
+    let mut out =
+        String::from("NAME | STATE | LAST SUCCESS | NEXT CHECK | FAILURES | LAST ERROR\n");
+    let fmt = |t: Option<chrono::DateTime<Utc>>| {
+        t.map_or_else(
+            || "-".to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
+    };
+    for s in sources {
+        let state = match (&s.state[..], &s.paused_reason) {
+            ("paused", Some(reason)) => format!("paused ({reason})"),
+            (state, _) => state.to_string(),
+        };
+        out.push_str(&format!(
+            "{} | {} | {} | {} | {} | {}\n",
+            s.name,
+            state,
+            fmt(s.last_success_at),
+            fmt(s.next_check_at),
+            s.failures,
+            s.last_error.as_deref().unwrap_or("-")
+        ));
+    }
+    out
+}

@@ -1,0 +1,266 @@
+//! The command line: `run`, `once`, `check-config`, `fetch`, `sources`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{sources_table, App};
+use crate::config::Config;
+use crate::core::dedup::{guids_usable, item_keys};
+use crate::core::summary::summarize;
+use crate::delivery::{ConsoleSink, OutputFormat};
+use crate::sources::fetch::{AddressPolicy, FetchOutcome, FetchSettings, Fetcher, Validators};
+use crate::sources::parse::parse_feed;
+use crate::store::{self, Store};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "newshound",
+    version,
+    about = "Keyword news alerts: watches feeds, matches subscriptions, delivers alerts to Discord or the console."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Poll every source on its schedule until SIGINT/SIGTERM. Delivers to Discord when
+    /// DISCORD_TOKEN is set, else prints alerts to the console.
+    Run {
+        /// The TOML config file.
+        #[arg(long, short, env = "NEWSHOUND_CONFIG")]
+        config: PathBuf,
+    },
+    /// One pass over every source (fetch, dedup, match, deliver to the console), then exit.
+    Once {
+        #[arg(long, short, env = "NEWSHOUND_CONFIG")]
+        config: PathBuf,
+        /// `text`: a readable block per alert; `json`: one JSON object per alert per line.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+        /// Also poll sources that are backing off or asked to wait.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the config and exit 0, or list every problem and exit 1.
+    CheckConfig {
+        #[arg(long, short, env = "NEWSHOUND_CONFIG")]
+        config: PathBuf,
+    },
+    /// Fetch and parse one source and print its items as newshound sees them. Changes nothing.
+    Fetch {
+        /// An http(s) URL or a local file path.
+        url_or_path: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Show every source's health: state, last success, next check, last error.
+    Sources {
+        #[arg(long, short, env = "NEWSHOUND_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+fn init_logging(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSHOUND_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Run { .. } => "info",
+        _ => "warn",
+    };
+    init_logging(default_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::CheckConfig { config } => match Config::load(&config) {
+            Ok(c) => {
+                println!(
+                    "{}: ok ({} sources, {} subscriptions)",
+                    config.display(),
+                    c.sources.len(),
+                    c.subscriptions.len()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprint!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Once {
+            config,
+            output,
+            force,
+        } => {
+            let app = App::start(load(&config)?).await?;
+            let sink = ConsoleSink::new(std::io::stdout(), output);
+            let report = app.once(&sink, force).await?;
+            eprintln!("{}", report.summary());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { config } => {
+            let app = Arc::new(App::start(load(&config)?).await?);
+            let cancel = CancellationToken::new();
+            spawn_signal_handler(cancel.clone());
+            let token = std::env::var("DISCORD_TOKEN").unwrap_or_default();
+            if !token.trim().is_empty() {
+                tracing::warn!("DISCORD_TOKEN is set, but this build delivers to the console only");
+            }
+            let sink = Arc::new(ConsoleSink::new(std::io::stdout(), OutputFormat::Text));
+            app.run(sink, cancel).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sources { config } => {
+            let config = load(&config)?;
+            let store = Store::open(&config.storage_path)?;
+            let config = Arc::new(config);
+            let synced = Arc::clone(&config);
+            store
+                .call(move |c| store::sync_config(c, &synced, Utc::now()))
+                .await?;
+            let sources = store.call(|c| store::active_sources(c)).await?;
+            print!("{}", sources_table(&sources));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fetch {
+            url_or_path,
+            output,
+        } => fetch_command(&url_or_path, output).await,
+    }
+}
+
+fn spawn_signal_handler(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot listen for SIGTERM");
+                        let _ = tokio::signal::ctrl_c().await;
+                        cancel.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("signal received; finishing in-flight work");
+        cancel.cancel();
+    });
+}
+
+async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let fetcher = Fetcher::new(FetchSettings::default())?;
+    let location = if location.contains("://") {
+        location.to_string()
+    } else {
+        std::path::absolute(location)
+            .with_context(|| format!("bad path {location}"))?
+            .display()
+            .to_string()
+    };
+    let outcome = fetcher
+        .fetch(
+            &location,
+            &Validators::default(),
+            AddressPolicy::AllowPrivate,
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let FetchOutcome::Fetched(fetched) = outcome else {
+        anyhow::bail!("the server answered 304 Not Modified to an unconditional request");
+    };
+    let base = fetched.final_url.as_ref().map(ToString::to_string);
+    let feed = parse_feed(
+        &fetched.body,
+        fetched.content_type.as_deref(),
+        base.as_deref(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let use_guid = guids_usable(&feed.items);
+    let mut out = std::io::stdout().lock();
+    if output == OutputFormat::Text {
+        writeln!(
+            out,
+            "{} — {} items",
+            if feed.title.is_empty() {
+                "(untitled feed)"
+            } else {
+                &feed.title
+            },
+            feed.items.len()
+        )?;
+    }
+    for item in &feed.items {
+        let id = item_keys(item, use_guid).primary;
+        let summary = summarize(&item.summary_html, &item.content_html, 300);
+        let published = item
+            .published
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        match output {
+            OutputFormat::Json => writeln!(
+                out,
+                "{}",
+                serde_json::json!({"id": id, "title": item.title, "link": item.link, "published": published, "summary": summary, "image": item.image})
+            )?,
+            OutputFormat::Text => writeln!(
+                out,
+                "\n{}\n  id: {id}\n  link: {}\n  published: {}\n  {summary}",
+                item.title,
+                item.link.as_deref().unwrap_or("-"),
+                published.as_deref().unwrap_or("-")
+            )?,
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,218 @@
+//! From matches to alerts: one alert per item per delivery target, listing every member it is
+//! for and every term that matched across their queries.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::core::matcher::Match;
+use crate::core::model::Item;
+use crate::core::summary;
+
+/// Who a subscription belongs to and where its alerts go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub user: String,
+    pub target: String,
+}
+
+/// An alert to be written to the outbox: the item is known by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedAlert {
+    pub target: String,
+    /// Members to notify, deduplicated, in first-match order.
+    pub subscribers: Vec<String>,
+    /// Matched terms across all those members' queries, deduplicated, in first-match order.
+    pub matched: Vec<String>,
+}
+
+/// Groups matches by target. `recipient(key)` looks a match's subscription up.
+pub fn plan_alerts<K: Copy>(
+    matches: &[Match<K>],
+    recipient: impl Fn(K) -> Option<Recipient>,
+) -> Vec<PlannedAlert> {
+    let mut by_target: BTreeMap<String, PlannedAlert> = BTreeMap::new();
+    for m in matches {
+        let Some(r) = recipient(m.key) else { continue };
+        let alert = by_target
+            .entry(r.target.clone())
+            .or_insert_with(|| PlannedAlert {
+                target: r.target.clone(),
+                subscribers: Vec::new(),
+                matched: Vec::new(),
+            });
+        if !alert.subscribers.contains(&r.user) {
+            alert.subscribers.push(r.user);
+        }
+        for term in &m.matched {
+            if !alert.matched.contains(term) {
+                alert.matched.push(term.clone());
+            }
+        }
+    }
+    by_target.into_values().collect()
+}
+
+/// The plain text of an item that queries search: description, content and categories
+/// (the title is searched separately).
+pub fn searchable_body(item: &Item) -> String {
+    let mut body = summary::html_to_text(&item.summary_html);
+    let content = summary::html_to_text(&item.content_html);
+    if !content.is_empty() && content != body {
+        body.push('\n');
+        body.push_str(&content);
+    }
+    for category in &item.categories {
+        body.push('\n');
+        body.push_str(category);
+    }
+    body
+}
+
+/// An alert ready for a sink: what the member reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    /// Outbox row id (not part of the JSON output).
+    #[serde(skip)]
+    pub id: i64,
+    pub source: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub summary: String,
+    pub matched: Vec<String>,
+    pub subscribers: Vec<String>,
+    pub target: String,
+    pub image: Option<String>,
+}
+
+impl Alert {
+    /// The alert as one JSON object on one line (`once --output json`).
+    pub fn to_json_line(&self) -> String {
+        let value = serde_json::json!({
+            "source": self.source,
+            "title": self.title,
+            "link": self.link,
+            "published": self.published.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            "summary": self.summary,
+            "matched": self.matched,
+            "subscribers": self.subscribers,
+            "target": self.target,
+            "image": self.image,
+        });
+        value.to_string()
+    }
+
+    /// A readable block for a terminal.
+    pub fn to_text_block(&self) -> String {
+        let when = self.published.map_or_else(
+            || "undated".to_string(),
+            |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
+        );
+        let mut out = format!("== {} | {when}\n{}\n", self.source, self.title);
+        if let Some(link) = &self.link {
+            out.push_str(link);
+            out.push('\n');
+        }
+        if !self.summary.is_empty() {
+            out.push_str(&self.summary);
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "matched: {} | for: {} | to: {}\n",
+            self.matched.join(", "),
+            self.subscribers.join(", "),
+            self.target
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(key: usize, terms: &[&str]) -> Match<usize> {
+        Match {
+            key,
+            matched: terms.iter().map(|t| (*t).to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn one_alert_per_target_listing_every_member_and_term() {
+        let recipients = [
+            Recipient {
+                user: "alice".into(),
+                target: "alerts".into(),
+            },
+            Recipient {
+                user: "alice".into(),
+                target: "alerts".into(),
+            },
+            Recipient {
+                user: "bob".into(),
+                target: "alerts".into(),
+            },
+            Recipient {
+                user: "carol".into(),
+                target: "ai-news".into(),
+            },
+        ];
+        let matches = [
+            m(0, &["Meta"]),
+            m(1, &["Gemini"]),
+            m(2, &["Meta"]),
+            m(3, &["Gemini"]),
+        ];
+        let alerts = plan_alerts(&matches, |k| recipients.get(k).cloned());
+        assert_eq!(alerts.len(), 2);
+        let alerts_channel = alerts.iter().find(|a| a.target == "alerts").unwrap();
+        assert_eq!(alerts_channel.subscribers, vec!["alice", "bob"]);
+        assert_eq!(alerts_channel.matched, vec!["Meta", "Gemini"]);
+        let ai = alerts.iter().find(|a| a.target == "ai-news").unwrap();
+        assert_eq!(ai.subscribers, vec!["carol"]);
+    }
+
+    #[test]
+    fn body_includes_categories_but_not_duplicate_content() {
+        let item = Item {
+            summary_html: "<p>Same text</p>".into(),
+            content_html: "Same text".into(),
+            categories: vec!["Cloud".into()],
+            ..Item::default()
+        };
+        assert_eq!(searchable_body(&item), "Same text\nCloud");
+    }
+
+    #[test]
+    fn json_line_has_the_documented_keys() {
+        let alert = Alert {
+            id: 1,
+            source: "Wire".into(),
+            title: "T".into(),
+            link: None,
+            published: None,
+            summary: String::new(),
+            matched: vec!["Meta".into()],
+            subscribers: vec!["alice".into()],
+            target: "console".into(),
+            image: None,
+        };
+        let value: serde_json::Value = serde_json::from_str(&alert.to_json_line()).unwrap();
+        for key in [
+            "source",
+            "title",
+            "link",
+            "published",
+            "summary",
+            "matched",
+            "subscribers",
+            "target",
+        ] {
+            assert!(value.get(key).is_some(), "missing {key}");
+        }
+        assert!(value["published"].is_null());
+    }
+}

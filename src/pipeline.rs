@@ -1,0 +1,367 @@
+//! One poll of one source: fetch -> parse -> identify -> match -> record + outbox, in one
+//! transaction. Failures are recorded on the source and never leave this function as panics.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::core::alert::{plan_alerts, searchable_body, PlannedAlert, Recipient};
+use crate::core::dedup::{guids_usable, item_keys};
+use crate::core::matcher::{Document, Matcher};
+use crate::core::model::Item;
+use crate::core::query;
+use crate::core::summary::summarize;
+use crate::schedule::{hinted_next_check, needs_unconditional, retry_at};
+use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetcher, Validators};
+use crate::sources::parse::parse_feed;
+use crate::store::{self, FetchRecord, NewItem, SourceRow, Store, SubscriptionRow};
+
+/// All subscriptions compiled into one matcher, with who each belongs to.
+pub struct SubscriptionSet {
+    matcher: Matcher<usize>,
+    rows: Vec<SubscriptionRow>,
+}
+
+impl SubscriptionSet {
+    /// Compiles `rows`. Rows whose query no longer parses are skipped and returned with the
+    /// reason, so one bad row never stops matching for everyone else.
+    pub fn new(rows: Vec<SubscriptionRow>) -> (Self, Vec<(SubscriptionRow, String)>) {
+        let mut kept = Vec::with_capacity(rows.len());
+        let mut queries = Vec::with_capacity(rows.len());
+        let mut rejected = Vec::new();
+        for row in rows {
+            match query::parse(&row.query) {
+                Ok(q) => {
+                    queries.push((kept.len(), q));
+                    kept.push(row);
+                }
+                Err(e) => rejected.push((row, e.to_string())),
+            }
+        }
+        (
+            SubscriptionSet {
+                matcher: Matcher::new(queries),
+                rows: kept,
+            },
+            rejected,
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The alerts one item produces, one per target.
+    ///
+    /// `source_guild`: a source added in a Discord server feeds only that server's
+    /// subscriptions; `None` (config sources) feeds everyone.
+    pub fn alerts_for(
+        &self,
+        title: &str,
+        body: &str,
+        source_guild: Option<&str>,
+    ) -> Vec<PlannedAlert> {
+        let matches = self.matcher.match_document(&Document { title, body });
+        plan_alerts(&matches, |k| {
+            let row = self.rows.get(k)?;
+            if let Some(guild) = source_guild {
+                if row.guild_id.as_deref() != Some(guild) {
+                    return None;
+                }
+            }
+            Some(Recipient {
+                user: row.user.clone(),
+                target: row.target.clone(),
+            })
+        })
+    }
+}
+
+/// What one poll did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// 304, or the same bytes as last time: nothing to parse.
+    Unchanged,
+    /// Parsed: `items` in the feed, `new` never seen before, `alerts` written to the outbox.
+    Updated {
+        items: usize,
+        new: usize,
+        alerts: usize,
+        first_poll: bool,
+    },
+    /// Failed; the source is backing off until `retry_at`, or paused.
+    Failed {
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+        paused: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollReport {
+    pub source_id: i64,
+    pub name: String,
+    pub outcome: PollOutcome,
+}
+
+/// What a poll needs from the running application.
+pub struct PollContext {
+    pub store: Store,
+    pub fetcher: Fetcher,
+    pub subscriptions: Arc<std::sync::RwLock<Arc<SubscriptionSet>>>,
+    pub summary_length: usize,
+    pub allow_private_config_sources: bool,
+}
+
+impl PollContext {
+    pub fn subscriptions(&self) -> Arc<SubscriptionSet> {
+        match self.subscriptions.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+}
+
+fn body_hash(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Items ordered oldest first, so alerts go out in publication order.
+fn oldest_first(mut items: Vec<Item>) -> Vec<Item> {
+    if items.iter().all(|i| i.published.is_some()) {
+        items.sort_by_key(|i| i.published);
+    } else {
+        // Feeds list newest first.
+        items.reverse();
+    }
+    items
+}
+
+fn to_new_items(items: &[Item], summary_length: usize) -> Vec<NewItem> {
+    let use_guid = guids_usable(items);
+    items
+        .iter()
+        .map(|item| {
+            let keys = item_keys(item, use_guid);
+            NewItem {
+                key: keys.primary,
+                fingerprints: keys.all,
+                title: item.title.clone(),
+                link: item.link.clone(),
+                published: item.published,
+                summary: summarize(&item.summary_html, &item.content_html, summary_length),
+                body: searchable_body(item),
+                image: item.image.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Polls `source` once. Never panics on bad input; every failure is recorded on the source.
+pub async fn poll_source(ctx: &PollContext, source: &SourceRow, now: DateTime<Utc>) -> PollReport {
+    let outcome = match poll_inner(ctx, source, now).await {
+        Ok(outcome) => outcome,
+        Err(e) => PollOutcome::Failed {
+            error: format!("internal error: {e}"),
+            retry_at: None,
+            paused: false,
+        },
+    };
+    PollReport {
+        source_id: source.id,
+        name: source.name.clone(),
+        outcome,
+    }
+}
+
+async fn record_failure(
+    ctx: &PollContext,
+    source: &SourceRow,
+    now: DateTime<Utc>,
+    error: String,
+    status: Option<u16>,
+    retry_after: Option<DateTime<Utc>>,
+    paused_reason: Option<String>,
+) -> store::Result<PollOutcome> {
+    let failures = source.failures + 1;
+    let next = if paused_reason.is_some() {
+        None
+    } else {
+        Some(retry_at(now, failures, status, retry_after))
+    };
+    let id = source.id;
+    let (e, p) = (error.clone(), paused_reason.clone());
+    ctx.store
+        .call(move |c| store::record_failure(c, id, now, &e, next, p.as_deref()))
+        .await?;
+    tracing::warn!(source = %source.name, error = %error, retry_at = ?next, "poll failed");
+    Ok(PollOutcome::Failed {
+        error,
+        retry_at: next,
+        paused: paused_reason.is_some(),
+    })
+}
+
+async fn poll_inner(
+    ctx: &PollContext,
+    source: &SourceRow,
+    now: DateTime<Utc>,
+) -> store::Result<PollOutcome> {
+    let policy = if source.origin == store::ORIGIN_CONFIG && ctx.allow_private_config_sources {
+        AddressPolicy::AllowPrivate
+    } else {
+        AddressPolicy::PublicOnly
+    };
+    let unconditional = needs_unconditional(now, source.last_unconditional_at);
+    let validators = if unconditional {
+        Validators::default()
+    } else {
+        Validators {
+            etag: source.etag.clone(),
+            last_modified: source.last_modified.clone(),
+        }
+    };
+    let fetched = match ctx
+        .fetcher
+        .fetch(&source.url, &validators, policy, now)
+        .await
+    {
+        Ok(FetchOutcome::NotModified { hints }) => {
+            let record = FetchRecord {
+                next_check_at: hinted_next_check(now, hints.not_before, None),
+                ..FetchRecord::default()
+            };
+            let id = source.id;
+            ctx.store
+                .call(move |c| store::record_unchanged(c, id, now, &record))
+                .await?;
+            return Ok(PollOutcome::Unchanged);
+        }
+        Ok(FetchOutcome::Fetched(f)) => f,
+        Err(e) => {
+            let paused = e.is_gone().then(|| {
+                format!("the server says the feed is gone for good ({e}); fix the URL or remove the source")
+            });
+            return record_failure(
+                ctx,
+                source,
+                now,
+                e.to_string(),
+                e.status(),
+                e.retry_after(),
+                paused,
+            )
+            .await;
+        }
+    };
+
+    let hash = body_hash(&fetched.body);
+    let mut record = FetchRecord {
+        etag: fetched.validators.etag.clone(),
+        last_modified: fetched.validators.last_modified.clone(),
+        body_hash: Some(hash.clone()),
+        next_check_at: hinted_next_check(now, fetched.hints.not_before, None),
+        unconditional,
+        new_url: None,
+    };
+    if source.initialized && source.body_hash.as_deref() == Some(hash.as_str()) {
+        let id = source.id;
+        ctx.store
+            .call(move |c| store::record_unchanged(c, id, now, &record))
+            .await?;
+        return Ok(PollOutcome::Unchanged);
+    }
+
+    let base = fetched.final_url.as_ref().map(ToString::to_string);
+    let content_type = fetched.content_type.clone();
+    let body = fetched.body;
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse_feed(&body, content_type.as_deref(), base.as_deref())
+    })
+    .await;
+    let feed = match parsed {
+        Ok(Ok(feed)) => feed,
+        Ok(Err(e)) => {
+            return record_failure(ctx, source, now, e.to_string(), None, None, None).await
+        }
+        Err(join) => {
+            return record_failure(
+                ctx,
+                source,
+                now,
+                format!("the feed parser crashed on this document ({join})"),
+                None,
+                None,
+                None,
+            )
+            .await;
+        }
+    };
+    // Only a document that proved to be a feed may replace the stored URL.
+    record.new_url = fetched.permanent_redirect.map(|u| u.to_string());
+    record.next_check_at = hinted_next_check(now, fetched.hints.not_before, feed.ttl_minutes);
+
+    let items = oldest_first(feed.items);
+    let new_items = to_new_items(&items, ctx.summary_length);
+    let total = new_items.len();
+    let subs = ctx.subscriptions();
+    let source_row = source.clone();
+    let (new, alerts) = ctx
+        .store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let mut is_new = store::unseen(&tx, source_row.id, &new_items)?;
+            let first_poll = !source_row.initialized;
+            // Two items of one fetch can share a fingerprint (same link twice): only the
+            // first of them is new.
+            let mut fingerprints_this_fetch = std::collections::HashSet::new();
+            for (i, item) in new_items.iter().enumerate() {
+                let fresh = item
+                    .fingerprints
+                    .iter()
+                    .all(|f| !fingerprints_this_fetch.contains(f));
+                if !fresh {
+                    is_new[i] = false;
+                }
+                fingerprints_this_fetch.extend(item.fingerprints.iter().cloned());
+            }
+            let alerting: Vec<bool> = if first_poll {
+                // Record everything, alert only the newest `backfill` items.
+                let n = is_new.len();
+                let backfill = source_row.backfill as usize;
+                (0..n).map(|i| is_new[i] && i + backfill >= n).collect()
+            } else {
+                is_new.clone()
+            };
+            let plans: Vec<Vec<PlannedAlert>> = new_items
+                .iter()
+                .zip(&alerting)
+                .map(|(item, &alert)| {
+                    if alert {
+                        subs.alerts_for(&item.title, &item.body, source_row.guild_id.as_deref())
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            let written =
+                store::record_items(&tx, source_row.id, now, &new_items, &is_new, &plans)?;
+            store::record_fetched(&tx, source_row.id, now, &record)?;
+            tx.commit()?;
+            Ok((is_new.iter().filter(|n| **n).count(), written))
+        })
+        .await?;
+    tracing::info!(source = %source.name, items = total, new, alerts, "polled");
+    Ok(PollOutcome::Updated {
+        items: total,
+        new,
+        alerts,
+        first_poll: !source.initialized,
+    })
+}

@@ -1,0 +1,605 @@
+//! SQLite: the one place state lives — sources and their health, seen-item memory, items,
+//! subscriptions and the alert outbox. Every function here is a thin typed query; deciding
+//! happens in `core` and `pipeline`.
+
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::config::{Config, Location};
+use crate::core::alert::{Alert, PlannedAlert};
+
+/// What can go wrong with the database, phrased for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source} — check the file is a newshound database and the directory is writable (storage.path)")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the database {path} is not a SQLite database or is corrupt ({source}) — move it aside and newshound will create a new one (seen items and Discord subscriptions in it would be lost)")]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the directory for the database {path}: {source}")]
+    Directory {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the database {path} was written by a newer newshound (schema {found}, this one knows {known}) — upgrade newshound")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Where a source row came from.
+pub const ORIGIN_CONFIG: &str = "config";
+
+/// A source as stored, with its health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRow {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub origin: String,
+    pub guild_id: Option<String>,
+    pub schedule: String,
+    pub backfill: u32,
+    pub initialized: bool,
+    pub state: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body_hash: Option<String>,
+    pub last_fetch_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_unconditional_at: Option<DateTime<Utc>>,
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub paused_reason: Option<String>,
+}
+
+/// A subscription as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    pub id: i64,
+    pub origin: String,
+    pub user: String,
+    pub query: String,
+    pub target: String,
+    pub guild_id: Option<String>,
+}
+
+/// One item of a fetch, ready to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub key: String,
+    pub fingerprints: Vec<String>,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub summary: String,
+    pub body: String,
+    pub image: Option<String>,
+}
+
+/// What a successful fetch changes on the source row.
+#[derive(Debug, Clone, Default)]
+pub struct FetchRecord {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body_hash: Option<String>,
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub unconditional: bool,
+    /// Replace the stored URL (a permanent redirect that ended in a feed).
+    pub new_url: Option<String>,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_ts(text: Option<String>) -> Option<DateTime<Utc>> {
+    text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// The database handle: one connection behind a mutex, used from blocking tasks.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::prepare(conn, path)
+    }
+
+    /// An in-memory database, for tests and `fetch`.
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        Self::prepare(conn, Path::new(":memory:"))
+    }
+
+    fn prepare(mut conn: Connection, path: &Path) -> Result<Store> {
+        let corrupt = |source| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            source,
+        };
+        // The first statement that reads the file tells a non-database apart.
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(corrupt)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(|source| {
+            if matches!(source, rusqlite::Error::SqliteFailure(ref e, _) if e.code == rusqlite::ErrorCode::NotADatabase) {
+                StoreError::Corrupt { path: path.to_path_buf(), source }
+            } else {
+                StoreError::Open { path: path.to_path_buf(), source }
+            }
+        })?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let known = schema::MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known,
+            });
+        }
+        for (i, migration) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction().map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit().map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with the connection on the current thread. For blocking contexts and tests.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Task("a database task panicked earlier".into()))?;
+        f(&mut guard)
+    }
+
+    /// Runs `f` with the connection on a blocking thread, so async tasks never block the runtime.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.with(f))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+// ---- sources ------------------------------------------------------------------------------
+
+const SOURCE_COLUMNS: &str = "id, name, url, origin, guild_id, schedule, backfill, initialized, state, etag, last_modified, body_hash, last_fetch_at, last_success_at, last_unconditional_at, next_check_at, failures, last_error, paused_reason";
+
+fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRow> {
+    Ok(SourceRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        url: r.get(2)?,
+        origin: r.get(3)?,
+        guild_id: r.get(4)?,
+        schedule: r.get(5)?,
+        backfill: r.get(6)?,
+        initialized: r.get(7)?,
+        state: r.get(8)?,
+        etag: r.get(9)?,
+        last_modified: r.get(10)?,
+        body_hash: r.get(11)?,
+        last_fetch_at: parse_ts(r.get(12)?),
+        last_success_at: parse_ts(r.get(13)?),
+        last_unconditional_at: parse_ts(r.get(14)?),
+        next_check_at: parse_ts(r.get(15)?),
+        failures: r.get(16)?,
+        last_error: r.get(17)?,
+        paused_reason: r.get(18)?,
+    })
+}
+
+/// Makes the stored config sources and subscriptions match the config file.
+///
+/// Sources are matched by name, so a changed URL or schedule keeps the seen-item memory.
+/// Sources no longer in the config are retired (kept, not polled), never deleted.
+pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "UPDATE sources SET retired = 1 WHERE origin = ?1",
+        [ORIGIN_CONFIG],
+    )?;
+    for source in &config.sources {
+        let url = match &source.location {
+            Location::Url(u) => u.clone(),
+            Location::File(p) => p.display().to_string(),
+        };
+        let existing: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT id, url FROM sources WHERE origin = ?1 AND guild_id IS NULL AND lower(name) = lower(?2)",
+                params![ORIGIN_CONFIG, source.name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match existing {
+            Some((id, old_url)) => {
+                // A new URL is a new place to ask: forget the old validators.
+                let url_changed = old_url != url;
+                tx.execute(
+                    "UPDATE sources SET name = ?2, url = ?3, schedule = ?4, backfill = ?5, retired = 0,
+                        etag = CASE WHEN ?6 THEN NULL ELSE etag END,
+                        last_modified = CASE WHEN ?6 THEN NULL ELSE last_modified END,
+                        body_hash = CASE WHEN ?6 THEN NULL ELSE body_hash END
+                     WHERE id = ?1",
+                    params![id, source.name, url, source.schedule_text, source.backfill, url_changed],
+                )?;
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO sources (name, url, origin, schedule, backfill, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![source.name, url, ORIGIN_CONFIG, source.schedule_text, source.backfill, ts(now)],
+                )?;
+            }
+        }
+    }
+    tx.execute(
+        "DELETE FROM subscriptions WHERE origin = ?1",
+        [ORIGIN_CONFIG],
+    )?;
+    for sub in &config.subscriptions {
+        tx.execute(
+            "INSERT INTO subscriptions (origin, user, query, target, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                ORIGIN_CONFIG,
+                sub.user,
+                sub.query.to_string(),
+                sub.channel.as_deref().unwrap_or(crate::DEFAULT_TARGET),
+                ts(now)
+            ],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Every source that is polled (not retired), in name order.
+pub fn active_sources(conn: &Connection) -> Result<Vec<SourceRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SOURCE_COLUMNS} FROM sources WHERE retired = 0 ORDER BY lower(name), id"
+    ))?;
+    let rows = stmt.query_map([], source_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn source(conn: &Connection, id: i64) -> Result<Option<SourceRow>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE id = ?1"),
+            [id],
+            source_from_row,
+        )
+        .optional()?)
+}
+
+/// Records a failed poll: the error, when to try again, and whether the source is now paused.
+pub fn record_failure(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    error: &str,
+    next_check_at: Option<DateTime<Utc>>,
+    paused_reason: Option<&str>,
+) -> Result<()> {
+    let state = if paused_reason.is_some() {
+        "paused"
+    } else {
+        "backoff"
+    };
+    conn.execute(
+        "UPDATE sources SET state = ?2, failures = failures + 1, last_error = ?3, last_fetch_at = ?4,
+            next_check_at = ?5, paused_reason = ?6 WHERE id = ?1",
+        params![id, state, error, ts(now), next_check_at.map(ts), paused_reason],
+    )?;
+    Ok(())
+}
+
+/// Records a successful poll that brought nothing to parse (304, or the same body as before).
+pub fn record_unchanged(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    record: &FetchRecord,
+) -> Result<()> {
+    update_success(conn, id, now, record)
+}
+
+fn update_success(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    record: &FetchRecord,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE sources SET state = 'ok', failures = 0, last_error = NULL, paused_reason = NULL,
+            last_fetch_at = ?2, last_success_at = ?2, next_check_at = ?3,
+            etag = coalesce(?4, etag), last_modified = coalesce(?5, last_modified),
+            body_hash = coalesce(?6, body_hash),
+            last_unconditional_at = CASE WHEN ?7 THEN ?2 ELSE last_unconditional_at END,
+            url = coalesce(?8, url)
+         WHERE id = ?1",
+        params![
+            id,
+            ts(now),
+            record.next_check_at.map(ts),
+            record.etag,
+            record.last_modified,
+            record.body_hash,
+            record.unconditional,
+            record.new_url
+        ],
+    )?;
+    Ok(())
+}
+
+/// Which of `items` this source has never seen (by any fingerprint). Read-only.
+pub fn unseen(tx: &Transaction<'_>, source_id: i64, items: &[NewItem]) -> Result<Vec<bool>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT 1 FROM seen WHERE source_id = ?1 AND fingerprint = ?2")?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let mut seen = false;
+        for fp in &item.fingerprints {
+            if stmt.exists(params![source_id, fp])? {
+                seen = true;
+                break;
+            }
+        }
+        out.push(!seen);
+    }
+    Ok(out)
+}
+
+/// Records the items as seen, stores the new ones and writes their alerts to the outbox, all in
+/// `tx` (the caller commits). `alerts[i]` are the alerts for `items[i]` when it is new.
+/// Returns how many outbox rows were written.
+pub fn record_items(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    now: DateTime<Utc>,
+    items: &[NewItem],
+    is_new: &[bool],
+    alerts: &[Vec<PlannedAlert>],
+) -> Result<usize> {
+    let now_text = ts(now);
+    let mut upsert_seen = tx.prepare_cached(
+        "INSERT INTO seen (source_id, fingerprint, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (source_id, fingerprint) DO UPDATE SET last_seen = excluded.last_seen",
+    )?;
+    let mut insert_item = tx.prepare_cached(
+        "INSERT INTO items (source_id, key, title, link, published, summary, body, image, fetched_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (source_id, key) DO UPDATE SET fetched_at = fetched_at
+         RETURNING id",
+    )?;
+    let mut insert_alert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (item_id, target, subscribers, matched, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut written = 0;
+    for (i, item) in items.iter().enumerate() {
+        for fp in &item.fingerprints {
+            upsert_seen.execute(params![source_id, fp, now_text])?;
+        }
+        if !is_new.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let item_id: i64 = insert_item.query_row(
+            params![
+                source_id,
+                item.key,
+                item.title,
+                item.link,
+                item.published.map(ts),
+                item.summary,
+                item.body,
+                item.image,
+                now_text
+            ],
+            |r| r.get(0),
+        )?;
+        for alert in alerts.get(i).map(Vec::as_slice).unwrap_or_default() {
+            let subscribers =
+                serde_json::to_string(&alert.subscribers).unwrap_or_else(|_| "[]".into());
+            let matched = serde_json::to_string(&alert.matched).unwrap_or_else(|_| "[]".into());
+            written += insert_alert.execute(params![
+                item_id,
+                alert.target,
+                subscribers,
+                matched,
+                now_text
+            ])?;
+        }
+    }
+    Ok(written)
+}
+
+/// Marks a source's first poll done and its fetch successful, inside the ingest transaction.
+pub fn record_fetched(
+    tx: &Transaction<'_>,
+    id: i64,
+    now: DateTime<Utc>,
+    record: &FetchRecord,
+) -> Result<()> {
+    tx.execute("UPDATE sources SET initialized = 1 WHERE id = ?1", [id])?;
+    update_success(tx, id, now, record)
+}
+
+// ---- subscriptions ------------------------------------------------------------------------
+
+pub fn subscriptions(conn: &Connection) -> Result<Vec<SubscriptionRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, origin, user, query, target, guild_id FROM subscriptions ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(SubscriptionRow {
+            id: r.get(0)?,
+            origin: r.get(1)?,
+            user: r.get(2)?,
+            query: r.get(3)?,
+            target: r.get(4)?,
+            guild_id: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+// ---- outbox -------------------------------------------------------------------------------
+
+/// Undelivered alerts with an outbox id above `after`, oldest first.
+pub fn pending_alerts_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Alert>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.id, s.name, i.title, i.link, i.published, i.summary, o.matched, o.subscribers, o.target, i.image
+         FROM outbox o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
+         WHERE o.delivered_at IS NULL AND o.id > ?1 ORDER BY o.id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map([after, limit as i64], |r| {
+        let matched: String = r.get(6)?;
+        let subscribers: String = r.get(7)?;
+        Ok(Alert {
+            id: r.get(0)?,
+            source: r.get(1)?,
+            title: r.get(2)?,
+            link: r.get(3)?,
+            published: parse_ts(r.get(4)?),
+            summary: r.get(5)?,
+            matched: serde_json::from_str(&matched).unwrap_or_default(),
+            subscribers: serde_json::from_str(&subscribers).unwrap_or_default(),
+            target: r.get(8)?,
+            image: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn mark_delivered(conn: &Connection, outbox_id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+        params![outbox_id, ts(now)],
+    )?;
+    Ok(())
+}
+
+pub fn mark_attempt_failed(conn: &Connection, outbox_id: i64, error: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        params![outbox_id, error],
+    )?;
+    Ok(())
+}
+
+/// Counts of (pending, delivered) outbox rows.
+pub fn outbox_counts(conn: &Connection) -> Result<(i64, i64)> {
+    Ok(conn.query_row(
+        "SELECT count(*) FILTER (WHERE delivered_at IS NULL), count(*) FILTER (WHERE delivered_at IS NOT NULL) FROM outbox",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+/// Forgets seen fingerprints and delivered items older than the retention period. A
+/// fingerprint still in the feed is refreshed at every fetch, so it is never forgotten.
+pub fn prune(conn: &Connection, now: DateTime<Utc>, retention_days: u32) -> Result<usize> {
+    let cutoff = ts(now - chrono::Duration::days(i64::from(retention_days)));
+    let mut removed = conn.execute("DELETE FROM seen WHERE last_seen < ?1", [&cutoff])?;
+    removed += conn.execute(
+        "DELETE FROM items WHERE fetched_at < ?1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_id = items.id AND o.delivered_at IS NULL)",
+        [&cutoff],
+    )?;
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_a_non_database_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(
+            &path,
+            b"this is not a sqlite file, just some text that is long enough",
+        )
+        .unwrap();
+        let err = Store::open(&path).err().expect("must fail");
+        let text = err.to_string();
+        assert!(
+            text.contains("not a SQLite database or is corrupt"),
+            "{text}"
+        );
+        assert!(text.contains("junk.db"), "{text}");
+    }
+
+    #[test]
+    fn migrations_apply_once_and_reopen_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.db");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .with(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(version, schema::MIGRATIONS.len() as i64);
+        let mode: String = store
+            .with(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}

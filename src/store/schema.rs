@@ -1,0 +1,80 @@
+//! The database schema as an ordered list of migrations, each applied once in its own transaction.
+
+/// Migrations in order; `PRAGMA user_version` records how many have been applied.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: sources, their seen-item memory, stored items, subscriptions and the outbox.
+    r"
+CREATE TABLE sources (
+    id                    INTEGER PRIMARY KEY,
+    name                  TEXT NOT NULL,
+    url                   TEXT NOT NULL,
+    origin                TEXT NOT NULL,              -- 'config' | 'discord'
+    guild_id              TEXT,                       -- NULL: feeds every server
+    schedule              TEXT NOT NULL,
+    backfill              INTEGER NOT NULL DEFAULT 0,
+    retired               INTEGER NOT NULL DEFAULT 0, -- removed from the config; memory kept
+    initialized           INTEGER NOT NULL DEFAULT 0, -- first poll done
+    state                 TEXT NOT NULL DEFAULT 'new',-- new | ok | backoff | paused
+    etag                  TEXT,
+    last_modified         TEXT,
+    body_hash             TEXT,
+    last_fetch_at         TEXT,
+    last_success_at       TEXT,
+    last_unconditional_at TEXT,
+    next_check_at         TEXT,
+    failures              INTEGER NOT NULL DEFAULT 0,
+    last_error            TEXT,
+    paused_reason         TEXT,
+    created_at            TEXT NOT NULL
+);
+CREATE UNIQUE INDEX sources_name ON sources (lower(name), coalesce(guild_id, ''));
+
+CREATE TABLE seen (
+    source_id   INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+    fingerprint TEXT NOT NULL,
+    first_seen  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL,
+    PRIMARY KEY (source_id, fingerprint)
+) WITHOUT ROWID;
+CREATE INDEX seen_last_seen ON seen (last_seen);
+
+CREATE TABLE items (
+    id         INTEGER PRIMARY KEY,
+    source_id  INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    link       TEXT,
+    published  TEXT,
+    summary    TEXT NOT NULL,
+    body       TEXT NOT NULL,                         -- plain text, for /preview
+    image      TEXT,
+    fetched_at TEXT NOT NULL,
+    UNIQUE (source_id, key)
+);
+CREATE INDEX items_fetched_at ON items (fetched_at);
+
+CREATE TABLE subscriptions (
+    id         INTEGER PRIMARY KEY,
+    origin     TEXT NOT NULL,                         -- 'config' | 'discord'
+    user       TEXT NOT NULL,
+    query      TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    guild_id   TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY,
+    item_id      INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    target       TEXT NOT NULL,
+    subscribers  TEXT NOT NULL,                       -- JSON array of user names / ids
+    matched      TEXT NOT NULL,                       -- JSON array of matched terms
+    created_at   TEXT NOT NULL,
+    delivered_at TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    UNIQUE (item_id, target)
+);
+CREATE INDEX outbox_pending ON outbox (delivered_at, id);
+",
+];
