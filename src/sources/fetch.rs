@@ -876,3 +876,983 @@ pub fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
         .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
         .map(|naive| naive.and_utc())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+    use tokio::io::AsyncWriteExt as _;
+    use tokio::net::TcpListener;
+    use wiremock::matchers::{header as has_header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap()
+    }
+
+    fn fetcher_with(edit: impl FnOnce(&mut FetchSettings)) -> Fetcher {
+        let mut settings = FetchSettings {
+            timeout: Duration::from_secs(10),
+            ..FetchSettings::default()
+        };
+        edit(&mut settings);
+        Fetcher::new(settings).unwrap()
+    }
+
+    fn fetcher() -> Fetcher {
+        fetcher_with(|_| {})
+    }
+
+    async fn get(fetcher: &Fetcher, url: &str) -> Result<FetchOutcome, FetchError> {
+        fetcher
+            .fetch(
+                url,
+                &Validators::default(),
+                AddressPolicy::AllowPrivate,
+                now(),
+            )
+            .await
+    }
+
+    fn fetched(outcome: FetchOutcome) -> Fetched {
+        match outcome {
+            FetchOutcome::Fetched(f) => f,
+            FetchOutcome::NotModified { .. } => panic!("expected a body, got 304"),
+        }
+    }
+
+    async fn respond(server: &MockServer, at: &str, template: ResponseTemplate) {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(template)
+            .mount(server)
+            .await;
+    }
+
+    fn redirect(status: u16, to: &str) -> ResponseTemplate {
+        ResponseTemplate::new(status).insert_header("location", to)
+    }
+
+    async fn request_count(server: &MockServer) -> usize {
+        server.received_requests().await.unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn etag_is_returned_and_sent_back_and_304_means_not_modified() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/feed"))
+            .and(has_header("if-none-match", "\"v1\""))
+            .respond_with(ResponseTemplate::new(304).insert_header("etag", "\"v1\""))
+            .mount(&server)
+            .await;
+        respond(
+            &server,
+            "/feed",
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"v1\"")
+                .set_body_raw("<rss/>", "application/rss+xml"),
+        )
+        .await;
+        let fetcher = fetcher();
+        let url = format!("{}/feed", server.uri());
+
+        let first = fetched(get(&fetcher, &url).await.unwrap());
+        assert_eq!(first.body, b"<rss/>");
+        assert_eq!(first.validators.etag.as_deref(), Some("\"v1\""));
+        assert_eq!(first.content_type.as_deref(), Some("application/rss+xml"));
+        assert_eq!(first.final_url.unwrap().as_str(), url);
+
+        let second = fetcher
+            .fetch(&url, &first.validators, AddressPolicy::AllowPrivate, now())
+            .await
+            .unwrap();
+        assert!(matches!(second, FetchOutcome::NotModified { .. }));
+
+        let requests = server.received_requests().await.unwrap();
+        assert!(requests[0].headers.get("if-none-match").is_none());
+        assert_eq!(requests[1].headers["if-none-match"], "\"v1\"");
+    }
+
+    #[tokio::test]
+    async fn last_modified_is_returned_and_sent_back_verbatim() {
+        let stamp = "Wed, 21 Oct 2015 07:28:00 GMT";
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            // wiremock's `header` matcher splits values on commas, which dates contain.
+            .and(move |request: &wiremock::Request| {
+                request
+                    .headers
+                    .get("if-modified-since")
+                    .is_some_and(|v| v == stamp)
+            })
+            .respond_with(ResponseTemplate::new(304))
+            .mount(&server)
+            .await;
+        respond(
+            &server,
+            "/feed",
+            ResponseTemplate::new(200)
+                .insert_header("last-modified", stamp)
+                .set_body_string("x"),
+        )
+        .await;
+        let fetcher = fetcher();
+        let url = format!("{}/feed", server.uri());
+
+        let first = fetched(get(&fetcher, &url).await.unwrap());
+        assert_eq!(first.validators.last_modified.as_deref(), Some(stamp));
+        assert_eq!(first.validators.etag, None);
+        let second = fetcher
+            .fetch(&url, &first.validators, AddressPolicy::AllowPrivate, now())
+            .await
+            .unwrap();
+        assert!(matches!(second, FetchOutcome::NotModified { .. }));
+    }
+
+    #[tokio::test]
+    async fn requests_identify_us_and_prefer_feeds() {
+        let server = MockServer::start().await;
+        respond(&server, "/", ResponseTemplate::new(200)).await;
+        get(&fetcher(), &server.uri()).await.unwrap();
+        let request = &server.received_requests().await.unwrap()[0];
+        let agent = request.headers["user-agent"].to_str().unwrap();
+        assert!(agent.starts_with("newshound/"), "{agent}");
+        let accept = request.headers["accept"].to_str().unwrap();
+        assert!(accept.starts_with("application/rss+xml"), "{accept}");
+    }
+
+    #[tokio::test]
+    async fn server_error_reports_status_and_host_without_query() {
+        let server = MockServer::start().await;
+        respond(&server, "/feed", ResponseTemplate::new(500)).await;
+        let err = get(&fetcher(), &format!("{}/feed?token=hunter2", server.uri()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(500));
+        assert_eq!(err.retry_after(), None);
+        assert!(!err.is_gone());
+        let port = server.address().port();
+        assert_eq!(
+            err.to_string(),
+            format!("HTTP 500 from 127.0.0.1:{port}/feed")
+        );
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_with_retry_seconds_pauses_the_host() {
+        let server = MockServer::start().await;
+        respond(
+            &server,
+            "/a",
+            ResponseTemplate::new(429).insert_header("retry-after", "120"),
+        )
+        .await;
+        respond(
+            &server,
+            "/b",
+            ResponseTemplate::new(200).set_body_string("b"),
+        )
+        .await;
+        let fetcher = fetcher();
+
+        let err = get(&fetcher, &format!("{}/a", server.uri()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(429));
+        assert_eq!(err.retry_after(), Some(now() + TimeDelta::seconds(120)));
+        assert!(err.to_string().ends_with("(retry after 120 s)"), "{err}");
+
+        // Another URL on the same host: refused without a request.
+        let paused = get(&fetcher, &format!("{}/b", server.uri()))
+            .await
+            .unwrap_err();
+        assert!(matches!(paused, FetchError::HostPaused { .. }), "{paused}");
+        assert_eq!(paused.retry_after(), Some(now() + TimeDelta::seconds(120)));
+        assert_eq!(request_count(&server).await, 1);
+
+        // Once the pause is over the host is contacted again.
+        let later = fetcher
+            .fetch(
+                &format!("{}/b", server.uri()),
+                &Validators::default(),
+                AddressPolicy::AllowPrivate,
+                now() + TimeDelta::seconds(121),
+            )
+            .await
+            .unwrap();
+        assert_eq!(fetched(later).body, b"b");
+    }
+
+    #[tokio::test]
+    async fn service_unavailable_with_http_date_retry_after() {
+        let until = now() + TimeDelta::hours(1);
+        let server = MockServer::start().await;
+        respond(
+            &server,
+            "/",
+            ResponseTemplate::new(503).insert_header(
+                "retry-after",
+                until.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            ),
+        )
+        .await;
+        let fetcher = fetcher();
+        let err = get(&fetcher, &server.uri()).await.unwrap_err();
+        assert_eq!(err.status(), Some(503));
+        assert_eq!(err.retry_after(), Some(until));
+        assert!(err.to_string().ends_with("(retry after 3600 s)"), "{err}");
+        assert!(matches!(
+            get(&fetcher, &server.uri()).await,
+            Err(FetchError::HostPaused { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn other_errors_with_retry_after_do_not_pause_the_host() {
+        let server = MockServer::start().await;
+        respond(
+            &server,
+            "/",
+            ResponseTemplate::new(500).insert_header("retry-after", "60"),
+        )
+        .await;
+        let fetcher = fetcher();
+        for _ in 0..2 {
+            let err = get(&fetcher, &server.uri()).await.unwrap_err();
+            assert_eq!(err.status(), Some(500));
+        }
+        assert_eq!(request_count(&server).await, 2);
+    }
+
+    #[tokio::test]
+    async fn gone_is_reported_as_gone() {
+        let server = MockServer::start().await;
+        respond(&server, "/old", ResponseTemplate::new(410)).await;
+        let err = get(&fetcher(), &format!("{}/old", server.uri()))
+            .await
+            .unwrap_err();
+        assert!(err.is_gone());
+        assert_eq!(err.status(), Some(410));
+        assert!(
+            err.to_string().starts_with("HTTP 410 Gone from 127.0.0.1:"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn slow_headers_time_out() {
+        let server = MockServer::start().await;
+        respond(
+            &server,
+            "/",
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(30)),
+        )
+        .await;
+        let fetcher = fetcher_with(|s| s.timeout = Duration::from_secs(1));
+        let err = get(&fetcher, &server.uri()).await.unwrap_err();
+        assert!(matches!(err, FetchError::Timeout { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "timed out after 1 s (limit fetch.timeout_secs)"
+        );
+    }
+
+    /// A server that sends headers promising a large body, then one byte every 100 ms.
+    async fn drip_server() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n<rss>";
+                    if socket.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    while socket.write_all(b" ").await.is_ok() {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                });
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn slow_drip_body_times_out() {
+        let url = drip_server().await;
+        let fetcher = fetcher_with(|s| s.timeout = Duration::from_secs(1));
+        let err = get(&fetcher, &url).await.unwrap_err();
+        assert!(matches!(err, FetchError::Timeout { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn redirect_loop_is_detected() {
+        let server = MockServer::start().await;
+        respond(&server, "/a", redirect(302, "/b")).await;
+        respond(&server, "/b", redirect(302, "/a")).await;
+        let err = get(&fetcher(), &format!("{}/a", server.uri()))
+            .await
+            .unwrap_err();
+        let port = server.address().port();
+        assert_eq!(
+            err.to_string(),
+            format!("redirect loop at 127.0.0.1:{port}/a")
+        );
+    }
+
+    async fn chain_server(hops: usize) -> MockServer {
+        let server = MockServer::start().await;
+        for i in 0..hops {
+            respond(
+                &server,
+                &format!("/r{i}"),
+                redirect(302, &format!("/r{}", i + 1)),
+            )
+            .await;
+        }
+        respond(
+            &server,
+            &format!("/r{hops}"),
+            ResponseTemplate::new(200).set_body_string("end"),
+        )
+        .await;
+        server
+    }
+
+    #[tokio::test]
+    async fn redirect_chain_up_to_the_limit_is_followed() {
+        let server = chain_server(5).await;
+        let got = fetched(
+            get(&fetcher(), &format!("{}/r0", server.uri()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(got.body, b"end");
+        assert_eq!(got.final_url.unwrap().path(), "/r5");
+    }
+
+    #[tokio::test]
+    async fn redirect_chain_over_the_limit_fails() {
+        let server = chain_server(6).await;
+        let err = get(&fetcher(), &format!("{}/r0", server.uri()))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "more than 5 redirects (limit fetch.max_redirects)"
+        );
+        // The seventh URL is never requested.
+        assert_eq!(request_count(&server).await, 6);
+    }
+
+    #[tokio::test]
+    async fn relative_redirect_is_resolved_against_the_current_url() {
+        let server = MockServer::start().await;
+        respond(&server, "/blog/old.xml", redirect(302, "new/feed.xml")).await;
+        respond(
+            &server,
+            "/blog/new/feed.xml",
+            ResponseTemplate::new(200).set_body_string("moved"),
+        )
+        .await;
+        let got = fetched(
+            get(&fetcher(), &format!("{}/blog/old.xml", server.uri()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(got.body, b"moved");
+        assert_eq!(got.final_url.unwrap().path(), "/blog/new/feed.xml");
+        assert_eq!(got.permanent_redirect, None, "302 is not permanent");
+    }
+
+    #[tokio::test]
+    async fn all_permanent_redirects_report_the_new_url() {
+        let server = MockServer::start().await;
+        respond(&server, "/a", redirect(301, "/b")).await;
+        respond(&server, "/b", redirect(308, "/c")).await;
+        respond(&server, "/c", ResponseTemplate::new(200)).await;
+        let got = fetched(
+            get(&fetcher(), &format!("{}/a", server.uri()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            got.permanent_redirect.unwrap().as_str(),
+            format!("{}/c", server.uri())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_temporary_hop_in_the_chain_cancels_the_permanent_redirect() {
+        let server = MockServer::start().await;
+        respond(&server, "/a", redirect(301, "/b")).await;
+        respond(&server, "/b", redirect(302, "/c")).await;
+        respond(&server, "/c", redirect(301, "/d")).await;
+        respond(&server, "/d", ResponseTemplate::new(200)).await;
+        let got = fetched(
+            get(&fetcher(), &format!("{}/a", server.uri()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(got.final_url.unwrap().path(), "/d");
+        assert_eq!(got.permanent_redirect, None);
+    }
+
+    #[tokio::test]
+    async fn no_redirect_means_no_permanent_redirect() {
+        let server = MockServer::start().await;
+        respond(&server, "/", ResponseTemplate::new(200)).await;
+        let got = fetched(get(&fetcher(), &server.uri()).await.unwrap());
+        assert_eq!(got.permanent_redirect, None);
+    }
+
+    #[tokio::test]
+    async fn redirect_without_location_is_an_error() {
+        let server = MockServer::start().await;
+        respond(&server, "/", ResponseTemplate::new(301)).await;
+        let err = get(&fetcher(), &server.uri()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("has no usable Location header"),
+            "{err}"
+        );
+        assert_eq!(err.status(), Some(301));
+    }
+
+    #[tokio::test]
+    async fn body_at_the_cap_is_accepted_and_one_byte_more_is_refused() {
+        let server = MockServer::start().await;
+        respond(
+            &server,
+            "/fits",
+            ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 1000]),
+        )
+        .await;
+        respond(
+            &server,
+            "/big",
+            ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 1001]),
+        )
+        .await;
+        let fetcher = fetcher_with(|s| s.max_body_bytes = 1000);
+        let fits = fetched(
+            get(&fetcher, &format!("{}/fits", server.uri()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(fits.body.len(), 1000);
+        let err = get(&fetcher, &format!("{}/big", server.uri()))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "body larger than 1000 bytes (limit fetch.max_body_bytes)"
+        );
+    }
+
+    #[tokio::test]
+    async fn chunked_body_without_length_is_capped_while_streaming() {
+        // No Content-Length: the cap must trip on the bytes as they arrive.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .await;
+            let chunk = format!("{:x}\r\n{}\r\n", 4096, "y".repeat(4096));
+            for _ in 0..64 {
+                if socket.write_all(chunk.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        });
+        let fetcher = fetcher_with(|s| s.max_body_bytes = 64 * 1024);
+        let err = get(&fetcher, &format!("http://{addr}/")).await.unwrap_err();
+        assert!(
+            matches!(err, FetchError::TooLarge { limit: 65536 }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("body larger than 64 KiB"),
+            "{err}"
+        );
+    }
+
+    /// A hand-made gzip stream of `1 + 258 * matches` bytes of `a`: one literal, then
+    /// back-references of the maximum length (fixed-Huffman DEFLATE), so it compresses ~1000:1.
+    fn gzip_of_a(matches: usize) -> Vec<u8> {
+        #[derive(Default)]
+        struct Bits {
+            out: Vec<u8>,
+            acc: u8,
+            used: u32,
+        }
+        impl Bits {
+            fn bit(&mut self, bit: u32) {
+                self.acc |= ((bit & 1) as u8) << self.used;
+                self.used += 1;
+                if self.used == 8 {
+                    self.out.push(self.acc);
+                    self.acc = 0;
+                    self.used = 0;
+                }
+            }
+            /// Header fields go least-significant bit first...
+            fn value(&mut self, value: u32, len: u32) {
+                (0..len).for_each(|i| self.bit(value >> i));
+            }
+            /// ...Huffman codes most-significant bit first.
+            fn code(&mut self, code: u32, len: u32) {
+                (0..len).rev().for_each(|i| self.bit(code >> i));
+            }
+        }
+        let mut bits = Bits::default();
+        bits.value(1, 1); // final block
+        bits.value(1, 2); // fixed Huffman codes
+        bits.code(0x30 + u32::from(b'a'), 8); // literal 'a'
+        for _ in 0..matches {
+            bits.code(0xC0 + 5, 8); // length symbol 285 = 258 bytes
+            bits.code(0, 5); // distance symbol 0 = 1 byte back
+        }
+        bits.code(0, 7); // end of block
+        if bits.used > 0 {
+            bits.out.push(bits.acc);
+        }
+
+        let len = 1 + 258 * matches;
+        let mut crc = 0xFFFF_FFFF_u32;
+        for _ in 0..len {
+            crc ^= u32::from(b'a');
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        gz.extend_from_slice(&bits.out);
+        gz.extend_from_slice(&(!crc).to_le_bytes());
+        gz.extend_from_slice(&(len as u32).to_le_bytes());
+        gz
+    }
+
+    fn gzipped(body: Vec<u8>) -> ResponseTemplate {
+        ResponseTemplate::new(200)
+            .insert_header("content-encoding", "gzip")
+            .set_body_bytes(body)
+    }
+
+    #[tokio::test]
+    async fn gzip_body_is_decompressed() {
+        let server = MockServer::start().await;
+        respond(&server, "/", gzipped(gzip_of_a(10))).await;
+        let got = fetched(get(&fetcher(), &server.uri()).await.unwrap());
+        assert_eq!(got.body, vec![b'a'; 1 + 258 * 10]);
+    }
+
+    #[tokio::test]
+    async fn gzip_bomb_is_stopped_at_the_decompressed_cap() {
+        let bomb = gzip_of_a(4096); // ~1 MiB of output
+        assert!(bomb.len() < 8 * 1024, "bomb is {} bytes", bomb.len());
+        let server = MockServer::start().await;
+        respond(&server, "/", gzipped(bomb)).await;
+        let fetcher = fetcher_with(|s| s.max_body_bytes = 256 * 1024);
+        let err = get(&fetcher, &server.uri()).await.unwrap_err();
+        assert!(matches!(err, FetchError::TooLarge { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_reported_plainly() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let err = get(&fetcher(), &format!("http://127.0.0.1:{port}/feed"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::ConnectionRefused { .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "connection refused by 127.0.0.1: is the server running, and is the port right?"
+        );
+    }
+
+    #[tokio::test]
+    async fn https_to_a_plain_http_server_is_a_tls_error() {
+        let server = MockServer::start().await;
+        let url = format!("https://127.0.0.1:{}/", server.address().port());
+        let err = get(&fetcher(), &url).await.unwrap_err();
+        assert!(matches!(err, FetchError::Tls { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("TLS error talking to 127.0.0.1: "),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn public_only_refuses_local_and_private_targets() {
+        let fetcher = fetcher();
+        for url in [
+            "http://127.0.0.1/",
+            "http://[::1]/",
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://10.1.2.3/",
+            "http://169.254.169.254/",
+            "http://[fd00::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "file:///etc/passwd",
+            "/etc/passwd",
+            "http://localhost/",
+        ] {
+            let result = fetcher
+                .fetch(
+                    url,
+                    &Validators::default(),
+                    AddressPolicy::PublicOnly,
+                    now(),
+                )
+                .await;
+            assert!(
+                matches!(result, Err(FetchError::Blocked(_))),
+                "{url}: {result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn public_only_sends_nothing_to_a_loopback_server() {
+        let server = MockServer::start().await;
+        respond(&server, "/", ResponseTemplate::new(200)).await;
+        let err = fetcher()
+            .fetch(
+                &server.uri(),
+                &Validators::default(),
+                AddressPolicy::PublicOnly,
+                now(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("is a loopback address"), "{err}");
+        assert_eq!(request_count(&server).await, 0);
+    }
+
+    #[tokio::test]
+    async fn public_only_refuses_a_redirect_to_loopback() {
+        // The first server stands in for a public site; the guard must stop the second hop.
+        let public = MockServer::start().await;
+        let internal = MockServer::start().await;
+        respond(
+            &internal,
+            "/admin",
+            ResponseTemplate::new(200).set_body_string("secret"),
+        )
+        .await;
+        respond(
+            &public,
+            "/feed",
+            redirect(302, &format!("{}/admin", internal.uri())),
+        )
+        .await;
+
+        let url = Url::parse(&format!("{}/feed", public.uri())).unwrap();
+        let err = fetcher()
+            .fetch_url(
+                url,
+                &Validators::default(),
+                AddressPolicy::PublicOnly,
+                FirstHop::Trusted,
+                now(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FetchError::Blocked(_)), "{err:?}");
+        assert_eq!(request_count(&public).await, 1);
+        assert_eq!(request_count(&internal).await, 0);
+    }
+
+    #[tokio::test]
+    async fn public_only_resolver_refuses_names_that_reach_this_machine() {
+        // check_url is skipped for the first hop, so only the resolver stands in the way.
+        let server = MockServer::start().await;
+        let url = Url::parse(&format!("http://localhost:{}/", server.address().port())).unwrap();
+        let err = fetcher()
+            .fetch_url(
+                url,
+                &Validators::default(),
+                AddressPolicy::PublicOnly,
+                FirstHop::Trusted,
+                now(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::Blocked(ForbiddenAddress::LocalName { .. })),
+            "{err:?}"
+        );
+        assert_eq!(request_count(&server).await, 0);
+    }
+
+    #[tokio::test]
+    async fn allow_private_still_refuses_a_redirect_to_a_file() {
+        let server = MockServer::start().await;
+        respond(&server, "/", redirect(302, "file:///etc/passwd")).await;
+        let err = get(&fetcher(), &server.uri()).await.unwrap_err();
+        assert!(
+            matches!(err, FetchError::Blocked(ForbiddenAddress::Scheme { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn allow_private_resolves_localhost() {
+        let server = MockServer::start().await;
+        respond(
+            &server,
+            "/",
+            ResponseTemplate::new(200).set_body_string("hi"),
+        )
+        .await;
+        let url = format!("http://localhost:{}/", server.address().port());
+        assert_eq!(fetched(get(&fetcher(), &url).await.unwrap()).body, b"hi");
+    }
+
+    #[tokio::test]
+    async fn cache_hints_are_clamped_and_computed_from_now() {
+        let server = MockServer::start().await;
+        respond(
+            &server,
+            "/year",
+            ResponseTemplate::new(200).insert_header("cache-control", "public, max-age=31536000"),
+        )
+        .await;
+        respond(
+            &server,
+            "/ten",
+            ResponseTemplate::new(200).insert_header("cache-control", "max-age=600"),
+        )
+        .await;
+        let fetcher = fetcher();
+        let year = fetched(
+            get(&fetcher, &format!("{}/year", server.uri()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(year.hints.not_before, Some(now() + MAX_CACHE_HINT));
+        let ten = fetched(
+            get(&fetcher, &format!("{}/ten", server.uri()))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(ten.hints.not_before, Some(now() + TimeDelta::minutes(10)));
+    }
+
+    #[tokio::test]
+    async fn not_modified_carries_hints() {
+        let server = MockServer::start().await;
+        respond(
+            &server,
+            "/",
+            ResponseTemplate::new(304).insert_header("cache-control", "max-age=60"),
+        )
+        .await;
+        let outcome = get(&fetcher(), &server.uri()).await.unwrap();
+        match outcome {
+            FetchOutcome::NotModified { hints } => {
+                assert_eq!(hints.not_before, Some(now() + TimeDelta::seconds(60)));
+            }
+            FetchOutcome::Fetched(_) => panic!("expected 304"),
+        }
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn hints_ignore_no_cache_and_past_dates() {
+        assert_eq!(
+            hints_from_headers(&headers(&[("cache-control", "no-cache, no-store")]), now()),
+            Hints::default()
+        );
+        assert_eq!(
+            hints_from_headers(&headers(&[("cache-control", "max-age=0")]), now()),
+            Hints::default()
+        );
+        assert_eq!(
+            hints_from_headers(&headers(&[("expires", "0")]), now()),
+            Hints::default()
+        );
+        assert_eq!(
+            hints_from_headers(
+                &headers(&[("expires", "Thu, 01 Jan 1970 00:00:00 GMT")]),
+                now()
+            ),
+            Hints::default()
+        );
+        assert_eq!(
+            hints_from_headers(&HeaderMap::new(), now()).not_before,
+            None
+        );
+    }
+
+    #[test]
+    fn expires_is_used_without_max_age_and_clamped() {
+        let in_an_hour = (now() + TimeDelta::hours(1))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let hints = hints_from_headers(&headers(&[("expires", &in_an_hour)]), now());
+        assert_eq!(hints.not_before, Some(now() + TimeDelta::hours(1)));
+
+        let far = "Fri, 01 Jan 2100 00:00:00 GMT";
+        let hints = hints_from_headers(&headers(&[("expires", far)]), now());
+        assert_eq!(hints.not_before, Some(now() + MAX_CACHE_HINT));
+
+        // max-age takes precedence over Expires.
+        let hints = hints_from_headers(
+            &headers(&[("expires", &in_an_hour), ("cache-control", "max-age=60")]),
+            now(),
+        );
+        assert_eq!(hints.not_before, Some(now() + TimeDelta::seconds(60)));
+    }
+
+    #[test]
+    fn retry_after_outweighs_a_shorter_max_age() {
+        let hints = hints_from_headers(
+            &headers(&[("cache-control", "max-age=60"), ("retry-after", "600")]),
+            now(),
+        );
+        assert_eq!(hints.not_before, Some(now() + TimeDelta::seconds(600)));
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_and_all_http_date_forms() {
+        let at = Utc.with_ymd_and_hms(2024, 3, 1, 13, 0, 0).unwrap();
+        assert_eq!(
+            parse_retry_after("120", now()),
+            Some(now() + TimeDelta::seconds(120))
+        );
+        assert_eq!(
+            parse_retry_after("Fri, 01 Mar 2024 13:00:00 GMT", now()),
+            Some(at)
+        );
+        assert_eq!(
+            parse_retry_after("Friday, 01-Mar-24 13:00:00 GMT", now()),
+            Some(at)
+        );
+        assert_eq!(
+            parse_retry_after("Fri Mar  1 13:00:00 2024", now()),
+            Some(at)
+        );
+        assert_eq!(parse_retry_after("soon", now()), None);
+        assert_eq!(parse_retry_after("-5", now()), None);
+        assert_eq!(parse_retry_after("0", now()), None);
+        assert_eq!(
+            parse_retry_after("Fri, 01 Mar 2024 11:00:00 GMT", now()),
+            None
+        );
+        assert_eq!(
+            parse_retry_after("999999999999", now()),
+            Some(now() + MAX_RETRY_AFTER)
+        );
+    }
+
+    #[test]
+    fn locations_are_urls_or_absolute_paths() {
+        assert_eq!(
+            parse_location("/srv/feeds/a.xml").unwrap(),
+            Target::File("/srv/feeds/a.xml".into())
+        );
+        assert_eq!(
+            parse_location("file:///srv/feeds/a%20b.xml").unwrap(),
+            Target::File("/srv/feeds/a b.xml".into())
+        );
+        assert!(matches!(
+            parse_location("https://example.com/feed").unwrap(),
+            Target::Url(_)
+        ));
+        let err = parse_location("feeds/a.xml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`feeds/a.xml` is not an http(s) URL or an absolute file path \
+             (relative paths must be made absolute first)"
+        );
+        assert!(parse_location("http://exa mple.com/").is_err());
+    }
+
+    #[tokio::test]
+    async fn local_file_is_read_with_no_validators() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("feed.xml");
+        std::fs::write(&file, "<rss/>").unwrap();
+        let fetcher = fetcher();
+        let plain = fetched(get(&fetcher, file.to_str().unwrap()).await.unwrap());
+        assert_eq!(plain.body, b"<rss/>");
+        assert_eq!(plain.validators, Validators::default());
+        assert_eq!(plain.final_url, None);
+        let as_url = Url::from_file_path(&file).unwrap();
+        let via_url = fetched(get(&fetcher, as_url.as_str()).await.unwrap());
+        assert_eq!(via_url.body, b"<rss/>");
+    }
+
+    #[tokio::test]
+    async fn local_file_over_the_cap_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.xml");
+        std::fs::write(&file, vec![b'x'; 101]).unwrap();
+        let fetcher = fetcher_with(|s| s.max_body_bytes = 100);
+        let err = get(&fetcher, file.to_str().unwrap()).await.unwrap_err();
+        assert!(
+            matches!(err, FetchError::TooLarge { limit: 100 }),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_local_file_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nope.xml");
+        let err = get(&fetcher(), file.to_str().unwrap()).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("file not found: {}", file.display())
+        );
+        let err = get(&fetcher(), dir.path().to_str().unwrap())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn sizes_and_durations_read_naturally_in_messages() {
+        assert_eq!(bytes(15 * 1024 * 1024), "15 MiB");
+        assert_eq!(bytes(64 * 1024), "64 KiB");
+        assert_eq!(bytes(1000), "1000 bytes");
+        assert_eq!(secs(Duration::from_secs(30)), "30 s");
+        assert_eq!(secs(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(secs(Duration::from_millis(250)), "250 ms");
+        let default = FetchError::TooLarge {
+            limit: FetchSettings::default().max_body_bytes,
+        };
+        assert_eq!(
+            default.to_string(),
+            "body larger than 15 MiB (limit fetch.max_body_bytes)"
+        );
+    }
+}
