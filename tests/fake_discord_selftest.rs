@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use serenity::all::{
     ChannelId, CommandOptionType, CreateAllowedMentions, CreateCommand, CreateCommandOption,
     CreateEmbed, CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage,
-    GatewayIntents, GuildId, HttpBuilder, ResolvedValue, UserId,
+    GatewayIntents, GuildId, ResolvedValue, UserId,
 };
 use serenity::async_trait;
 use serenity::client::{ClientBuilder, Context, EventHandler};
@@ -75,10 +75,7 @@ impl EventHandler for TestBot {
 }
 
 async fn start_bot(fake: &FakeDiscord) -> tokio::task::JoinHandle<serenity::Result<()>> {
-    let http = HttpBuilder::new("fake-bot-token")
-        .proxy(fake.base_url())
-        .ratelimiter_disabled(true)
-        .build();
+    let http = fake.serenity_http();
     // As discord.md shows: no intents, the proxy, the ratelimiter off.
     let mut client = ClientBuilder::new_with_http(http, GatewayIntents::empty())
         .event_handler(TestBot)
@@ -508,6 +505,7 @@ async fn channel_rate_limit_answers_429_and_counts_it() {
     }
     let limited = call(&fake, "POST", &post_path(CHANNEL), Some(message("m"))).await;
     assert_eq!(limited.status, 429);
+    assert_eq!(limited.headers["x-ratelimit-remaining"], "0");
     assert_eq!(limited.body["global"], false);
     assert!(limited.body["retry_after"]
         .as_f64()

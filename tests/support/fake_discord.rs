@@ -3,6 +3,20 @@
 //! It records everything the bot sends, validates it the way Discord would (400/50035 and a
 //! recorded [`Violation`]), enforces Discord-like rate limits (429s are counted), de-duplicates
 //! message creates by nonce, and injects faults on demand. See `shared/reference/discord.md`.
+//!
+//! ```ignore
+//! let fake = FakeDiscord::start().await;
+//! let http = fake.serenity_http();          // proxy + ratelimiter off, as serenity needs
+//! // ... build the bot on `http` with `GatewayIntents::empty()` and spawn `client.start()` ...
+//! fake.wait_for_identify(Duration::from_secs(30)).await;
+//! let id = fake.dispatch_interaction(
+//!     Interaction::command("subscribe").guild(G).channel(C).member(U, 0)
+//!         .string_option("query", "Meta").build(),
+//! );
+//! let answer = fake.wait_for_interaction_response(id, Duration::from_secs(30)).await;
+//! assert_eq!(answer.callback_flags(), 64);
+//! fake.assert_no_violations();
+//! ```
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -33,6 +47,9 @@ pub use super::discord_payloads::{
     DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, DEFAULT_USER_ID,
 };
 use super::discord_validate::{self as validate, MessageRoute, Problem};
+
+/// The token [`FakeDiscord::serenity_http`] uses; any `Bot ...` token is accepted.
+pub const BOT_TOKEN: &str = "fake-bot-token";
 
 /// How often [`FakeDiscord`]'s `wait_*` helpers look at the recorded state.
 const POLL: Duration = Duration::from_millis(20);
@@ -351,6 +368,16 @@ impl FakeDiscord {
 
     pub fn gateway_url(&self) -> String {
         self.shared.ws_url()
+    }
+
+    /// A serenity `Http` aimed at this fake, authenticated with [`BOT_TOKEN`]. The ratelimiter
+    /// must be off: serenity ignores the proxy otherwise (and a fake's 429s should reach the
+    /// bot's own handling anyway).
+    pub fn serenity_http(&self) -> serenity::http::Http {
+        serenity::http::HttpBuilder::new(BOT_TOKEN)
+            .proxy(self.base_url())
+            .ratelimiter_disabled(true)
+            .build()
     }
 
     // ---- fault injection ------------------------------------------------------------------
@@ -1181,18 +1208,18 @@ fn create_message(
     let config = &shared.config;
     let window = state.channel_windows.entry(channel).or_default();
     let wait = prune(window, config.channel_window, now);
-    if window.len() >= config.channel_limit {
-        state.rate_limited += 1;
-        return rate_limited(wait.as_secs_f64(), false);
+    let limited = window.len() >= config.channel_limit;
+    if !limited {
+        window.push_back(now);
     }
-    window.push_back(now);
-    let remaining = config.channel_limit - window.len();
+    let remaining = config.channel_limit.saturating_sub(window.len());
     let reset_after = prune(window, config.channel_window, now).as_secs_f64();
     let reset_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64()
         + reset_after;
+    // Discord sends the bucket headers on every answer of the route, 429s and 400s included.
     let headers = vec![
         ("x-ratelimit-limit", config.channel_limit.to_string()),
         ("x-ratelimit-remaining", remaining.to_string()),
@@ -1203,9 +1230,15 @@ fn create_message(
             format!("fake-channel-messages-{channel}"),
         ),
     ];
+    if limited {
+        state.rate_limited += 1;
+        let mut reply = rate_limited(wait.as_secs_f64(), false);
+        reply.headers.extend(headers);
+        return reply;
+    }
     let problems = validate::check_message(&body, MessageRoute::ChannelCreate);
     if let Some(reply) = reject_message(state, at, &body, &problems, true) {
-        return reply;
+        return Reply { headers, ..reply };
     }
     let nonce = body.get("nonce").and_then(|n| match n {
         Value::String(text) => Some(text.clone()),
