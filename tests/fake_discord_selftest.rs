@@ -19,7 +19,7 @@ use support::discord_payloads as payloads;
 use support::discord_validate::{self as validate, MessageRoute};
 use support::fake_discord::{
     permissions, FakeConfig, FakeDiscord, Fault, Interaction, Route, APPLICATION_ID,
-    DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID,
+    DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, SERVED_ROUTES,
 };
 
 /// Generous: these only bound a hang on a loaded 2-core machine, they assert no timing.
@@ -326,6 +326,48 @@ async fn gateway_routes_point_to_the_loopback_websocket() {
     let bot = call(&fake, "GET", "/gateway/bot", None).await;
     assert_eq!(bot.body["shards"], 1);
     assert_eq!(bot.body["url"], fake.gateway_url());
+}
+
+#[tokio::test]
+async fn served_routes_exist_in_discords_openapi_and_reach_a_handler() {
+    let fake = FakeDiscord::start().await;
+    for (method, template) in SERVED_ROUTES {
+        let path = template
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "1"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let answer = call(&fake, method, &path, Some(json!({}))).await;
+        assert_ne!(
+            answer.body,
+            json!({"code": 0, "message": "404: Not Found"}),
+            "{method} {template} fell through to the unknown-route answer"
+        );
+    }
+    // Discord's own description is test data beside the repository, not part of it.
+    let spec_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/discord-openapi.json"
+    );
+    let Ok(spec) = std::fs::read_to_string(spec_path) else {
+        eprintln!("skipping the OpenAPI cross-check: {spec_path} is absent");
+        return;
+    };
+    let spec: Value = serde_json::from_str(&spec).expect("the OpenAPI description is JSON");
+    for (method, template) in SERVED_ROUTES {
+        // `/applications/@me` is spelled that way in the spec too.
+        let operation = spec["paths"][*template][method.to_ascii_lowercase()].clone();
+        assert!(
+            operation.is_object(),
+            "{method} {template} is not in Discord's OpenAPI description"
+        );
+    }
 }
 
 #[tokio::test]

@@ -816,6 +816,49 @@ struct Line<'a> {
     path: &'a str,
 }
 
+/// Every (method, path template under `/api/v10`) the fake serves, in OpenAPI spelling; the
+/// self-test checks each exists in Discord's OpenAPI description and reaches a handler.
+pub const SERVED_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/gateway"),
+    ("GET", "/gateway/bot"),
+    ("GET", "/users/@me"),
+    ("GET", "/applications/@me"),
+    ("POST", "/users/@me/channels"),
+    ("GET", "/applications/{application_id}/commands"),
+    ("PUT", "/applications/{application_id}/commands"),
+    (
+        "GET",
+        "/applications/{application_id}/guilds/{guild_id}/commands",
+    ),
+    (
+        "PUT",
+        "/applications/{application_id}/guilds/{guild_id}/commands",
+    ),
+    (
+        "POST",
+        "/interactions/{interaction_id}/{interaction_token}/callback",
+    ),
+    ("POST", "/webhooks/{webhook_id}/{webhook_token}"),
+    (
+        "GET",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    ),
+    (
+        "PATCH",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    ),
+    (
+        "DELETE",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+    ),
+    (
+        "PATCH",
+        "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+    ),
+    ("POST", "/channels/{channel_id}/messages"),
+    ("PATCH", "/channels/{channel_id}/messages/{message_id}"),
+];
+
 /// The REST endpoints the fake knows, parsed from a path under `/api/v10`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Endpoint {
