@@ -10,9 +10,26 @@ use chrono::Utc;
 use crate::core::alert::Alert;
 use crate::store::{self, Store};
 
-/// Where alerts go. `deliver` returns `Ok` only once the alert is safely out.
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Safely out: mark the alert delivered.
+    Delivered,
+    /// Transient trouble (rate limit, 5xx, network): the alert stays pending, the target is
+    /// skipped for the rest of this pass.
+    Retry { reason: String },
+    /// The target cannot take messages (deleted channel, missing permissions): its alerts are
+    /// kept and the target is suspended until it is fixed or re-probed.
+    TargetBroken { reason: String },
+    /// This alert can never be delivered as it is: recorded as dropped with the reason.
+    Rejected { reason: String },
+    /// Stop delivering altogether (bad token).
+    Fatal { reason: String },
+}
+
+/// Where alerts go. `deliver` says `Delivered` only once the alert is safely out.
 pub trait Sink: Send + Sync {
-    fn deliver(&self, alert: &Alert) -> impl Future<Output = Result<(), String>> + Send;
+    fn deliver(&self, alert: &Alert) -> impl Future<Output = Delivery> + Send;
 }
 
 /// How the console sink prints.
@@ -40,7 +57,7 @@ impl<W: Write + Send> ConsoleSink<W> {
 }
 
 impl<W: Write + Send> Sink for ConsoleSink<W> {
-    fn deliver(&self, alert: &Alert) -> impl Future<Output = Result<(), String>> + Send {
+    fn deliver(&self, alert: &Alert) -> impl Future<Output = Delivery> + Send {
         let text = match self.format {
             OutputFormat::Text => alert.to_text_block(),
             OutputFormat::Json => alert.to_json_line(),
@@ -51,22 +68,39 @@ impl<W: Write + Send> Sink for ConsoleSink<W> {
                 .map_err(|e| format!("cannot write to the console: {e}")),
             Err(_) => Err("console writer poisoned".to_string()),
         };
-        std::future::ready(result)
+        std::future::ready(match result {
+            Ok(()) => Delivery::Delivered,
+            Err(reason) => Delivery::Retry { reason },
+        })
     }
 }
 
 /// What one drain did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DrainReport {
     pub delivered: usize,
     pub failed: usize,
+    pub dropped: usize,
+    /// Set when the sink said to stop everything (e.g. Discord rejected the token).
+    pub fatal: Option<String>,
 }
 
+/// How long a suspended target waits before one alert is tried again.
+pub const BROKEN_TARGET_PROBE: chrono::Duration = chrono::Duration::minutes(30);
+
 /// Delivers every pending alert, oldest first. A target whose delivery fails is skipped for the
-/// rest of this drain (its alerts stay pending, in order).
+/// rest of this pass (its alerts stay pending, in order); a suspended target is tried again
+/// once per [`BROKEN_TARGET_PROBE`].
 pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<DrainReport> {
     let mut report = DrainReport::default();
-    let mut broken_targets = std::collections::HashSet::new();
+    let now = Utc::now();
+    let mut skip: std::collections::HashSet<String> = store
+        .call(|c| store::broken_targets(c))
+        .await?
+        .into_iter()
+        .filter(|t| t.probed_at.is_none_or(|p| now - p < BROKEN_TARGET_PROBE))
+        .map(|t| t.target)
+        .collect();
     let mut after = 0_i64;
     loop {
         let batch = store
@@ -77,24 +111,56 @@ pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<Dra
         }
         for alert in batch {
             after = alert.id;
-            if broken_targets.contains(&alert.target) {
+            if skip.contains(&alert.target) {
                 continue;
             }
             let id = alert.id;
+            let target = alert.target.clone();
             match sink.deliver(&alert).await {
-                Ok(()) => {
+                Delivery::Delivered => {
                     store
-                        .call(move |c| store::mark_delivered(c, id, Utc::now()))
+                        .call(move |c| {
+                            store::mark_delivered(c, id, Utc::now())?;
+                            store::mark_target_ok(c, &target)
+                        })
                         .await?;
                     report.delivered += 1;
                 }
-                Err(error) => {
-                    tracing::warn!(outbox_id = id, target = %alert.target, error = %error, "delivery failed; will retry");
+                Delivery::Retry { reason } => {
+                    tracing::warn!(outbox_id = id, target = %alert.target, %reason, "delivery failed; will retry");
                     store
-                        .call(move |c| store::mark_attempt_failed(c, id, &error))
+                        .call(move |c| store::mark_attempt_failed(c, id, &reason))
                         .await?;
-                    broken_targets.insert(alert.target.clone());
+                    skip.insert(alert.target.clone());
                     report.failed += 1;
+                }
+                Delivery::TargetBroken { reason } => {
+                    tracing::warn!(outbox_id = id, target = %alert.target, %reason, "target suspended; its alerts are kept");
+                    store
+                        .call(move |c| {
+                            store::mark_attempt_failed(c, id, &reason)?;
+                            store::mark_target_broken(c, &target, &reason, Utc::now())
+                        })
+                        .await?;
+                    skip.insert(alert.target.clone());
+                    report.failed += 1;
+                }
+                Delivery::Rejected { reason } => {
+                    tracing::warn!(outbox_id = id, target = %alert.target, %reason, "alert dropped");
+                    store
+                        .call(move |c| store::mark_dropped(c, id, &reason, Utc::now()))
+                        .await?;
+                    report.dropped += 1;
+                }
+                Delivery::Fatal { reason } => {
+                    store
+                        .call({
+                            let reason = reason.clone();
+                            move |c| store::mark_attempt_failed(c, id, &reason)
+                        })
+                        .await?;
+                    report.fatal = Some(reason);
+                    return Ok(report);
                 }
             }
         }

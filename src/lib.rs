@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod delivery;
+pub mod discord;
 pub mod pipeline;
 pub mod schedule;
 pub mod sources;

@@ -16,7 +16,11 @@ const HEADLINES: [&str; 4] = [
 async fn serve(server: &MockServer, route: &str, body: String) {
     Mock::given(method("GET"))
         .and(path(route))
-        .respond_with(ResponseTemplate::new(200).set_body_string(body).insert_header("content-type", "application/rss+xml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(body)
+                .insert_header("content-type", "application/rss+xml"),
+        )
         .mount(server)
         .await;
 }
@@ -50,12 +54,20 @@ async fn new_items_alert_once_and_never_again() {
     let server = MockServer::start().await;
     let setup = Setup::new();
     let config = wire_config(&setup, &server, META_GEMINI_SUBS);
-    let old = [item("old-1", "Markets open higher on Monday", "https://wire.example/old-1")];
+    let old = [item(
+        "old-1",
+        "Markets open higher on Monday",
+        "https://wire.example/old-1",
+    )];
     serve(&server, "/feed.xml", rss(&old)).await;
 
     // First poll: everything is recorded, nothing alerts.
     let first = once_json(&config);
-    assert!(first.alerts.is_empty(), "first poll must not alert: {:?}", first.alerts);
+    assert!(
+        first.alerts.is_empty(),
+        "first poll must not alert: {:?}",
+        first.alerts
+    );
     assert!(first.stderr.contains("first poll"), "{}", first.stderr);
 
     let mut items: Vec<RssItem<'_>> = HEADLINES
@@ -64,7 +76,12 @@ async fn new_items_alert_once_and_never_again() {
         .map(|(i, t)| RssItem {
             guid: Some(["h0", "h1", "h2", "h3"][i]),
             title: t,
-            link: ["https://wire.example/a", "https://wire.example/b", "https://wire.example/c", "https://wire.example/d"][i],
+            link: [
+                "https://wire.example/a",
+                "https://wire.example/b",
+                "https://wire.example/c",
+                "https://wire.example/d",
+            ][i],
             date: "Sun, 29 Nov 2026 09:00:00 GMT",
             description: "",
         })
@@ -85,16 +102,25 @@ async fn new_items_alert_once_and_never_again() {
     // Item 0 matches Meta and Gemini for alice (one alert in #news listing both) and Gemini for
     // bob (#ai); item 1 matches Meta for alice. Nothing else.
     assert_eq!(alerts.len(), 3, "{alerts:#?}");
-    let news_0 = alerts.iter().find(|a| a["target"] == "news" && a["title"] == HEADLINES[0]).expect("item 0 to #news");
+    let news_0 = alerts
+        .iter()
+        .find(|a| a["target"] == "news" && a["title"] == HEADLINES[0])
+        .expect("item 0 to #news");
     assert_eq!(news_0["subscribers"], serde_json::json!(["alice"]));
     assert_eq!(news_0["matched"], serde_json::json!(["Meta", "Gemini"]));
     assert_eq!(news_0["source"], "Wire");
     assert_eq!(news_0["link"], "https://wire.example/a");
     assert_eq!(news_0["published"], "2026-11-29T09:00:00Z");
-    let ai_0 = alerts.iter().find(|a| a["target"] == "ai").expect("item 0 to #ai");
+    let ai_0 = alerts
+        .iter()
+        .find(|a| a["target"] == "ai")
+        .expect("item 0 to #ai");
     assert_eq!(ai_0["title"], HEADLINES[0]);
     assert_eq!(ai_0["subscribers"], serde_json::json!(["bob"]));
-    let news_1 = alerts.iter().find(|a| a["title"] == HEADLINES[1]).expect("item 1");
+    let news_1 = alerts
+        .iter()
+        .find(|a| a["title"] == HEADLINES[1])
+        .expect("item 1");
     assert_eq!(news_1["matched"], serde_json::json!(["Meta"]));
     for a in &alerts {
         assert!(a.get("summary").is_some());
@@ -109,42 +135,129 @@ async fn new_items_alert_once_and_never_again() {
 async fn rewritten_feed_does_not_realert() {
     let server = MockServer::start().await;
     let setup = Setup::new();
-    let config = wire_config(&setup, &server, "[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n");
-    let a = RssItem { guid: Some("g-a"), title: "Meta signs Gemini deal with Google", link: "https://wire.example/a", date: "Sun, 29 Nov 2026 09:00:00 GMT", description: "" };
-    let b = RssItem { guid: Some("g-b"), title: "Meta faces EU probe over WhatsApp AI", link: "https://wire.example/b", date: "Sun, 29 Nov 2026 08:00:00 GMT", description: "" };
-    serve(&server, "/feed.xml", rss(&[item("g-0", "Weather calm across the region today", "https://wire.example/0")])).await;
+    let config = wire_config(
+        &setup,
+        &server,
+        "[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n",
+    );
+    let a = RssItem {
+        guid: Some("g-a"),
+        title: "Meta signs Gemini deal with Google",
+        link: "https://wire.example/a",
+        date: "Sun, 29 Nov 2026 09:00:00 GMT",
+        description: "",
+    };
+    let b = RssItem {
+        guid: Some("g-b"),
+        title: "Meta faces EU probe over WhatsApp AI",
+        link: "https://wire.example/b",
+        date: "Sun, 29 Nov 2026 08:00:00 GMT",
+        description: "",
+    };
+    serve(
+        &server,
+        "/feed.xml",
+        rss(&[item(
+            "g-0",
+            "Weather calm across the region today",
+            "https://wire.example/0",
+        )]),
+    )
+    .await;
     assert!(once_json(&config).alerts.is_empty());
     server.reset().await;
     serve(&server, "/feed.xml", rss(&[a, b])).await;
     assert_eq!(once_json(&config).alerts.len(), 2);
 
     let variants: Vec<(&str, Vec<RssItem<'_>>)> = vec![
-        ("reordered", vec![
-            RssItem { guid: Some("g-b"), title: "Meta faces EU probe over WhatsApp AI", link: "https://wire.example/b", date: "Sun, 29 Nov 2026 08:00:00 GMT", description: "" },
-            RssItem { guid: Some("g-a"), title: "Meta signs Gemini deal with Google", link: "https://wire.example/a", date: "Sun, 29 Nov 2026 09:00:00 GMT", description: "" },
-        ]),
-        ("pubDate rewritten", vec![
-            RssItem { guid: Some("g-a"), title: "Meta signs Gemini deal with Google", link: "https://wire.example/a", date: "Mon, 30 Nov 2026 11:00:00 GMT", description: "" },
-        ]),
-        ("guid changed, link kept", vec![
-            RssItem { guid: Some("g-a-v2"), title: "Meta signs Gemini deal with Google (updated)", link: "https://wire.example/a", date: "Sun, 29 Nov 2026 09:00:00 GMT", description: "" },
-        ]),
-        ("guid and link changed, title kept", vec![
-            RssItem { guid: Some("g-b-v3"), title: "Meta faces EU probe over WhatsApp AI", link: "https://wire.example/b-amp", date: "Sun, 29 Nov 2026 08:00:00 GMT", description: "" },
-        ]),
-        ("tracking parameters added", vec![
-            RssItem { guid: None, title: "Meta signs a Gemini deal", link: "https://wire.example/a?utm_source=rss&utm_campaign=x&fbclid=123#comments", date: "Sun, 29 Nov 2026 09:00:00 GMT", description: "" },
-        ]),
-        ("old item slides back", vec![
-            RssItem { guid: Some("g-b"), title: "Meta faces EU probe over WhatsApp AI", link: "https://wire.example/b", date: "Sun, 29 Nov 2026 08:00:00 GMT", description: "" },
-            RssItem { guid: Some("g-a"), title: "Meta signs Gemini deal with Google", link: "https://wire.example/a", date: "Sun, 29 Nov 2026 09:00:00 GMT", description: "" },
-        ]),
+        (
+            "reordered",
+            vec![
+                RssItem {
+                    guid: Some("g-b"),
+                    title: "Meta faces EU probe over WhatsApp AI",
+                    link: "https://wire.example/b",
+                    date: "Sun, 29 Nov 2026 08:00:00 GMT",
+                    description: "",
+                },
+                RssItem {
+                    guid: Some("g-a"),
+                    title: "Meta signs Gemini deal with Google",
+                    link: "https://wire.example/a",
+                    date: "Sun, 29 Nov 2026 09:00:00 GMT",
+                    description: "",
+                },
+            ],
+        ),
+        (
+            "pubDate rewritten",
+            vec![RssItem {
+                guid: Some("g-a"),
+                title: "Meta signs Gemini deal with Google",
+                link: "https://wire.example/a",
+                date: "Mon, 30 Nov 2026 11:00:00 GMT",
+                description: "",
+            }],
+        ),
+        (
+            "guid changed, link kept",
+            vec![RssItem {
+                guid: Some("g-a-v2"),
+                title: "Meta signs Gemini deal with Google (updated)",
+                link: "https://wire.example/a",
+                date: "Sun, 29 Nov 2026 09:00:00 GMT",
+                description: "",
+            }],
+        ),
+        (
+            "guid and link changed, title kept",
+            vec![RssItem {
+                guid: Some("g-b-v3"),
+                title: "Meta faces EU probe over WhatsApp AI",
+                link: "https://wire.example/b-amp",
+                date: "Sun, 29 Nov 2026 08:00:00 GMT",
+                description: "",
+            }],
+        ),
+        (
+            "tracking parameters added",
+            vec![RssItem {
+                guid: None,
+                title: "Meta signs a Gemini deal",
+                link: "https://wire.example/a?utm_source=rss&utm_campaign=x&fbclid=123#comments",
+                date: "Sun, 29 Nov 2026 09:00:00 GMT",
+                description: "",
+            }],
+        ),
+        (
+            "old item slides back",
+            vec![
+                RssItem {
+                    guid: Some("g-b"),
+                    title: "Meta faces EU probe over WhatsApp AI",
+                    link: "https://wire.example/b",
+                    date: "Sun, 29 Nov 2026 08:00:00 GMT",
+                    description: "",
+                },
+                RssItem {
+                    guid: Some("g-a"),
+                    title: "Meta signs Gemini deal with Google",
+                    link: "https://wire.example/a",
+                    date: "Sun, 29 Nov 2026 09:00:00 GMT",
+                    description: "",
+                },
+            ],
+        ),
     ];
     for (what, items) in variants {
         server.reset().await;
         serve(&server, "/feed.xml", rss(&items)).await;
         let run = once_json(&config);
-        assert!(run.alerts.is_empty(), "{what}: re-alerted {:?}", titles(&run.alerts));
+        assert!(
+            run.alerts.is_empty(),
+            "{what}: re-alerted {:?}",
+            titles(&run.alerts)
+        );
     }
 }
 
@@ -166,7 +279,11 @@ async fn etag_is_sent_back_and_304_means_unchanged() {
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("etag", "\"v1\"")
-                .set_body_string(rss(&[item("x", "Quiet day for markets in Asia", "https://wire.example/x")])),
+                .set_body_string(rss(&[item(
+                    "x",
+                    "Quiet day for markets in Asia",
+                    "https://wire.example/x",
+                )])),
         )
         .with_priority(2)
         .expect(1)
@@ -174,7 +291,11 @@ async fn etag_is_sent_back_and_304_means_unchanged() {
         .await;
     once_json(&config);
     let second = once_json(&config);
-    assert!(second.stderr.contains("Wire: unchanged"), "{}", second.stderr);
+    assert!(
+        second.stderr.contains("Wire: unchanged"),
+        "{}",
+        second.stderr
+    );
     server.verify().await;
 }
 
@@ -182,10 +303,18 @@ async fn etag_is_sent_back_and_304_means_unchanged() {
 async fn failing_sources_fail_alone_and_back_off() {
     let server = MockServer::start().await;
     let setup = Setup::new();
-    Mock::given(method("GET")).and(path("/500.xml")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/500.xml"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/slow.xml"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(rss(&[])).set_delay(std::time::Duration::from_secs(8)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(rss(&[]))
+                .set_delay(std::time::Duration::from_secs(8)),
+        )
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -195,49 +324,121 @@ async fn failing_sources_fail_alone_and_back_off() {
         .await;
     Mock::given(method("GET"))
         .and(path("/huge.xml"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(format!("<rss version=\"2.0\"><channel><title>{}</title></channel></rss>", "x".repeat(64 * 1024))))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
+            "<rss version=\"2.0\"><channel><title>{}</title></channel></rss>",
+            "x".repeat(64 * 1024)
+        )))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/broken.xml"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<rss version=\"2.0\"><channel><title>Half</title><item><title>Cut off"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            "<rss version=\"2.0\"><channel><title>Half</title><item><title>Cut off",
+        ))
         .mount(&server)
         .await;
-    Mock::given(method("GET")).and(path("/gone.xml")).respond_with(ResponseTemplate::new(410)).mount(&server).await;
-    serve(&server, "/good.xml", rss(&[item("g", "Meta opens a new data centre in Denmark", "https://wire.example/g")])).await;
+    Mock::given(method("GET"))
+        .and(path("/gone.xml"))
+        .respond_with(ResponseTemplate::new(410))
+        .mount(&server)
+        .await;
+    serve(
+        &server,
+        "/good.xml",
+        rss(&[item(
+            "g",
+            "Meta opens a new data centre in Denmark",
+            "https://wire.example/g",
+        )]),
+    )
+    .await;
     let mut body = String::from("[fetch]\n");
     body.clear();
     let sources = ["500", "slow", "loop", "huge", "broken", "gone", "good"];
     for s in sources {
-        body.push_str(&format!("[[sources]]\nname = \"{s}\"\nurl = \"{}/{s}.xml\"\nbackfill = 5\n\n", server.uri()));
+        body.push_str(&format!(
+            "[[sources]]\nname = \"{s}\"\nurl = \"{}/{s}.xml\"\nbackfill = 5\n\n",
+            server.uri()
+        ));
     }
     body.push_str("[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n");
     let config = setup.write_config(&body);
-    let text = std::fs::read_to_string(&config).unwrap().replace("[fetch]\n", "[fetch]\nmax_body_bytes = 16384\n");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[fetch]\n", "[fetch]\nmax_body_bytes = 16384\n");
     std::fs::write(&config, text).unwrap();
 
     let run = once_json(&config);
-    assert_eq!(titles(&run.alerts), vec!["Meta opens a new data centre in Denmark"], "{}", run.stderr);
-    let line = |name: &str| run.stderr.lines().find(|l| l.starts_with(&format!("{name}: "))).unwrap_or_default().to_string();
-    assert!(line("500").contains("FAILED") && line("500").contains("503") && line("500").contains("retrying after"), "{}", line("500"));
-    assert!(line("slow").contains("FAILED") && line("slow").to_lowercase().contains("timed out"), "{}", line("slow"));
-    assert!(line("loop").contains("FAILED") && line("loop").to_lowercase().contains("redirect"), "{}", line("loop"));
-    assert!(line("huge").contains("FAILED") && line("huge").contains("larger"), "{}", line("huge"));
+    assert_eq!(
+        titles(&run.alerts),
+        vec!["Meta opens a new data centre in Denmark"],
+        "{}",
+        run.stderr
+    );
+    let line = |name: &str| {
+        run.stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}: ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("500").contains("FAILED")
+            && line("500").contains("503")
+            && line("500").contains("retrying after"),
+        "{}",
+        line("500")
+    );
+    assert!(
+        line("slow").contains("FAILED") && line("slow").to_lowercase().contains("timed out"),
+        "{}",
+        line("slow")
+    );
+    assert!(
+        line("loop").contains("FAILED") && line("loop").to_lowercase().contains("redirect"),
+        "{}",
+        line("loop")
+    );
+    assert!(
+        line("huge").contains("FAILED") && line("huge").contains("larger"),
+        "{}",
+        line("huge")
+    );
     assert!(line("broken").contains("FAILED"), "{}", line("broken"));
-    assert!(line("gone").contains("FAILED") && line("gone").contains("paused"), "{}", line("gone"));
+    assert!(
+        line("gone").contains("FAILED") && line("gone").contains("paused"),
+        "{}",
+        line("gone")
+    );
     assert!(line("good").contains("1 alerts"), "{}", line("good"));
 
     // The next pass leaves the failing sources alone until their back-off ends.
     let again = once_json(&config);
-    assert!(again.stderr.contains("500: skipped (backing off until"), "{}", again.stderr);
-    assert!(again.stderr.contains("gone: skipped (paused"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("500: skipped (backing off until"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again.stderr.contains("gone: skipped (paused"),
+        "{}",
+        again.stderr
+    );
 
     // And `sources` shows admins why.
     let out = common::newshound(&["sources", "--config", config.to_str().unwrap()]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(table.lines().any(|l| l.starts_with("500 | backoff") && l.contains("503")), "{table}");
-    assert!(table.lines().any(|l| l.starts_with("gone | paused")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("500 | backoff") && l.contains("503")),
+        "{table}"
+    );
+    assert!(
+        table.lines().any(|l| l.starts_with("gone | paused")),
+        "{table}"
+    );
 }
 
 #[test]
@@ -261,10 +462,19 @@ url = "https://example.com/feed.xml"
     let out = common::newshound(&["check-config", "--config", config.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("defaults.schedul") && stderr.contains("did you mean `schedule`"), "{stderr}");
-    assert!(stderr.contains("sources[1].url = \"feeds/missing.xml\": file not found"), "{stderr}");
+    assert!(
+        stderr.contains("defaults.schedul") && stderr.contains("did you mean `schedule`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sources[1].url = \"feeds/missing.xml\": file not found"),
+        "{stderr}"
+    );
     assert!(stderr.contains("sources[1].schedule"), "{stderr}");
-    assert!(stderr.contains("sources[2].name = \"Tech wire\": duplicate source name"), "{stderr}");
+    assert!(
+        stderr.contains("sources[2].name = \"Tech wire\": duplicate source name"),
+        "{stderr}"
+    );
     assert!(stderr.contains("4 problems"), "{stderr}");
 }
 
@@ -273,6 +483,10 @@ fn shipped_configs_are_valid() {
     for name in ["demo.toml", "example.toml"] {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/").to_string() + name;
         let out = common::newshound(&["check-config", "--config", &path]);
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

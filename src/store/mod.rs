@@ -507,7 +507,7 @@ pub fn pending_alerts_after(conn: &Connection, after: i64, limit: usize) -> Resu
     let mut stmt = conn.prepare_cached(
         "SELECT o.id, s.name, i.title, i.link, i.published, i.summary, o.matched, o.subscribers, o.target, i.image
          FROM outbox o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
-         WHERE o.delivered_at IS NULL AND o.id > ?1 ORDER BY o.id LIMIT ?2",
+         WHERE o.delivered_at IS NULL AND o.dropped_at IS NULL AND o.id > ?1 ORDER BY o.id LIMIT ?2",
     )?;
     let rows = stmt.query_map([after, limit as i64], |r| {
         let matched: String = r.get(6)?;
@@ -544,10 +544,68 @@ pub fn mark_attempt_failed(conn: &Connection, outbox_id: i64, error: &str) -> Re
     Ok(())
 }
 
+/// Gives up on an alert, keeping it and the reason (never silently).
+pub fn mark_dropped(
+    conn: &Connection,
+    outbox_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, dropped_at = ?3, dropped_reason = ?2 WHERE id = ?1",
+        params![outbox_id, reason, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Suspends a delivery target (its alerts stay pending).
+pub fn mark_target_broken(
+    conn: &Connection,
+    target: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO targets (target, broken_reason, broken_at, probed_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (target) DO UPDATE SET broken_reason = excluded.broken_reason,
+            broken_at = coalesce(targets.broken_at, excluded.broken_at), probed_at = excluded.probed_at",
+        params![target, reason, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Clears a target's suspension (it took a message, or an admin fixed it).
+pub fn mark_target_ok(conn: &Connection, target: &str) -> Result<()> {
+    conn.execute("DELETE FROM targets WHERE target = ?1", [target])?;
+    Ok(())
+}
+
+/// A suspended target: why, since when, and when it was last tried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenTarget {
+    pub target: String,
+    pub reason: String,
+    pub since: Option<DateTime<Utc>>,
+    pub probed_at: Option<DateTime<Utc>>,
+}
+
+pub fn broken_targets(conn: &Connection) -> Result<Vec<BrokenTarget>> {
+    let mut stmt = conn.prepare("SELECT target, coalesce(broken_reason, ''), broken_at, probed_at FROM targets ORDER BY target")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(BrokenTarget {
+            target: r.get(0)?,
+            reason: r.get(1)?,
+            since: parse_ts(r.get(2)?),
+            probed_at: parse_ts(r.get(3)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// Counts of (pending, delivered) outbox rows.
 pub fn outbox_counts(conn: &Connection) -> Result<(i64, i64)> {
     Ok(conn.query_row(
-        "SELECT count(*) FILTER (WHERE delivered_at IS NULL), count(*) FILTER (WHERE delivered_at IS NOT NULL) FROM outbox",
+        "SELECT count(*) FILTER (WHERE delivered_at IS NULL AND dropped_at IS NULL), count(*) FILTER (WHERE delivered_at IS NOT NULL) FROM outbox",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)

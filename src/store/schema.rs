@@ -77,4 +77,35 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (delivered_at, id);
 ",
+    // 2: Discord: delivery targets' health, per-server settings, members' pause, channel-wide
+    // subscriptions, and dropped alerts (never silently: the reason is kept).
+    r"
+ALTER TABLE outbox ADD COLUMN dropped_at TEXT;
+ALTER TABLE outbox ADD COLUMN dropped_reason TEXT;
+ALTER TABLE outbox ADD COLUMN message_ids TEXT;
+DROP INDEX outbox_pending;
+CREATE INDEX outbox_pending ON outbox (delivered_at, dropped_at, id);
+
+CREATE TABLE targets (
+    target        TEXT PRIMARY KEY,
+    broken_reason TEXT,
+    broken_at     TEXT,
+    probed_at     TEXT
+);
+
+CREATE TABLE guilds (
+    guild_id      TEXT PRIMARY KEY,
+    alert_channel TEXT
+);
+
+CREATE TABLE members (
+    guild_id TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    paused   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (guild_id, user_id)
+);
+
+ALTER TABLE subscriptions ADD COLUMN kind TEXT NOT NULL DEFAULT 'member'; -- member | channel
+CREATE INDEX subscriptions_user ON subscriptions (guild_id, user);
+",
 ];

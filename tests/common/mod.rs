@@ -50,7 +50,13 @@ pub struct OnceRun {
 /// `newshound once --config PATH --output json`: the alerts (one JSON object per stdout line)
 /// and stderr. Panics unless it exits 0 and every stdout line is JSON.
 pub fn once_json(config: &Path) -> OnceRun {
-    let out = newshound(&["once", "--config", config.to_str().unwrap(), "--output", "json"]);
+    let out = newshound(&[
+        "once",
+        "--config",
+        config.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "once failed: {stderr}\n{stdout}");
@@ -112,5 +118,7 @@ pub fn rss(items: &[RssItem<'_>]) -> String {
 }
 
 pub fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
