@@ -7,6 +7,7 @@
 //! [`FetchError`]'s `status`, `retry_after` and `is_gone`.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -102,6 +103,10 @@ pub struct Hints {
 }
 
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one outcome per fetch, moved once to the caller; boxing would only add an allocation"
+)]
 pub enum FetchOutcome {
     /// 304: the stored copy is current; nothing to parse.
     NotModified {
@@ -713,12 +718,18 @@ fn host_key(url: &Url) -> String {
 
 /// Host and path for messages: no credentials, no query string (it may carry a token).
 fn label(url: &Url) -> String {
-    let mut out = url.host_str().unwrap_or("").to_owned();
-    if let Some(port) = url.port() {
-        out.push_str(&format!(":{port}"));
-    }
+    let mut out = authority(url);
     if url.path() != "/" {
         out.push_str(url.path());
+    }
+    out
+}
+
+/// Host, and the port when the URL spells one out.
+fn authority(url: &Url) -> String {
+    let mut out = url.host_str().unwrap_or("").to_owned();
+    if let Some(port) = url.port() {
+        let _ = write!(out, ":{port}");
     }
     out
 }
@@ -758,7 +769,7 @@ fn file_error(path: &Path, err: &io::Error) -> FetchError {
 /// includes the full URL (query strings can hold tokens), so only the root cause's text is kept.
 fn classify(err: reqwest::Error, url: &Url, settings: &FetchSettings) -> FetchError {
     let err = err.without_url();
-    let host = url.host_str().unwrap_or("").to_owned();
+    let host = authority(url);
 
     let mut root: &(dyn std::error::Error + 'static) = &err;
     let mut refused = false;
@@ -1484,7 +1495,9 @@ mod tests {
         );
         assert_eq!(
             err.to_string(),
-            "connection refused by 127.0.0.1: is the server running, and is the port right?"
+            format!(
+                "connection refused by 127.0.0.1:{port}: is the server running, and is the port right?"
+            )
         );
     }
 
@@ -1495,8 +1508,10 @@ mod tests {
         let err = get(&fetcher(), &url).await.unwrap_err();
         assert!(matches!(err, FetchError::Tls { .. }), "{err:?}");
         assert!(
-            err.to_string()
-                .starts_with("TLS error talking to 127.0.0.1: "),
+            err.to_string().starts_with(&format!(
+                "TLS error talking to 127.0.0.1:{}: ",
+                server.address().port()
+            )),
             "{err}"
         );
     }
