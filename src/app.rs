@@ -1,6 +1,7 @@
 //! Wiring: builds the adapters once from the config, then runs one pass (`once`) or every
 //! source on its schedule until cancelled (`run`).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -345,15 +346,16 @@ pub fn sources_table(sources: &[SourceRow]) -> String {
             ("paused", Some(reason)) => format!("paused ({reason})"),
             (state, _) => state.to_string(),
         };
-        out.push_str(&format!(
-            "{} | {} | {} | {} | {} | {}\n",
+        let _ = writeln!(
+            out,
+            "{} | {} | {} | {} | {} | {}",
             s.name,
             state,
             fmt(s.last_success_at),
             fmt(s.next_check_at),
             s.failures,
             s.last_error.as_deref().unwrap_or("-")
-        ));
+        );
     }
     out
 }

@@ -412,20 +412,18 @@ impl Validator<'_> {
                 };
             }
             if scheme == "file" {
-                return match url::Url::parse(trimmed)
+                if let Some(path) = url::Url::parse(trimmed)
                     .ok()
                     .and_then(|u| u.to_file_path().ok())
                 {
-                    Some(path) => self.file(key, url, path),
-                    None => {
-                        self.problem(
-                            key,
-                            quoted(url),
-                            "not a valid file:// URL; write a plain path instead",
-                        );
-                        None
-                    }
-                };
+                    return self.file(key, url, path);
+                }
+                self.problem(
+                    key,
+                    quoted(url),
+                    "not a valid file:// URL; write a plain path instead",
+                );
+                return None;
             }
             self.problem(
                 key,
@@ -604,16 +602,15 @@ impl Config {
                     "duplicate source name; names must be unique (case-insensitive) — rename one",
                 );
             }
-            let location = match s.url.as_deref() {
-                Some(url) => v.location(&format!("{at}.url"), url),
-                None => {
-                    v.problem(
-                        format!("{at}.url"),
-                        "",
-                        "missing; give an http(s) URL or a path to a feed file",
-                    );
-                    None
-                }
+            let location = if let Some(url) = s.url.as_deref() {
+                v.location(&format!("{at}.url"), url)
+            } else {
+                v.problem(
+                    format!("{at}.url"),
+                    "",
+                    "missing; give an http(s) URL or a path to a feed file",
+                );
+                None
             };
             let (schedule_text, schedule) = match s.schedule {
                 Some(text) => match parse_schedule(&text) {

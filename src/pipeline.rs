@@ -128,8 +128,7 @@ impl PollContext {
 }
 
 fn body_hash(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::core::dedup::hex(&Sha256::digest(body)[..16])
 }
 
 /// Items ordered oldest first, so alerts go out in publication order.

@@ -352,8 +352,7 @@ async fn failing_sources_fail_alone_and_back_off() {
         )]),
     )
     .await;
-    let mut body = String::from("[fetch]\n");
-    body.clear();
+    let mut body = String::new();
     let sources = ["500", "slow", "loop", "huge", "broken", "gone", "good"];
     for s in sources {
         body.push_str(&format!(

@@ -2,6 +2,7 @@
 //! for and every term that matched across their queries.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -119,12 +120,13 @@ impl Alert {
             out.push_str(&self.summary);
             out.push('\n');
         }
-        out.push_str(&format!(
-            "matched: {} | for: {} | to: {}\n",
+        let _ = writeln!(
+            out,
+            "matched: {} | for: {} | to: {}",
             self.matched.join(", "),
             self.subscribers.join(", "),
             self.target
-        ));
+        );
         out
     }
 }

@@ -137,7 +137,7 @@ pub fn truncate_at_boundary(text: &str, max_chars: usize) -> String {
                 && text[i + c.len_utf8()..].starts_with(char::is_whitespace)
         })
         .map(|(i, c)| i + c.len_utf8())
-        .last();
+        .next_back();
     if let Some(cut) = sentence_end {
         return text[..cut].to_string();
     }
