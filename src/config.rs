@@ -121,6 +121,40 @@ pub struct FetchConfig {
     pub allow_private_addresses: bool,
 }
 
+/// `[discord]`: how to reach Discord. The token itself comes from `DISCORD_TOKEN` or
+/// `token_file`, never from this file.
+#[derive(Debug, Clone)]
+pub struct DiscordConfig {
+    /// `https://discord.com`, or a fake Discord's address in tests.
+    pub api_base_url: String,
+    /// Register slash commands in this server only (instant; for testing) instead of globally.
+    pub guild_id: Option<u64>,
+    /// A file holding the bot token (used when `DISCORD_TOKEN` is unset or empty).
+    pub token_file: Option<PathBuf>,
+    /// Subscriptions one member may hold in one server.
+    pub max_subscriptions_per_member: usize,
+    /// Subscriptions (members' and channel-wide) one server may hold.
+    pub max_subscriptions_per_server: usize,
+    /// Sources one server may add.
+    pub max_sources_per_server: usize,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            api_base_url: DISCORD_API.to_string(),
+            guild_id: None,
+            token_file: None,
+            max_subscriptions_per_member: 25,
+            max_subscriptions_per_server: 1000,
+            max_sources_per_server: 50,
+        }
+    }
+}
+
+/// Discord's real API.
+pub const DISCORD_API: &str = "https://discord.com";
+
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -133,6 +167,7 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub sources: Vec<SourceConfig>,
     pub subscriptions: Vec<SubscriptionConfig>,
+    pub discord: DiscordConfig,
 }
 
 // ---- raw form ---------------------------------------------------------------------------
@@ -150,6 +185,19 @@ struct RawConfig {
     sources: Vec<RawSource>,
     #[serde(default)]
     subscriptions: Vec<RawSubscription>,
+    #[serde(default)]
+    discord: RawDiscord,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDiscord {
+    api_base_url: Option<String>,
+    guild_id: Option<toml::Value>,
+    token_file: Option<String>,
+    max_subscriptions_per_member: Option<i64>,
+    max_subscriptions_per_server: Option<i64>,
+    max_sources_per_server: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -198,7 +246,22 @@ struct RawSubscription {
 }
 
 /// The keys each table accepts; what the unknown-key walk checks against.
-const ROOT_KEYS: &[&str] = &["storage", "defaults", "fetch", "sources", "subscriptions"];
+const ROOT_KEYS: &[&str] = &[
+    "storage",
+    "defaults",
+    "fetch",
+    "sources",
+    "subscriptions",
+    "discord",
+];
+const DISCORD_KEYS: &[&str] = &[
+    "api_base_url",
+    "guild_id",
+    "token_file",
+    "max_subscriptions_per_member",
+    "max_subscriptions_per_server",
+    "max_sources_per_server",
+];
 const STORAGE_KEYS: &[&str] = &["path", "retention_days"];
 const DEFAULTS_KEYS: &[&str] = &["schedule", "backfill", "summary_length"];
 const FETCH_KEYS: &[&str] = &[
@@ -221,6 +284,7 @@ fn keys_for(table: &str) -> &'static [&'static str] {
         "fetch" => FETCH_KEYS,
         "sources" => SOURCE_KEYS,
         "subscriptions" => SUBSCRIPTION_KEYS,
+        "discord" => DISCORD_KEYS,
         _ => &[],
     }
 }
@@ -673,7 +737,10 @@ impl Config {
             }
         }
 
+        let discord = Self::validate_discord(raw.discord, v);
+
         Config {
+            discord,
             path: path.to_path_buf(),
             storage_path,
             retention_days,
@@ -682,6 +749,76 @@ impl Config {
             fetch,
             sources,
             subscriptions,
+        }
+    }
+}
+
+impl Config {
+    fn validate_discord(raw: RawDiscord, v: &mut Validator<'_>) -> DiscordConfig {
+        let defaults = DiscordConfig::default();
+        let api_base_url = match raw.api_base_url {
+            None => defaults.api_base_url.clone(),
+            Some(text) => match url::Url::parse(text.trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                    text.trim().trim_end_matches('/').to_string()
+                }
+                _ => {
+                    v.problem(
+                        "discord.api_base_url",
+                        quoted(&text),
+                        "must be an http(s) URL such as \"https://discord.com\"",
+                    );
+                    defaults.api_base_url.clone()
+                }
+            },
+        };
+        let guild_id = match raw.guild_id {
+            None => None,
+            Some(toml::Value::Integer(n)) if n > 0 => Some(n as u64),
+            Some(toml::Value::String(s)) if s.trim().parse::<u64>().is_ok_and(|n| n > 0) => {
+                s.trim().parse::<u64>().ok()
+            }
+            Some(other) => {
+                v.problem(
+                    "discord.guild_id",
+                    short_value(&other),
+                    "must be a server id (a number; in Discord: Server Settings > Widget, or right-click the server with Developer Mode on > Copy Server ID)",
+                );
+                None
+            }
+        };
+        let token_file = raw.token_file.map(|f| v.resolve(&f));
+        if let Some(file) = &token_file {
+            if !file.is_file() {
+                v.problem(
+                    "discord.token_file",
+                    quoted(&file.display().to_string()),
+                    "file not found; put the bot token in that file, or set DISCORD_TOKEN instead",
+                );
+            }
+        }
+        DiscordConfig {
+            api_base_url,
+            guild_id,
+            token_file,
+            max_subscriptions_per_member: v.int_in(
+                "discord.max_subscriptions_per_member",
+                raw.max_subscriptions_per_member,
+                defaults.max_subscriptions_per_member as i64,
+                1..=1000,
+            ) as usize,
+            max_subscriptions_per_server: v.int_in(
+                "discord.max_subscriptions_per_server",
+                raw.max_subscriptions_per_server,
+                defaults.max_subscriptions_per_server as i64,
+                1..=1_000_000,
+            ) as usize,
+            max_sources_per_server: v.int_in(
+                "discord.max_sources_per_server",
+                raw.max_sources_per_server,
+                defaults.max_sources_per_server as i64,
+                0..=10_000,
+            ) as usize,
         }
     }
 }
