@@ -158,7 +158,16 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         if self.subscriptions.is_empty() {
             return Vec::new();
         }
-        let text = FoldedText::new(doc);
+        let seen = self.find_variants(&FoldedText::new(doc));
+        self.candidates(&seen)
+            .into_iter()
+            .filter_map(|index| self.subscriptions[index].evaluate(&seen))
+            .collect()
+    }
+
+    /// Scans the text once: every variant whose words, boundaries and case rule hold, and
+    /// where it was found.
+    fn find_variants(&self, text: &FoldedText) -> HashMap<usize, Seen> {
         let mut seen: HashMap<usize, Seen> = HashMap::new();
         for hit in self.automaton.find_overlapping_iter(text.folded.as_str()) {
             // Patterns start with a word, so a hit must start where a word starts.
@@ -183,13 +192,14 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
                 }
             }
         }
-        let candidates: BTreeSet<usize> = seen
-            .keys()
+        seen
+    }
+
+    /// The subscriptions worth evaluating: those using a found variant as a positive term, in
+    /// subscription order. Exclusions alone never make a candidate.
+    fn candidates(&self, seen: &HashMap<usize, Seen>) -> BTreeSet<usize> {
+        seen.keys()
             .flat_map(|&id| self.variant_subscriptions[id].iter().copied())
-            .collect();
-        candidates
-            .into_iter()
-            .filter_map(|index| self.subscriptions[index].evaluate(&seen))
             .collect()
     }
 
@@ -799,6 +809,31 @@ mod tests {
     }
 
     #[test]
+    fn only_subscriptions_sharing_a_found_term_are_evaluated() {
+        let m = Matcher::new(
+            (0..10_000u32).map(|i| (i, parse(&format!("keyword{i} Gemini")).unwrap())),
+        );
+        let text = FoldedText::new(&Document {
+            title: "Gemini and keyword5",
+            body: "",
+        });
+        let seen = m.find_variants(&text);
+        assert_eq!(seen.len(), 2, "found `Gemini` and `keyword5`");
+        // Every subscription uses `Gemini`, so all are candidates here...
+        assert_eq!(m.candidates(&seen).len(), 10_000);
+        let text = FoldedText::new(&Document {
+            title: "keyword5 and keyword6",
+            body: "",
+        });
+        // ...but a document without it only reaches the two subscriptions it names.
+        let seen = m.find_variants(&text);
+        assert_eq!(
+            m.candidates(&seen).into_iter().collect::<Vec<_>>(),
+            vec![5, 6]
+        );
+    }
+
+    #[test]
     fn empty_matcher_matches_nothing() {
         let m: Matcher<u32> = Matcher::new(Vec::new());
         assert!(m.is_empty());
@@ -809,5 +844,79 @@ mod tests {
     #[test]
     fn empty_document_matches_nothing() {
         assert!(keys(&meta_gemini(), "", "").is_empty());
+    }
+
+    #[test]
+    fn thai_word_matches_inside_unspaced_text() {
+        assert!(title_matches("กรุงเทพ", "น้ำท่วมที่กรุงเทพฯ วันนี้"));
+        assert!(!title_matches("กรุงเทพ", "เชียงใหม่"));
+    }
+
+    #[test]
+    fn links_in_any_case_are_removed() {
+        assert!(!body_matches("Meta", "HTTPS://EXAMPLE.COM/Meta"));
+        assert!(!body_matches("Meta", "(www.Meta.com)"));
+        // `www.` must start the link; a word ending in "www" followed by "." does not.
+        assert!(body_matches("Meta", "awww. Meta"));
+    }
+
+    #[test]
+    fn unusual_text_never_panics() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        const PIECES: [&str; 20] = [
+            "Meta",
+            " ",
+            ".",
+            "\n",
+            "İ",
+            "ß",
+            "e\u{301}",
+            "\u{301}",
+            "東京",
+            "が",
+            "https://m/",
+            "www.",
+            "\u{AD}",
+            "ς",
+            "Σ",
+            "’s",
+            "gemini",
+            "GEM",
+            "\u{200D}",
+            "ﬁ",
+        ];
+        let m = matcher(&[
+            (1, "Meta"),
+            (2, "gem*"),
+            (3, "\"Meta gemini\""),
+            (4, "东京 OR 東京"),
+            (5, "İstanbul OR Straße"),
+            (6, "title:Σ -ß"),
+        ]);
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut matched = 0;
+        for _ in 0..2_000 {
+            let piece = |rng: &mut StdRng| {
+                (0..rng.gen_range(0..10))
+                    .map(|_| PIECES[rng.gen_range(0..PIECES.len())])
+                    .collect::<String>()
+            };
+            let title = piece(&mut rng);
+            let body = piece(&mut rng);
+            matched += m
+                .match_document(&Document {
+                    title: &title,
+                    body: &body,
+                })
+                .len();
+        }
+        assert!(matched > 0);
+    }
+
+    #[test]
+    fn sharp_s_and_dotted_i_fold() {
+        assert!(title_matches("Straße", "STRASSE GESPERRT"));
+        assert!(title_matches("strasse", "Straße gesperrt"));
+        assert!(title_matches("istanbul", "İSTANBUL"));
     }
 }

@@ -287,8 +287,9 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
 /// Byte ranges of the words of `text`.
 ///
 /// A word is a maximal run of Unicode letters and digits (combining marks and soft hyphens stay
-/// inside the word they follow); everything else separates. Han, Hiragana and Katakana are
-/// written without spaces, so there each character is a word of its own: `東京都` is three words.
+/// inside the word they follow); everything else separates. Han, Hiragana and Katakana (and
+/// Thai, Lao, Khmer, Myanmar) are written without spaces, so there each character is a word of
+/// its own: `東京都` is three words.
 pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     // Start of the word being read, and whether it is a single CJK character.
@@ -298,7 +299,7 @@ pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
             // A mark or soft hyphen belongs to the word before it; on its own it is noise.
             continue;
         }
-        let cjk = is_cjk(c);
+        let cjk = is_unspaced(c);
         let word = c.is_alphanumeric();
         match current {
             // A letter or digit continues a non-CJK word.
@@ -326,10 +327,14 @@ fn is_word_continuation(c: char) -> bool {
     c == '\u{AD}' || unicode_normalization::char::is_combining_mark(c)
 }
 
-/// Han, Hiragana and Katakana: scripts written without spaces between words.
-pub(crate) fn is_cjk(c: char) -> bool {
+/// Scripts written without spaces between words, where each character counts as a word:
+/// Han, Hiragana and Katakana, and likewise Thai, Lao, Khmer and Myanmar.
+fn is_unspaced(c: char) -> bool {
     matches!(c as u32,
-        0x3005..=0x3007        // 々 〆 〇
+        0x0E00..=0x0EFF        // Thai, Lao
+        | 0x1000..=0x109F      // Myanmar
+        | 0x1780..=0x17FF      // Khmer
+        | 0x3005..=0x3007      // 々 〆 〇
         | 0x3040..=0x30FF      // Hiragana, Katakana
         | 0x31F0..=0x31FF      // Katakana phonetic extensions
         | 0x3400..=0x4DBF      // CJK extension A
@@ -795,5 +800,40 @@ mod tests {
             error(&long),
             "the query is 501 characters long; the limit is 500 — shorten it or split it into several subscriptions"
         );
+    }
+
+    #[test]
+    fn generated_queries_round_trip_or_fail_cleanly() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        const PIECES: [&str; 22] = [
+            "Meta", "gem", "OR", "or", "-", "title:", "\"", "\u{201C}", "\u{201D}", "*", " ", " ",
+            "'s", "東京", "(", ")", "!", ".", "Nestlé", "x", "&", "Title:",
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut parsed = 0;
+        for _ in 0..5_000 {
+            let len = rng.gen_range(1..12);
+            let text: String = (0..len)
+                .map(|_| PIECES[rng.gen_range(0..PIECES.len())])
+                .collect();
+            if let Ok(q) = parse(&text) {
+                parsed += 1;
+                let shown = q.to_string();
+                assert_eq!(
+                    parse(&shown).as_ref(),
+                    Ok(&q),
+                    "`{text}` displayed as `{shown}`"
+                );
+                assert_eq!(shown, q.to_string());
+            }
+        }
+        // The generator must exercise the success path, not only errors.
+        assert!(parsed > 500, "only {parsed} generated queries parsed");
+    }
+
+    #[test]
+    fn thai_characters_are_words_of_their_own() {
+        let q = parse("กรุงเทพ").unwrap();
+        assert!(q.groups()[0][0].words().len() > 1);
     }
 }
