@@ -292,23 +292,23 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
 /// its own: `東京都` is three words.
 pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
-    // Start of the word being read, and whether it is a single CJK character.
+    // Start of the word being read, and whether it is a single character of an unspaced script.
     let mut current: Option<(usize, bool)> = None;
     for (i, c) in text.char_indices() {
         if is_word_continuation(c) {
             // A mark or soft hyphen belongs to the word before it; on its own it is noise.
             continue;
         }
-        let cjk = is_unspaced(c);
+        let unspaced = is_unspaced(c);
         let word = c.is_alphanumeric();
         match current {
-            // A letter or digit continues a non-CJK word.
-            Some((_, false)) if word && !cjk => {}
+            // A letter or digit continues a word of a spaced script.
+            Some((_, false)) if word && !unspaced => {}
             Some((start, _)) => {
                 spans.push((start, i));
-                current = word.then_some((i, cjk));
+                current = word.then_some((i, unspaced));
             }
-            None => current = word.then_some((i, cjk)),
+            None => current = word.then_some((i, unspaced)),
         }
     }
     if let Some((start, _)) = current {
