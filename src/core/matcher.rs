@@ -1,44 +1,922 @@
-//! (stub: being written on branch `query`)
-#![allow(dead_code, clippy::pedantic)]
-use crate::core::query::Query;
+//! All subscriptions compiled once into one Aho-Corasick automaton; a document -> the
+//! subscriptions it matches, and which of their terms were found.
+//!
+//! How a document is matched:
+//!
+//! 1. Links (`http://…`, `https://…`, `www.…`) are removed, so `/meta/` in a URL never counts.
+//! 2. Title and body are cut into words ([`query::word_spans`]) and every word is folded
+//!    (decomposed, accents dropped, lower-cased). The folded words are joined with `' '`, or
+//!    with `'\n'` where a sentence or clause break separates them (and between title and body).
+//! 3. Every distinct folded word or phrase of every subscription is one pattern (words joined
+//!    with `' '`), so one overlapping scan finds all candidate hits. A phrase pattern can never
+//!    match across a break because the break is `'\n'`, not `' '`.
+//! 4. Each hit is checked for word boundaries and for the case rule of each query spelling
+//!    (a *variant*) sharing that pattern: `Meta` and `meta` share the pattern `meta`.
+//! 5. Only subscriptions that use a found variant as a positive term are evaluated. The work
+//!    per document grows with the text and the hits, not with the number of subscriptions.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::hash::Hash;
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::core::query::{self, Query, Term};
+
+/// The plain text of one feed item, as the matcher sees it.
+#[derive(Debug, Clone, Copy)]
 pub struct Document<'a> {
+    /// The item title.
     pub title: &'a str,
+    /// Description + content + category labels, HTML already stripped.
     pub body: &'a str,
 }
+
+/// One subscription that matched a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match<K> {
+    /// The caller's key for the subscription.
     pub key: K,
+    /// The positive terms that were found, in canonical form (`Meta`, `"Google Cloud"`,
+    /// `title:Gemini`, `gem*`), deduplicated, in query order.
     pub matched: Vec<String>,
 }
+
+/// The automaton could not be built (only possible with absurdly many or long patterns).
+#[derive(Debug, thiserror::Error)]
+#[error("the subscriptions are too many or too long to compile into one matcher ({0}) — remove some subscriptions")]
+pub struct MatcherError(#[from] aho_corasick::BuildError);
+
+/// Every subscription, compiled for matching many documents.
 pub struct Matcher<K> {
-    subs: Vec<(K, Query)>,
+    automaton: AhoCorasick,
+    /// Pattern id -> the variants sharing that folded pattern.
+    pattern_variants: Vec<Vec<usize>>,
+    variants: Vec<Variant>,
+    /// Variant id -> subscriptions that use it as a positive term (the inverted index).
+    variant_subscriptions: Vec<Vec<usize>>,
+    subscriptions: Vec<Subscription<K>>,
 }
+
+/// One spelling of a pattern: what each word must look like, and whether the last word is a
+/// prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Variant {
+    /// Per query word: `None` for a lower-case word (any case matches), or the case rule of a
+    /// name.
+    words: Vec<Option<NameCase>>,
+    prefix: bool,
+}
+
+/// A query word with a capital letter matches its own capitalisation or ALL CAPS.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct NameCase {
+    /// Accent-folded, case kept: `Meta`.
+    exact: String,
+    /// `exact` upper-cased: `META`.
+    upper: String,
+}
+
+struct CompiledTerm {
+    variant: usize,
+    title_only: bool,
+    /// The term's canonical form, reported in [`Match::matched`].
+    display: String,
+}
+
+struct Subscription<K> {
+    key: K,
+    groups: Vec<Vec<CompiledTerm>>,
+    exclusions: Vec<CompiledTerm>,
+}
+
+/// Where a variant was found in one document.
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    title: bool,
+    body: bool,
+}
+
 impl<K: Copy + Eq + Hash> Matcher<K> {
+    /// Compiles all subscriptions. `K` is the caller's subscription key (e.g. a database id).
+    ///
+    /// # Panics
+    ///
+    /// If the automaton cannot be built, which needs billions of pattern bytes (queries are
+    /// capped at 500 characters); use [`Matcher::try_new`] to handle that as an error.
     pub fn new(subscriptions: impl IntoIterator<Item = (K, Query)>) -> Self {
-        Self {
-            subs: subscriptions.into_iter().collect(),
+        match Self::try_new(subscriptions) {
+            Ok(matcher) => matcher,
+            Err(e) => panic!("{e}"),
         }
     }
+
+    /// Compiles all subscriptions, reporting an automaton that is too large as an error.
+    pub fn try_new(
+        subscriptions: impl IntoIterator<Item = (K, Query)>,
+    ) -> Result<Self, MatcherError> {
+        let mut compiler = Compiler::default();
+        let mut compiled = Vec::new();
+        for (index, (key, query)) in subscriptions.into_iter().enumerate() {
+            let groups = query
+                .groups()
+                .iter()
+                .map(|group| group.iter().map(|t| compiler.term(t)).collect::<Vec<_>>())
+                .collect::<Vec<_>>();
+            let exclusions = query
+                .exclusions()
+                .iter()
+                .map(|t| compiler.term(t))
+                .collect();
+            for term in groups.iter().flatten() {
+                let users = &mut compiler.variant_subscriptions[term.variant];
+                if users.last() != Some(&index) {
+                    users.push(index);
+                }
+            }
+            compiled.push(Subscription {
+                key,
+                groups,
+                exclusions,
+            });
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&compiler.patterns)?;
+        Ok(Self {
+            automaton,
+            pattern_variants: compiler.pattern_variants,
+            variants: compiler.variants,
+            variant_subscriptions: compiler.variant_subscriptions,
+            subscriptions: compiled,
+        })
+    }
+
+    /// The subscriptions this document matches, in the order they were given to [`Matcher::new`].
     pub fn match_document(&self, doc: &Document<'_>) -> Vec<Match<K>> {
-        let text = format!("{} {}", doc.title, doc.body);
-        self.subs
-            .iter()
-            .filter(|(_, q)| {
-                text.split(|c: char| !c.is_alphanumeric())
-                    .any(|w| w == q.text)
-            })
-            .map(|(k, q)| Match {
-                key: *k,
-                matched: vec![q.text.clone()],
-            })
+        if self.subscriptions.is_empty() {
+            return Vec::new();
+        }
+        let seen = self.find_variants(&FoldedText::new(doc));
+        self.candidates(&seen)
+            .into_iter()
+            .filter_map(|index| self.subscriptions[index].evaluate(&seen))
             .collect()
     }
-    pub fn len(&self) -> usize {
-        self.subs.len()
+
+    /// Scans the text once: every variant whose words, boundaries and case rule hold, and
+    /// where it was found.
+    fn find_variants(&self, text: &FoldedText) -> HashMap<usize, Seen> {
+        let mut seen: HashMap<usize, Seen> = HashMap::new();
+        for hit in self.automaton.find_overlapping_iter(text.folded.as_str()) {
+            // Patterns start with a word, so a hit must start where a word starts.
+            let Ok(first) = text.words.binary_search_by_key(&hit.start(), |w| w.start) else {
+                continue;
+            };
+            for &id in &self.pattern_variants[hit.pattern().as_usize()] {
+                let variant = &self.variants[id];
+                let Some(words) = text.words.get(first..first + variant.words.len()) else {
+                    continue;
+                };
+                let whole_last_word = words.last().is_some_and(|w| w.end == hit.end());
+                if !(variant.prefix || whole_last_word) || !variant.accepts(words) {
+                    continue;
+                }
+                let entry = seen.entry(id).or_default();
+                // A pattern never spans the title/body border, so its first word tells the field.
+                if words[0].in_title {
+                    entry.title = true;
+                } else {
+                    entry.body = true;
+                }
+            }
+        }
+        seen
     }
+
+    /// The subscriptions worth evaluating: those using a found variant as a positive term, in
+    /// subscription order. Exclusions alone never make a candidate.
+    fn candidates(&self, seen: &HashMap<usize, Seen>) -> BTreeSet<usize> {
+        seen.keys()
+            .flat_map(|&id| self.variant_subscriptions[id].iter().copied())
+            .collect()
+    }
+
+    /// How many subscriptions were compiled.
+    pub fn len(&self) -> usize {
+        self.subscriptions.len()
+    }
+
+    /// Whether no subscriptions were compiled.
     pub fn is_empty(&self) -> bool {
-        self.subs.is_empty()
+        self.subscriptions.is_empty()
+    }
+}
+
+impl<K> fmt::Debug for Matcher<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Matcher")
+            .field("subscriptions", &self.subscriptions.len())
+            .field("patterns", &self.pattern_variants.len())
+            .field("variants", &self.variants.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Variant {
+    /// Whether the text words at a hit satisfy each query word's case rule.
+    fn accepts(&self, words: &[TextWord]) -> bool {
+        let last = self.words.len().saturating_sub(1);
+        self.words
+            .iter()
+            .zip(words)
+            .enumerate()
+            .all(|(i, (rule, word))| match rule {
+                None => true,
+                Some(name) if self.prefix && i == last => {
+                    word.cased.starts_with(&name.exact)
+                        || (!word.cased.chars().any(char::is_lowercase)
+                            && word.cased.starts_with(&name.upper))
+                }
+                Some(name) => word.cased == name.exact || word.cased == name.upper,
+            })
+    }
+}
+
+impl<K: Copy> Subscription<K> {
+    fn evaluate(&self, seen: &HashMap<usize, Seen>) -> Option<Match<K>> {
+        let found = |term: &CompiledTerm| {
+            seen.get(&term.variant)
+                .is_some_and(|s| s.title || (s.body && !term.title_only))
+        };
+        if !self.groups.iter().all(|group| group.iter().any(found))
+            || self.exclusions.iter().any(found)
+        {
+            return None;
+        }
+        let mut matched: Vec<String> = Vec::new();
+        for term in self.groups.iter().flatten().filter(|t| found(t)) {
+            if !matched.contains(&term.display) {
+                matched.push(term.display.clone());
+            }
+        }
+        Some(Match {
+            key: self.key,
+            matched,
+        })
+    }
+}
+
+/// Interns patterns and variants while subscriptions are compiled.
+#[derive(Default)]
+struct Compiler {
+    patterns: Vec<String>,
+    pattern_ids: HashMap<String, usize>,
+    pattern_variants: Vec<Vec<usize>>,
+    variants: Vec<Variant>,
+    variant_ids: HashMap<(usize, Variant), usize>,
+    variant_subscriptions: Vec<Vec<usize>>,
+}
+
+impl Compiler {
+    fn term(&mut self, term: &Term) -> CompiledTerm {
+        let mut folded_words = Vec::with_capacity(term.words().len());
+        let mut rules = Vec::with_capacity(term.words().len());
+        for word in term.words() {
+            let cased = fold_accents(word);
+            folded_words.push(fold_case(&cased));
+            rules.push(word.chars().any(char::is_uppercase).then(|| NameCase {
+                upper: cased.to_uppercase(),
+                exact: cased,
+            }));
+        }
+        let pattern = folded_words.join(" ");
+        let pattern_id = if let Some(&id) = self.pattern_ids.get(&pattern) {
+            id
+        } else {
+            let id = self.patterns.len();
+            self.patterns.push(pattern.clone());
+            self.pattern_ids.insert(pattern, id);
+            self.pattern_variants.push(Vec::new());
+            id
+        };
+        let variant = Variant {
+            words: rules,
+            prefix: term.is_prefix(),
+        };
+        let key = (pattern_id, variant);
+        let variant_id = if let Some(&id) = self.variant_ids.get(&key) {
+            id
+        } else {
+            let id = self.variants.len();
+            self.variants.push(key.1.clone());
+            self.variant_ids.insert(key, id);
+            self.pattern_variants[pattern_id].push(id);
+            self.variant_subscriptions.push(Vec::new());
+            id
+        };
+        CompiledTerm {
+            variant: variant_id,
+            title_only: term.is_title_only(),
+            display: term.to_string(),
+        }
+    }
+}
+
+/// A document's words, folded and joined for scanning.
+struct FoldedText {
+    /// Folded words joined by `' '` (same clause) or `'\n'` (a break between them).
+    folded: String,
+    /// In text order, so sorted by `start`.
+    words: Vec<TextWord>,
+}
+
+struct TextWord {
+    /// Byte range in `folded`.
+    start: usize,
+    end: usize,
+    /// Accent-folded, case kept, for the case rule.
+    cased: String,
+    in_title: bool,
+}
+
+impl FoldedText {
+    fn new(doc: &Document<'_>) -> Self {
+        let mut text = Self {
+            folded: String::with_capacity(doc.title.len() + doc.body.len() + 1),
+            words: Vec::new(),
+        };
+        text.push_field(doc.title, true);
+        text.push_field(doc.body, false);
+        text
+    }
+
+    fn push_field(&mut self, raw: &str, in_title: bool) {
+        let plain = strip_urls(raw);
+        // The first word of a field always follows a break: phrases never span title and body.
+        let mut previous_end: Option<usize> = None;
+        for (start, end) in query::word_spans(&plain) {
+            let is_break = previous_end.is_none_or(|p| is_clause_break(&plain[p..start]));
+            if !self.folded.is_empty() {
+                self.folded.push(if is_break { '\n' } else { ' ' });
+            }
+            let cased = fold_accents(&plain[start..end]);
+            let folded_start = self.folded.len();
+            self.folded.push_str(&fold_case(&cased));
+            self.words.push(TextWord {
+                start: folded_start,
+                end: self.folded.len(),
+                cased,
+                in_title,
+            });
+            previous_end = Some(end);
+        }
+    }
+}
+
+/// Whether the characters between two words end a sentence or clause.
+fn is_clause_break(separator: &str) -> bool {
+    // A lone `.` or `:` squeezed between two words is part of an abbreviation, number or time
+    // (`U.S`, `3.5`, `10:30`), not the end of a sentence.
+    if separator == "." || separator == ":" {
+        return false;
+    }
+    separator.chars().any(|c| {
+        matches!(
+            c,
+            '.' | '!'
+                | '?'
+                | ';'
+                | ':'
+                | '\n'
+                | '\r'
+                | '\u{2026}' // …
+                | '\u{2028}' // line separator
+                | '\u{2029}' // paragraph separator
+                | '\u{3002}' // 。
+                | '\u{FF01}' // ！
+                | '\u{FF0E}' // ．
+                | '\u{FF1A}' // ：
+                | '\u{FF1B}' // ；
+                | '\u{FF1F}' // ？
+                | '\u{0964}' // Devanagari danda
+                | '\u{061F}' // Arabic question mark
+                | '\u{06D4}' // Arabic full stop
+        )
+    })
+}
+
+/// The text with every link replaced by a line break (which also stops phrases across it).
+fn strip_urls(text: &str) -> std::borrow::Cow<'_, str> {
+    const STARTS: [&[u8]; 3] = [b"http://", b"https://", b"www."];
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_link = matches!(bytes[i], b'h' | b'H' | b'w' | b'W')
+            && STARTS.iter().any(|p| {
+                bytes
+                    .get(i..i + p.len())
+                    .is_some_and(|b| b.eq_ignore_ascii_case(p))
+            })
+            // `i` is at an ASCII byte, hence a char boundary; `awww.` is not a link.
+            && !text[..i].chars().next_back().is_some_and(query::is_word_char);
+        if starts_link {
+            let end = text[i..]
+                .find(char::is_whitespace)
+                .map_or(text.len(), |offset| i + offset);
+            let buffer = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            buffer.push_str(&text[copied..i]);
+            buffer.push('\n');
+            copied = end;
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    match out {
+        Some(mut buffer) => {
+            buffer.push_str(&text[copied..]);
+            std::borrow::Cow::Owned(buffer)
+        }
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// Decomposes and drops accents, keeping case: `Nestlé` -> `Nestle`.
+///
+/// Only diacritics that are optional in their script are dropped (Latin/Greek/Cyrillic accents,
+/// Hebrew and Arabic vowel points); marks that change a letter elsewhere stay, so Japanese
+/// `が` does not become `か` and Indic vowel signs are kept. Soft hyphens vanish.
+fn fold_accents(word: &str) -> String {
+    let mut folded = String::with_capacity(word.len());
+    for c in word.nfd() {
+        match c {
+            // `ß` folds to `ss` so `Straße`, `Strasse` and `STRASSE` meet.
+            'ß' => folded.push_str("ss"),
+            'ẞ' => folded.push_str("SS"),
+            '\u{AD}' => {}
+            c if is_optional_diacritic(c) => {}
+            c => folded.push(c),
+        }
+    }
+    folded
+}
+
+/// Lower-cases an accent-folded word for the automaton; final sigma folds to `σ`.
+fn fold_case(cased: &str) -> String {
+    cased
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect()
+}
+
+fn is_optional_diacritic(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F         // combining diacritical marks
+        | 0x0483..=0x0489       // Cyrillic combining marks
+        | 0x0591..=0x05C7       // Hebrew points and accents
+        | 0x0610..=0x061A       // Arabic signs
+        | 0x064B..=0x065F       // Arabic harakat
+        | 0x0670                // Arabic superscript alef
+        | 0x1AB0..=0x1AFF       // diacritical marks extended
+        | 0x1DC0..=0x1DFF       // diacritical marks supplement
+        | 0x20D0..=0x20FF       // diacritical marks for symbols
+        | 0xFE20..=0xFE2F       // combining half marks
+    ) && unicode_normalization::char::is_combining_mark(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::query::parse;
+
+    fn matcher(subscriptions: &[(u32, &str)]) -> Matcher<u32> {
+        Matcher::new(
+            subscriptions
+                .iter()
+                .map(|&(key, text)| (key, parse(text).unwrap())),
+        )
+    }
+
+    fn keys(m: &Matcher<u32>, title: &str, body: &str) -> Vec<u32> {
+        m.match_document(&Document { title, body })
+            .into_iter()
+            .map(|found| found.key)
+            .collect()
+    }
+
+    /// Whether a single query matches a title with an empty body.
+    fn title_matches(query: &str, title: &str) -> bool {
+        !keys(&matcher(&[(1, query)]), title, "").is_empty()
+    }
+
+    /// Whether a single query matches a body with an empty title.
+    fn body_matches(query: &str, body: &str) -> bool {
+        !keys(&matcher(&[(1, query)]), "", body).is_empty()
+    }
+
+    fn meta_gemini() -> Matcher<u32> {
+        matcher(&[(1, "Meta"), (2, "Gemini")])
+    }
+
+    #[test]
+    fn headline_with_both_names_matches_both() {
+        let m = meta_gemini();
+        let title = "Meta in talks to use Google's Gemini models for ad targeting";
+        assert_eq!(keys(&m, title, ""), vec![1, 2]);
+    }
+
+    #[test]
+    fn curly_possessive_matches_name() {
+        let m = meta_gemini();
+        let title = "EU prepares antitrust probe into Meta\u{2019}s AI integration on WhatsApp";
+        assert_eq!(keys(&m, title, ""), vec![1]);
+    }
+
+    #[test]
+    fn unrelated_headlines_match_nothing() {
+        let m = meta_gemini();
+        for title in [
+            "Amazon and Google launch a multicloud networking service",
+            "Coupang apologizes after data breach affecting 33.7 million users",
+        ] {
+            assert!(keys(&m, title, "").is_empty(), "{title}");
+        }
+    }
+
+    #[test]
+    fn name_does_not_match_inside_longer_words() {
+        let m = meta_gemini();
+        for text in [
+            "New metadata standard",
+            "The Metaverse is quiet",
+            "A meta-analysis of trials",
+        ] {
+            assert!(keys(&m, text, text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn link_in_body_never_matches() {
+        let m = meta_gemini();
+        let body = "Read more at https://example.com/meta/story and www.gemini.example/Meta";
+        assert!(keys(&m, "Weekly roundup", body).is_empty());
+        // Text after the link is still searched.
+        assert_eq!(
+            keys(&m, "", "See https://example.com/meta/story Meta said"),
+            vec![1]
+        );
+    }
+
+    #[test]
+    fn name_matches_punctuated_forms_and_all_caps() {
+        for title in [
+            "Meta's plan",
+            "(Meta) said",
+            "Meta-owned WhatsApp",
+            "META SHARES RISE",
+            "\"Meta\": a profile",
+        ] {
+            assert!(title_matches("Meta", title), "{title}");
+        }
+    }
+
+    #[test]
+    fn name_does_not_match_other_capitalisation() {
+        assert!(!title_matches("Meta", "a meta discussion"));
+        assert!(!title_matches("Meta", "MEta typo"));
+        assert!(title_matches("iPhone", "IPHONE 17 leaks"));
+        assert!(!title_matches("iPhone", "Iphone 17 leaks"));
+    }
+
+    #[test]
+    fn lower_case_word_matches_any_case() {
+        for title in ["gemini launch", "Gemini launch", "GEMINI LAUNCH"] {
+            assert!(title_matches("gemini", title), "{title}");
+        }
+    }
+
+    #[test]
+    fn same_pattern_keeps_each_subscriptions_case_rule() {
+        let m = matcher(&[(1, "Meta"), (2, "meta")]);
+        assert_eq!(keys(&m, "a meta-analysis", ""), vec![2]);
+        assert_eq!(keys(&m, "Meta earnings", ""), vec![1, 2]);
+    }
+
+    #[test]
+    fn or_matches_either_alternative() {
+        let m = matcher(&[(1, "Meta OR Facebook Gemini")]);
+        assert_eq!(keys(&m, "Facebook tests Gemini", ""), vec![1]);
+        assert_eq!(keys(&m, "Meta tests Gemini", ""), vec![1]);
+        assert!(keys(&m, "Facebook tests Llama", "").is_empty());
+        assert!(keys(&m, "Gemini update", "").is_empty());
+    }
+
+    #[test]
+    fn all_words_must_appear() {
+        let m = matcher(&[(1, "Meta Gemini")]);
+        assert!(keys(&m, "Meta news", "").is_empty());
+        assert_eq!(keys(&m, "Meta news", "about Gemini"), vec![1]);
+    }
+
+    #[test]
+    fn excluded_word_vetoes_match() {
+        let m = matcher(&[(1, "Gemini -horoscope")]);
+        assert_eq!(keys(&m, "Gemini 2 released", ""), vec![1]);
+        assert!(keys(&m, "Gemini weekly", "Your horoscope for May").is_empty());
+    }
+
+    #[test]
+    fn excluded_phrase_vetoes_only_the_phrase() {
+        let m = matcher(&[(1, "Gemini -\"star sign\"")]);
+        assert!(keys(&m, "Gemini: your star sign this week", "").is_empty());
+        assert_eq!(keys(&m, "Gemini reaches for the stars", "sign up"), vec![1]);
+    }
+
+    #[test]
+    fn excluded_title_term_only_looks_at_title() {
+        let m = matcher(&[(1, "Gemini -title:horoscope")]);
+        assert!(keys(&m, "Gemini horoscope", "").is_empty());
+        assert_eq!(keys(&m, "Gemini news", "no horoscope here"), vec![1]);
+    }
+
+    #[test]
+    fn title_term_ignores_body() {
+        let m = matcher(&[(1, "title:Meta")]);
+        assert_eq!(keys(&m, "Meta earnings", ""), vec![1]);
+        assert!(keys(&m, "Earnings season", "Meta reported").is_empty());
+    }
+
+    #[test]
+    fn plain_term_searches_title_and_body() {
+        assert!(title_matches("Meta", "Meta earnings"));
+        assert!(body_matches("Meta", "Earnings: Meta reported"));
+    }
+
+    #[test]
+    fn prefix_matches_word_starts_only() {
+        for title in ["Gemini 2", "gems found", "GEMSTONE"] {
+            assert!(title_matches("gem*", title), "{title}");
+        }
+        assert!(!title_matches("gem*", "a diadem"));
+        assert!(!title_matches("gem*", "ge mini"));
+    }
+
+    #[test]
+    fn capitalised_prefix_follows_name_rule() {
+        assert!(title_matches("Gem*", "Gemini 2"));
+        assert!(title_matches("Gem*", "GEMINI 2"));
+        assert!(!title_matches("Gem*", "gemstones"));
+    }
+
+    #[test]
+    fn phrase_prefix_applies_to_last_word() {
+        assert!(title_matches("\"google clo*\"", "Google Cloudflare deal"));
+        assert!(!title_matches("\"google clo*\"", "Googled clouds"));
+    }
+
+    #[test]
+    fn accents_fold_both_ways() {
+        assert!(title_matches("Nestle", "Nestlé recalls formula"));
+        assert!(title_matches("Nestlé", "Nestle recalls formula"));
+        // Decomposed text (e + combining acute) folds the same way.
+        assert!(title_matches("Nestlé", "Nestle\u{301} recalls formula"));
+        assert!(title_matches("cafe", "CAFÉ CULTURE"));
+    }
+
+    #[test]
+    fn cjk_characters_match_inside_unspaced_text() {
+        assert!(title_matches("東京", "東京都で地震"));
+        assert!(!title_matches("東京", "京東の決算"));
+        assert!(title_matches("ソニー", "ソニーが新製品"));
+    }
+
+    #[test]
+    fn japanese_voiced_marks_are_not_folded_away() {
+        assert!(!title_matches("ガス", "カスタマー"));
+    }
+
+    #[test]
+    fn cyrillic_and_greek_words_match() {
+        assert!(title_matches("Москва", "Москва объявила"));
+        assert!(title_matches("Москва", "МОСКВА ОБЪЯВИЛА"));
+        assert!(!title_matches("Москва", "Подмосква"));
+        assert!(title_matches("αθηνα", "Νέα μέτρα στην Αθήνα"));
+    }
+
+    #[test]
+    fn phrase_matches_consecutive_words_only() {
+        assert!(title_matches("\"Google Cloud\"", "Google Cloud outage"));
+        assert!(title_matches("\"Google Cloud\"", "Google-Cloud outage"));
+        assert!(!title_matches("\"Google Cloud\"", "Google's Cloud outage"));
+        assert!(!title_matches("\"Google Cloud\"", "Cloud Google outage"));
+    }
+
+    #[test]
+    fn phrase_does_not_cross_sentence_break() {
+        for text in [
+            "We use Google. Cloud costs rose",
+            "Google! Cloud",
+            "Google? Cloud",
+            "Google; Cloud",
+            "Google: Cloud",
+            "Google\nCloud",
+        ] {
+            assert!(!body_matches("\"Google Cloud\"", text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn phrase_does_not_cross_title_body_border() {
+        let m = matcher(&[(1, "\"Google Cloud\"")]);
+        assert!(keys(&m, "News from Google", "Cloud costs rose").is_empty());
+    }
+
+    #[test]
+    fn dotted_abbreviation_and_numbers_match_as_phrases() {
+        assert!(title_matches("U.S.", "U.S. officials said"));
+        assert!(title_matches(
+            "\"33.7 million\"",
+            "affecting 33.7 million users"
+        ));
+    }
+
+    #[test]
+    fn matched_lists_found_terms_in_query_order() {
+        let m = matcher(&[(1, "Meta OR Facebook \"Google Cloud\" title:Gemini gem*")]);
+        let found = m.match_document(&Document {
+            title: "Gemini on Google Cloud: Facebook and Meta",
+            body: "Meta again",
+        });
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].matched,
+            vec![
+                "Meta",
+                "Facebook",
+                "\"Google Cloud\"",
+                "title:Gemini",
+                "gem*"
+            ]
+        );
+    }
+
+    #[test]
+    fn matched_omits_alternatives_not_found() {
+        let m = matcher(&[(7, "Meta OR Facebook")]);
+        let found = m.match_document(&Document {
+            title: "Facebook outage",
+            body: "",
+        });
+        assert_eq!(
+            found,
+            vec![Match {
+                key: 7,
+                matched: vec!["Facebook".to_string()]
+            }]
+        );
+    }
+
+    #[test]
+    fn matched_is_deduplicated() {
+        let m = matcher(&[(1, "Meta Meta")]);
+        let found = m.match_document(&Document {
+            title: "Meta",
+            body: "",
+        });
+        assert_eq!(found[0].matched, vec!["Meta"]);
+    }
+
+    #[test]
+    fn ten_thousand_subscriptions_return_only_matching_ones() {
+        let mut subscriptions: Vec<(u32, Query)> = (0..10_000u32)
+            .map(|i| (i, parse(&format!("keyword{i} OR \"topic {i}\"")).unwrap()))
+            .collect();
+        subscriptions.push((10_000, parse("Gemini").unwrap()));
+        subscriptions.push((10_001, parse("Gemini -Meta").unwrap()));
+        let m = Matcher::new(subscriptions);
+        assert_eq!(m.len(), 10_002);
+        let found = keys(
+            &m,
+            "Meta uses Gemini",
+            "keyword42 and topic 7; also keyword99999 and topic",
+        );
+        assert_eq!(found, vec![7, 42, 10_000]);
+    }
+
+    #[test]
+    fn only_subscriptions_sharing_a_found_term_are_evaluated() {
+        let m = Matcher::new(
+            (0..10_000u32).map(|i| (i, parse(&format!("keyword{i} Gemini")).unwrap())),
+        );
+        let text = FoldedText::new(&Document {
+            title: "Gemini and keyword5",
+            body: "",
+        });
+        let seen = m.find_variants(&text);
+        assert_eq!(seen.len(), 2, "found `Gemini` and `keyword5`");
+        // Every subscription uses `Gemini`, so all are candidates here...
+        assert_eq!(m.candidates(&seen).len(), 10_000);
+        let text = FoldedText::new(&Document {
+            title: "keyword5 and keyword6",
+            body: "",
+        });
+        // ...but a document without it only reaches the two subscriptions it names.
+        let seen = m.find_variants(&text);
+        assert_eq!(
+            m.candidates(&seen).into_iter().collect::<Vec<_>>(),
+            vec![5, 6]
+        );
+    }
+
+    #[test]
+    fn empty_matcher_matches_nothing() {
+        let m: Matcher<u32> = Matcher::new(Vec::new());
+        assert!(m.is_empty());
+        assert_eq!(m.len(), 0);
+        assert!(keys(&m, "Meta", "Gemini").is_empty());
+    }
+
+    #[test]
+    fn empty_document_matches_nothing() {
+        assert!(keys(&meta_gemini(), "", "").is_empty());
+    }
+
+    #[test]
+    fn thai_word_matches_inside_unspaced_text() {
+        assert!(title_matches("กรุงเทพ", "น้ำท่วมที่กรุงเทพฯ วันนี้"));
+        assert!(!title_matches("กรุงเทพ", "เชียงใหม่"));
+    }
+
+    #[test]
+    fn links_in_any_case_are_removed() {
+        assert!(!body_matches("Meta", "HTTPS://EXAMPLE.COM/Meta"));
+        assert!(!body_matches("Meta", "(www.Meta.com)"));
+        // `www.` must start the link; a word ending in "www" followed by "." does not.
+        assert!(body_matches("Meta", "awww. Meta"));
+    }
+
+    #[test]
+    fn unusual_text_never_panics() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        const PIECES: [&str; 20] = [
+            "Meta",
+            " ",
+            ".",
+            "\n",
+            "İ",
+            "ß",
+            "e\u{301}",
+            "\u{301}",
+            "東京",
+            "が",
+            "https://m/",
+            "www.",
+            "\u{AD}",
+            "ς",
+            "Σ",
+            "’s",
+            "gemini",
+            "GEM",
+            "\u{200D}",
+            "ﬁ",
+        ];
+        let m = matcher(&[
+            (1, "Meta"),
+            (2, "gem*"),
+            (3, "\"Meta gemini\""),
+            (4, "东京 OR 東京"),
+            (5, "İstanbul OR Straße"),
+            (6, "title:Σ -ß"),
+        ]);
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut matched = 0;
+        for _ in 0..2_000 {
+            let piece = |rng: &mut StdRng| {
+                (0..rng.gen_range(0..10))
+                    .map(|_| PIECES[rng.gen_range(0..PIECES.len())])
+                    .collect::<String>()
+            };
+            let title = piece(&mut rng);
+            let body = piece(&mut rng);
+            matched += m
+                .match_document(&Document {
+                    title: &title,
+                    body: &body,
+                })
+                .len();
+        }
+        assert!(matched > 0);
+    }
+
+    #[test]
+    fn sharp_s_and_dotted_i_fold() {
+        assert!(title_matches("Straße", "STRASSE GESPERRT"));
+        assert!(title_matches("strasse", "Straße gesperrt"));
+        assert!(title_matches("istanbul", "İSTANBUL"));
     }
 }

@@ -1,26 +1,839 @@
-//! (stub: being written on branch `query`)
-#![allow(dead_code, clippy::pedantic)]
+//! The subscription query language: query text -> [`Query`], or a [`QueryError`] a user can act on.
+//!
+//! Syntax (Google-Alerts-like):
+//!
+//! - `Meta Gemini`: every space-separated term must appear (AND).
+//! - `Meta OR Facebook Gemini`: `OR` (upper case only) joins alternatives and binds tighter
+//!   than AND, so this is `(Meta OR Facebook) AND Gemini`.
+//! - `"Google Cloud"`: an exact phrase (consecutive words); curly quotes work too.
+//! - `-horoscope`, `-"star sign"`: the item must not contain it.
+//! - `title:Meta`, `title:"Google Cloud"`: look only in the title. `-title:x` combines.
+//! - `gem*`: words starting with `gem` (at least 2 letters before the `*`).
+//!
+//! What counts as a *word* is defined here ([`word_spans`]) so that query terms and item text
+//! are cut into words by the very same rule; the matcher relies on that.
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use std::fmt;
+use std::str::FromStr;
+
+/// The longest query text accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 500;
+/// The most terms (positive and excluded together) a query may have.
+pub const MAX_TERMS: usize = 32;
+/// The fewest letters or digits a prefix term must have before its `*`.
+pub const MIN_PREFIX_CHARS: usize = 2;
+
+/// A parsed query: an AND of OR-groups of positive terms, plus exclusions.
+///
+/// Invariants (upheld by [`parse`], the only constructor): at least one group, every group
+/// non-empty, every term has at least one word, at most [`MAX_TERMS`] terms in all.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Query {
-    pub text: String,
+    groups: Vec<Vec<Term>>,
+    exclusions: Vec<Term>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct QueryError(String);
+/// One searchable unit: a word (one entry in `words`) or a phrase (several).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Term {
+    /// The term as written, trimmed of surrounding punctuation, whitespace collapsed, without
+    /// quotes or `*`: `Google Cloud`, `Meta's`, `AT&T`.
+    text: String,
+    /// `text` cut into words by [`word_spans`], as written (case and accents kept).
+    words: Vec<String>,
+    /// The last word only needs to *start* the text's word (`gem*`).
+    prefix: bool,
+    /// Only the title is searched (`title:`).
+    title_only: bool,
+}
 
-pub fn parse(text: &str) -> Result<Query, QueryError> {
-    if text.trim().is_empty() {
-        return Err(QueryError("empty query".into()));
+impl Query {
+    /// The AND of these groups must hold; each group is an OR of its terms.
+    pub fn groups(&self) -> &[Vec<Term>] {
+        &self.groups
     }
-    Ok(Query {
-        text: text.trim().to_string(),
+
+    /// Terms the item must not contain.
+    pub fn exclusions(&self) -> &[Term] {
+        &self.exclusions
+    }
+
+    /// Every positive term, in query order.
+    pub fn positive_terms(&self) -> impl Iterator<Item = &Term> {
+        self.groups.iter().flatten()
+    }
+}
+
+impl Term {
+    /// The term as written, without quotes, `title:` or `*` (`Google Cloud`).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The words of the term as written (one for a word, several for a phrase).
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Whether the last word matches any word it starts (`gem*`).
+    pub fn is_prefix(&self) -> bool {
+        self.prefix
+    }
+
+    /// Whether only the title is searched (`title:`).
+    pub fn is_title_only(&self) -> bool {
+        self.title_only
+    }
+
+    /// Whether the text can be written without quotes and still parse back to this term.
+    fn is_bare_safe(&self) -> bool {
+        let first_ok = self.text.chars().next().is_some_and(is_word_char);
+        let last_ok = self.text.chars().next_back().is_some_and(is_word_char);
+        first_ok
+            && last_ok
+            && self.text != "OR"
+            && !self
+                .text
+                .chars()
+                .any(|c| c.is_whitespace() || is_quote(c) || c == '*')
+            && !starts_with_title_operator(&self.text)
+    }
+}
+
+/// Canonical form: `title:"Google Cloud"`, `gem*`, `"google clo*"`.
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.title_only {
+            f.write_str("title:")?;
+        }
+        let star = if self.prefix { "*" } else { "" };
+        if self.is_bare_safe() {
+            write!(f, "{}{star}", self.text)
+        } else {
+            write!(f, "\"{}{star}\"", self.text)
+        }
+    }
+}
+
+/// Canonical form, which [`parse`] turns back into an equal query:
+/// `Meta OR Facebook "Google Cloud" -horoscope` (exclusions last).
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for group in &self.groups {
+            for (i, term) in group.iter().enumerate() {
+                if !first {
+                    f.write_str(if i == 0 { " " } else { " OR " })?;
+                }
+                first = false;
+                write!(f, "{term}")?;
+            }
+        }
+        for term in &self.exclusions {
+            write!(f, " -{term}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Query {
+    type Err = QueryError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse(text)
+    }
+}
+
+/// Why a query was rejected. `Display` is the message shown to the user: what is wrong, with
+/// the offending text, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// Nothing but whitespace.
+    #[error("the query is empty — write at least one word to look for, e.g. `Meta`")]
+    Empty,
+    /// Longer than [`MAX_QUERY_CHARS`].
+    #[error(
+        "the query is {chars} characters long; the limit is {MAX_QUERY_CHARS} — shorten it or split it into several subscriptions"
+    )]
+    TooLong { chars: usize },
+    /// More than [`MAX_TERMS`] terms.
+    #[error(
+        "the query has {count} terms; the limit is {MAX_TERMS} — remove some or split it into several subscriptions"
+    )]
+    TooManyTerms { count: usize },
+    /// A quote was opened and never closed.
+    #[error("the quote before `{after}` is never closed — add a closing \"")]
+    UnclosedQuote { after: String },
+    /// A quote at the very end, with nothing after it.
+    #[error("the query ends with an opening quote \" that is never closed — remove it")]
+    TrailingQuote,
+    /// `""` or `" "`.
+    #[error("`\"\"` is an empty phrase — put words between the quotes or remove them")]
+    EmptyPhrase,
+    /// Only `-x` terms.
+    #[error("a query needs at least one word to look for; `{excluded}` only excludes")]
+    OnlyExclusions { excluded: String },
+    /// `OR` with nothing before it.
+    #[error("`OR` at the start has nothing before it — put a word on each side, e.g. `Meta OR Facebook`")]
+    OrAtStart,
+    /// `OR` with nothing after it.
+    #[error(
+        "`OR` at the end has nothing after it — put a word on each side, e.g. `Meta OR Facebook`"
+    )]
+    OrAtEnd,
+    /// `OR OR`.
+    #[error("`OR OR`: one `OR` between two words is enough, e.g. `Meta OR Facebook`")]
+    DoubledOr,
+    /// `-x OR y` or `x OR -y`.
+    #[error(
+        "`{term}` is an exclusion and cannot be an `OR` alternative — move it out of the `OR`, e.g. `Meta OR Facebook {term}`"
+    )]
+    OrWithExclusion { term: String },
+    /// `*` on its own.
+    #[error("a `*` on its own matches nothing — put at least {MIN_PREFIX_CHARS} letters before it, e.g. `gem*`")]
+    LoneStar,
+    /// `*` anywhere but the end of a term.
+    #[error("`{term}`: a `*` can only end a word, e.g. `gem*` — remove the other `*`")]
+    MisplacedStar { term: String },
+    /// `g*`.
+    #[error("`{term}` is too short to be a prefix — put at least {MIN_PREFIX_CHARS} letters before the `*`, e.g. `gem*`")]
+    PrefixTooShort { term: String },
+    /// `!!!`.
+    #[error("`{term}` has no letters or digits to look for — remove it or write a word")]
+    NoWords { term: String },
+    /// `-` with nothing after it.
+    #[error("a `-` must be followed directly by the word or phrase to exclude, e.g. `-horoscope`")]
+    DanglingMinus,
+    /// `title:` with nothing after it.
+    #[error("`title:` must be followed directly by a word or phrase, e.g. `title:Meta`")]
+    DanglingTitle,
+    /// `title:-x`.
+    #[error(
+        "`{term}`: to exclude a word from titles write the `-` first, e.g. `-title:horoscope`"
+    )]
+    MinusAfterTitle { term: String },
+}
+
+/// Parses query text. See the module docs for the syntax.
+pub fn parse(text: &str) -> Result<Query, QueryError> {
+    let chars = text.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(QueryError::TooLong { chars });
+    }
+    let tokens = tokenize(text)?;
+    if tokens.is_empty() {
+        return Err(QueryError::Empty);
+    }
+    let count = tokens
+        .iter()
+        .filter(|t| matches!(t, Token::Term { .. }))
+        .count();
+    if count > MAX_TERMS {
+        return Err(QueryError::TooManyTerms { count });
+    }
+
+    let mut groups: Vec<Vec<Term>> = Vec::new();
+    let mut exclusions: Vec<Term> = Vec::new();
+    // What came just before the current token; decides whether `OR` is legal.
+    let mut previous: Option<&Token> = None;
+    for token in &tokens {
+        match token {
+            Token::Or => match previous {
+                None => return Err(QueryError::OrAtStart),
+                Some(Token::Or) => return Err(QueryError::DoubledOr),
+                Some(Token::Term {
+                    term,
+                    excluded: true,
+                }) => {
+                    return Err(QueryError::OrWithExclusion {
+                        term: format!("-{term}"),
+                    })
+                }
+                Some(Token::Term { .. }) => {}
+            },
+            Token::Term { term, excluded } => {
+                let after_or = matches!(previous, Some(Token::Or));
+                if *excluded {
+                    if after_or {
+                        return Err(QueryError::OrWithExclusion {
+                            term: format!("-{term}"),
+                        });
+                    }
+                    exclusions.push(term.clone());
+                } else {
+                    match groups.last_mut() {
+                        Some(group) if after_or => group.push(term.clone()),
+                        _ => groups.push(vec![term.clone()]),
+                    }
+                }
+            }
+        }
+        previous = Some(token);
+    }
+    if matches!(previous, Some(Token::Or)) {
+        return Err(QueryError::OrAtEnd);
+    }
+    if groups.is_empty() {
+        let excluded = exclusions
+            .iter()
+            .map(|t| format!("-{t}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(QueryError::OnlyExclusions { excluded });
+    }
+    Ok(Query { groups, exclusions })
+}
+
+/// Byte ranges of the words of `text`.
+///
+/// A word is a maximal run of Unicode letters and digits (combining marks and soft hyphens stay
+/// inside the word they follow); everything else separates. Han, Hiragana and Katakana (and
+/// Thai, Lao, Khmer, Myanmar) are written without spaces, so there each character is a word of
+/// its own: `東京都` is three words.
+pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    // Start of the word being read, and whether it is a single character of an unspaced script.
+    let mut current: Option<(usize, bool)> = None;
+    for (i, c) in text.char_indices() {
+        if is_word_continuation(c) {
+            // A mark or soft hyphen belongs to the word before it; on its own it is noise.
+            continue;
+        }
+        let unspaced = is_unspaced(c);
+        let word = c.is_alphanumeric();
+        match current {
+            // A letter or digit continues a word of a spaced script.
+            Some((_, false)) if word && !unspaced => {}
+            Some((start, _)) => {
+                spans.push((start, i));
+                current = word.then_some((i, unspaced));
+            }
+            None => current = word.then_some((i, unspaced)),
+        }
+    }
+    if let Some((start, _)) = current {
+        spans.push((start, text.len()));
+    }
+    spans
+}
+
+/// Letters, digits, and the marks that continue a word.
+pub(crate) fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || is_word_continuation(c)
+}
+
+/// Characters that never start a word but stay inside the one they follow.
+fn is_word_continuation(c: char) -> bool {
+    c == '\u{AD}' || unicode_normalization::char::is_combining_mark(c)
+}
+
+/// Scripts written without spaces between words, where each character counts as a word:
+/// Han, Hiragana and Katakana, and likewise Thai, Lao, Khmer and Myanmar.
+fn is_unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF        // Thai, Lao
+        | 0x1000..=0x109F      // Myanmar
+        | 0x1780..=0x17FF      // Khmer
+        | 0x3005..=0x3007      // 々 〆 〇
+        | 0x3040..=0x30FF      // Hiragana, Katakana
+        | 0x31F0..=0x31FF      // Katakana phonetic extensions
+        | 0x3400..=0x4DBF      // CJK extension A
+        | 0x4E00..=0x9FFF      // CJK unified ideographs
+        | 0xF900..=0xFAFF      // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F      // half-width Katakana
+        | 0x20000..=0x3FFFF    // CJK extensions B and later
+    )
+}
+
+/// Characters accepted as quotes: straight, and the curly ones phones and word processors type.
+fn is_quote(c: char) -> bool {
+    matches!(c, '"' | '\u{201C}' | '\u{201D}' | '\u{201E}')
+}
+
+fn starts_with_title_operator(s: &str) -> bool {
+    s.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("title:"))
+}
+
+/// One lexical unit of a query.
+#[derive(Debug)]
+enum Token {
+    Or,
+    Term { term: Term, excluded: bool },
+}
+
+/// Cuts query text into `OR`s and terms, validating each term.
+fn tokenize(text: &str) -> Result<Vec<Token>, QueryError> {
+    let mut tokens = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return Ok(tokens);
+        }
+
+        let excluded = rest.starts_with('-');
+        if excluded {
+            rest = &rest[1..];
+            if rest.is_empty() || rest.starts_with(char::is_whitespace) {
+                return Err(QueryError::DanglingMinus);
+            }
+        }
+        let title_only = starts_with_title_operator(rest);
+        if title_only {
+            rest = &rest[6..];
+            if rest.is_empty() || rest.starts_with(char::is_whitespace) {
+                return Err(QueryError::DanglingTitle);
+            }
+            if rest.starts_with('-') {
+                let raw = rest.split(char::is_whitespace).next().unwrap_or(rest);
+                return Err(QueryError::MinusAfterTitle {
+                    term: format!("title:{raw}"),
+                });
+            }
+        }
+
+        let mut chars = rest.chars();
+        let first = chars.next();
+        if first.is_some_and(is_quote) {
+            let inner = chars.as_str();
+            let Some(close) = inner.find(is_quote) else {
+                let after = inner.split_whitespace().collect::<Vec<_>>().join(" ");
+                if after.is_empty() {
+                    return Err(QueryError::TrailingQuote);
+                }
+                return Err(QueryError::UnclosedQuote { after });
+            };
+            let content = &inner[..close];
+            let close_len = inner[close..].chars().next().map_or(1, char::len_utf8);
+            rest = &inner[close + close_len..];
+            // `"google clo"*` means the same as `"google clo*"`.
+            let star_after = rest.starts_with('*');
+            if star_after {
+                rest = &rest[1..];
+            }
+            if content.trim().is_empty() {
+                if star_after {
+                    return Err(QueryError::LoneStar);
+                }
+                return Err(QueryError::EmptyPhrase);
+            }
+            let raw = if star_after {
+                format!("{content}*")
+            } else {
+                content.to_string()
+            };
+            let term = make_term(&raw, title_only)?;
+            tokens.push(Token::Term { term, excluded });
+        } else {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || is_quote(c))
+                .unwrap_or(rest.len());
+            let raw = &rest[..end];
+            rest = &rest[end..];
+            if raw == "OR" && !excluded && !title_only {
+                tokens.push(Token::Or);
+            } else {
+                let term = make_term(raw, title_only)?;
+                tokens.push(Token::Term { term, excluded });
+            }
+        }
+    }
+}
+
+/// Builds a term from its raw text (without `-`, `title:` or quotes).
+fn make_term(raw: &str, title_only: bool) -> Result<Term, QueryError> {
+    let collapsed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Surrounding punctuation is noise (`(Meta)`, `Meta,`), but a final `*` is the operator.
+    let trimmed = collapsed.trim_matches(|c: char| !is_word_char(c) && c != '*');
+    if trimmed.chars().all(|c| c == '*') && !trimmed.is_empty() {
+        return Err(QueryError::LoneStar);
+    }
+    let (body, prefix) = match trimmed.strip_suffix('*') {
+        Some(body) => (body, true),
+        None => (trimmed, false),
+    };
+    if body.contains('*') {
+        return Err(QueryError::MisplacedStar {
+            term: collapsed.clone(),
+        });
+    }
+    if prefix {
+        // Only letters and digits right before the `*` make a prefix; `(gem)*` does not.
+        let run = body.chars().rev().take_while(|&c| is_word_char(c)).count();
+        if run < MIN_PREFIX_CHARS {
+            return Err(QueryError::PrefixTooShort {
+                term: collapsed.clone(),
+            });
+        }
+    }
+    let text = body.trim_matches(|c: char| !is_word_char(c));
+    let words: Vec<String> = word_spans(text)
+        .into_iter()
+        .map(|(start, end)| text[start..end].to_string())
+        .collect();
+    if words.is_empty() {
+        return Err(QueryError::NoWords { term: collapsed });
+    }
+    Ok(Term {
+        text: text.to_string(),
+        words,
+        prefix,
+        title_only,
     })
 }
 
-impl std::fmt::Display for Query {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(q: &Query) -> Vec<Vec<Vec<&str>>> {
+        q.groups()
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|t| t.words().iter().map(String::as_str).collect())
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn error(text: &str) -> String {
+        match parse(text) {
+            Ok(q) => panic!("`{text}` parsed as `{q}`, expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn spaces_mean_and() {
+        let q = parse("Meta Gemini").unwrap();
+        assert_eq!(words(&q), vec![vec![vec!["Meta"]], vec![vec!["Gemini"]]]);
+    }
+
+    #[test]
+    fn or_binds_tighter_than_and() {
+        let q = parse("Meta OR Facebook Gemini").unwrap();
+        assert_eq!(
+            words(&q),
+            vec![vec![vec!["Meta"], vec!["Facebook"]], vec![vec!["Gemini"]]]
+        );
+    }
+
+    #[test]
+    fn or_chains_into_one_group() {
+        let q = parse("a1 OR b2 OR c3").unwrap();
+        assert_eq!(q.groups().len(), 1);
+        assert_eq!(q.groups()[0].len(), 3);
+    }
+
+    #[test]
+    fn lower_case_or_is_a_word() {
+        let q = parse("Meta or Facebook").unwrap();
+        assert_eq!(q.groups().len(), 3);
+        assert_eq!(q.groups()[1][0].text(), "or");
+    }
+
+    #[test]
+    fn quoted_phrase_is_one_term() {
+        let q = parse("\"Google Cloud\" Gemini").unwrap();
+        assert_eq!(
+            words(&q),
+            vec![vec![vec!["Google", "Cloud"]], vec![vec!["Gemini"]]]
+        );
+        assert_eq!(q.groups()[0][0].text(), "Google Cloud");
+    }
+
+    #[test]
+    fn curly_quotes_make_a_phrase() {
+        let q = parse("\u{201C}Google Cloud\u{201D}").unwrap();
+        assert_eq!(words(&q), vec![vec![vec!["Google", "Cloud"]]]);
+    }
+
+    #[test]
+    fn phrase_whitespace_is_collapsed() {
+        let q = parse("\"  Google \t  Cloud \"").unwrap();
+        assert_eq!(q.groups()[0][0].text(), "Google Cloud");
+    }
+
+    #[test]
+    fn minus_excludes_word_and_phrase() {
+        let q = parse("Meta -horoscope -\"star sign\"").unwrap();
+        assert_eq!(q.groups().len(), 1);
+        let excluded: Vec<&str> = q.exclusions().iter().map(Term::text).collect();
+        assert_eq!(excluded, vec!["horoscope", "star sign"]);
+    }
+
+    #[test]
+    fn title_prefix_restricts_to_title() {
+        let q = parse("title:Meta title:\"Google Cloud\" Gemini").unwrap();
+        let flags: Vec<bool> = q.positive_terms().map(Term::is_title_only).collect();
+        assert_eq!(flags, vec![true, true, false]);
+        assert_eq!(q.groups()[1][0].text(), "Google Cloud");
+    }
+
+    #[test]
+    fn excluded_title_term_combines_both() {
+        let q = parse("Meta -title:horoscope").unwrap();
+        let ex = &q.exclusions()[0];
+        assert!(ex.is_title_only());
+        assert_eq!(ex.text(), "horoscope");
+    }
+
+    #[test]
+    fn star_makes_a_prefix_term() {
+        let q = parse("gem*").unwrap();
+        let term = &q.groups()[0][0];
+        assert!(term.is_prefix());
+        assert_eq!(term.text(), "gem");
+    }
+
+    #[test]
+    fn star_at_end_of_phrase_applies_to_last_word() {
+        let inside = parse("\"google clo*\"").unwrap();
+        let outside = parse("\"google clo\"*").unwrap();
+        assert_eq!(inside, outside);
+        assert!(inside.groups()[0][0].is_prefix());
+        assert_eq!(inside.groups()[0][0].words(), ["google", "clo"]);
+    }
+
+    #[test]
+    fn surrounding_punctuation_is_trimmed() {
+        let q = parse("(Meta), Gemini.").unwrap();
+        assert_eq!(words(&q), vec![vec![vec!["Meta"]], vec![vec!["Gemini"]]]);
+    }
+
+    #[test]
+    fn inner_punctuation_makes_a_phrase_of_words() {
+        let q = parse("AT&T Meta's").unwrap();
+        assert_eq!(q.groups()[0][0].words(), ["AT", "T"]);
+        assert_eq!(q.groups()[0][0].text(), "AT&T");
+        assert_eq!(q.groups()[1][0].words(), ["Meta", "s"]);
+    }
+
+    #[test]
+    fn cjk_characters_are_words_of_their_own() {
+        let q = parse("東京").unwrap();
+        assert_eq!(q.groups()[0][0].words(), ["東", "京"]);
+        assert_eq!(q.to_string(), "東京");
+    }
+
+    #[test]
+    fn cyrillic_word_is_one_word() {
+        let q = parse("Москва").unwrap();
+        assert_eq!(q.groups()[0][0].words(), ["Москва"]);
+    }
+
+    #[test]
+    fn accented_word_keeps_combining_marks_inside() {
+        // "Nestle" + U+0301 (decomposed é) is still one word.
+        assert_eq!(word_spans("Nestle\u{301} SA"), vec![(0, 8), (9, 11)]);
+    }
+
+    #[test]
+    fn display_is_canonical() {
+        let q =
+            parse("-horoscope  “Google   Cloud”  Gemini OR gem*  title:Meta -title:\"star sign\"")
+                .unwrap();
+        assert_eq!(
+            q.to_string(),
+            "\"Google Cloud\" Gemini OR gem* title:Meta -horoscope -title:\"star sign\""
+        );
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for text in [
+            "Meta",
+            "Meta OR Facebook Gemini",
+            "\"Google Cloud\" Gemini -horoscope",
+            "title:\"Google Cloud\" -title:x9 gem* \"google clo*\"",
+            "AT&T Meta's U.S. (Meta)",
+            "\"OR\" -OR title:\"title:x\" \"a-b\"",
+            "東京 Москва Nestlé",
+            "Title:Meta \"site:example\"",
+        ] {
+            let q = parse(text).unwrap();
+            let again = parse(&q.to_string()).unwrap();
+            assert_eq!(again, q, "`{text}` displayed as `{q}`");
+        }
+    }
+
+    #[test]
+    fn literal_or_is_quoted_in_display() {
+        let q = parse("\"OR\" Meta").unwrap();
+        assert_eq!(q.to_string(), "\"OR\" Meta");
+        assert_eq!(q.groups().len(), 2);
+    }
+
+    #[test]
+    fn from_str_parses() {
+        let q: Query = "Meta OR Facebook".parse().unwrap();
+        assert_eq!(q, parse("Meta OR Facebook").unwrap());
+    }
+
+    #[test]
+    fn unclosed_quote_names_the_phrase() {
+        assert_eq!(
+            error("\"Google Cloud Gemini"),
+            "the quote before `Google Cloud Gemini` is never closed — add a closing \""
+        );
+        assert_eq!(
+            error("Gemini \"Google Cloud"),
+            "the quote before `Google Cloud` is never closed — add a closing \""
+        );
+    }
+
+    #[test]
+    fn quote_at_end_is_rejected() {
+        assert_eq!(
+            error("Gemini \""),
+            "the query ends with an opening quote \" that is never closed — remove it"
+        );
+    }
+
+    #[test]
+    fn only_exclusions_are_rejected() {
+        assert_eq!(
+            error("-horoscope"),
+            "a query needs at least one word to look for; `-horoscope` only excludes"
+        );
+        assert_eq!(
+            error("-horoscope -\"star sign\""),
+            "a query needs at least one word to look for; `-horoscope -\"star sign\"` only excludes"
+        );
+    }
+
+    #[test]
+    fn empty_query_is_rejected() {
+        let expected = "the query is empty — write at least one word to look for, e.g. `Meta`";
+        assert_eq!(error(""), expected);
+        assert_eq!(error("  \t "), expected);
+    }
+
+    #[test]
+    fn misplaced_or_is_rejected() {
+        assert!(error("OR Meta").starts_with("`OR` at the start has nothing before it"));
+        assert!(error("Meta OR").starts_with("`OR` at the end has nothing after it"));
+        assert!(error("Meta OR OR Facebook").starts_with("`OR OR`: one `OR`"));
+    }
+
+    #[test]
+    fn exclusion_cannot_be_an_alternative() {
+        assert_eq!(
+            error("Meta OR -Facebook"),
+            "`-Facebook` is an exclusion and cannot be an `OR` alternative — move it out of the `OR`, e.g. `Meta OR Facebook -Facebook`"
+        );
+        assert!(error("-Facebook OR Meta").starts_with("`-Facebook` is an exclusion"));
+    }
+
+    #[test]
+    fn empty_phrase_is_rejected() {
+        let expected = "`\"\"` is an empty phrase — put words between the quotes or remove them";
+        assert_eq!(error("Meta \"\""), expected);
+        assert_eq!(error("Meta \"  \""), expected);
+    }
+
+    #[test]
+    fn lone_star_is_rejected() {
+        let expected =
+            "a `*` on its own matches nothing — put at least 2 letters before it, e.g. `gem*`";
+        assert_eq!(error("Meta *"), expected);
+        assert_eq!(error("Meta \"*\""), expected);
+    }
+
+    #[test]
+    fn short_prefix_is_rejected() {
+        assert_eq!(
+            error("g*"),
+            "`g*` is too short to be a prefix — put at least 2 letters before the `*`, e.g. `gem*`"
+        );
+        assert!(error("\"google c*\"").starts_with("`google c*` is too short"));
+    }
+
+    #[test]
+    fn star_inside_a_word_is_rejected() {
+        assert_eq!(
+            error("ge*mini"),
+            "`ge*mini`: a `*` can only end a word, e.g. `gem*` — remove the other `*`"
+        );
+        assert!(error("*gem").starts_with("`*gem`: a `*` can only end a word"));
+    }
+
+    #[test]
+    fn term_without_letters_is_rejected() {
+        assert_eq!(
+            error("Meta !!!"),
+            "`!!!` has no letters or digits to look for — remove it or write a word"
+        );
+        assert!(error("Meta \"--\"").starts_with("`--` has no letters or digits"));
+    }
+
+    #[test]
+    fn dangling_operators_are_rejected() {
+        assert!(error("Meta -").starts_with("a `-` must be followed directly"));
+        assert!(error("Meta - x").starts_with("a `-` must be followed directly"));
+        assert!(error("title: Meta").starts_with("`title:` must be followed directly"));
+        assert_eq!(
+            error("Meta title:-x"),
+            "`title:-x`: to exclude a word from titles write the `-` first, e.g. `-title:horoscope`"
+        );
+    }
+
+    #[test]
+    fn too_many_terms_are_rejected() {
+        let ok: Vec<String> = (0..32).map(|i| format!("w{i}")).collect();
+        assert!(parse(&ok.join(" ")).is_ok());
+        let too_many: Vec<String> = (0..33).map(|i| format!("w{i}")).collect();
+        assert_eq!(
+            error(&too_many.join(" ")),
+            "the query has 33 terms; the limit is 32 — remove some or split it into several subscriptions"
+        );
+    }
+
+    #[test]
+    fn too_long_query_is_rejected() {
+        let ok = format!("\"{}\"", "ab ".repeat(166));
+        assert!(ok.chars().count() <= 500);
+        assert!(parse(&ok).is_ok());
+        let long = "a".repeat(501);
+        assert_eq!(
+            error(&long),
+            "the query is 501 characters long; the limit is 500 — shorten it or split it into several subscriptions"
+        );
+    }
+
+    #[test]
+    fn generated_queries_round_trip_or_fail_cleanly() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        const PIECES: [&str; 22] = [
+            "Meta", "gem", "OR", "or", "-", "title:", "\"", "\u{201C}", "\u{201D}", "*", " ", " ",
+            "'s", "東京", "(", ")", "!", ".", "Nestlé", "x", "&", "Title:",
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut parsed = 0;
+        for _ in 0..5_000 {
+            let len = rng.gen_range(1..12);
+            let text: String = (0..len)
+                .map(|_| PIECES[rng.gen_range(0..PIECES.len())])
+                .collect();
+            if let Ok(q) = parse(&text) {
+                parsed += 1;
+                let shown = q.to_string();
+                assert_eq!(
+                    parse(&shown).as_ref(),
+                    Ok(&q),
+                    "`{text}` displayed as `{shown}`"
+                );
+                assert_eq!(shown, q.to_string());
+            }
+        }
+        // The generator must exercise the success path, not only errors.
+        assert!(parsed > 500, "only {parsed} generated queries parsed");
+    }
+
+    #[test]
+    fn thai_characters_are_words_of_their_own() {
+        let q = parse("กรุงเทพ").unwrap();
+        assert!(q.groups()[0][0].words().len() > 1);
     }
 }
