@@ -24,6 +24,8 @@ use crate::store::{self, SourceRow, Store};
 pub struct App {
     pub config: Arc<Config>,
     pub ctx: Arc<PollContext>,
+    /// While `run` is running: where to send the ids of sources added at run time.
+    new_sources: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<i64>>>,
 }
 
 /// The fetch settings the config asks for.
@@ -59,7 +61,11 @@ impl App {
             summary_length: config.summary_length,
             allow_private_config_sources: config.fetch.allow_private_addresses,
         });
-        let app = App { config, ctx };
+        let app = App {
+            config,
+            ctx,
+            new_sources: std::sync::Mutex::new(None),
+        };
         app.reload_subscriptions().await?;
         Ok(app)
     }
@@ -81,6 +87,15 @@ impl App {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
         }
         Ok(n)
+    }
+
+    /// Starts polling a source added at run time (from Discord). A no-op outside `run`.
+    pub fn schedule_source(&self, id: i64) {
+        if let Ok(guard) = self.new_sources.lock() {
+            if let Some(tx) = guard.as_ref() {
+                let _ = tx.send(id);
+            }
+        }
     }
 
     /// One pass: poll every due source (all of them with `force`), then deliver the outbox.
@@ -168,6 +183,9 @@ impl App {
             }
         });
         polls_done.await.context("source tasks")?;
+        if let Ok(mut guard) = self.new_sources.lock() {
+            *guard = None;
+        }
         deliverer.await.context("deliverer task")?;
         let store = self.store().clone();
         let retention = self.config.retention_days;
@@ -231,7 +249,7 @@ async fn source_loop(
                 }
             }
         };
-        if row.state == "paused" {
+        if row.state == "paused" || row.retired {
             tracing::warn!(source = %row.name, reason = ?row.paused_reason, "source paused; not polling");
             cancel.cancelled().await;
             return;

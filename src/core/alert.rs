@@ -43,7 +43,8 @@ pub fn plan_alerts<K: Copy>(
                 subscribers: Vec::new(),
                 matched: Vec::new(),
             });
-        if !alert.subscribers.contains(&r.user) {
+        // Channel-wide subscriptions have no user: the alert goes out without mentions.
+        if !r.user.is_empty() && !alert.subscribers.contains(&r.user) {
             alert.subscribers.push(r.user);
         }
         for term in &m.matched {

@@ -1,6 +1,8 @@
 //! Discord: the serenity client (slash commands), rendering alerts into messages, and
 //! delivering them over Discord's REST API with our own pacing and error handling.
 
+pub mod bot;
+pub mod commands;
 pub mod render;
 pub mod rest;
 

@@ -2,6 +2,7 @@
 //! subscriptions and the alert outbox. Every function here is a thin typed query; deciding
 //! happens in `core` and `pipeline`.
 
+pub mod discord;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -73,6 +74,8 @@ pub struct SourceRow {
     pub failures: u32,
     pub last_error: Option<String>,
     pub paused_reason: Option<String>,
+    /// Removed from the config: kept (with its memory), not polled.
+    pub retired: bool,
 }
 
 /// A subscription as stored.
@@ -111,11 +114,11 @@ pub struct FetchRecord {
     pub new_url: Option<String>,
 }
 
-fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn parse_ts(text: Option<String>) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_ts(text: Option<String>) -> Option<DateTime<Utc>> {
     text.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
         .map(|d| d.with_timezone(&Utc))
 }
@@ -221,9 +224,9 @@ impl Store {
 
 // ---- sources ------------------------------------------------------------------------------
 
-const SOURCE_COLUMNS: &str = "id, name, url, origin, guild_id, schedule, backfill, initialized, state, etag, last_modified, body_hash, last_fetch_at, last_success_at, last_unconditional_at, next_check_at, failures, last_error, paused_reason";
+pub(crate) const SOURCE_COLUMNS: &str = "id, name, url, origin, guild_id, schedule, backfill, initialized, state, etag, last_modified, body_hash, last_fetch_at, last_success_at, last_unconditional_at, next_check_at, failures, last_error, paused_reason, retired";
 
-fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRow> {
+pub(crate) fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRow> {
     Ok(SourceRow {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -244,6 +247,7 @@ fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRow> {
         failures: r.get(16)?,
         last_error: r.get(17)?,
         paused_reason: r.get(18)?,
+        retired: r.get(19)?,
     })
 }
 
@@ -483,9 +487,13 @@ pub fn record_fetched(
 
 // ---- subscriptions ------------------------------------------------------------------------
 
+/// Every active subscription: those of paused members are left out (kept, not matched).
 pub fn subscriptions(conn: &Connection) -> Result<Vec<SubscriptionRow>> {
     let mut stmt = conn.prepare(
-        "SELECT id, origin, user, query, target, guild_id FROM subscriptions ORDER BY id",
+        "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id
+         FROM subscriptions s
+         WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.guild_id = s.guild_id AND m.user_id = s.user AND m.paused = 1)
+         ORDER BY s.id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(SubscriptionRow {
