@@ -174,11 +174,18 @@ impl App {
                     () = notify.notified() => false,
                     () = tokio::time::sleep(retry) => false,
                 };
-                if let Err(e) = drain_outbox(app.store(), sink.as_ref()).await {
-                    tracing::error!(error = %e, "delivery pass failed");
+                match drain_outbox(app.store(), sink.as_ref()).await {
+                    Ok(report) => {
+                        if let Some(reason) = report.fatal {
+                            tracing::error!(%reason, "delivery stopped; shutting down");
+                            cancel.cancel();
+                            return Some(reason);
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "delivery pass failed"),
                 }
                 if stop {
-                    break;
+                    return None;
                 }
             }
         });
@@ -186,12 +193,15 @@ impl App {
         if let Ok(mut guard) = self.new_sources.lock() {
             *guard = None;
         }
-        deliverer.await.context("deliverer task")?;
+        let fatal = deliverer.await.context("deliverer task")?;
         let store = self.store().clone();
         let retention = self.config.retention_days;
         store
             .call(move |c| store::prune(c, Utc::now(), retention))
             .await?;
+        if let Some(reason) = fatal {
+            anyhow::bail!("{reason}");
+        }
         tracing::info!("stopped cleanly");
         Ok(())
     }

@@ -1,0 +1,184 @@
+//! The Discord delivery sink: resolves an alert's target to a channel (opening DMs as
+//! needed), renders it, posts it through the pacer, and maps what Discord said to a
+//! [`Delivery`]. Tells a server's admins when one of its alert channels stops working.
+
+use serde_json::json;
+
+use crate::core::alert::Alert;
+use crate::delivery::{Delivery, Sink};
+use crate::discord::pace::Pacer;
+use crate::discord::render::render_alert;
+use crate::discord::rest::{send_all, DiscordRest};
+use crate::discord::OutgoingMessage;
+use crate::store::{self, discord as q, Store};
+
+/// Where an alert goes, from its stored target text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Channel(u64),
+    Dm(u64),
+}
+
+/// Parses `channel:<id>`, `dm:<user id>`, or a bare channel id (config subscriptions).
+pub fn parse_target(text: &str) -> Option<Target> {
+    let number = |s: &str| s.trim().parse::<u64>().ok().filter(|n| *n > 0);
+    if let Some(id) = text.strip_prefix("channel:") {
+        number(id).map(Target::Channel)
+    } else if let Some(id) = text.strip_prefix("dm:") {
+        number(id).map(Target::Dm)
+    } else {
+        number(text).map(Target::Channel)
+    }
+}
+
+pub struct DiscordSink {
+    pub rest: DiscordRest,
+    pub pacer: Pacer,
+    pub store: Store,
+}
+
+impl DiscordSink {
+    async fn deliver_inner(&self, alert: &Alert) -> Delivery {
+        let Some(target) = parse_target(&alert.target) else {
+            return Delivery::Rejected {
+                reason: format!(
+                    "target `{}` is not a Discord channel id; give config subscriptions `channel = \"<channel id>\"`",
+                    alert.target
+                ),
+            };
+        };
+        let channel = match target {
+            Target::Channel(id) => id,
+            Target::Dm(user) => match self.rest.dm_channel(user).await {
+                Ok(id) => id,
+                Err(e) if e.is_transient() || e.is_rate_limited() => {
+                    return Delivery::Retry { reason: e.to_string() }
+                }
+                Err(e) if e.is_unauthorized() => return Delivery::Fatal { reason: e.to_string() },
+                Err(e) => {
+                    return Delivery::Rejected {
+                        reason: format!("cannot open a direct message with member {user}: {e}"),
+                    }
+                }
+            },
+        };
+        let messages = render_alert(alert, alert.id);
+        match send_all(&self.rest, &self.pacer, channel, &messages).await {
+            Ok(_) => Delivery::Delivered,
+            Err(Delivery::Rejected { reason }) => {
+                // Discord refused the body (400): never resend it unchanged. One fallback with
+                // only the essentials; if that fails too, the alert is dropped with the reason.
+                tracing::warn!(outbox_id = alert.id, %reason, "Discord rejected the alert; retrying once in minimal form");
+                let minimal = minimal_message(alert, &messages);
+                match send_all(&self.rest, &self.pacer, channel, &[minimal]).await {
+                    Ok(_) => Delivery::Delivered,
+                    Err(Delivery::Rejected { reason: second }) => Delivery::Rejected {
+                        reason: format!("{reason}; minimal form also refused: {second}"),
+                    },
+                    Err(other) => other,
+                }
+            }
+            Err(Delivery::Rejected { .. } | Delivery::Delivered) => Delivery::Delivered,
+            Err(other) if matches!(target, Target::Dm(_)) => match other {
+                // A member with closed DMs: drop with the reason rather than loop.
+                Delivery::TargetBroken { reason } => Delivery::Rejected {
+                    reason: format!("direct message refused: {reason}"),
+                },
+                other => other,
+            },
+            Err(other) => other,
+        }
+    }
+
+    /// Posts a notice about a newly suspended channel in the server's default alert channel,
+    /// when that is a different, working channel.
+    async fn tell_admins(&self, broken_target: &str, reason: &str) {
+        let target = broken_target.to_string();
+        let lookups = self
+            .store
+            .call(move |c| {
+                let mut channels = Vec::new();
+                for guild in q::guilds_of_target(c, &target)? {
+                    if let Some(channel) = q::alert_channel(c, &guild)? {
+                        channels.push(channel);
+                    }
+                }
+                Ok(channels)
+            })
+            .await
+            .unwrap_or_default();
+        for notice_target in lookups {
+            if notice_target == broken_target {
+                continue;
+            }
+            let Some(Target::Channel(channel)) = parse_target(&notice_target) else { continue };
+            let shown = match parse_target(broken_target) {
+                Some(Target::Channel(id)) => format!("<#{id}>"),
+                _ => "a delivery target".to_string(),
+            };
+            let text = crate::core::summary::truncate_at_boundary(
+                &format!("⚠ newshound can't post alerts in {shown}: {reason}. Alerts for it are kept and will be delivered once it is fixed (`/sources list` shows the status)."),
+                1900,
+            );
+            let message = OutgoingMessage {
+                payload: json!({"content": text, "allowed_mentions": {"parse": []}}),
+            };
+            if let Err(d) = send_all(&self.rest, &self.pacer, channel, &[message]).await {
+                tracing::warn!(?d, "cannot post the broken-channel notice");
+            }
+        }
+    }
+}
+
+/// Title and link only: what is left when Discord refuses the full alert.
+fn minimal_message(alert: &Alert, full: &[OutgoingMessage]) -> OutgoingMessage {
+    let title = crate::core::limits::fit(&crate::core::limits::escape_markdown(&alert.title), 200);
+    let link = alert
+        .link
+        .as_deref()
+        .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+        .map(|l| format!("\n<{}>", crate::core::limits::fit(l, 1500)))
+        .unwrap_or_default();
+    let mut payload = full.first().map(|m| m.payload.clone()).unwrap_or_else(|| json!({}));
+    let mentions = payload.get("content").and_then(|c| c.as_str()).unwrap_or_default().to_string();
+    let content = crate::core::limits::fit(&format!("{mentions}\n**{title}** — {}{link}", crate::core::limits::escape_markdown(&alert.source)), 2000);
+    payload["content"] = json!(content.trim());
+    if let Some(map) = payload.as_object_mut() {
+        map.remove("embeds");
+    }
+    payload["nonce"] = json!(format!("nh{}-min", alert.id));
+    payload["enforce_nonce"] = json!(true);
+    OutgoingMessage { payload }
+}
+
+impl Sink for DiscordSink {
+    async fn deliver(&self, alert: &Alert) -> Delivery {
+        let outcome = self.deliver_inner(alert).await;
+        if let Delivery::TargetBroken { reason } = &outcome {
+            let target = alert.target.clone();
+            let already = self
+                .store
+                .call(move |c| Ok(store::broken_targets(c)?.into_iter().any(|b| b.target == target)))
+                .await
+                .unwrap_or(true);
+            if !already {
+                self.tell_admins(&alert.target, reason).await;
+            }
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse() {
+        assert_eq!(parse_target("channel:42"), Some(Target::Channel(42)));
+        assert_eq!(parse_target("dm:7"), Some(Target::Dm(7)));
+        assert_eq!(parse_target("123456789012345678"), Some(Target::Channel(123_456_789_012_345_678)));
+        assert_eq!(parse_target("alerts"), None);
+        assert_eq!(parse_target("channel:0"), None);
+    }
+}
