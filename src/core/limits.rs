@@ -71,21 +71,31 @@ pub fn fit(text: &str, max_chars: usize) -> String {
     format!("{kept}{ELLIPSIS}")
 }
 
-/// `render(fit(text, n))` for the largest budget `n` tried whose result is at most `max_chars`
-/// chars.
+/// `render(fit(text, n))` for the largest budget `n` found whose result is at most
+/// `max_chars` chars.
 ///
 /// Rendering (escaping, bolding) lengthens text, so fitting the rendered form would cut inside
-/// an escape or a `**` pair; fitting the plain text and shrinking its budget until the rendered
+/// an escape or a `**` pair; fitting the plain text and searching for the budget whose rendered
 /// form fits never does. Returns "" when even `render("")` is too long.
 pub fn fit_rendered(text: &str, max_chars: usize, render: impl Fn(&str) -> String) -> String {
-    let mut budget = max_chars;
-    loop {
+    let attempt = |budget: usize| {
         let plain = fit(text, budget);
         let rendered = render(&plain);
+        (plain, rendered)
+    };
+    let mut budget = max_chars;
+    // Largest budget known not to fit.
+    let mut too_long = max_chars;
+    let (mut fits_at, mut best) = loop {
+        let (plain, rendered) = attempt(budget);
         let len = char_count(&rendered);
         if len <= max_chars {
-            return rendered;
+            if budget == max_chars {
+                return rendered;
+            }
+            break (budget, rendered);
         }
+        too_long = budget;
         if budget == 0 {
             return String::new();
         }
@@ -93,7 +103,19 @@ pub fn fit_rendered(text: &str, max_chars: usize, render: impl Fn(&str) -> Strin
         budget = char_count(&plain)
             .min(budget)
             .saturating_sub(len - max_chars);
+    };
+    // The shrink overshoots where escapes are dense: search the gap for a longer fit.
+    while too_long - fits_at > 1 {
+        let mid = fits_at + (too_long - fits_at) / 2;
+        let (_, rendered) = attempt(mid);
+        if char_count(&rendered) <= max_chars {
+            fits_at = mid;
+            best = rendered;
+        } else {
+            too_long = mid;
+        }
     }
+    best
 }
 
 /// Feed text made safe for Discord markdown: it renders literally and mentions nobody.
@@ -276,7 +298,7 @@ mod tests {
         let text = "*".repeat(101); // escapes to 202 chars
         let fitted = fit_rendered(&text, 200, escape_markdown);
         assert!(char_count(&fitted) <= 200, "{}", char_count(&fitted));
-        assert!(fitted.ends_with("\\*…"), "{fitted}");
+        assert_eq!(fitted, format!("{}…", "\\*".repeat(99)));
 
         let words = "a_b ".repeat(300);
         let fitted = fit_rendered(&words, 1024, escape_markdown);

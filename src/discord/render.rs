@@ -624,10 +624,29 @@ mod tests {
             .as_str()
             .unwrap();
         assert!(description.chars().count() > 3500, "fitted, not gutted");
-        assert!(description.ends_with('…') || description.ends_with('.'));
+        assert!(description.ends_with('…'), "a cut is marked");
         assert!(description.starts_with("**Meta** ships a \\*new\\* model."));
         // Every bold opened is closed: the cut never lands inside `**`.
         assert_eq!(description.matches("**").count() % 2, 0);
+    }
+
+    #[test]
+    fn every_part_at_its_largest_stays_within_discords_limits() {
+        let mut a = alert();
+        a.title = "🦀 *x*".repeat(100);
+        a.source = "Source ".repeat(100);
+        a.summary = "_Meta_ <@1> ".repeat(2000);
+        a.matched = (0..400).map(|n| format!("term_{n}*")).collect();
+        a.subscribers = (0..300)
+            .map(|n| format!("{}", 10_000_000_000_000_000_000_u128 + n))
+            .collect();
+        let messages = render_alert(&a, i64::MAX);
+        messages.iter().for_each(assert_discord_accepts);
+        let all: Vec<String> = messages
+            .iter()
+            .flat_map(|m| mentioned(&m.payload))
+            .collect();
+        assert_eq!(all, a.subscribers);
     }
 
     #[test]
