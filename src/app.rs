@@ -26,6 +26,8 @@ pub struct App {
     pub ctx: Arc<PollContext>,
     /// While `run` is running: where to send the ids of sources added at run time.
     new_sources: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<i64>>>,
+    /// Wakes the deliverer (new alerts, or a suspended target was fixed).
+    deliver_now: Arc<Notify>,
 }
 
 /// The fetch settings the config asks for.
@@ -65,6 +67,7 @@ impl App {
             config,
             ctx,
             new_sources: std::sync::Mutex::new(None),
+            deliver_now: Arc::new(Notify::new()),
         };
         app.reload_subscriptions().await?;
         Ok(app)
@@ -87,6 +90,11 @@ impl App {
             Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
         }
         Ok(n)
+    }
+
+    /// Asks the deliverer for a pass now (e.g. an admin fixed a suspended channel).
+    pub fn wake_deliverer(&self) {
+        self.deliver_now.notify_one();
     }
 
     /// Starts polling a source added at run time (from Discord). A no-op outside `run`.
@@ -140,7 +148,7 @@ impl App {
         cancel: CancellationToken,
     ) -> anyhow::Result<()> {
         let sources = self.store().call(|c| store::active_sources(c)).await?;
-        let notify = Arc::new(Notify::new());
+        let notify = Arc::clone(&self.deliver_now);
         let mut tasks = JoinSet::new();
         tracing::info!(sources = sources.len(), "newshound running; Ctrl-C to stop");
         for source in sources {

@@ -512,6 +512,7 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
                     store::mark_target_ok(c, &target)
                 })
                 .await?;
+            state.app.wake_deliverer();
             Reply::private(format!("Members' alerts now go to <#{channel}> unless they pick a channel or DMs. (Existing subscriptions keep their channel.)"))
         }
         Command::AlertsAdd { query, channel } => {
