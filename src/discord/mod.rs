@@ -1,6 +1,7 @@
 //! Discord: the serenity client (slash commands), rendering alerts into messages, and
 //! delivering them over Discord's REST API with our own pacing and error handling.
 
+pub mod pace;
 pub mod render;
 pub mod rest;
 
