@@ -104,14 +104,12 @@ fn later(a: Option<Instant>, b: Instant) -> Instant {
     a.map_or(b, |a| a.max(b))
 }
 
-/// Combines two reasons to wait: a definite instant wins over waiting for a release only if it
-/// is the binding one, so take the latest instant, and a release when nothing else is known.
+/// Combines two reasons to wait. Two instants: the later one binds. An instant and a release:
+/// recheck at the instant (the caller also wakes on any release and rechecks everything).
 fn combine(a: Option<Wait>, b: Option<Wait>) -> Option<Wait> {
     match (a, b) {
         (None, w) | (w, None) => w,
         (Some(Wait::Until(x)), Some(Wait::Until(y))) => Some(Wait::Until(x.max(y))),
-        // Waiting for a release and for an instant: recheck at the instant or on a release,
-        // whichever comes first; the caller rechecks everything anyway.
         (Some(Wait::ForRelease), Some(other)) | (Some(other), Some(Wait::ForRelease)) => {
             Some(other)
         }

@@ -232,7 +232,11 @@ impl DiscordRest {
         authorization.set_sensitive(true);
         Ok(Self {
             client,
-            api: format!("{}/api/v10", api_base.trim_end_matches('/')),
+            // The fake's `api_url()` and some configs already name the versioned root.
+            api: format!(
+                "{}/api/v10",
+                api_base.trim_end_matches('/').trim_end_matches("/api/v10")
+            ),
             authorization,
             timeout: DEFAULT_REQUEST_TIMEOUT,
             retry: RetryPolicy::default(),
@@ -778,6 +782,23 @@ mod tests {
         let debug = format!("{rest:?}");
         assert!(!debug.contains("s3cr3t"), "{debug}");
         assert_eq!(rest.api, "https://discord.com/api/v10");
+    }
+
+    #[test]
+    fn versioned_base_url_is_not_doubled() {
+        let rest =
+            DiscordRest::new(reqwest::Client::new(), "http://127.0.0.1:9/api/v10", "t").unwrap();
+        assert_eq!(rest.api, "http://127.0.0.1:9/api/v10");
+    }
+
+    /// `delivery::Sink::deliver` must return a `Send` future, so `send_all`'s must be one.
+    #[test]
+    fn send_all_future_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let rest = DiscordRest::new(reqwest::Client::new(), "http://127.0.0.1:9", "t").unwrap();
+        let pacer = Pacer::default();
+        let future = send_all(&rest, &pacer, 1, &[]);
+        assert_send(&future);
     }
 
     #[test]
