@@ -605,8 +605,109 @@ fn declaration_end(s: &str) -> usize {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Diagnostics
+// Tag scanning: structure diagnostics and Media RSS thumbnails
 // ---------------------------------------------------------------------------------------------
+
+/// One piece of markup found by [`Tags`].
+enum Tag<'a> {
+    Start {
+        name: &'a str,
+        /// Everything after the name, up to and including `>` or `/>`.
+        rest: &'a str,
+        self_closing: bool,
+    },
+    End {
+        name: &'a str,
+    },
+    /// Markup that never ends: the document was cut off inside it.
+    Unterminated {
+        what: &'static str,
+    },
+}
+
+/// Iterates over the start and end tags of an XML document with their 1-based line numbers,
+/// skipping text, CDATA, comments, processing instructions and declarations. Linear time.
+struct Tags<'a> {
+    xml: &'a str,
+    pos: usize,
+    line: usize,
+    counted_to: usize,
+}
+
+impl<'a> Tags<'a> {
+    fn new(xml: &'a str) -> Self {
+        Tags {
+            xml,
+            pos: 0,
+            line: 1,
+            counted_to: 0,
+        }
+    }
+
+    /// Line number at byte `pos` (which only moves forward).
+    fn advance_line(&mut self, pos: usize) -> usize {
+        let newlines = self.xml[self.counted_to..pos]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count();
+        self.line += newlines;
+        self.counted_to = pos;
+        self.line
+    }
+}
+
+impl<'a> Iterator for Tags<'a> {
+    type Item = (usize, Tag<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let xml = self.xml;
+        loop {
+            let start = self.pos + xml.get(self.pos..)?.find('<')?;
+            let line = self.advance_line(start);
+            let rest = &xml[start..];
+            let (terminator, skip, what) = if rest.starts_with("<![CDATA[") {
+                ("]]>", 9, "a CDATA section")
+            } else if rest.starts_with("<!--") {
+                ("-->", 4, "a comment")
+            } else if rest.starts_with("<?") {
+                ("?>", 2, "a processing instruction")
+            } else if rest.starts_with("<!") {
+                self.pos = start + declaration_end(rest);
+                continue;
+            } else {
+                (">", 1, "a tag")
+            };
+            let Some(end) = rest[skip..]
+                .find(terminator)
+                .map(|p| skip + p + terminator.len())
+            else {
+                self.pos = xml.len();
+                return Some((line, Tag::Unterminated { what }));
+            };
+            self.pos = start + end;
+            if terminator != ">" {
+                continue;
+            }
+            let tag = &rest[..end];
+            if let Some(after) = tag.strip_prefix("</") {
+                let name = &after[..name_length(after)];
+                return Some((line, Tag::End { name }));
+            }
+            let name_len = name_length(&tag[1..]);
+            if name_len == 0 {
+                continue; // a stray `<` in text
+            }
+            return Some((
+                line,
+                Tag::Start {
+                    name: &tag[1..=name_len],
+                    rest: &tag[1 + name_len..],
+                    self_closing: tag.ends_with("/>"),
+                },
+            ));
+        }
+    }
+}
 
 /// Where (1-based line) and how the element structure of `xml` first goes wrong: a mismatched
 /// end tag, or the document ending with elements still open. `None` if the tags balance.
@@ -614,76 +715,85 @@ fn declaration_end(s: &str) -> usize {
 /// Used only to explain a parse failure to the user, so it is deliberately simple.
 pub(crate) fn first_structure_error(xml: &str) -> Option<String> {
     let mut open: Vec<(&str, usize)> = Vec::new();
-    let mut line = 1;
-    let mut counted_to = 0;
-    let mut i = 0;
-    let mut line_at = |pos: usize, line: &mut usize| {
-        *line += xml[counted_to..pos].bytes().filter(|&b| b == b'\n').count();
-        counted_to = pos;
-    };
-    while let Some(offset) = xml[i..].find('<') {
-        i += offset;
-        line_at(i, &mut line);
-        let rest = &xml[i..];
-        let (terminator, skip) = if rest.starts_with("<![CDATA[") {
-            ("]]>", 9)
-        } else if rest.starts_with("<!--") {
-            ("-->", 4)
-        } else if rest.starts_with("<?") {
-            ("?>", 2)
-        } else if rest.starts_with("<!") {
-            let end = declaration_end(rest);
-            i += end;
-            continue;
-        } else {
-            (">", 1)
-        };
-        let Some(end) = rest[skip..]
-            .find(terminator)
-            .map(|p| skip + p + terminator.len())
-        else {
-            let what = match terminator {
-                "]]>" => "a CDATA section",
-                "-->" => "a comment",
-                "?>" => "a processing instruction",
-                _ => "a tag",
-            };
-            return Some(format!(
-                "line {line}: {what} is never closed — the document looks cut off"
-            ));
-        };
-        if terminator == ">" {
-            let tag = &rest[..end];
-            if let Some(name) = tag.strip_prefix("</") {
-                let name = &name[..name_length(name)];
-                match open.pop() {
-                    Some((expected, _)) if expected == name => {}
-                    Some((expected, opened)) => {
-                        return Some(format!(
-                            "line {line}: `</{name}>` found where `<{expected}>` (opened on \
-                             line {opened}) should be closed"
-                        ));
-                    }
-                    None => {
-                        return Some(format!("line {line}: `</{name}>` closes nothing"));
-                    }
+    let mut tags = Tags::new(xml);
+    for (line, tag) in tags.by_ref() {
+        match tag {
+            Tag::Start {
+                name,
+                self_closing: false,
+                ..
+            } => open.push((name, line)),
+            Tag::Start { .. } => {}
+            Tag::End { name } => match open.pop() {
+                Some((expected, _)) if expected == name => {}
+                Some((expected, opened)) => {
+                    return Some(format!(
+                        "line {line}: `</{name}>` found where `<{expected}>` (opened on line \
+                         {opened}) should be closed"
+                    ));
                 }
-            } else if !tag.ends_with("/>") {
-                let name = &tag[1..=name_length(&tag[1..])];
-                if !name.is_empty() {
-                    open.push((name, line));
-                }
+                None => return Some(format!("line {line}: `</{name}>` closes nothing")),
+            },
+            Tag::Unterminated { what } => {
+                return Some(format!(
+                    "line {line}: {what} is never closed — the document looks cut off"
+                ));
             }
         }
-        i += end;
     }
-    line_at(xml.len(), &mut line);
+    let last_line = tags.advance_line(xml.len());
     open.last().map(|(name, opened)| {
         format!(
-            "line {line}: the document ends while `<{name}>` (opened on line {opened}) is \
+            "line {last_line}: the document ends while `<{name}>` (opened on line {opened}) is \
              still open — it looks cut off"
         )
     })
+}
+
+/// The first Media RSS `<media:thumbnail url>` of each item / entry, in document order.
+///
+/// feed-rs 3.0.0 drops a thumbnail that has no `<media:content>` beside it (the usual shape,
+/// e.g. the BBC's feeds), so we read them ourselves. One slot per `<item>`/`<entry>`.
+pub(crate) fn media_thumbnails_by_item(xml: &str) -> Vec<Option<String>> {
+    const MRSS_NAMESPACES: [&str; 2] = [
+        "http://search.yahoo.com/mrss/",
+        "http://search.yahoo.com/mrss",
+    ];
+    let mut prefixes: Vec<&str> = Vec::new();
+    let mut thumbnails = Vec::new();
+    let mut in_item = false;
+    for (_, tag) in Tags::new(xml) {
+        match tag {
+            Tag::Start { name, rest, .. } => {
+                let attributes = parse_attributes(rest)
+                    .map(|(a, _, _)| a)
+                    .unwrap_or_default();
+                for attribute in &attributes {
+                    if let Some(prefix) = attribute.name.strip_prefix("xmlns:") {
+                        if MRSS_NAMESPACES.contains(&attribute.value.trim()) {
+                            prefixes.push(prefix);
+                        }
+                    }
+                }
+                let local = local_name(name);
+                if matches!(local, "item" | "entry") {
+                    thumbnails.push(None);
+                    in_item = true;
+                } else if in_item && local == "thumbnail" {
+                    let prefix = name.rsplit_once(':').map_or("", |(p, _)| p);
+                    let slot = thumbnails.last_mut().filter(|slot| slot.is_none());
+                    let url = attributes.into_iter().find(|a| a.name == "url");
+                    if let (Some(slot), Some(url), true) = (slot, url, prefixes.contains(&prefix)) {
+                        // Undo the `&amp;` the attribute repair may have produced.
+                        *slot = Some(html_escape::decode_html_entities(&url.value).into_owned());
+                    }
+                }
+            }
+            Tag::End { name } if matches!(local_name(name), "item" | "entry") => in_item = false,
+            _ => {}
+        }
+    }
+    thumbnails
 }
 
 // ---------------------------------------------------------------------------------------------

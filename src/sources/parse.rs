@@ -90,8 +90,13 @@ pub fn parse_feed(
         Kind::Json => parse_json(trimmed, base_url.as_ref()),
         Kind::Xml => {
             let repaired = cleanup::repair_xml(trimmed);
-            let feed = run_feed_rs(&repaired)?;
-            Ok(to_feed(feed, base_url.as_ref(), &[]))
+            let feed = run_feed_rs(repaired.as_bytes())?;
+            let mut thumbnails = cleanup::media_thumbnails_by_item(&repaired);
+            if thumbnails.len() != feed.entries.len() {
+                // Our count of items disagrees with feed-rs: do not guess which is which.
+                thumbnails.clear();
+            }
+            Ok(to_feed(feed, base_url.as_ref(), &thumbnails))
         }
     }
 }
@@ -215,12 +220,12 @@ fn parse_json(text: &str, base_url: Option<&Url>) -> Result<Feed, ParseError> {
         })
         .unwrap_or_default();
     let repaired = value.to_string();
-    let feed = run_feed_rs(&repaired)?;
+    let feed = run_feed_rs(repaired.as_bytes())?;
     Ok(to_feed(feed, base_url, &images))
 }
 
 /// Runs feed-rs on a cleaned-up document, containing any panic to this document.
-fn run_feed_rs(document: &str) -> Result<feed_rs::model::Feed, ParseError> {
+fn run_feed_rs(document: &[u8]) -> Result<feed_rs::model::Feed, ParseError> {
     // An empty id marks "the feed gave none": feed-rs's default would invent one (random when
     // there is no link) that changes on every poll and defeats de-duplication.
     let parser = Builder::new()
@@ -228,26 +233,29 @@ fn run_feed_rs(document: &str) -> Result<feed_rs::model::Feed, ParseError> {
         .sanitize_content(false)
         .build();
     // Relative links are resolved by us (feed link before fetch URL), so no `base_uri` here.
-    match panic::catch_unwind(AssertUnwindSafe(|| parser.parse(document.as_bytes()))) {
+    match panic::catch_unwind(AssertUnwindSafe(|| parser.parse(document))) {
         Ok(Ok(feed)) => Ok(feed),
         Ok(Err(error)) => Err(explain(error, document)),
         Err(_) => Err(ParseError::Crashed),
     }
 }
 
-fn explain(error: ParseFeedError, document: &str) -> ParseError {
+fn explain(error: ParseFeedError, document: &[u8]) -> ParseError {
+    let structure_error = || {
+        std::str::from_utf8(document)
+            .ok()
+            .and_then(cleanup::first_structure_error)
+    };
     match error {
         ParseFeedError::XmlReader(e) => ParseError::MalformedXml {
-            detail: cleanup::first_structure_error(document).unwrap_or_else(|| e.to_string()),
+            detail: structure_error().unwrap_or_else(|| e.to_string()),
         },
-        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => {
-            match cleanup::first_structure_error(document) {
-                Some(detail) => ParseError::MalformedXml { detail },
-                None => ParseError::Invalid {
-                    detail: "no <channel> or entries found in the document".to_string(),
-                },
-            }
-        }
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => match structure_error() {
+            Some(detail) => ParseError::MalformedXml { detail },
+            None => ParseError::Invalid {
+                detail: "no <channel> or entries found in the document".to_string(),
+            },
+        },
         ParseFeedError::JsonSerde(e) => ParseError::InvalidJson {
             detail: e.to_string(),
         },
@@ -260,11 +268,12 @@ fn explain(error: ParseFeedError, document: &str) -> ParseError {
     }
 }
 
-/// Maps feed-rs's model to ours. `json_images[i]` is JSON Feed item i's `image`, if any.
+/// Maps feed-rs's model to ours. `declared_images[i]` is entry i's image as read outside feed-rs
+/// (JSON Feed `image`, Media RSS thumbnail), if any.
 fn to_feed(
     feed: feed_rs::model::Feed,
     base_url: Option<&Url>,
-    json_images: &[Option<String>],
+    declared_images: &[Option<String>],
 ) -> Feed {
     // Relative item links resolve against the feed's own web page first: it names the site,
     // while the fetch URL is often a feed host or proxy.
@@ -275,8 +284,8 @@ fn to_feed(
         .into_iter()
         .enumerate()
         .map(|(index, entry)| {
-            let json_image = json_images.get(index).cloned().flatten();
-            to_item(entry, base, json_image)
+            let declared_image = declared_images.get(index).cloned().flatten();
+            to_item(entry, base, declared_image)
         })
         .collect();
     Feed {
@@ -289,7 +298,7 @@ fn to_feed(
     }
 }
 
-fn to_item(entry: Entry, base: Option<&Url>, json_image: Option<String>) -> Item {
+fn to_item(entry: Entry, base: Option<&Url>, declared_image: Option<String>) -> Item {
     let link_url = pick_link(&entry.links).and_then(|href| absolute_http(href, base));
     let summary_html = entry.summary.as_ref().map(text_as_html).unwrap_or_default();
     let content_html = entry
@@ -305,7 +314,7 @@ fn to_item(entry: Entry, base: Option<&Url>, json_image: Option<String>) -> Item
         })
         .unwrap_or_default();
     let image_base = link_url.as_ref().or(base);
-    let image = json_image
+    let image = declared_image
         .and_then(|src| absolute_http(&src, image_base))
         .map(String::from)
         .or_else(|| media_image(&entry, image_base))
@@ -444,4 +453,491 @@ fn first_img_src(html: &str, base: Option<&Url>) -> Option<String> {
         .filter_map(|img| img.value().attr("src"))
         .find_map(|src| absolute_http(src, base))
         .map(String::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/feeds/",
+                $name
+            ))
+        };
+    }
+
+    fn parse(bytes: &[u8]) -> Feed {
+        parse_feed(bytes, None, None).expect("fixture should parse")
+    }
+
+    fn titles(feed: &Feed) -> Vec<&str> {
+        feed.items.iter().map(|i| i.title.as_str()).collect()
+    }
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> Option<chrono::DateTime<Utc>> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single()
+    }
+
+    #[test]
+    fn rss2_maps_every_field_a_user_sees() {
+        let feed = parse(fixture!("rss2.xml"));
+        assert_eq!(feed.title, "Harbour City Gazette");
+        assert_eq!(feed.ttl_minutes, Some(30));
+        let first = &feed.items[0];
+        assert_eq!(first.guid.as_deref(), Some("gazette-2024-0514-ferry"));
+        assert_eq!(
+            first.title,
+            "Council approves new ferry terminal after six-hour debate"
+        );
+        // The item page, not the `<comments>` link.
+        assert_eq!(
+            first.link.as_deref(),
+            Some("https://gazette.example.com/2024/05/14/ferry-terminal-approved")
+        );
+        assert_eq!(first.published, utc(2024, 5, 14, 17, 30));
+        assert_eq!(first.categories, ["Transport", "Council"]);
+        assert!(first
+            .summary_html
+            .contains("<b>£42m</b> terminal will open in 2026 & replace"));
+        assert!(first
+            .content_html
+            .starts_with("<p>Councillors voted 31 to 12"));
+        assert_eq!(
+            first.image.as_deref(),
+            Some("https://cdn.gazette.example.com/img/ferry-terminal.jpg")
+        );
+        assert_eq!(
+            feed.items[1].guid.as_deref(),
+            Some("https://gazette.example.com/?p=5512")
+        );
+        assert_eq!(feed.items[1].image, None);
+    }
+
+    #[test]
+    fn rss091_and_092_parse_and_lack_of_guid_stays_none() {
+        let feed = parse(fixture!("rss091.xml"));
+        assert_eq!(
+            titles(&feed),
+            [
+                "Dam inspection finds no structural damage",
+                "Library extends weekend opening hours"
+            ]
+        );
+        assert_eq!(feed.items[0].guid, None);
+        assert_eq!(
+            feed.items[1].link.as_deref(),
+            Some("http://www.valleytribune.example/news/library-hours.html")
+        );
+
+        let feed = parse(fixture!("rss092.xml"));
+        let item = &feed.items[0];
+        assert_eq!(item.title, "Rail strike called off after late-night talks");
+        assert_eq!(item.categories, ["Business"]);
+        // The audio enclosure is neither the link nor a thumbnail.
+        assert_eq!(
+            item.link.as_deref(),
+            Some("http://radio.northfield.example/bulletins/rail-strike-off")
+        );
+        assert_eq!(item.image, None);
+    }
+
+    #[test]
+    fn rss1_rdf_items_are_found_and_dated() {
+        let feed = parse(fixture!("rss1_rdf.xml"));
+        assert_eq!(feed.title, "Science Desk");
+        assert_eq!(
+            titles(&feed),
+            ["Telescope spots comet fragment heading for Jupiter"]
+        );
+        assert_eq!(feed.items[0].published, utc(2024, 3, 2, 8, 15));
+        assert_eq!(
+            feed.items[0].link.as_deref(),
+            Some("https://science.example.org/articles/comet-fragment")
+        );
+    }
+
+    #[test]
+    fn atom1_picks_alternate_link_resolved_against_xml_base() {
+        let feed = parse(fixture!("atom1.xml"));
+        let first = &feed.items[0];
+        // Listed after an enclosure and a replies link, and relative to xml:base.
+        assert_eq!(
+            first.link.as_deref(),
+            Some("https://techwire.example.net/2024/06/chipmaker-delays-factory")
+        );
+        // type="html" title: tags stripped for the plain-text title.
+        assert_eq!(first.title, "Chipmaker delays new factory");
+        assert_eq!(
+            first.guid.as_deref(),
+            Some("tag:techwire.example.net,2024:1201")
+        );
+        assert_eq!(first.published, utc(2024, 6, 1, 9, 30));
+        assert_eq!(first.categories, ["Semiconductors", "manufacturing"]);
+        assert_eq!(
+            first.content_html,
+            "<p>The company blamed equipment shortages.</p>"
+        );
+        // No published date: fall back to updated.
+        assert_eq!(feed.items[1].published, utc(2024, 5, 30, 16, 45));
+    }
+
+    #[test]
+    fn atom03_entries_are_found_with_dates_and_content() {
+        let feed = parse(fixture!("atom03.xml"));
+        assert_eq!(feed.title, "Old Town Blog");
+        assert_eq!(
+            titles(&feed),
+            [
+                "Market square to be pedestrianised",
+                "Bakery wins regional prize"
+            ]
+        );
+        let first = &feed.items[0];
+        assert_eq!(
+            first.guid.as_deref(),
+            Some("tag:oldtown.example.org,2005:entry-77")
+        );
+        // `issued` is the publication date, ahead of `modified`.
+        assert_eq!(first.published, utc(2005, 11, 9, 9, 0));
+        assert_eq!(
+            first.link.as_deref(),
+            Some("http://oldtown.example.org/2005/11/market-square.html")
+        );
+        assert_eq!(
+            first.content_html,
+            "<p>The council <b>voted</b> on Tuesday.</p>"
+        );
+        assert_eq!(
+            first.summary_html,
+            "Cars will be banned from the square from March."
+        );
+        // Only `modified`: used as the date. mode="xml" content is kept as markup.
+        assert_eq!(feed.items[1].published, utc(2005, 11, 8, 17, 20));
+        assert!(feed.items[1].content_html.contains("Sourdough, of course."));
+    }
+
+    #[test]
+    fn json_feed_1_maps_items_and_escapes_plain_text_content() {
+        let feed = parse(fixture!("jsonfeed1.json"));
+        assert_eq!(feed.title, "Mountain Weather Service");
+        let first = &feed.items[0];
+        assert_eq!(first.title, "Heavy snow expected above 800 metres");
+        assert_eq!(
+            first.guid.as_deref(),
+            Some("https://weather.example.com/warnings/2024-01-18-snow")
+        );
+        assert_eq!(first.published, utc(2024, 1, 18, 5, 0));
+        assert_eq!(first.categories, ["snow", "warning"]);
+        // content_text is plain text: it must not be read as markup later.
+        assert_eq!(
+            feed.items[1].content_html,
+            "Clear skies &amp; light winds. Temperatures &lt; -5 °C overnight."
+        );
+    }
+
+    #[test]
+    fn json_feed_1_1_uses_image_external_url_and_modified_date() {
+        let feed = parse(fixture!("jsonfeed11.json"));
+        let first = &feed.items[0];
+        assert_eq!(
+            first.link.as_deref(),
+            Some("https://ledger.example.io/markets/central-bank-holds-rates")
+        );
+        assert_eq!(
+            first.image.as_deref(),
+            Some("https://img.ledger.example.io/2024/rates-decision.jpg")
+        );
+        assert_eq!(
+            first.summary_html,
+            "Policy makers voted 7-2 to keep rates unchanged."
+        );
+        let second = &feed.items[1];
+        assert_eq!(
+            second.link.as_deref(),
+            Some("https://wire.example.org/energy/oil-prices-slide")
+        );
+        assert_eq!(second.published, utc(2024, 1, 31, 17, 10));
+    }
+
+    #[test]
+    fn json_feed_with_http_version_url_is_accepted() {
+        let feed = parse(fixture!("jsonfeed1_http_version.json"));
+        assert_eq!(titles(&feed), ["Footbridge reopens after repairs"]);
+    }
+
+    #[test]
+    fn json_feed_numeric_ids_become_strings_and_string_tags_a_list() {
+        let feed = parse(fixture!("jsonfeed_numeric_ids.json"));
+        let ids: Vec<_> = feed.items.iter().map(|i| i.guid.as_deref()).collect();
+        assert_eq!(ids, [Some("20240412"), Some("20240411")]);
+        assert_eq!(feed.items[0].categories, ["student union"]);
+    }
+
+    #[test]
+    fn rss_without_version_is_read_as_rss2() {
+        let feed = parse(fixture!("rss_no_version.xml"));
+        assert_eq!(titles(&feed), ["Church roof appeal passes its target"]);
+        assert_eq!(feed.items[0].published, utc(2024, 3, 3, 12, 0));
+    }
+
+    #[test]
+    fn bare_ampersands_survive_in_titles_and_links() {
+        let feed = parse(fixture!("rss_bare_ampersand.xml"));
+        let item = &feed.items[0];
+        assert_eq!(item.title, "AT&T and Verizon bid for spectrum");
+        assert_eq!(
+            item.link.as_deref(),
+            Some("https://telecomweekly.example.com/article?id=4411&section=spectrum")
+        );
+    }
+
+    #[test]
+    fn html_entities_become_real_characters() {
+        let feed = parse(fixture!("rss_html_entities.xml"));
+        assert_eq!(feed.title, "Le Petit Journal de Québec");
+        assert_eq!(
+            feed.items[0].title,
+            "Café owners protest new terrace rules — again"
+        );
+        assert_eq!(
+            feed.items[0].summary_html,
+            "<p>Les propriétaires demandent un délai…</p>"
+        );
+    }
+
+    #[test]
+    fn cp1252_bytes_in_a_utf8_feed_read_as_smart_quotes() {
+        let feed = parse(fixture!("rss_cp1252_declared_utf8.xml"));
+        assert_eq!(
+            feed.items[0].title,
+            "Mayor says “no new taxes” – critics doubt it"
+        );
+        assert_eq!(
+            feed.items[0].summary_html,
+            "The mayor’s budget leaves the café tax unchanged."
+        );
+    }
+
+    #[test]
+    fn utf16_feeds_in_both_byte_orders_parse() {
+        for bytes in [
+            &fixture!("rss_utf16le.xml")[..],
+            &fixture!("rss_utf16be.xml")[..],
+        ] {
+            let feed = parse(bytes);
+            assert_eq!(titles(&feed), ["Tromsø harbour expansion approved"]);
+            assert_eq!(
+                feed.items[0].summary_html,
+                "Work starts in the autumn – at a cost of 1.2bn kroner."
+            );
+        }
+    }
+
+    #[test]
+    fn legacy_encodings_decode_with_or_without_declaration() {
+        let feed = parse(fixture!("rss_latin1_no_declaration.xml"));
+        assert_eq!(feed.items[0].title, "Ponte de São João reabre ao trânsito");
+        let feed = parse(fixture!("rss_iso8859_declared.xml"));
+        assert_eq!(feed.title, "Zürcher Lokalblatt");
+        assert_eq!(feed.items[0].title, "Grünes Licht für neue Tramlinie");
+    }
+
+    #[test]
+    fn http_charset_decodes_a_feed_without_declaration() {
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(
+            "<rss version=\"2.0\"><channel><title>Новости</title>\
+             <item><title>Мост открыт</title></item></channel></rss>",
+        );
+        let feed = parse_feed(
+            &bytes,
+            Some("application/rss+xml; charset=windows-1251"),
+            None,
+        )
+        .expect("parses");
+        assert_eq!(feed.title, "Новости");
+        assert_eq!(feed.items[0].title, "Мост открыт");
+    }
+
+    #[test]
+    fn control_characters_are_dropped() {
+        let feed = parse(fixture!("rss_control_chars.xml"));
+        assert_eq!(feed.items[0].title, "Port strike ends after three days");
+    }
+
+    #[test]
+    fn relative_links_resolve_against_the_channel_link() {
+        let feed = parse_feed(
+            fixture!("rss_relative_links.xml"),
+            None,
+            Some("https://feeds.example.net/hillside/rss"),
+        )
+        .expect("parses");
+        let links: Vec<_> = feed.items.iter().map(|i| i.link.as_deref()).collect();
+        assert_eq!(
+            links,
+            [
+                Some("https://www.hillside-echo.example.com/news/2024/quarry-plans-withdrawn"),
+                Some("https://www.hillside-echo.example.com/sport/chess-title"),
+                None, // javascript: is not a web page
+            ]
+        );
+        assert_eq!(
+            feed.items[0].image.as_deref(),
+            Some("https://www.hillside-echo.example.com/images/quarry.jpg")
+        );
+    }
+
+    #[test]
+    fn relative_links_fall_back_to_the_fetch_url() {
+        let bytes = fixture!("rss_relative_no_channel_link.xml");
+        let feed = parse_feed(
+            bytes,
+            None,
+            Some("https://allotments.example.org/feeds/rss.xml"),
+        )
+        .expect("parses");
+        assert_eq!(
+            feed.items[0].link.as_deref(),
+            Some("https://allotments.example.org/feeds/allotments/waiting-list")
+        );
+        // With nothing to resolve against, a relative link is no link.
+        assert_eq!(parse(bytes).items[0].link, None);
+    }
+
+    #[test]
+    fn image_enclosure_is_the_thumbnail_and_tracking_pixels_are_not() {
+        let feed = parse(fixture!("rss_enclosure_image.xml"));
+        assert_eq!(
+            feed.items[0].image.as_deref(),
+            Some("https://photonews.example.com/media/seals.jpg")
+        );
+        assert_eq!(
+            feed.items[1].image.as_deref(),
+            Some("https://photonews.example.com/media/lifeboat-crew.png")
+        );
+    }
+
+    #[test]
+    fn media_rss_thumbnail_and_image_content_are_thumbnails() {
+        let feed = parse(fixture!("rss_media_thumbnail.xml"));
+        assert_eq!(
+            feed.items[0].image.as_deref(),
+            Some("https://ichef.worldservice.example.org/240/polling-station.jpg")
+        );
+        assert_eq!(
+            feed.items[1].image.as_deref(),
+            Some("https://ichef.worldservice.example.org/976/heatwave.jpg")
+        );
+    }
+
+    #[test]
+    fn items_without_guid_get_none_not_an_invented_id() {
+        let bytes = fixture!("rss_no_guid.xml");
+        let feed = parse(bytes);
+        assert!(feed.items.iter().all(|i| i.guid.is_none()));
+        // Parsing again yields identical items: nothing random leaks in.
+        assert_eq!(parse(bytes), feed);
+        assert_eq!(
+            feed.items[1].summary_html,
+            "Bin collections move to Tuesday next week."
+        );
+    }
+
+    #[test]
+    fn html_page_is_reported_with_its_title() {
+        let error = parse_feed(fixture!("html_page.html"), Some("text/html"), None).unwrap_err();
+        assert!(matches!(error, ParseError::HtmlPage { .. }));
+        assert_eq!(
+            error.to_string(),
+            "not a feed: the server sent an HTML page (title: \"Just a moment...\") — check the \
+             URL (the page may link to its feed), or the site may block bots"
+        );
+    }
+
+    #[test]
+    fn truncated_xml_names_the_line_and_says_cut_off() {
+        let error = parse_feed(fixture!("truncated.xml"), None, None).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(error, ParseError::MalformedXml { .. }),
+            "{message}"
+        );
+        assert!(message.contains("line 14"), "{message}");
+        assert!(message.contains("cut off"), "{message}");
+    }
+
+    #[test]
+    fn empty_and_whitespace_bodies_are_empty() {
+        for body in [&b""[..], b"  \r\n\t ", b"\xEF\xBB\xBF\n"] {
+            assert!(matches!(
+                parse_feed(body, None, None),
+                Err(ParseError::Empty)
+            ));
+        }
+    }
+
+    #[test]
+    fn random_bytes_fail_cleanly() {
+        // A fixed pseudo-random sequence (no rand seed needed): an LCG over all byte values.
+        let mut state: u32 = 0x2545_F491;
+        let mut noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (state >> 16) as u8
+            })
+            .collect();
+        noise[0] = b'#';
+        assert!(matches!(
+            parse_feed(&noise, None, None),
+            Err(ParseError::Unrecognised { .. })
+        ));
+        // Starting like markup or JSON still only yields an error.
+        noise[0] = b'<';
+        assert!(parse_feed(&noise, None, None).is_err());
+        noise[0] = b'{';
+        assert!(matches!(
+            parse_feed(&noise, None, None),
+            Err(ParseError::InvalidJson { .. })
+        ));
+    }
+
+    #[test]
+    fn json_that_is_not_a_json_feed_is_refused() {
+        let error = parse_feed(br#"{"error": "rate limited"}"#, None, None).unwrap_err();
+        assert!(matches!(error, ParseError::NotJsonFeed), "{error}");
+    }
+
+    #[test]
+    fn xml_that_is_not_a_feed_names_its_root() {
+        let sitemap = b"<?xml version=\"1.0\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"><url/></urlset>";
+        let error = parse_feed(sitemap, None, None).unwrap_err();
+        assert!(error.to_string().contains("<urlset>"), "{error}");
+    }
+
+    #[test]
+    fn feed_rs_panic_fails_only_this_document() {
+        // feed-rs 3.0.0 panics inside quick-xml on UTF-16 BE without a BOM; parse_feed never
+        // hands it such bytes, but if another input panics it must come back as an error.
+        let bytes = fixture!("rss_utf16be.xml");
+        assert!(matches!(run_feed_rs(&bytes[2..]), Err(ParseError::Crashed)));
+        // The same bytes through the front door parse.
+        assert_eq!(parse(&bytes[2..]).items.len(), 1);
+    }
+
+    #[test]
+    fn charset_parameter_is_read_from_content_type() {
+        assert_eq!(
+            charset_of("text/xml; charset=\"ISO-8859-1\""),
+            Some("ISO-8859-1")
+        );
+        assert_eq!(
+            charset_of("application/rss+xml;Charset=utf-8"),
+            Some("utf-8")
+        );
+        assert_eq!(charset_of("application/json"), None);
+    }
 }
