@@ -447,25 +447,23 @@ fn parse_attributes(s: &str) -> Option<(Vec<Attribute<'_>>, bool, usize)> {
         while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
         }
-        let raw = match bytes.get(i)? {
-            quote @ (b'"' | b'\'') => {
-                let len = s[i + 1..].find(char::from(*quote))?;
-                let raw = &s[i + 1..i + 1 + len];
-                i += len + 2;
-                raw
+        let opening = *bytes.get(i)?;
+        let raw = if matches!(opening, b'"' | b'\'') {
+            let len = s[i + 1..].find(char::from(opening))?;
+            let raw = &s[i + 1..i + 1 + len];
+            i += len + 2;
+            raw
+        } else {
+            // Unquoted value (HTML habit): up to whitespace or the end of the tag.
+            let len = s[i..]
+                .find(|c: char| c.is_ascii_whitespace() || c == '>')
+                .unwrap_or(s.len() - i);
+            let mut raw = &s[i..i + len];
+            if raw.ends_with('/') && s[i + len..].starts_with('>') {
+                raw = &raw[..raw.len() - 1];
             }
-            _ => {
-                // Unquoted value (HTML habit): up to whitespace or the end of the tag.
-                let len = s[i..]
-                    .find(|c: char| c.is_ascii_whitespace() || c == '>')
-                    .unwrap_or(s.len() - i);
-                let mut raw = &s[i..i + len];
-                if raw.ends_with('/') && s[i + len..].starts_with('>') {
-                    raw = &raw[..raw.len() - 1];
-                }
-                i += raw.len();
-                raw
-            }
+            i += raw.len();
+            raw
         };
         attributes.push(Attribute {
             leading,
@@ -505,12 +503,12 @@ fn push_repaired_reference(out: &mut String, s: &str) -> usize {
         let len = digits
             .bytes()
             .take(9)
-            .take_while(|b| b.is_ascii_alphanumeric())
+            .take_while(u8::is_ascii_alphanumeric)
             .count();
         if len > 0 && digits.as_bytes().get(len) == Some(&b';') {
             if let Ok(code) = u32::from_str_radix(&digits[..len], radix) {
                 if char::from_u32(code).is_some_and(is_xml_char) {
-                    out.push_str(&s[..skip + len + 1]);
+                    out.push_str(&s[..=skip + len]);
                 }
                 // A reference to an illegal character is dropped, like the character itself.
                 return skip + len + 1;
@@ -593,7 +591,6 @@ fn declaration_end(s: &str) -> usize {
     for (i, b) in s.bytes().enumerate().skip(2) {
         match (quote, b) {
             (Some(q), _) if b == q => quote = None,
-            (Some(_), _) => {}
             (None, b'"' | b'\'') => quote = Some(b),
             (None, b'[') => depth += 1,
             (None, b']') => depth = depth.saturating_sub(1),
@@ -934,5 +931,202 @@ fn scalar_to_string(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_bom_is_dropped() {
+        assert_eq!(to_utf8(b"\xEF\xBB\xBF<rss/>", None), "<rss/>");
+    }
+
+    #[test]
+    fn utf16_without_bom_is_recognised() {
+        let le: Vec<u8> = "<rss>é</rss>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let be: Vec<u8> = "<rss>é</rss>"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(to_utf8(&le, None), "<rss>é</rss>");
+        assert_eq!(to_utf8(&be, None), "<rss>é</rss>");
+    }
+
+    #[test]
+    fn declared_encoding_decodes_and_declaration_says_utf8_after() {
+        let bytes = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>caf\xE9</t>";
+        assert_eq!(
+            to_utf8(bytes, None),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>café</t>"
+        );
+    }
+
+    #[test]
+    fn declaration_wins_over_http_charset_and_http_over_guessing() {
+        let declared = b"<?xml version='1.0' encoding='windows-1252'?><t>\x93hi\x94</t>";
+        assert!(to_utf8(declared, Some("koi8-r")).contains("<t>“hi”</t>"));
+        let undeclared = b"<t>\xC1\xD2</t>";
+        assert_eq!(to_utf8(undeclared, Some("koi8-r")), "<t>ар</t>");
+        assert_eq!(to_utf8(undeclared, None), "<t>ÁÒ</t>");
+    }
+
+    #[test]
+    fn invalid_bytes_in_utf8_read_as_cp1252_one_by_one() {
+        // Real UTF-8 "é" next to a cp1252 apostrophe and an en dash.
+        let bytes = b"<t>caf\xC3\xA9 owner\x92s plan \x96 approved</t>";
+        assert_eq!(to_utf8(bytes, None), "<t>café owner’s plan – approved</t>");
+    }
+
+    #[test]
+    fn legacy_label_on_real_utf8_is_not_believed() {
+        let bytes = "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><t>Zürich</t>".as_bytes();
+        assert!(to_utf8(bytes, None).ends_with("<t>Zürich</t>"));
+    }
+
+    #[test]
+    fn bare_ampersands_are_escaped_in_text_and_attributes() {
+        assert_eq!(
+            repair_xml("<a href=\"/x?a=1&b=2\">AT&T & co</a>"),
+            "<a href=\"/x?a=1&amp;b=2\">AT&amp;T &amp; co</a>"
+        );
+    }
+
+    #[test]
+    fn html_entities_become_numeric_and_xml_ones_stay() {
+        assert_eq!(
+            repair_xml("<t>Caf&eacute;&nbsp;&amp; &lt;b&gt; &#233; &#xE9; &quot;&apos;</t>"),
+            "<t>Caf&#233;&#160;&amp; &lt;b&gt; &#233; &#xE9; &quot;&apos;</t>"
+        );
+    }
+
+    #[test]
+    fn unknown_entity_and_unterminated_reference_are_literal() {
+        assert_eq!(
+            repair_xml("<t>&bogus; &eacute</t>"),
+            "<t>&amp;bogus; &amp;eacute</t>"
+        );
+    }
+
+    #[test]
+    fn cdata_comments_and_doctype_are_untouched() {
+        let xml = "<!DOCTYPE rss [<!ENTITY x \"&y;\">]><t><![CDATA[AT&T &eacute; <b>]]><!-- a & b --></t>";
+        assert_eq!(repair_xml(xml), xml);
+    }
+
+    #[test]
+    fn illegal_characters_and_references_to_them_are_dropped() {
+        assert_eq!(
+            repair_xml("<t>a\u{0}b\u{b}c\u{1f}d\u{fffe}e&#1;f&#x1F;g\th</t>"),
+            "<t>abcdefg\th</t>"
+        );
+    }
+
+    #[test]
+    fn stray_less_than_in_text_is_escaped() {
+        assert_eq!(repair_xml("<t>3 < 5 <3</t>"), "<t>3 &lt; 5 &lt;3</t>");
+    }
+
+    #[test]
+    fn unquoted_attribute_values_are_quoted() {
+        assert_eq!(
+            repair_xml("<enclosure url=http://x.example/a.jpg type=image/jpeg/>"),
+            "<enclosure url=\"http://x.example/a.jpg\" type=\"image/jpeg\"/>"
+        );
+    }
+
+    #[test]
+    fn rss_version_is_added_or_normalised() {
+        assert_eq!(
+            repair_xml("<rss>\n<channel/></rss>"),
+            "<rss version=\"2.0\">\n<channel/></rss>"
+        );
+        assert_eq!(
+            repair_xml("<rss version=\"0.94\">"),
+            "<rss version=\"2.0\">"
+        );
+        assert_eq!(
+            repair_xml("<rss version=\"0.91\">"),
+            "<rss version=\"0.91\">"
+        );
+        // Only the root: an element called rss deeper down is left alone.
+        assert_eq!(repair_xml("<feed><rss/></feed>"), "<feed><rss/></feed>");
+    }
+
+    #[test]
+    fn atom03_is_rewritten_to_atom10() {
+        let xml = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\">\
+                   <tagline mode=\"escaped\" type=\"text/html\">x</tagline>\
+                   <entry><issued>2005</issued><modified>2006</modified>\
+                   <content type=\"application/xhtml+xml\" mode=\"xml\"><div/></content></entry></feed>";
+        assert_eq!(
+            repair_xml(xml),
+            "<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\">\
+             <subtitle type=\"html\">x</subtitle>\
+             <entry><published>2005</published><updated>2006</updated>\
+             <content type=\"xhtml\"><div/></content></entry></feed>"
+        );
+    }
+
+    #[test]
+    fn atom10_elements_named_like_atom03_are_not_renamed() {
+        let xml = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><modified>x</modified></feed>";
+        assert_eq!(repair_xml(xml), xml);
+    }
+
+    #[test]
+    fn json_feed_numeric_ids_and_string_tags_are_repaired() {
+        let repaired = repair_json_feed(
+            r#"{"version":"http://jsonfeed.org/version/1","title":"T",
+                "items":[{"id":42,"tags":"news"},{"id":"a","tags":["x",7,null]}]}"#,
+        )
+        .expect("json");
+        let value: Value = serde_json::from_str(&repaired).expect("valid json");
+        assert_eq!(value["version"], "https://jsonfeed.org/version/1");
+        assert_eq!(value["items"][0]["id"], "42");
+        assert_eq!(value["items"][0]["tags"], serde_json::json!(["news"]));
+        assert_eq!(value["items"][1]["tags"], serde_json::json!(["x", "7"]));
+    }
+
+    #[test]
+    fn json_feed_without_version_or_title_gets_defaults() {
+        let repaired = repair_json_feed(r#"{"items":[]}"#).expect("json");
+        let value: Value = serde_json::from_str(&repaired).expect("valid json");
+        assert_eq!(value["version"], "https://jsonfeed.org/version/1.1");
+        assert_eq!(value["title"], "");
+    }
+
+    #[test]
+    fn json_that_is_not_a_feed_is_left_alone() {
+        let repaired = repair_json_feed(r#"{"error":"nope"}"#).expect("json");
+        assert_eq!(repaired, r#"{"error":"nope"}"#);
+        assert_eq!(repair_json_feed("[1,2]"), None);
+        assert_eq!(repair_json_feed("not json"), None);
+    }
+
+    #[test]
+    fn structure_error_names_lines_of_mismatch() {
+        let xml = "<rss>\n<channel>\n<item>\n</channel>\n</rss>";
+        assert_eq!(
+            first_structure_error(xml).as_deref(),
+            Some("line 4: `</channel>` found where `<item>` (opened on line 3) should be closed")
+        );
+        assert_eq!(first_structure_error("<a><![CDATA[</b>]]><c/></a>"), None);
+    }
+
+    #[test]
+    fn thumbnails_are_collected_per_item() {
+        let xml = "<rss xmlns:m=\"http://search.yahoo.com/mrss/\"><channel>\
+                   <m:thumbnail url=\"http://x/channel.jpg\"/>\
+                   <item><m:thumbnail url=\"http://x/1.jpg?a=1&amp;b=2\"/><m:thumbnail url=\"http://x/1b.jpg\"/></item>\
+                   <item></item></channel></rss>";
+        assert_eq!(
+            media_thumbnails_by_item(xml),
+            [Some("http://x/1.jpg?a=1&b=2".to_string()), None]
+        );
     }
 }

@@ -14,6 +14,8 @@ use crate::sources::cleanup;
 
 /// How much of an HTML page's `<title>` an error message quotes.
 const MAX_QUOTED_TITLE: usize = 80;
+/// How many bytes of stray text before a feed's first tag are skipped.
+const MAX_LEADING_JUNK: usize = 1024;
 /// How much of a body that is neither XML nor JSON an error message quotes.
 const MAX_QUOTED_START: usize = 40;
 
@@ -85,6 +87,7 @@ pub fn parse_feed(
     if trimmed.is_empty() {
         return Err(ParseError::Empty);
     }
+    let trimmed = skip_leading_junk(trimmed);
     let base_url = base_url.and_then(|u| Url::parse(u).ok());
     match sniff(trimmed)? {
         Kind::Json => parse_json(trimmed, base_url.as_ref()),
@@ -99,6 +102,35 @@ pub fn parse_feed(
             Ok(to_feed(feed, base_url.as_ref(), &thumbnails))
         }
     }
+}
+
+/// Server-side scripts sometimes print a warning before the feed ("<b>Notice</b>: Undefined
+/// index ... <?xml ..."); if a feed starts soon after such text, start there. An HTML page is
+/// left whole so it is reported as one.
+fn skip_leading_junk(text: &str) -> &str {
+    if text.starts_with(['{']) || text.starts_with("<?xml") {
+        return text;
+    }
+    let Some(position) = ["<?xml", "<rss", "<feed", "<rdf:RDF"]
+        .iter()
+        .filter_map(|marker| {
+            let position = text.find(marker)?;
+            let after = text[position + marker.len()..].chars().next()?;
+            (after.is_whitespace() || after == '>').then_some(position)
+        })
+        .filter(|&position| position <= MAX_LEADING_JUNK)
+        .min()
+    else {
+        return text;
+    };
+    let junk = text[..position].to_ascii_lowercase();
+    if ["<html", "<!doctype", "<head", "<body"]
+        .iter()
+        .any(|tag| junk.contains(tag))
+    {
+        return text;
+    }
+    &text[position..]
 }
 
 /// The `charset` parameter of a `Content-Type` header value.
@@ -903,6 +935,20 @@ mod tests {
             parse_feed(&noise, None, None),
             Err(ParseError::InvalidJson { .. })
         ));
+    }
+
+    #[test]
+    fn php_warning_before_the_feed_is_skipped() {
+        let mut body =
+            b"<br />\n<b>Warning</b>: Undefined variable $x in /var/www/feed.php on line 3\n"
+                .to_vec();
+        body.extend_from_slice(fixture!("rss_no_version.xml"));
+        let feed = parse_feed(&body, None, None).expect("parses after the warning");
+        assert_eq!(titles(&feed), ["Church roof appeal passes its target"]);
+        let mut body = b"Notice: Undefined index: page in /var/www/feed.php on line 3\n".to_vec();
+        body.extend_from_slice(fixture!("rss_no_version.xml"));
+        let feed = parse_feed(&body, None, None).expect("parses after the notice");
+        assert_eq!(titles(&feed), ["Church roof appeal passes its target"]);
     }
 
     #[test]
