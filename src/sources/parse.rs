@@ -58,7 +58,7 @@ pub enum ParseError {
     #[error("unsupported JSON Feed version \"{version}\" (only 1.0 and 1.1 are supported)")]
     UnsupportedJsonFeedVersion { version: String },
     /// A feed with content feed-rs refused for another reason.
-    #[error("the feed could not be read: {detail}")]
+    #[error("the feed could not be read: {detail} — if it persists, tell the site's owner")]
     Invalid { detail: String },
     /// feed-rs panicked; only this document fails.
     #[error("the feed parser crashed on this document — the feed is probably malformed")]
@@ -108,7 +108,7 @@ pub fn parse_feed(
 /// index ... <?xml ..."); if a feed starts soon after such text, start there. An HTML page is
 /// left whole so it is reported as one.
 fn skip_leading_junk(text: &str) -> &str {
-    if text.starts_with(['{']) || text.starts_with("<?xml") {
+    if text.starts_with('{') || text.starts_with("<?xml") {
         return text;
     }
     let Some(position) = ["<?xml", "<rss", "<feed", "<rdf:RDF"]
@@ -331,7 +331,11 @@ fn to_feed(
 }
 
 fn to_item(entry: Entry, base: Option<&Url>, declared_image: Option<String>) -> Item {
-    let link_url = pick_link(&entry.links).and_then(|href| absolute_http(href, base));
+    // RSS 2.0: a guid is a permalink unless it says otherwise, and many feeds put the page
+    // URL only there. feed-rs hides `isPermaLink`, so any absolute http(s) guid will do.
+    let link_url = pick_link(&entry.links)
+        .and_then(|href| absolute_http(href, base))
+        .or_else(|| absolute_http(&entry.id, None));
     let summary_html = entry.summary.as_ref().map(text_as_html).unwrap_or_default();
     let content_html = entry
         .content
@@ -838,6 +842,20 @@ mod tests {
         );
         // With nothing to resolve against, a relative link is no link.
         assert_eq!(parse(bytes).items[0].link, None);
+    }
+
+    #[test]
+    fn permalink_guid_is_the_link_when_there_is_no_link() {
+        let body = b"<rss version=\"2.0\"><channel><title>T</title>\
+            <item><title>A</title><guid>https://news.example.com/a</guid></item>\
+            <item><title>B</title><guid isPermaLink=\"false\">b-77</guid></item>\
+            </channel></rss>";
+        let feed = parse(body);
+        assert_eq!(
+            feed.items[0].link.as_deref(),
+            Some("https://news.example.com/a")
+        );
+        assert_eq!(feed.items[1].link, None);
     }
 
     #[test]
