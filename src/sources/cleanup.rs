@@ -1,1 +1,1132 @@
-//! (stub: being written on branch `parse`)
+//! The forgiving pre-pass before feed-rs: raw bytes to UTF-8, XML repairs (illegal characters,
+//! bare `&`, HTML entities, missing RSS version, Atom 0.3) and JSON Feed repairs.
+//!
+//! feed-rs is strict; real feeds are not. Everything here is a pure function over text, one
+//! linear pass each (no regex, no backtracking), so a 2 MB feed costs a few milliseconds.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use serde_json::{Map, Value};
+
+/// The Atom 0.3 namespace, which feed-rs does not know (it then finds no entries).
+const ATOM03_NS: &str = "http://purl.org/atom/ns#";
+/// The Atom 1.0 namespace we rewrite Atom 0.3 to.
+const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+/// The five entities XML itself defines; everything else must be declared or numeric.
+const XML_ENTITIES: [&str; 5] = ["amp", "lt", "gt", "quot", "apos"];
+/// Longest HTML5 entity name is 31 characters ("CounterClockwiseContourIntegral").
+const MAX_ENTITY_NAME: usize = 32;
+/// How far into the document an XML declaration is looked for.
+const DECL_WINDOW: usize = 512;
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------------
+
+/// Decodes a feed document to UTF-8, whatever it was sent as.
+///
+/// The encoding is taken from, in order: a byte-order mark (UTF-8, UTF-16 LE/BE; UTF-16 without
+/// a BOM is recognised from its zero bytes), the XML declaration's `encoding`, `http_charset`
+/// (the `charset` of the HTTP `Content-Type`). Without any of these, valid UTF-8 is kept as is
+/// and bytes that are not valid UTF-8 are read as Windows-1252, one by one — this covers both
+/// feeds that say UTF-8 but contain cp1252 "smart quotes" and legacy feeds with no declaration.
+/// A legacy label on a document that is in fact valid, non-ASCII UTF-8 is not believed.
+///
+/// The XML declaration's `encoding` is rewritten to `UTF-8` so the XML parser does not decode a
+/// second time; a leading BOM is dropped.
+pub fn to_utf8(bytes: &[u8], http_charset: Option<&str>) -> String {
+    let mut text = decode(bytes, http_charset);
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    if let Some(range) = declared_encoding_range(text.as_bytes()) {
+        if !text[range.clone()].eq_ignore_ascii_case("utf-8") {
+            text.replace_range(range, "UTF-8");
+        }
+    }
+    text
+}
+
+fn decode(bytes: &[u8], http_charset: Option<&str>) -> String {
+    if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
+        return decode_as(encoding, &bytes[bom_len..]);
+    }
+    // UTF-16 with no BOM: an ASCII first character leaves a zero byte beside it.
+    match bytes {
+        [first, 0, ..] if *first != 0 => return decode_as(UTF_16LE, bytes),
+        [0, second, ..] if *second != 0 => return decode_as(UTF_16BE, bytes),
+        _ => {}
+    }
+    let declared = declared_encoding_range(bytes)
+        .and_then(|range| Encoding::for_label_no_replacement(&bytes[range]));
+    let from_http =
+        http_charset.and_then(|label| Encoding::for_label_no_replacement(label.trim().as_bytes()));
+    match declared.or(from_http) {
+        // The bytes are ASCII-compatible (we just read a declaration, or there is no zero
+        // byte), so a UTF-16 label is wrong: read them as UTF-8.
+        Some(encoding) if encoding == UTF_16LE || encoding == UTF_16BE => {
+            decode_utf8_lenient(bytes)
+        }
+        Some(encoding) if encoding != UTF_8 && !is_non_ascii_utf8(bytes) => {
+            decode_as(encoding, bytes)
+        }
+        _ => decode_utf8_lenient(bytes),
+    }
+}
+
+fn decode_as(encoding: &'static Encoding, bytes: &[u8]) -> String {
+    if encoding == UTF_8 {
+        decode_utf8_lenient(bytes)
+    } else {
+        encoding.decode_without_bom_handling(bytes).0.into_owned()
+    }
+}
+
+/// Valid UTF-8 that is not plain ASCII: a legacy encoding label on such bytes is a lie (the
+/// odds of Latin-1 text forming only valid UTF-8 multi-byte sequences are negligible).
+fn is_non_ascii_utf8(bytes: &[u8]) -> bool {
+    !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()
+}
+
+/// UTF-8, except that each byte that is not part of a valid sequence is read as Windows-1252.
+fn decode_utf8_lenient(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                out.push_str(valid);
+                return out;
+            }
+            Err(error) => {
+                let (valid, after) = rest.split_at(error.valid_up_to());
+                // `valid_up_to` guarantees this prefix is UTF-8.
+                if let Ok(valid) = std::str::from_utf8(valid) {
+                    out.push_str(valid);
+                }
+                let bad_len = error.error_len().unwrap_or(after.len());
+                for byte in &after[..bad_len] {
+                    out.push_str(&WINDOWS_1252.decode_without_bom_handling(&[*byte]).0);
+                }
+                rest = &after[bad_len..];
+            }
+        }
+    }
+}
+
+/// Byte range of the `encoding` value in a leading `<?xml ... ?>` declaration.
+fn declared_encoding_range(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let window = &bytes[start..bytes.len().min(start + DECL_WINDOW)];
+    if !window.starts_with(b"<?xml") {
+        return None;
+    }
+    let decl = &window[..find_bytes(window, b"?>")?];
+    let mut i = find_bytes(decl, b"encoding")? + b"encoding".len();
+    while decl.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    if decl.get(i) != Some(&b'=') {
+        return None;
+    }
+    i += 1;
+    while decl.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    let quote = *decl.get(i).filter(|q| matches!(q, b'"' | b'\''))?;
+    let value_start = i + 1;
+    let value_len = decl[value_start..].iter().position(|&b| b == quote)?;
+    Some(start + value_start..start + value_start + value_len)
+}
+
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+// ---------------------------------------------------------------------------------------------
+// XML repairs
+// ---------------------------------------------------------------------------------------------
+
+/// Repairs the ways real feeds break strict XML parsers, in one linear pass.
+///
+/// - characters illegal in XML 1.0 (control characters other than tab, LF, CR; U+FFFE/U+FFFF)
+///   and numeric references to them are dropped;
+/// - a bare `&` (`AT&T`, `?a=1&b=2`) becomes `&amp;`, in text and attribute values;
+/// - HTML named entities (`&eacute;`, `&nbsp;`, all of HTML5's) become numeric references;
+///   the five XML entities and numeric references are left alone;
+/// - a `<` that cannot start markup (`a < b`) becomes `&lt;`; unquoted attribute values are
+///   quoted;
+/// - `<rss>` without a known `version` gets `version="2.0"`;
+/// - Atom 0.3 becomes Atom 1.0: namespace, `issued`/`modified`/`tagline`/`copyright` renamed
+///   to `published`/`updated`/`subtitle`/`rights`, and `type`/`mode` of text constructs mapped
+///   to `text`/`html`/`xhtml`.
+///
+/// CDATA sections, comments, processing instructions and the DOCTYPE are copied verbatim (only
+/// illegal characters are dropped from them: no XML parser accepts those anywhere).
+pub fn repair_xml(xml: &str) -> String {
+    let mut repairer = XmlRepairer {
+        src: xml,
+        out: String::with_capacity(xml.len() + xml.len() / 32),
+        seen_root: false,
+        atom03_prefixes: Vec::new(),
+    };
+    repairer.run();
+    repairer.out
+}
+
+struct XmlRepairer<'a> {
+    src: &'a str,
+    out: String,
+    seen_root: bool,
+    /// Namespace prefixes bound to Atom 0.3 ("" for the default namespace).
+    atom03_prefixes: Vec<String>,
+}
+
+/// One attribute of a start tag, kept close to its source form.
+struct Attribute<'a> {
+    /// Whitespace before the attribute, kept so line numbers in later errors stay true.
+    leading: &'a str,
+    name: &'a str,
+    value: String,
+}
+
+impl<'a> XmlRepairer<'a> {
+    fn run(&mut self) {
+        let src = self.src;
+        let mut i = 0;
+        while let Some(offset) = src[i..].find(['<', '&']) {
+            push_legal(&mut self.out, &src[i..i + offset]);
+            i += offset;
+            i = if src.as_bytes()[i] == b'&' {
+                i + push_repaired_reference(&mut self.out, &src[i..])
+            } else {
+                self.markup(i)
+            };
+        }
+        push_legal(&mut self.out, &src[i..]);
+    }
+
+    /// Handles markup starting with `<` at `i`; returns the index just past it.
+    fn markup(&mut self, i: usize) -> usize {
+        let src = self.src;
+        let rest = &src[i..];
+        let verbatim_until = |out: &mut String, terminator: &str, skip: usize| {
+            let end = rest[skip..]
+                .find(terminator)
+                .map_or(rest.len(), |p| skip + p + terminator.len());
+            push_legal(out, &rest[..end]);
+            i + end
+        };
+        if rest.starts_with("<![CDATA[") {
+            verbatim_until(&mut self.out, "]]>", 9)
+        } else if rest.starts_with("<!--") {
+            verbatim_until(&mut self.out, "-->", 4)
+        } else if rest.starts_with("<?") {
+            verbatim_until(&mut self.out, "?>", 2)
+        } else if rest.starts_with("<!") {
+            let end = declaration_end(rest);
+            push_legal(&mut self.out, &rest[..end]);
+            i + end
+        } else if let Some(after_slash) = rest.strip_prefix("</") {
+            let name_len = name_length(after_slash);
+            if name_len == 0 {
+                self.out.push_str("&lt;");
+                return i + 1;
+            }
+            let name = &after_slash[..name_len];
+            let end = rest.find('>').map_or(rest.len(), |p| p + 1);
+            self.out.push_str("</");
+            let renamed = self.element_name(name);
+            self.out.push_str(&renamed);
+            push_legal(&mut self.out, &rest[2 + name_len..end]);
+            i + end
+        } else if name_length(&rest[1..]) > 0 {
+            self.start_tag(i)
+        } else {
+            // Not markup: a literal `<` in text, e.g. "a < b".
+            self.out.push_str("&lt;");
+            i + 1
+        }
+    }
+
+    /// Handles a start tag at `i`; returns the index just past it.
+    fn start_tag(&mut self, i: usize) -> usize {
+        let src = self.src;
+        let rest = &src[i..];
+        let name_len = name_length(&rest[1..]);
+        let name = &rest[1..=name_len];
+        let Some((mut attributes, self_closing, len)) = parse_attributes(&rest[1 + name_len..])
+        else {
+            // Not a tag we understand (or cut off): copy up to the next `>` as it is.
+            let end = rest.find('>').map_or(rest.len(), |p| p + 1);
+            push_legal(&mut self.out, &rest[..end]);
+            return i + end;
+        };
+        let end = 1 + name_len + len;
+
+        for attribute in &mut attributes {
+            let prefix = attribute.name.strip_prefix("xmlns").and_then(|p| {
+                if p.is_empty() {
+                    Some("")
+                } else {
+                    p.strip_prefix(':')
+                }
+            });
+            if let Some(prefix) = prefix {
+                if attribute.value.trim() == ATOM03_NS {
+                    attribute.value = ATOM10_NS.to_string();
+                    self.atom03_prefixes.push(prefix.to_string());
+                }
+            }
+        }
+
+        let local = local_name(name);
+        if !self.seen_root {
+            self.seen_root = true;
+            self.fix_root(local, &mut attributes);
+        }
+        let renamed = self.element_name(name);
+        if self.is_atom03(name)
+            && matches!(
+                local,
+                "title" | "tagline" | "subtitle" | "summary" | "content" | "copyright" | "rights"
+            )
+        {
+            atom03_text_construct(&mut attributes);
+        }
+
+        self.out.push('<');
+        self.out.push_str(&renamed);
+        for attribute in &attributes {
+            let quote = if attribute.value.contains('"') {
+                '\''
+            } else {
+                '"'
+            };
+            self.out.push_str(attribute.leading);
+            self.out.push_str(attribute.name);
+            self.out.push('=');
+            self.out.push(quote);
+            self.out.push_str(&attribute.value);
+            self.out.push(quote);
+        }
+        // Keep whatever whitespace preceded the end of the tag.
+        let tail = &rest[1 + name_len..end];
+        let closing = if self_closing { "/>" } else { ">" };
+        let trailing_ws = tail
+            .strip_suffix(closing)
+            .map_or("", |t| &t[t.trim_end().len()..]);
+        self.out.push_str(trailing_ws);
+        self.out.push_str(closing);
+        i + end
+    }
+
+    /// `<rss>` needs a version feed-rs knows; Atom 0.3 is recognised by its root.
+    fn fix_root(&mut self, local: &str, attributes: &mut Vec<Attribute<'a>>) {
+        match local {
+            "rss" => match attributes.iter_mut().find(|a| a.name == "version") {
+                Some(version) => {
+                    let known = matches!(version.value.trim(), "0.91" | "0.92" | "2.0");
+                    version.value = if known { version.value.trim() } else { "2.0" }.to_string();
+                }
+                None => attributes.push(Attribute {
+                    leading: " ",
+                    name: "version",
+                    value: "2.0".to_string(),
+                }),
+            },
+            "feed" => {
+                let version_03 = attributes
+                    .iter()
+                    .any(|a| a.name == "version" && a.value.trim() == "0.3");
+                let has_default_ns = attributes.iter().any(|a| a.name == "xmlns");
+                if version_03 && !has_default_ns {
+                    self.atom03_prefixes.push(String::new());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn is_atom03(&self, name: &str) -> bool {
+        let prefix = name.rsplit_once(':').map_or("", |(p, _)| p);
+        self.atom03_prefixes.iter().any(|p| p == prefix)
+    }
+
+    /// The element's name, with Atom 0.3 names mapped to their Atom 1.0 equivalents.
+    fn element_name<'n>(&self, name: &'n str) -> Cow<'n, str> {
+        if !self.is_atom03(name) {
+            return Cow::Borrowed(name);
+        }
+        let (prefix, local) = match name.rsplit_once(':') {
+            Some((prefix, local)) => (Some(prefix), local),
+            None => (None, name),
+        };
+        let new_local = match local {
+            "issued" => "published",
+            "modified" => "updated",
+            "tagline" => "subtitle",
+            "copyright" => "rights",
+            _ => return Cow::Borrowed(name),
+        };
+        match prefix {
+            Some(prefix) => Cow::Owned(format!("{prefix}:{new_local}")),
+            None => Cow::Borrowed(new_local),
+        }
+    }
+}
+
+/// Atom 0.3 text constructs say `type="text/html" mode="escaped"`; Atom 1.0 (and feed-rs)
+/// want `type="html"`. Unknown types make feed-rs reject the whole feed.
+fn atom03_text_construct(attributes: &mut Vec<Attribute<'_>>) {
+    let mode = attributes
+        .iter()
+        .find(|a| a.name == "mode")
+        .map(|a| a.value.trim().to_ascii_lowercase());
+    let mime = attributes
+        .iter()
+        .find(|a| a.name == "type")
+        .map(|a| a.value.trim().to_ascii_lowercase());
+    let new_type = match (mode.as_deref(), mime.as_deref()) {
+        (Some("base64"), _) => return,
+        (_, Some("text/plain" | "text")) => Some("text"),
+        (Some("xml"), _) => Some("xhtml"),
+        (_, Some("text/html" | "html" | "application/xhtml+xml")) | (Some("escaped"), None) => {
+            Some("html")
+        }
+        _ => None,
+    };
+    attributes.retain(|a| a.name != "mode");
+    if let Some(new_type) = new_type {
+        match attributes.iter_mut().find(|a| a.name == "type") {
+            Some(attribute) => attribute.value = new_type.to_string(),
+            None => attributes.push(Attribute {
+                leading: " ",
+                name: "type",
+                value: new_type.to_string(),
+            }),
+        }
+    }
+}
+
+/// Parses the attributes after a start tag's name, up to and including `>` or `/>`.
+///
+/// Returns the attributes (values repaired), whether the tag closes itself, and the length
+/// consumed; `None` when this is not a well-formed-enough tag to rewrite.
+fn parse_attributes(s: &str) -> Option<(Vec<Attribute<'_>>, bool, usize)> {
+    let bytes = s.as_bytes();
+    let mut attributes = Vec::new();
+    let mut i = 0;
+    loop {
+        let ws_start = i;
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        match bytes.get(i)? {
+            b'>' => return Some((attributes, false, i + 1)),
+            b'/' if bytes.get(i + 1) == Some(&b'>') => return Some((attributes, true, i + 2)),
+            _ if i == ws_start => return None, // attributes must be separated by whitespace
+            _ => {}
+        }
+        let leading = &s[ws_start..i];
+        let name_len = name_length(&s[i..]);
+        if name_len == 0 {
+            return None;
+        }
+        let name = &s[i..i + name_len];
+        i += name_len;
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'=') {
+            return None; // HTML-style attribute without a value: leave the tag alone
+        }
+        i += 1;
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        let opening = *bytes.get(i)?;
+        let raw = if matches!(opening, b'"' | b'\'') {
+            let len = s[i + 1..].find(char::from(opening))?;
+            let raw = &s[i + 1..i + 1 + len];
+            i += len + 2;
+            raw
+        } else {
+            // Unquoted value (HTML habit): up to whitespace or the end of the tag.
+            let len = s[i..]
+                .find(|c: char| c.is_ascii_whitespace() || c == '>')
+                .unwrap_or(s.len() - i);
+            let mut raw = &s[i..i + len];
+            if raw.ends_with('/') && s[i + len..].starts_with('>') {
+                raw = &raw[..raw.len() - 1];
+            }
+            i += raw.len();
+            raw
+        };
+        attributes.push(Attribute {
+            leading,
+            name,
+            value: repair_attribute_value(raw),
+        });
+    }
+}
+
+/// Attribute values get the same entity repairs as text; `<` is escaped (illegal there).
+fn repair_attribute_value(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(offset) = raw[i..].find(['&', '<']) {
+        push_legal(&mut out, &raw[i..i + offset]);
+        i += offset;
+        if raw.as_bytes()[i] == b'&' {
+            i += push_repaired_reference(&mut out, &raw[i..]);
+        } else {
+            out.push_str("&lt;");
+            i += 1;
+        }
+    }
+    push_legal(&mut out, &raw[i..]);
+    out
+}
+
+/// Writes the repaired form of the reference starting with `&` at the start of `s`; returns
+/// how many bytes of `s` it consumed.
+fn push_repaired_reference(out: &mut String, s: &str) -> usize {
+    let body = &s[1..];
+    if let Some(numeric) = body.strip_prefix('#') {
+        let (digits, radix, skip) = match numeric.strip_prefix(['x', 'X']) {
+            Some(hex) => (hex, 16, 3),
+            None => (numeric, 10, 2),
+        };
+        let len = digits
+            .bytes()
+            .take(9)
+            .take_while(u8::is_ascii_alphanumeric)
+            .count();
+        if len > 0 && digits.as_bytes().get(len) == Some(&b';') {
+            if let Ok(code) = u32::from_str_radix(&digits[..len], radix) {
+                if char::from_u32(code).is_some_and(is_xml_char) {
+                    out.push_str(&s[..=skip + len]);
+                }
+                // A reference to an illegal character is dropped, like the character itself.
+                return skip + len + 1;
+            }
+        }
+    } else {
+        let len = body
+            .bytes()
+            .take(MAX_ENTITY_NAME + 1)
+            .take_while(u8::is_ascii_alphanumeric)
+            .count();
+        if (1..=MAX_ENTITY_NAME).contains(&len)
+            && body.as_bytes()[0].is_ascii_alphabetic()
+            && body.as_bytes().get(len) == Some(&b';')
+        {
+            let name = &body[..len];
+            if XML_ENTITIES.contains(&name) {
+                out.push_str(&s[..len + 2]);
+                return len + 2;
+            }
+            if let Some(value) = html_entity(name) {
+                for c in value.chars() {
+                    let _ = write!(out, "&#{};", u32::from(c));
+                }
+                return len + 2;
+            }
+        }
+    }
+    // A bare `&`: escape it; what follows is ordinary text.
+    out.push_str("&amp;");
+    1
+}
+
+fn html_entity(name: &str) -> Option<&'static str> {
+    let table = &html_escape::NAMED_ENTITIES;
+    table
+        .binary_search_by(|(entity, _)| (*entity).cmp(name.as_bytes()))
+        .ok()
+        .map(|index| table[index].1)
+}
+
+/// Characters XML 1.0 allows (Rust strings cannot hold surrogates).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Appends `s` without the characters XML 1.0 forbids.
+fn push_legal(out: &mut String, s: &str) {
+    // Fast path: the illegal characters are C0 controls or encoded as EF BF BE / EF BF BF.
+    let suspicious = s
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    if suspicious {
+        out.extend(s.chars().filter(|&c| is_xml_char(c)));
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// Length in bytes of the XML name at the start of `s` (0 if none starts there).
+fn name_length(s: &str) -> usize {
+    let mut chars = s.char_indices();
+    match chars.next() {
+        Some((_, c)) if c.is_alphabetic() || c == '_' || c == ':' => {}
+        _ => return 0,
+    }
+    chars
+        .find(|&(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.')))
+        .map_or(s.len(), |(index, _)| index)
+}
+
+fn local_name(name: &str) -> &str {
+    name.rsplit_once(':').map_or(name, |(_, local)| local)
+}
+
+/// Length of a `<!...>` declaration (DOCTYPE with an optional `[...]` internal subset).
+fn declaration_end(s: &str) -> usize {
+    let mut depth = 0_usize;
+    let mut quote: Option<u8> = None;
+    for (i, b) in s.bytes().enumerate().skip(2) {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'[') => depth += 1,
+            (None, b']') => depth = depth.saturating_sub(1),
+            (None, b'>') if depth == 0 => return i + 1,
+            _ => {}
+        }
+    }
+    s.len()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tag scanning: structure diagnostics and Media RSS thumbnails
+// ---------------------------------------------------------------------------------------------
+
+/// One piece of markup found by [`Tags`].
+enum Tag<'a> {
+    Start {
+        name: &'a str,
+        /// Everything after the name, up to and including `>` or `/>`.
+        rest: &'a str,
+        self_closing: bool,
+    },
+    End {
+        name: &'a str,
+    },
+    /// Markup that never ends: the document was cut off inside it.
+    Unterminated {
+        what: &'static str,
+    },
+}
+
+/// Iterates over the start and end tags of an XML document with their 1-based line numbers,
+/// skipping text, CDATA, comments, processing instructions and declarations. Linear time.
+struct Tags<'a> {
+    xml: &'a str,
+    pos: usize,
+    line: usize,
+    counted_to: usize,
+}
+
+impl<'a> Tags<'a> {
+    fn new(xml: &'a str) -> Self {
+        Tags {
+            xml,
+            pos: 0,
+            line: 1,
+            counted_to: 0,
+        }
+    }
+
+    /// Line number at byte `pos` (which only moves forward).
+    fn advance_line(&mut self, pos: usize) -> usize {
+        let newlines = self.xml[self.counted_to..pos]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count();
+        self.line += newlines;
+        self.counted_to = pos;
+        self.line
+    }
+}
+
+impl<'a> Iterator for Tags<'a> {
+    type Item = (usize, Tag<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let xml = self.xml;
+        loop {
+            let start = self.pos + xml.get(self.pos..)?.find('<')?;
+            let line = self.advance_line(start);
+            let rest = &xml[start..];
+            let (terminator, skip, what) = if rest.starts_with("<![CDATA[") {
+                ("]]>", 9, "a CDATA section")
+            } else if rest.starts_with("<!--") {
+                ("-->", 4, "a comment")
+            } else if rest.starts_with("<?") {
+                ("?>", 2, "a processing instruction")
+            } else if rest.starts_with("<!") {
+                self.pos = start + declaration_end(rest);
+                continue;
+            } else {
+                (">", 1, "a tag")
+            };
+            let Some(end) = rest[skip..]
+                .find(terminator)
+                .map(|p| skip + p + terminator.len())
+            else {
+                self.pos = xml.len();
+                return Some((line, Tag::Unterminated { what }));
+            };
+            self.pos = start + end;
+            if terminator != ">" {
+                continue;
+            }
+            let tag = &rest[..end];
+            if let Some(after) = tag.strip_prefix("</") {
+                let name = &after[..name_length(after)];
+                return Some((line, Tag::End { name }));
+            }
+            let name_len = name_length(&tag[1..]);
+            if name_len == 0 {
+                continue; // a stray `<` in text
+            }
+            return Some((
+                line,
+                Tag::Start {
+                    name: &tag[1..=name_len],
+                    rest: &tag[1 + name_len..],
+                    self_closing: tag.ends_with("/>"),
+                },
+            ));
+        }
+    }
+}
+
+/// Where (1-based line) and how the element structure of `xml` first goes wrong: a mismatched
+/// end tag, or the document ending with elements still open. `None` if the tags balance.
+///
+/// Used only to explain a parse failure to the user, so it is deliberately simple.
+pub(crate) fn first_structure_error(xml: &str) -> Option<String> {
+    let mut open: Vec<(&str, usize)> = Vec::new();
+    let mut tags = Tags::new(xml);
+    for (line, tag) in tags.by_ref() {
+        match tag {
+            Tag::Start {
+                name,
+                self_closing: false,
+                ..
+            } => open.push((name, line)),
+            Tag::Start { .. } => {}
+            Tag::End { name } => match open.pop() {
+                Some((expected, _)) if expected == name => {}
+                Some((expected, opened)) => {
+                    return Some(format!(
+                        "line {line}: `</{name}>` found where `<{expected}>` (opened on line \
+                         {opened}) should be closed"
+                    ));
+                }
+                None => return Some(format!("line {line}: `</{name}>` closes nothing")),
+            },
+            Tag::Unterminated { what } => {
+                return Some(format!(
+                    "line {line}: {what} is never closed — the document looks cut off"
+                ));
+            }
+        }
+    }
+    let last_line = tags.advance_line(xml.len());
+    open.last().map(|(name, opened)| {
+        format!(
+            "line {last_line}: the document ends while `<{name}>` (opened on line {opened}) is \
+             still open — it looks cut off"
+        )
+    })
+}
+
+/// The first Media RSS `<media:thumbnail url>` of each item / entry, in document order.
+///
+/// feed-rs 3.0.0 drops a thumbnail that has no `<media:content>` beside it (the usual shape,
+/// e.g. the BBC's feeds), so we read them ourselves. One slot per `<item>`/`<entry>`.
+pub(crate) fn media_thumbnails_by_item(xml: &str) -> Vec<Option<String>> {
+    const MRSS_NAMESPACES: [&str; 2] = [
+        "http://search.yahoo.com/mrss/",
+        "http://search.yahoo.com/mrss",
+    ];
+    let mut prefixes: Vec<&str> = Vec::new();
+    let mut thumbnails = Vec::new();
+    let mut in_item = false;
+    for (_, tag) in Tags::new(xml) {
+        match tag {
+            Tag::Start { name, rest, .. } => {
+                let attributes = parse_attributes(rest)
+                    .map(|(a, _, _)| a)
+                    .unwrap_or_default();
+                for attribute in &attributes {
+                    if let Some(prefix) = attribute.name.strip_prefix("xmlns:") {
+                        if MRSS_NAMESPACES.contains(&attribute.value.trim()) {
+                            prefixes.push(prefix);
+                        }
+                    }
+                }
+                let local = local_name(name);
+                if matches!(local, "item" | "entry") {
+                    thumbnails.push(None);
+                    in_item = true;
+                } else if in_item && local == "thumbnail" {
+                    let prefix = name.rsplit_once(':').map_or("", |(p, _)| p);
+                    let slot = thumbnails.last_mut().filter(|slot| slot.is_none());
+                    let url = attributes.into_iter().find(|a| a.name == "url");
+                    if let (Some(slot), Some(url), true) = (slot, url, prefixes.contains(&prefix)) {
+                        // Undo the `&amp;` the attribute repair may have produced.
+                        *slot = Some(html_escape::decode_html_entities(&url.value).into_owned());
+                    }
+                }
+            }
+            Tag::End { name } if matches!(local_name(name), "item" | "entry") => in_item = false,
+            _ => {}
+        }
+    }
+    thumbnails
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON Feed repairs
+// ---------------------------------------------------------------------------------------------
+
+/// Item fields feed-rs reads as strings.
+const JSON_ITEM_STRINGS: [&str; 9] = [
+    "id",
+    "url",
+    "external_url",
+    "title",
+    "content_html",
+    "content_text",
+    "summary",
+    "date_published",
+    "date_modified",
+];
+
+/// Repairs what real JSON Feeds get wrong so feed-rs accepts them: numeric `id`s (the spec
+/// says to treat them as strings), the `http://` or missing version URL, `tags` given as one
+/// string, non-string values in string fields, attachments without a MIME type.
+///
+/// `None` when `json` is not a JSON object. A JSON object that does not look like a JSON Feed
+/// (no `items` list and no jsonfeed.org version) is returned unchanged, so that feed-rs rejects
+/// it rather than reporting an empty feed.
+pub fn repair_json_feed(json: &str) -> Option<String> {
+    let mut value: Value = serde_json::from_str(json).ok()?;
+    repair_json_value(&mut value)?;
+    serde_json::to_string(&value).ok()
+}
+
+/// In-place form of [`repair_json_feed`]; `None` when `value` is not an object.
+pub(crate) fn repair_json_value(value: &mut Value) -> Option<()> {
+    let feed = value.as_object_mut()?;
+    let version = feed.get("version").and_then(Value::as_str).unwrap_or("");
+    let looks_like_json_feed =
+        version.contains("jsonfeed.org/version/") || feed.get("items").is_some_and(Value::is_array);
+    if !looks_like_json_feed {
+        return Some(());
+    }
+    let version = match version.strip_prefix("http://") {
+        Some(rest) => format!("https://{rest}"),
+        None if version.is_empty() => "https://jsonfeed.org/version/1.1".to_string(),
+        None => version.to_string(),
+    };
+    feed.insert("version".into(), Value::String(version));
+    if !feed.get("title").is_some_and(Value::is_string) {
+        let title = feed
+            .get("title")
+            .and_then(scalar_to_string)
+            .unwrap_or_default();
+        feed.insert("title".into(), Value::String(title));
+    }
+    for key in [
+        "home_page_url",
+        "feed_url",
+        "description",
+        "icon",
+        "favicon",
+        "language",
+    ] {
+        fix_string_field(feed, key);
+    }
+    if !feed.get("items").is_some_and(Value::is_array) {
+        feed.insert("items".into(), Value::Array(Vec::new()));
+    }
+    if let Some(Value::Array(items)) = feed.get_mut("items") {
+        items.retain(Value::is_object);
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            repair_json_item(item);
+        }
+    }
+    Some(())
+}
+
+fn repair_json_item(item: &mut Map<String, Value>) {
+    for key in JSON_ITEM_STRINGS {
+        fix_string_field(item, key);
+    }
+    match item.get("tags") {
+        Some(Value::String(tag)) => {
+            let tags = vec![Value::String(tag.clone())];
+            item.insert("tags".into(), Value::Array(tags));
+        }
+        Some(Value::Array(tags)) => {
+            let tags = tags
+                .iter()
+                .filter_map(scalar_to_string)
+                .map(Value::String)
+                .collect();
+            item.insert("tags".into(), Value::Array(tags));
+        }
+        Some(_) => {
+            item.remove("tags");
+        }
+        None => {}
+    }
+    if let Some(attachments) = item.get_mut("attachments") {
+        if let Value::Array(list) = attachments {
+            list.retain(|a| a.get("url").is_some_and(Value::is_string));
+            for attachment in list.iter_mut().filter_map(Value::as_object_mut) {
+                if !attachment.get("mime_type").is_some_and(Value::is_string) {
+                    attachment.insert(
+                        "mime_type".into(),
+                        Value::String("application/octet-stream".into()),
+                    );
+                }
+                fix_string_field(attachment, "title");
+                if !attachment.get("size_in_bytes").is_some_and(Value::is_u64) {
+                    attachment.remove("size_in_bytes");
+                }
+            }
+        } else {
+            item.remove("attachments");
+        }
+    }
+}
+
+/// A number or bool becomes its string form; other non-string values are removed.
+fn fix_string_field(object: &mut Map<String, Value>, key: &str) {
+    match object.get(key) {
+        None | Some(Value::String(_)) => {}
+        Some(other) => match scalar_to_string(other) {
+            Some(text) => {
+                object.insert(key.into(), Value::String(text));
+            }
+            None => {
+                object.remove(key);
+            }
+        },
+    }
+}
+
+fn scalar_to_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_bom_is_dropped() {
+        assert_eq!(to_utf8(b"\xEF\xBB\xBF<rss/>", None), "<rss/>");
+    }
+
+    #[test]
+    fn utf16_without_bom_is_recognised() {
+        let le: Vec<u8> = "<rss>é</rss>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let be: Vec<u8> = "<rss>é</rss>"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(to_utf8(&le, None), "<rss>é</rss>");
+        assert_eq!(to_utf8(&be, None), "<rss>é</rss>");
+    }
+
+    #[test]
+    fn declared_encoding_decodes_and_declaration_says_utf8_after() {
+        let bytes = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>caf\xE9</t>";
+        assert_eq!(
+            to_utf8(bytes, None),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>café</t>"
+        );
+    }
+
+    #[test]
+    fn declaration_wins_over_http_charset_and_http_over_guessing() {
+        let declared = b"<?xml version='1.0' encoding='windows-1252'?><t>\x93hi\x94</t>";
+        assert!(to_utf8(declared, Some("koi8-r")).contains("<t>“hi”</t>"));
+        let undeclared = b"<t>\xC1\xD2</t>";
+        assert_eq!(to_utf8(undeclared, Some("koi8-r")), "<t>ар</t>");
+        assert_eq!(to_utf8(undeclared, None), "<t>ÁÒ</t>");
+    }
+
+    #[test]
+    fn invalid_bytes_in_utf8_read_as_cp1252_one_by_one() {
+        // Real UTF-8 "é" next to a cp1252 apostrophe and an en dash.
+        let bytes = b"<t>caf\xC3\xA9 owner\x92s plan \x96 approved</t>";
+        assert_eq!(to_utf8(bytes, None), "<t>café owner’s plan – approved</t>");
+    }
+
+    #[test]
+    fn legacy_label_on_real_utf8_is_not_believed() {
+        let bytes = "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><t>Zürich</t>".as_bytes();
+        assert!(to_utf8(bytes, None).ends_with("<t>Zürich</t>"));
+    }
+
+    #[test]
+    fn bare_ampersands_are_escaped_in_text_and_attributes() {
+        assert_eq!(
+            repair_xml("<a href=\"/x?a=1&b=2\">AT&T & co</a>"),
+            "<a href=\"/x?a=1&amp;b=2\">AT&amp;T &amp; co</a>"
+        );
+    }
+
+    #[test]
+    fn html_entities_become_numeric_and_xml_ones_stay() {
+        assert_eq!(
+            repair_xml("<t>Caf&eacute;&nbsp;&amp; &lt;b&gt; &#233; &#xE9; &quot;&apos;</t>"),
+            "<t>Caf&#233;&#160;&amp; &lt;b&gt; &#233; &#xE9; &quot;&apos;</t>"
+        );
+    }
+
+    #[test]
+    fn unknown_entity_and_unterminated_reference_are_literal() {
+        assert_eq!(
+            repair_xml("<t>&bogus; &eacute</t>"),
+            "<t>&amp;bogus; &amp;eacute</t>"
+        );
+    }
+
+    #[test]
+    fn cdata_comments_and_doctype_are_untouched() {
+        let xml = "<!DOCTYPE rss [<!ENTITY x \"&y;\">]><t><![CDATA[AT&T &eacute; <b>]]><!-- a & b --></t>";
+        assert_eq!(repair_xml(xml), xml);
+    }
+
+    #[test]
+    fn illegal_characters_and_references_to_them_are_dropped() {
+        assert_eq!(
+            repair_xml("<t>a\u{0}b\u{b}c\u{1f}d\u{fffe}e&#1;f&#x1F;g\th</t>"),
+            "<t>abcdefg\th</t>"
+        );
+    }
+
+    #[test]
+    fn stray_less_than_in_text_is_escaped() {
+        assert_eq!(repair_xml("<t>3 < 5 <3</t>"), "<t>3 &lt; 5 &lt;3</t>");
+    }
+
+    #[test]
+    fn unquoted_attribute_values_are_quoted() {
+        assert_eq!(
+            repair_xml("<enclosure url=http://x.example/a.jpg type=image/jpeg/>"),
+            "<enclosure url=\"http://x.example/a.jpg\" type=\"image/jpeg\"/>"
+        );
+    }
+
+    #[test]
+    fn rss_version_is_added_or_normalised() {
+        assert_eq!(
+            repair_xml("<rss>\n<channel/></rss>"),
+            "<rss version=\"2.0\">\n<channel/></rss>"
+        );
+        assert_eq!(
+            repair_xml("<rss version=\"0.94\">"),
+            "<rss version=\"2.0\">"
+        );
+        assert_eq!(
+            repair_xml("<rss version=\"0.91\">"),
+            "<rss version=\"0.91\">"
+        );
+        // Only the root: an element called rss deeper down is left alone.
+        assert_eq!(repair_xml("<feed><rss/></feed>"), "<feed><rss/></feed>");
+    }
+
+    #[test]
+    fn atom03_is_rewritten_to_atom10() {
+        let xml = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\">\
+                   <tagline mode=\"escaped\" type=\"text/html\">x</tagline>\
+                   <entry><issued>2005</issued><modified>2006</modified>\
+                   <content type=\"application/xhtml+xml\" mode=\"xml\"><div/></content></entry></feed>";
+        assert_eq!(
+            repair_xml(xml),
+            "<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\">\
+             <subtitle type=\"html\">x</subtitle>\
+             <entry><published>2005</published><updated>2006</updated>\
+             <content type=\"xhtml\"><div/></content></entry></feed>"
+        );
+    }
+
+    #[test]
+    fn atom10_elements_named_like_atom03_are_not_renamed() {
+        let xml = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><modified>x</modified></feed>";
+        assert_eq!(repair_xml(xml), xml);
+    }
+
+    #[test]
+    fn json_feed_numeric_ids_and_string_tags_are_repaired() {
+        let repaired = repair_json_feed(
+            r#"{"version":"http://jsonfeed.org/version/1","title":"T",
+                "items":[{"id":42,"tags":"news"},{"id":"a","tags":["x",7,null]}]}"#,
+        )
+        .expect("json");
+        let value: Value = serde_json::from_str(&repaired).expect("valid json");
+        assert_eq!(value["version"], "https://jsonfeed.org/version/1");
+        assert_eq!(value["items"][0]["id"], "42");
+        assert_eq!(value["items"][0]["tags"], serde_json::json!(["news"]));
+        assert_eq!(value["items"][1]["tags"], serde_json::json!(["x", "7"]));
+    }
+
+    #[test]
+    fn json_feed_without_version_or_title_gets_defaults() {
+        let repaired = repair_json_feed(r#"{"items":[]}"#).expect("json");
+        let value: Value = serde_json::from_str(&repaired).expect("valid json");
+        assert_eq!(value["version"], "https://jsonfeed.org/version/1.1");
+        assert_eq!(value["title"], "");
+    }
+
+    #[test]
+    fn json_that_is_not_a_feed_is_left_alone() {
+        let repaired = repair_json_feed(r#"{"error":"nope"}"#).expect("json");
+        assert_eq!(repaired, r#"{"error":"nope"}"#);
+        assert_eq!(repair_json_feed("[1,2]"), None);
+        assert_eq!(repair_json_feed("not json"), None);
+    }
+
+    #[test]
+    fn structure_error_names_lines_of_mismatch() {
+        let xml = "<rss>\n<channel>\n<item>\n</channel>\n</rss>";
+        assert_eq!(
+            first_structure_error(xml).as_deref(),
+            Some("line 4: `</channel>` found where `<item>` (opened on line 3) should be closed")
+        );
+        assert_eq!(first_structure_error("<a><![CDATA[</b>]]><c/></a>"), None);
+    }
+
+    #[test]
+    fn thumbnails_are_collected_per_item() {
+        let xml = "<rss xmlns:m=\"http://search.yahoo.com/mrss/\"><channel>\
+                   <m:thumbnail url=\"http://x/channel.jpg\"/>\
+                   <item><m:thumbnail url=\"http://x/1.jpg?a=1&amp;b=2\"/><m:thumbnail url=\"http://x/1b.jpg\"/></item>\
+                   <item></item></channel></rss>";
+        assert_eq!(
+            media_thumbnails_by_item(xml),
+            [Some("http://x/1.jpg?a=1&b=2".to_string()), None]
+        );
+    }
+}
