@@ -147,8 +147,10 @@ fn reply_text(response: &InteractionResponse) -> String {
     format!("{from_callback}{from_edit}")
 }
 
+/// An item whose link is unique to its guid (items sharing a link are one item).
 fn item<'a>(guid: &'a str, title: &'a str) -> RssItem<'a> {
-    RssItem { guid: Some(guid), title, link: "https://wire.example/story", date: "Sun, 29 Nov 2026 09:00:00 GMT", description: "" }
+    let link: &'a str = Box::leak(format!("https://wire.example/story/{guid}").into_boxed_str());
+    RssItem { guid: Some(guid), title, link, date: "Sun, 29 Nov 2026 09:00:00 GMT", description: "" }
 }
 
 fn member_cmd(name: &str, user: u64) -> support::fake_discord::InteractionBuilder {
@@ -198,7 +200,7 @@ async fn members_subscribe_and_get_exactly_their_alerts() {
     assert_eq!(message["allowed_mentions"]["users"], serde_json::json!([ALICE.to_string()]));
     assert_eq!(message["allowed_mentions"]["parse"], serde_json::json!([]));
     let embed = &message["embeds"][0];
-    assert_eq!(embed["url"], "https://wire.example/story");
+    assert_eq!(embed["url"], "https://wire.example/story/m1");
     assert!(embed["author"]["name"].as_str().unwrap_or_default().contains("Wire"), "{embed}");
     assert!(embed.to_string().contains("<t:"), "a Discord timestamp: {embed}");
     assert_eq!(world.fake.messages().len(), 1, "one message for one item");
@@ -363,13 +365,7 @@ async fn restart_mid_delivery_posts_every_alert_exactly_once() {
     world.command(member_cmd("subscribe", ALICE).string_option("query", "Gemini").build()).await;
     let titles: Vec<String> = (1..=12).map(|i| format!("Gemini story number {i}")).collect();
     let guids: Vec<String> = (1..=12).map(|i| format!("story-{i}")).collect();
-    let items: Vec<RssItem<'_>> = titles.iter().zip(&guids).map(|(t, g)| RssItem {
-        guid: Some(g),
-        title: t,
-        link: "https://wire.example/story",
-        date: "Sun, 29 Nov 2026 09:00:00 GMT",
-        description: "",
-    }).collect();
+    let items: Vec<RssItem<'_>> = titles.iter().zip(&guids).map(|(t, g)| item(g, t)).collect();
     world.publish(&items).await;
     // The pacer allows 5 per 5 s per channel: kill the bot part-way through.
     world.fake.wait_for_messages(3, WAIT).await;

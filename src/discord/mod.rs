@@ -82,7 +82,7 @@ pub async fn run(app: Arc<App>, token: String, cancel: CancellationToken) -> any
     });
 
     let mut gateway = tokio::spawn(async move { client.start().await });
-    let pipeline = tokio::spawn(Arc::clone(&app).run(sink, cancel.clone()));
+    let mut pipeline = tokio::spawn(Arc::clone(&app).run(sink, cancel.clone()));
     tokio::select! {
         result = &mut gateway => {
             cancel.cancel();
@@ -95,7 +95,7 @@ pub async fn run(app: Arc<App>, token: String, cancel: CancellationToken) -> any
                 Err(e) => anyhow::bail!("the Discord connection task failed: {e}"),
             }
         }
-        result = pipeline => {
+        result = &mut pipeline => {
             shard_manager.shutdown_all().await;
             gateway.abort();
             result.context("pipeline task")?

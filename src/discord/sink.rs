@@ -78,7 +78,7 @@ impl DiscordSink {
                     Err(other) => other,
                 }
             }
-            Err(Delivery::Rejected { .. } | Delivery::Delivered) => Delivery::Delivered,
+            Err(Delivery::Delivered) => Delivery::Delivered,
             Err(other) if matches!(target, Target::Dm(_)) => match other {
                 // A member with closed DMs: drop with the reason rather than loop.
                 Delivery::TargetBroken { reason } => Delivery::Rejected {
