@@ -143,14 +143,14 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let app = Arc::new(App::start(load(&config)?).await?);
             let cancel = CancellationToken::new();
             spawn_signal_handler(cancel.clone());
-            let token = crate::discord::token(&app.config.discord, std::env::var("DISCORD_TOKEN").ok())?;
-            match token {
-                Some(token) => crate::discord::run(app, token, cancel).await?,
-                None => {
-                    tracing::info!("no DISCORD_TOKEN: alerts are printed here");
-                    let sink = Arc::new(ConsoleSink::new(std::io::stdout(), OutputFormat::Text));
-                    app.run(sink, cancel).await?;
-                }
+            let token =
+                crate::discord::token(&app.config.discord, std::env::var("DISCORD_TOKEN").ok())?;
+            if let Some(token) = token {
+                crate::discord::run(app, token, cancel).await?;
+            } else {
+                tracing::info!("no DISCORD_TOKEN: alerts are printed here");
+                let sink = Arc::new(ConsoleSink::new(std::io::stdout(), OutputFormat::Text));
+                app.run(sink, cancel).await?;
             }
             Ok(ExitCode::SUCCESS)
         }

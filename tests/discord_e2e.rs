@@ -33,7 +33,11 @@ struct Bot {
 
 impl Bot {
     fn start(config: &Path, log: PathBuf) -> Bot {
-        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_newshound"))
             .args(["run", "--config", config.to_str().unwrap()])
             .env("DISCORD_TOKEN", TOKEN)
@@ -78,7 +82,12 @@ impl World {
             feeds.uri(),
             fake.base_url()
         ));
-        World { setup, fake, feeds, config }
+        World {
+            setup,
+            fake,
+            feeds,
+            config,
+        }
     }
 
     async fn publish(&self, items: &[RssItem<'_>]) {
@@ -102,12 +111,22 @@ impl World {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let done = rusqlite::Connection::open(&db)
-                .and_then(|c| c.query_row("SELECT count(*) FROM sources WHERE initialized = 1", [], |r| r.get::<_, i64>(0)))
+                .and_then(|c| {
+                    c.query_row(
+                        "SELECT count(*) FROM sources WHERE initialized = 1",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
                 .unwrap_or(0);
             if done > 0 {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "first poll never finished; log:\n{}", bot.log());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "first poll never finished; log:\n{}",
+                bot.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -133,24 +152,46 @@ impl World {
                 f.messages().iter().any(|m| embed_title(&m.body) == t)
             })
             .await;
-        self.fake.messages().into_iter().find(|m| embed_title(&m.body) == title).map(|m| m.body).unwrap()
+        self.fake
+            .messages()
+            .into_iter()
+            .find(|m| embed_title(&m.body) == title)
+            .map(|m| m.body)
+            .unwrap()
     }
 }
 
 fn embed_title(body: &Value) -> String {
-    body["embeds"][0]["title"].as_str().unwrap_or_default().to_string()
+    body["embeds"][0]["title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn reply_text(response: &InteractionResponse) -> String {
-    let from_callback = response.callback.as_ref().and_then(|c| c["data"]["content"].as_str()).unwrap_or_default();
-    let from_edit = response.original_edits.last().and_then(|e| e["content"].as_str()).unwrap_or_default();
+    let from_callback = response
+        .callback
+        .as_ref()
+        .and_then(|c| c["data"]["content"].as_str())
+        .unwrap_or_default();
+    let from_edit = response
+        .original_edits
+        .last()
+        .and_then(|e| e["content"].as_str())
+        .unwrap_or_default();
     format!("{from_callback}{from_edit}")
 }
 
 /// An item whose link is unique to its guid (items sharing a link are one item).
 fn item<'a>(guid: &'a str, title: &'a str) -> RssItem<'a> {
     let link: &'a str = Box::leak(format!("https://wire.example/story/{guid}").into_boxed_str());
-    RssItem { guid: Some(guid), title, link, date: "Sun, 29 Nov 2026 09:00:00 GMT", description: "" }
+    RssItem {
+        guid: Some(guid),
+        title,
+        link,
+        date: "Sun, 29 Nov 2026 09:00:00 GMT",
+        description: "",
+    }
 }
 
 fn member_cmd(name: &str, user: u64) -> support::fake_discord::InteractionBuilder {
@@ -164,7 +205,13 @@ fn member_cmd(name: &str, user: u64) -> support::fake_discord::InteractionBuilde
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_subscribe_and_get_exactly_their_alerts() {
     let world = World::new(FakeConfig::default()).await;
-    let seed = [RssItem { guid: Some("seed"), title: "Markets steady before the holiday", link: "https://wire.example/seed", date: "Sun, 29 Nov 2026 08:00:00 GMT", description: "" }];
+    let seed = [RssItem {
+        guid: Some("seed"),
+        title: "Markets steady before the holiday",
+        link: "https://wire.example/seed",
+        date: "Sun, 29 Nov 2026 08:00:00 GMT",
+        description: "",
+    }];
     world.publish(&seed).await;
     let bot = world.start_bot();
     world.ready(&bot).await;
@@ -173,70 +220,192 @@ async fn members_subscribe_and_get_exactly_their_alerts() {
     let registered = world.fake.registered_commands();
     let last = registered.last().unwrap();
     assert_eq!(last.guild_id, Some(DEFAULT_GUILD_ID));
-    for name in ["subscribe", "unsubscribe", "subscriptions", "preview", "sources", "alerts", "pause", "resume", "help"] {
-        assert!(last.names().contains(&name.to_string()), "{name} not registered: {:?}", last.names());
+    for name in [
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "preview",
+        "sources",
+        "alerts",
+        "pause",
+        "resume",
+        "help",
+    ] {
+        assert!(
+            last.names().contains(&name.to_string()),
+            "{name} not registered: {:?}",
+            last.names()
+        );
     }
-    let sources_cmd = last.commands.iter().find(|c| c["name"] == "sources").unwrap();
+    let sources_cmd = last
+        .commands
+        .iter()
+        .find(|c| c["name"] == "sources")
+        .unwrap();
     assert_eq!(sources_cmd["default_member_permissions"], "32");
     assert_eq!(world.fake.identifies()[0].intents, 0);
 
     // Alice watches Meta, Bob watches Gemini.
-    let r = world.command(member_cmd("subscribe", ALICE).string_option("query", "Meta").build()).await;
+    let r = world
+        .command(
+            member_cmd("subscribe", ALICE)
+                .string_option("query", "Meta")
+                .build(),
+        )
+        .await;
     assert_eq!(r.callback_flags() & 64, 64, "replies are ephemeral");
-    assert!(reply_text(&r).contains("Subscribed to `Meta`"), "{}", reply_text(&r));
-    let r = world.command(member_cmd("subscribe", BOB).string_option("query", "Gemini").build()).await;
+    assert!(
+        reply_text(&r).contains("Subscribed to `Meta`"),
+        "{}",
+        reply_text(&r)
+    );
+    let r = world
+        .command(
+            member_cmd("subscribe", BOB)
+                .string_option("query", "Gemini")
+                .build(),
+        )
+        .await;
     assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
-    let r = world.command(member_cmd("subscribe", CAROL).string_option("query", "Zebra").build()).await;
+    let r = world
+        .command(
+            member_cmd("subscribe", CAROL)
+                .string_option("query", "Zebra")
+                .build(),
+        )
+        .await;
     assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
-    let r = world.command(member_cmd("subscribe", ALICE).string_option("query", "\"Google Cloud").build()).await;
-    assert!(reply_text(&r).contains("never closed"), "bad query explained: {}", reply_text(&r));
+    let r = world
+        .command(
+            member_cmd("subscribe", ALICE)
+                .string_option("query", "\"Google Cloud")
+                .build(),
+        )
+        .await;
+    assert!(
+        reply_text(&r).contains("never closed"),
+        "bad query explained: {}",
+        reply_text(&r)
+    );
 
     let meta_headline = "EU prepares antitrust probe into Meta’s AI integration on WhatsApp";
-    world.publish(&[item("m1", meta_headline), seed[0].clone_item()]).await;
+    world
+        .publish(&[item("m1", meta_headline), seed[0].clone_item()])
+        .await;
     let message = world.wait_for_title(meta_headline).await;
     let content = message["content"].as_str().unwrap_or_default();
     assert!(content.contains(&format!("<@{ALICE}>")), "{content}");
     assert!(!content.contains(&BOB.to_string()), "{content}");
-    assert_eq!(message["allowed_mentions"]["users"], serde_json::json!([ALICE.to_string()]));
+    assert_eq!(
+        message["allowed_mentions"]["users"],
+        serde_json::json!([ALICE.to_string()])
+    );
     assert_eq!(message["allowed_mentions"]["parse"], serde_json::json!([]));
     let embed = &message["embeds"][0];
     assert_eq!(embed["url"], "https://wire.example/story/m1");
-    assert!(embed["author"]["name"].as_str().unwrap_or_default().contains("Wire"), "{embed}");
-    assert!(embed.to_string().contains("<t:"), "a Discord timestamp: {embed}");
+    assert!(
+        embed["author"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Wire"),
+        "{embed}"
+    );
+    assert!(
+        embed.to_string().contains("<t:"),
+        "a Discord timestamp: {embed}"
+    );
     assert_eq!(world.fake.messages().len(), 1, "one message for one item");
 
     // A headline trying to ping everyone pings only Bob.
     let hostile = "Gemini update: @everyone <@123> read this";
-    world.publish(&[item("h1", hostile), item("m1", meta_headline)]).await;
+    world
+        .publish(&[item("h1", hostile), item("m1", meta_headline)])
+        .await;
     let message = world.wait_for_title(&support_escaped(hostile)).await;
-    assert_eq!(message["allowed_mentions"]["users"], serde_json::json!([BOB.to_string()]));
-    assert!(!message["content"].as_str().unwrap_or_default().contains("everyone"));
-    assert!(!message["content"].as_str().unwrap_or_default().contains("<@123>"));
+    assert_eq!(
+        message["allowed_mentions"]["users"],
+        serde_json::json!([BOB.to_string()])
+    );
+    assert!(!message["content"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("everyone"));
+    assert!(!message["content"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("<@123>"));
 
     // /unsubscribe stops Alice's alerts; Carol's marker proves the poll happened.
-    let r = world.command(member_cmd("unsubscribe", ALICE).string_option("query", "Meta").build()).await;
+    let r = world
+        .command(
+            member_cmd("unsubscribe", ALICE)
+                .string_option("query", "Meta")
+                .build(),
+        )
+        .await;
     assert!(reply_text(&r).contains("Removed 1"), "{}", reply_text(&r));
-    world.publish(&[item("m2", "Meta opens a data centre in Denmark"), item("z1", "Zebra crossings get smarter")]).await;
+    world
+        .publish(&[
+            item("m2", "Meta opens a data centre in Denmark"),
+            item("z1", "Zebra crossings get smarter"),
+        ])
+        .await;
     world.wait_for_title("Zebra crossings get smarter").await;
-    assert!(world.messages_mentioning("Denmark").is_empty(), "unsubscribed member still alerted");
+    assert!(
+        world.messages_mentioning("Denmark").is_empty(),
+        "unsubscribed member still alerted"
+    );
 
     // /pause keeps Bob's subscription but stops alerts; /resume brings them back.
     let r = world.command(member_cmd("pause", BOB).build()).await;
     assert!(reply_text(&r).contains("paused"), "{}", reply_text(&r));
-    world.publish(&[item("g2", "Gemini gets a new coding model"), item("z2", "Zebra population recovers")]).await;
+    world
+        .publish(&[
+            item("g2", "Gemini gets a new coding model"),
+            item("z2", "Zebra population recovers"),
+        ])
+        .await;
     world.wait_for_title("Zebra population recovers").await;
-    assert!(world.messages_mentioning("coding model").is_empty(), "paused member alerted");
+    assert!(
+        world.messages_mentioning("coding model").is_empty(),
+        "paused member alerted"
+    );
     world.command(member_cmd("resume", BOB).build()).await;
-    world.publish(&[item("g3", "Gemini arrives on smart watches")]).await;
-    let message = world.wait_for_title("Gemini arrives on smart watches").await;
-    assert!(message["content"].as_str().unwrap_or_default().contains(&BOB.to_string()));
+    world
+        .publish(&[item("g3", "Gemini arrives on smart watches")])
+        .await;
+    let message = world
+        .wait_for_title("Gemini arrives on smart watches")
+        .await;
+    assert!(message["content"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(&BOB.to_string()));
 
     // /subscriptions lists Bob's own; /preview finds recent items (deferred, ephemeral).
-    let r = world.command(member_cmd("subscriptions", BOB).build()).await;
+    let r = world
+        .command(member_cmd("subscriptions", BOB).build())
+        .await;
     assert!(reply_text(&r).contains("`Gemini`"), "{}", reply_text(&r));
-    let r = world.command(member_cmd("subscriptions", BOB).user_option("member", ALICE).build()).await;
-    assert!(reply_text(&r).contains("only list your own"), "{}", reply_text(&r));
-    let r = world.command(member_cmd("preview", CAROL).string_option("query", "Meta").build()).await;
+    let r = world
+        .command(
+            member_cmd("subscriptions", BOB)
+                .user_option("member", ALICE)
+                .build(),
+        )
+        .await;
+    assert!(
+        reply_text(&r).contains("only list your own"),
+        "{}",
+        reply_text(&r)
+    );
+    let r = world
+        .command(
+            member_cmd("preview", CAROL)
+                .string_option("query", "Meta")
+                .build(),
+        )
+        .await;
     assert_eq!(r.callback_type(), Some(5), "preview is deferred");
     assert!(reply_text(&r).contains("Denmark"), "{}", reply_text(&r));
 
@@ -246,11 +415,19 @@ async fn members_subscribe_and_get_exactly_their_alerts() {
             .guild(DEFAULT_GUILD_ID)
             .channel(DEFAULT_CHANNEL_ID)
             .member(user, perms)
-            .subcommand("add", |o| o.string_option("url", url).string_option("name", "Local"))
+            .subcommand("add", |o| {
+                o.string_option("url", url).string_option("name", "Local")
+            })
             .build()
     };
-    let r = world.command(add(CAROL, 0, "https://news.example/feed.xml")).await;
-    assert!(reply_text(&r).contains("Manage Server"), "{}", reply_text(&r));
+    let r = world
+        .command(add(CAROL, 0, "https://news.example/feed.xml"))
+        .await;
+    assert!(
+        reply_text(&r).contains("Manage Server"),
+        "{}",
+        reply_text(&r)
+    );
     for url in [
         format!("{}/feed.xml", world.feeds.uri()),
         "http://localhost/feed.xml".to_string(),
@@ -258,9 +435,14 @@ async fn members_subscribe_and_get_exactly_their_alerts() {
         "http://169.254.169.254/latest/meta-data".to_string(),
         "file:///etc/passwd".to_string(),
     ] {
-        let r = world.command(add(ADMIN, permissions::MANAGE_GUILD, &url)).await;
+        let r = world
+            .command(add(ADMIN, permissions::MANAGE_GUILD, &url))
+            .await;
         let text = reply_text(&r);
-        assert!(text.contains("Could not add") && text.to_lowercase().contains("block"), "{url}: {text}");
+        assert!(
+            text.contains("Could not add") && text.to_lowercase().contains("block"),
+            "{url}: {text}"
+        );
     }
     world.fake.assert_no_violations();
     assert!(!bot.log().contains(TOKEN), "token leaked into the log");
@@ -277,36 +459,85 @@ trait CloneItem<'a> {
 
 impl<'a> CloneItem<'a> for RssItem<'a> {
     fn clone_item(&self) -> RssItem<'a> {
-        RssItem { guid: self.guid, title: self.title, link: self.link, date: self.date, description: self.description }
+        RssItem {
+            guid: self.guid,
+            title: self.title,
+            link: self.link,
+            date: self.date,
+            description: self.description,
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discord_faults_lose_nothing_and_post_nothing_twice() {
     let world = World::new(FakeConfig::default()).await;
-    world.publish(&[item("seed", "Markets steady before the holiday")]).await;
+    world
+        .publish(&[item("seed", "Markets steady before the holiday")])
+        .await;
     let bot = world.start_bot();
     world.ready(&bot).await;
-    world.command(member_cmd("subscribe", ALICE).string_option("query", "Gemini").build()).await;
-    let r = world
-        .command(member_cmd("subscribe", BOB).string_option("query", "Gemini").channel_option("channel", OTHER_CHANNEL).build())
+    world
+        .command(
+            member_cmd("subscribe", ALICE)
+                .string_option("query", "Gemini")
+                .build(),
+        )
         .await;
-    assert!(reply_text(&r).contains(&format!("<#{OTHER_CHANNEL}>")), "{}", reply_text(&r));
+    let r = world
+        .command(
+            member_cmd("subscribe", BOB)
+                .string_option("query", "Gemini")
+                .channel_option("channel", OTHER_CHANNEL)
+                .build(),
+        )
+        .await;
+    assert!(
+        reply_text(&r).contains(&format!("<#{OTHER_CHANNEL}>")),
+        "{}",
+        reply_text(&r)
+    );
 
     // 429 then 500 twice: each message still arrives exactly once.
-    world.fake.fail_next(Route::CreateMessageIn(DEFAULT_CHANNEL_ID), Fault::RateLimited { retry_after: 0.3, global: false });
-    world.fake.fail_times(Route::CreateMessageIn(OTHER_CHANNEL), Fault::ServerError(500), 2);
-    world.publish(&[item("g1", "Gemini tops the benchmark charts")]).await;
+    world.fake.fail_next(
+        Route::CreateMessageIn(DEFAULT_CHANNEL_ID),
+        Fault::RateLimited {
+            retry_after: 0.3,
+            global: false,
+        },
+    );
+    world.fake.fail_times(
+        Route::CreateMessageIn(OTHER_CHANNEL),
+        Fault::ServerError(500),
+        2,
+    );
+    world
+        .publish(&[item("g1", "Gemini tops the benchmark charts")])
+        .await;
     world
         .fake
         .wait_until("both channels got the alert", WAIT, |f| {
-            !f.messages_in(DEFAULT_CHANNEL_ID).is_empty() && !f.messages_in(OTHER_CHANNEL).is_empty()
+            !f.messages_in(DEFAULT_CHANNEL_ID).is_empty()
+                && !f.messages_in(OTHER_CHANNEL).is_empty()
         })
         .await;
 
     // 403/50013 in the other channel: the alert is kept, admins are told, and once an admin
     // fixes it (re-selecting the channel) it is delivered once.
-    world.fake.fail_always(Route::CreateMessageIn(OTHER_CHANNEL), Fault::MissingPermissions);
+    let other_posts = |f: &FakeDiscord| {
+        f.requests()
+            .iter()
+            .filter(|r| {
+                r.path
+                    .contains(&format!("/channels/{OTHER_CHANNEL}/messages"))
+            })
+            .count()
+    };
+    let requests_before = other_posts(&world.fake);
+    world.fake.fail_always(
+        Route::CreateMessageIn(OTHER_CHANNEL),
+        Fault::MissingPermissions,
+    );
     world.publish(&[item("g2", "Gemini lands in cars")]).await;
     world.wait_for_title("Gemini lands in cars").await; // Alice's copy in the default channel
     let admin_list = || {
@@ -323,10 +554,14 @@ async fn discord_faults_lose_nothing_and_post_nothing_twice() {
         if reply_text(&r).contains("suspended") {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "broken channel never reported: {}", reply_text(&r));
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "broken channel never reported: {}",
+            reply_text(&r)
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let attempts_while_broken = world.fake.requests().iter().filter(|r| r.path.contains(&format!("/channels/{OTHER_CHANNEL}/messages"))).count();
+    let attempts_while_broken = other_posts(&world.fake) - requests_before;
     world.fake.clear_faults();
     let fix = Interaction::command("alerts")
         .guild(DEFAULT_GUILD_ID)
@@ -338,32 +573,57 @@ async fn discord_faults_lose_nothing_and_post_nothing_twice() {
     world
         .fake
         .wait_until("the kept alert reaches the fixed channel", WAIT, |f| {
-            f.messages_in(OTHER_CHANNEL).iter().any(|m| embed_title(&m.body) == "Gemini lands in cars")
+            f.messages_in(OTHER_CHANNEL)
+                .iter()
+                .any(|m| embed_title(&m.body) == "Gemini lands in cars")
         })
         .await;
-    assert!(attempts_while_broken <= 3, "retried a 403 in a loop: {attempts_while_broken} requests");
+    assert_eq!(
+        attempts_while_broken, 1,
+        "a 403 must not be retried in a loop"
+    );
 
     // 404/10003: same; nothing posted twice anywhere.
-    world.fake.fail_always(Route::CreateMessageIn(OTHER_CHANNEL), Fault::UnknownChannel);
+    world
+        .fake
+        .fail_always(Route::CreateMessageIn(OTHER_CHANNEL), Fault::UnknownChannel);
     world.publish(&[item("g3", "Gemini learns to sing")]).await;
     world.wait_for_title("Gemini learns to sing").await;
     let mut seen = std::collections::HashSet::new();
     for m in world.fake.messages() {
-        let key = (m.channel_id, embed_title(&m.body), m.body["content"].as_str().unwrap_or_default().to_string());
+        let key = (
+            m.channel_id,
+            embed_title(&m.body),
+            m.body["content"].as_str().unwrap_or_default().to_string(),
+        );
         assert!(seen.insert(key.clone()), "posted twice: {key:?}");
     }
-    assert!(world.fake.messages_in(OTHER_CHANNEL).iter().all(|m| embed_title(&m.body) != "Gemini learns to sing"));
+    assert!(world
+        .fake
+        .messages_in(OTHER_CHANNEL)
+        .iter()
+        .all(|m| embed_title(&m.body) != "Gemini learns to sing"));
     world.fake.assert_no_violations();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_mid_delivery_posts_every_alert_exactly_once() {
     let world = World::new(FakeConfig::default()).await;
-    world.publish(&[item("seed", "Markets steady before the holiday")]).await;
+    world
+        .publish(&[item("seed", "Markets steady before the holiday")])
+        .await;
     let mut bot = world.start_bot();
     world.ready(&bot).await;
-    world.command(member_cmd("subscribe", ALICE).string_option("query", "Gemini").build()).await;
-    let titles: Vec<String> = (1..=12).map(|i| format!("Gemini story number {i}")).collect();
+    world
+        .command(
+            member_cmd("subscribe", ALICE)
+                .string_option("query", "Gemini")
+                .build(),
+        )
+        .await;
+    let titles: Vec<String> = (1..=12)
+        .map(|i| format!("Gemini story number {i}"))
+        .collect();
     let guids: Vec<String> = (1..=12).map(|i| format!("story-{i}")).collect();
     let items: Vec<RssItem<'_>> = titles.iter().zip(&guids).map(|(t, g)| item(g, t)).collect();
     world.publish(&items).await;
@@ -371,28 +631,47 @@ async fn restart_mid_delivery_posts_every_alert_exactly_once() {
     world.fake.wait_for_messages(3, WAIT).await;
     bot.kill();
     let before = world.fake.messages().len();
-    assert!(before < 12, "too late to test a restart ({before} already delivered)");
+    assert!(
+        before < 12,
+        "too late to test a restart ({before} already delivered)"
+    );
     let _bot = world.start_bot();
     world
         .fake
         .wait_until("all 12 alerts delivered", Duration::from_secs(60), |f| {
-            let posted: std::collections::HashSet<String> = f.messages().iter().map(|m| embed_title(&m.body)).collect();
+            let posted: std::collections::HashSet<String> =
+                f.messages().iter().map(|m| embed_title(&m.body)).collect();
             titles.iter().all(|t| posted.contains(t))
         })
         .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let posted: Vec<String> = world.fake.messages().iter().map(|m| embed_title(&m.body)).collect();
+    let posted: Vec<String> = world
+        .fake
+        .messages()
+        .iter()
+        .map(|m| embed_title(&m.body))
+        .collect();
     for t in &titles {
-        assert_eq!(posted.iter().filter(|p| *p == t).count(), 1, "{t} posted {posted:?}");
+        assert_eq!(
+            posted.iter().filter(|p| *p == t).count(),
+            1,
+            "{t} posted {posted:?}"
+        );
     }
-    assert_eq!(world.fake.rate_limited_count(), 0, "the pacer let Discord rate-limit us");
+    assert_eq!(
+        world.fake.rate_limited_count(),
+        0,
+        "the pacer let Discord rate-limit us"
+    );
     world.fake.assert_no_violations();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_token_stops_the_bot_with_a_clear_message() {
     let world = World::new(FakeConfig::default()).await;
-    world.publish(&[item("seed", "Markets steady before the holiday")]).await;
+    world
+        .publish(&[item("seed", "Markets steady before the holiday")])
+        .await;
     world.fake.reject_identify(true);
     let mut bot = world.start_bot();
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -400,7 +679,11 @@ async fn a_rejected_token_stops_the_bot_with_a_clear_message() {
         if let Some(status) = bot.child.try_wait().expect("wait") {
             break status;
         }
-        assert!(tokio::time::Instant::now() < deadline, "bot kept retrying a bad token; log:\n{}", bot.log());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bot kept retrying a bad token; log:\n{}",
+            bot.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(!status.success());

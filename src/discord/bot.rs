@@ -15,8 +15,7 @@ use crate::config::DiscordConfig;
 use crate::core::matcher::{Document, Matcher};
 use crate::core::query;
 use crate::discord::commands::{
-    definitions, fence_safe, help_text, parse_command, perms, Command, Invocation, OptValue,
-    Reply,
+    definitions, fence_safe, help_text, parse_command, perms, Command, Invocation, OptValue, Reply,
 };
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, Validators};
 use crate::sources::parse::parse_feed;
@@ -81,14 +80,21 @@ fn invocation(cmd: &CommandInteraction) -> Invocation {
         guild_id: cmd.guild_id.map(GuildId::get),
         channel_id: cmd.channel_id.get(),
         user_id: cmd.user.id.get(),
-        member_permissions: cmd.member.as_ref().and_then(|m| m.permissions).map(|p| p.bits()),
+        member_permissions: cmd
+            .member
+            .as_ref()
+            .and_then(|m| m.permissions)
+            .map(|p| p.bits()),
         app_permissions: cmd.app_permissions.map(|p| p.bits()),
     }
 }
 
 fn message(reply: &Reply) -> CreateInteractionResponseMessage {
     CreateInteractionResponseMessage::new()
-        .content(crate::core::summary::truncate_at_boundary(&reply.content, 2000))
+        .content(crate::core::summary::truncate_at_boundary(
+            &reply.content,
+            2000,
+        ))
         .ephemeral(reply.ephemeral)
         .allowed_mentions(CreateAllowedMentions::new())
 }
@@ -99,11 +105,18 @@ impl EventHandler for Handler {
         tracing::info!(bot = %ready.user.name, "connected to Discord");
         let commands = definitions();
         let result = match self.state.discord.guild_id {
-            Some(guild) => GuildId::new(guild).set_commands(&ctx.http, commands).await.map(|c| c.len()),
-            None => serenity::all::Command::set_global_commands(&ctx.http, commands).await.map(|c| c.len()),
+            Some(guild) => GuildId::new(guild)
+                .set_commands(&ctx.http, commands)
+                .await
+                .map(|c| c.len()),
+            None => serenity::all::Command::set_global_commands(&ctx.http, commands)
+                .await
+                .map(|c| c.len()),
         };
         match result {
-            Ok(n) => tracing::info!(commands = n, guild = ?self.state.discord.guild_id, "slash commands registered"),
+            Ok(n) => {
+                tracing::info!(commands = n, guild = ?self.state.discord.guild_id, "slash commands registered");
+            }
             Err(e) => tracing::error!(error = %e, "cannot register slash commands"),
         }
     }
@@ -137,7 +150,10 @@ impl Handler {
             }
             let reply = execute(&self.state, &inv, command).await;
             let edit = EditInteractionResponse::new()
-                .content(crate::core::summary::truncate_at_boundary(&reply.content, 2000))
+                .content(crate::core::summary::truncate_at_boundary(
+                    &reply.content,
+                    2000,
+                ))
                 .allowed_mentions(CreateAllowedMentions::new());
             if let Err(e) = cmd.edit_response(&ctx.http, edit).await {
                 tracing::warn!(error = %e, "cannot finish the deferred reply");
@@ -156,20 +172,42 @@ impl Handler {
         let user = cmd.user.id.get().to_string();
         let guild = guild.get().to_string();
         let rows = match cmd.data.name.as_str() {
-            "unsubscribe" => self.state.app.store().call(move |c| q::member_subscriptions(c, &guild, &user)).await,
-            "alerts" => self.state.app.store().call(move |c| q::channel_subscriptions(c, &guild)).await,
+            "unsubscribe" => {
+                self.state
+                    .app
+                    .store()
+                    .call(move |c| q::member_subscriptions(c, &guild, &user))
+                    .await
+            }
+            "alerts" => {
+                self.state
+                    .app
+                    .store()
+                    .call(move |c| q::channel_subscriptions(c, &guild))
+                    .await
+            }
             _ => Ok(Vec::new()),
         };
         let mut response = CreateAutocompleteResponse::new();
         let mut seen = std::collections::HashSet::new();
         for row in rows.unwrap_or_default() {
-            if seen.len() >= 25 || !row.query.to_lowercase().contains(&typed) || !seen.insert(row.query.clone()) {
+            if seen.len() >= 25
+                || !row.query.to_lowercase().contains(&typed)
+                || !seen.insert(row.query.clone())
+            {
                 continue;
             }
-            let label: String = format!("{} → {}", row.query, describe_target(&row.target)).chars().take(100).collect();
-            response = response.add_string_choice(label, row.query.chars().take(100).collect::<String>());
+            let label: String = format!("{} → {}", row.query, describe_target(&row.target))
+                .chars()
+                .take(100)
+                .collect();
+            response =
+                response.add_string_choice(label, row.query.chars().take(100).collect::<String>());
         }
-        if let Err(e) = cmd.create_response(&ctx.http, CreateInteractionResponse::Autocomplete(response)).await {
+        if let Err(e) = cmd
+            .create_response(&ctx.http, CreateInteractionResponse::Autocomplete(response))
+            .await
+        {
             tracing::debug!(error = %e, "autocomplete answer failed");
         }
     }
@@ -177,7 +215,10 @@ impl Handler {
 
 async fn respond(ctx: &Context, cmd: &CommandInteraction, reply: &Reply) {
     if let Err(e) = cmd
-        .create_response(&ctx.http, CreateInteractionResponse::Message(message(reply)))
+        .create_response(
+            &ctx.http,
+            CreateInteractionResponse::Message(message(reply)),
+        )
         .await
     {
         tracing::warn!(error = %e, "cannot answer the interaction");
@@ -219,14 +260,23 @@ fn post_check(inv: &Invocation, channel: u64) -> Option<String> {
     None
 }
 
-async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Command) -> anyhow::Result<Reply> {
+async fn run_command(
+    state: &BotState,
+    inv: &Invocation,
+    guild: u64,
+    command: Command,
+) -> anyhow::Result<Reply> {
     let store = state.app.store().clone();
     let g = guild.to_string();
     let user = inv.user_id.to_string();
     let now = Utc::now();
     let reply = match command {
         Command::Help => Reply::private(help_text()),
-        Command::Subscribe { queries, channel, dm } => {
+        Command::Subscribe {
+            queries,
+            channel,
+            dm,
+        } => {
             let default_channel = {
                 let g = g.clone();
                 store.call(move |c| q::alert_channel(c, &g)).await?
@@ -240,12 +290,18 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
             } else {
                 channel_target(inv.channel_id)
             };
-            if let Some(id) = target.strip_prefix("channel:").and_then(|id| id.parse::<u64>().ok()) {
+            if let Some(id) = target
+                .strip_prefix("channel:")
+                .and_then(|id| id.parse::<u64>().ok())
+            {
                 if let Some(problem) = post_check(inv, id) {
                     return Ok(Reply::private(problem));
                 }
             }
-            let (per_member, per_server) = (state.discord.max_subscriptions_per_member, state.discord.max_subscriptions_per_server);
+            let (per_member, per_server) = (
+                state.discord.max_subscriptions_per_member,
+                state.discord.max_subscriptions_per_server,
+            );
             let (g2, user2, target2) = (g.clone(), user.clone(), target.clone());
             let outcome = store
                 .call(move |c| {
@@ -283,14 +339,22 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
                     if !added.is_empty() {
                         text.push_str(&format!(
                             "Subscribed to {} — alerts go to {}.",
-                            added.iter().map(|q| format!("`{}`", fence_safe(q))).collect::<Vec<_>>().join(", "),
+                            added
+                                .iter()
+                                .map(|q| format!("`{}`", fence_safe(q)))
+                                .collect::<Vec<_>>()
+                                .join(", "),
                             describe_target(&target)
                         ));
                     }
                     if !existing.is_empty() {
                         text.push_str(&format!(
                             " Already subscribed: {}.",
-                            existing.iter().map(|q| format!("`{}`", fence_safe(q))).collect::<Vec<_>>().join(", ")
+                            existing
+                                .iter()
+                                .map(|q| format!("`{}`", fence_safe(q)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ));
                     }
                     if paused {
@@ -310,7 +374,7 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
                 }
                 _ => inv.user_id,
             };
-            let canonical = query::parse(&query).map(|q| q.to_string()).unwrap_or_else(|_| query.clone());
+            let canonical = query::parse(&query).map_or_else(|_| query.clone(), |q| q.to_string());
             let (g2, who) = (g.clone(), whose.to_string());
             let removed = store
                 .call(move |c| {
@@ -325,7 +389,10 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
                 Reply::private("No subscription with that query. `/subscriptions` lists them; pick one from the suggestions as you type.")
             } else {
                 state.app.reload_subscriptions().await?;
-                Reply::private(format!("Removed {removed} subscription{}.", if removed == 1 { "" } else { "s" }))
+                Reply::private(format!(
+                    "Removed {removed} subscription{}.",
+                    if removed == 1 { "" } else { "s" }
+                ))
             }
         }
         Command::Subscriptions { member } => {
@@ -355,11 +422,22 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
                     format!("<@{whose}> has no subscriptions in this server.")
                 })
             } else {
-                let mut text = if whose == inv.user_id { "Your subscriptions:\n".to_string() } else { format!("<@{whose}>'s subscriptions:\n") };
+                let mut text = if whose == inv.user_id {
+                    "Your subscriptions:\n".to_string()
+                } else {
+                    format!("<@{whose}>'s subscriptions:\n")
+                };
                 for row in &rows {
-                    text.push_str(&format!("• `{}` → {}", fence_safe(&row.query), describe_target(&row.target)));
+                    text.push_str(&format!(
+                        "• `{}` → {}",
+                        fence_safe(&row.query),
+                        describe_target(&row.target)
+                    ));
                     if let Some(b) = broken.iter().find(|b| b.target == row.target) {
-                        text.push_str(&format!(" ⚠ not delivering: {} (alerts are kept)", b.reason));
+                        text.push_str(&format!(
+                            " ⚠ not delivering: {} (alerts are kept)",
+                            b.reason
+                        ));
                     }
                     text.push('\n');
                 }
@@ -383,21 +461,44 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
                 .iter()
                 .filter_map(|i| {
                     matcher
-                        .match_document(&Document { title: &i.title, body: &i.body })
+                        .match_document(&Document {
+                            title: &i.title,
+                            body: &i.body,
+                        })
                         .into_iter()
                         .next()
                         .map(|m| (i, m.matched))
                 })
                 .collect();
             if hits.is_empty() {
-                Reply::private(format!("`{}` matched nothing among the {} items seen in the last 24 hours.", fence_safe(&query), items.len()))
+                Reply::private(format!(
+                    "`{}` matched nothing among the {} items seen in the last 24 hours.",
+                    fence_safe(&query),
+                    items.len()
+                ))
             } else {
-                let mut text = format!("`{}` matched {} of the {} items seen in the last 24 hours:\n", fence_safe(&query), hits.len(), items.len());
+                let mut text = format!(
+                    "`{}` matched {} of the {} items seen in the last 24 hours:\n",
+                    fence_safe(&query),
+                    hits.len(),
+                    items.len()
+                );
                 for (item, matched) in hits.iter().take(10) {
                     let title = crate::core::limits::escape_markdown(&item.title);
                     let line = match &item.link {
-                        Some(link) => format!("• [{}](<{}>) — {} (matched {})\n", title, link, item.source, matched.join(", ")),
-                        None => format!("• {} — {} (matched {})\n", title, item.source, matched.join(", ")),
+                        Some(link) => format!(
+                            "• [{}](<{}>) — {} (matched {})\n",
+                            title,
+                            link,
+                            item.source,
+                            matched.join(", ")
+                        ),
+                        None => format!(
+                            "• {} — {} (matched {})\n",
+                            title,
+                            item.source,
+                            matched.join(", ")
+                        ),
                     };
                     if text.chars().count() + line.chars().count() > 1900 {
                         break;
@@ -412,7 +513,9 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
         }
         Command::Pause | Command::Resume => {
             let pause = command == Command::Pause;
-            store.call(move |c| q::set_paused(c, &g, &user, pause)).await?;
+            store
+                .call(move |c| q::set_paused(c, &g, &user, pause))
+                .await?;
             state.app.reload_subscriptions().await?;
             Reply::private(if pause {
                 "Your alerts are paused; your subscriptions are kept. `/resume` to get alerts again."
@@ -422,16 +525,24 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
         }
         Command::SourcesList => {
             let g2 = g.clone();
-            let (sources, broken) = store.call(move |c| Ok((q::visible_sources(c, &g2)?, store::broken_targets(c)?))).await?;
+            let (sources, broken) = store
+                .call(move |c| Ok((q::visible_sources(c, &g2)?, store::broken_targets(c)?)))
+                .await?;
             let mut text = String::from("**Sources** (state · last success · next check)\n");
             for s in &sources {
-                let origin = if s.guild_id.is_some() { "" } else { " (config)" };
+                let origin = if s.guild_id.is_some() {
+                    ""
+                } else {
+                    " (config)"
+                };
                 let state_text = match (s.state.as_str(), &s.paused_reason, &s.last_error) {
                     ("paused", Some(reason), _) => format!("⛔ paused: {reason}"),
                     ("backoff", _, Some(err)) => format!("⚠ failing: {err}"),
                     (st, _, _) => st.to_string(),
                 };
-                let when = |t: Option<chrono::DateTime<Utc>>| t.map_or_else(|| "—".to_string(), |t| format!("<t:{}:R>", t.timestamp()));
+                let when = |t: Option<chrono::DateTime<Utc>>| {
+                    t.map_or_else(|| "—".to_string(), |t| format!("<t:{}:R>", t.timestamp()))
+                };
                 text.push_str(&format!(
                     "• **{}**{origin} · {} · {} · {}\n",
                     crate::core::limits::escape_markdown(&s.name),
@@ -443,13 +554,24 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
             if sources.is_empty() {
                 text.push_str("No sources yet. Add one with `/sources add url: https://example.com/feed.xml name: Example`.\n");
             }
-            let broken_here: Vec<_> = broken.iter().filter(|b| b.target.starts_with("channel:")).collect();
+            let broken_here: Vec<_> = broken
+                .iter()
+                .filter(|b| b.target.starts_with("channel:"))
+                .collect();
             for b in broken_here {
-                text.push_str(&format!("⚠ Alerts to {} are suspended: {} (they are kept and sent once it is fixed)\n", describe_target(&b.target), b.reason));
+                text.push_str(&format!(
+                    "⚠ Alerts to {} are suspended: {} (they are kept and sent once it is fixed)\n",
+                    describe_target(&b.target),
+                    b.reason
+                ));
             }
             Reply::private(text)
         }
-        Command::SourcesAdd { url, name, schedule } => {
+        Command::SourcesAdd {
+            url,
+            name,
+            schedule,
+        } => {
             let g2 = g.clone();
             let count = store.call(move |c| q::count_guild_sources(c, &g2)).await?;
             if count >= state.discord.max_sources_per_server {
@@ -463,26 +585,46 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
                 .await;
             let fetched = match fetched {
                 Ok(FetchOutcome::Fetched(f)) => f,
-                Ok(FetchOutcome::NotModified { .. }) => return Ok(Reply::private("The server answered 304 Not Modified to a first request; that is not a feed.")),
-                Err(e) => return Ok(Reply::private(format!("Could not add `{}`: {e}", fence_safe(&url)))),
+                Ok(FetchOutcome::NotModified { .. }) => return Ok(Reply::private(
+                    "The server answered 304 Not Modified to a first request; that is not a feed.",
+                )),
+                Err(e) => {
+                    return Ok(Reply::private(format!(
+                        "Could not add `{}`: {e}",
+                        fence_safe(&url)
+                    )))
+                }
             };
             let base = fetched.final_url.as_ref().map(ToString::to_string);
             let body = fetched.body;
             let content_type = fetched.content_type;
-            let parsed = tokio::task::spawn_blocking(move || parse_feed(&body, content_type.as_deref(), base.as_deref())).await;
+            let parsed = tokio::task::spawn_blocking(move || {
+                parse_feed(&body, content_type.as_deref(), base.as_deref())
+            })
+            .await;
             let feed = match parsed {
                 Ok(Ok(feed)) => feed,
                 Ok(Err(e)) => return Ok(Reply::private(format!("Not added: {e}"))),
-                Err(_) => return Ok(Reply::private("Not added: the feed parser crashed on that document.")),
+                Err(_) => {
+                    return Ok(Reply::private(
+                        "Not added: the feed parser crashed on that document.",
+                    ))
+                }
             };
-            let final_url = fetched.permanent_redirect.map_or(url.clone(), |u| u.to_string());
-            let schedule_text = schedule.unwrap_or_else(|| state.app.config.default_schedule.clone());
+            let final_url = fetched
+                .permanent_redirect
+                .map_or(url.clone(), |u| u.to_string());
+            let schedule_text =
+                schedule.unwrap_or_else(|| state.app.config.default_schedule.clone());
             let (g2, name2) = (g.clone(), name.clone());
             let added = store
                 .call(move |c| q::add_guild_source(c, &g2, &name2, &final_url, &schedule_text, now))
                 .await?;
             match added {
-                Err(AddSourceError::NameTaken) => Reply::private(format!("A source named `{}` already exists here. Pick another name.", fence_safe(&name))),
+                Err(AddSourceError::NameTaken) => Reply::private(format!(
+                    "A source named `{}` already exists here. Pick another name.",
+                    fence_safe(&name)
+                )),
                 Ok(id) => {
                     state.app.schedule_source(id);
                     Reply::private(format!(
@@ -527,12 +669,25 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
                     if q::count_guild_subscriptions(c, &g)? >= per_server {
                         return Ok(None);
                     }
-                    Ok(Some(q::add_subscription(c, KIND_CHANNEL, &g, "", &q2, &target, now)?))
+                    Ok(Some(q::add_subscription(
+                        c,
+                        KIND_CHANNEL,
+                        &g,
+                        "",
+                        &q2,
+                        &target,
+                        now,
+                    )?))
                 })
                 .await?;
             match added {
-                None => Reply::private(format!("This server has reached its limit of {per_server} subscriptions.")),
-                Some(false) => Reply::private(format!("`{}` already posts to <#{channel}>.", fence_safe(&query))),
+                None => Reply::private(format!(
+                    "This server has reached its limit of {per_server} subscriptions."
+                )),
+                Some(false) => Reply::private(format!(
+                    "`{}` already posts to <#{channel}>.",
+                    fence_safe(&query)
+                )),
                 Some(true) => {
                     state.app.reload_subscriptions().await?;
                     Reply::private(format!("Every item matching `{}` will be posted in <#{channel}> (without pinging anyone).", fence_safe(&query)))
@@ -540,16 +695,25 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
             }
         }
         Command::AlertsList => {
-            let (rows, default) = store.call(move |c| Ok((q::channel_subscriptions(c, &g)?, q::alert_channel(c, &g)?))).await?;
+            let (rows, default) = store
+                .call(move |c| Ok((q::channel_subscriptions(c, &g)?, q::alert_channel(c, &g)?)))
+                .await?;
             let mut text = format!(
                 "Default alert channel: {}\n",
-                default.as_deref().map_or_else(|| "not set (members' alerts go where they subscribed)".to_string(), describe_target)
+                default.as_deref().map_or_else(
+                    || "not set (members' alerts go where they subscribed)".to_string(),
+                    describe_target
+                )
             );
             if rows.is_empty() {
                 text.push_str("No channel-wide alerts. Add one with `/alerts add query: Gemini channel: #ai-news`.");
             }
             for row in rows {
-                text.push_str(&format!("• `{}` → {}\n", fence_safe(&row.query), describe_target(&row.target)));
+                text.push_str(&format!(
+                    "• `{}` → {}\n",
+                    fence_safe(&row.query),
+                    describe_target(&row.target)
+                ));
             }
             Reply::private(text)
         }
@@ -563,7 +727,10 @@ async fn run_command(state: &BotState, inv: &Invocation, guild: u64, command: Co
                 Reply::private("No channel-wide alert with that query. `/alerts list` shows them.")
             } else {
                 state.app.reload_subscriptions().await?;
-                Reply::private(format!("Removed {removed} channel-wide alert{}.", if removed == 1 { "" } else { "s" }))
+                Reply::private(format!(
+                    "Removed {removed} channel-wide alert{}.",
+                    if removed == 1 { "" } else { "s" }
+                ))
             }
         }
     };

@@ -184,12 +184,19 @@ pub fn clean_query(raw: &str) -> Result<String, String> {
             "The query is {count} characters long; the limit is {MAX_QUERY_INPUT}. Split it into several subscriptions separated by commas."
         ));
     }
-    if text.contains("@everyone") || text.contains("@here") || text.contains("<@") || text.contains("<#") {
+    if text.contains("@everyone")
+        || text.contains("@here")
+        || text.contains("<@")
+        || text.contains("<#")
+    {
         return Err("Queries cannot contain mentions (`@everyone`, `@here`, `<@…>`). Type the words to watch for, e.g. `Meta`.".into());
     }
     match query::parse(&text) {
         Ok(q) => Ok(q.to_string()),
-        Err(e) => Err(format!("`{}`: {e}. See `/help` for the query syntax.", fence_safe(&text))),
+        Err(e) => Err(format!(
+            "`{}`: {e}. See `/help` for the query syntax.",
+            fence_safe(&text)
+        )),
     }
 }
 
@@ -226,16 +233,21 @@ pub fn split_queries(text: &str) -> Vec<String> {
 
 /// Turns a command name and its options into a [`Command`], or an error reply.
 pub fn parse_command(name: &str, options: &[(String, OptValue)]) -> Result<Command, Reply> {
-    let missing = |what: &str, example: &str| Reply::private(format!("Missing `{what}`. Try `{example}`."));
+    let missing =
+        |what: &str, example: &str| Reply::private(format!("Missing `{what}`. Try `{example}`."));
     match name {
         "subscribe" => {
-            let raw = get_str(options, "query").ok_or_else(|| missing("query", "/subscribe query: Meta"))?;
+            let raw = get_str(options, "query")
+                .ok_or_else(|| missing("query", "/subscribe query: Meta"))?;
             let parts = split_queries(&raw);
             if parts.is_empty() {
                 return Err(Reply::private("The query is empty. Try `/subscribe query: Meta` or several at once: `/subscribe query: Meta, Gemini`."));
             }
             if parts.len() > 10 {
-                return Err(Reply::private(format!("That is {} subscriptions at once; add at most 10 per command.", parts.len())));
+                return Err(Reply::private(format!(
+                    "That is {} subscriptions at once; add at most 10 per command.",
+                    parts.len()
+                )));
             }
             let mut queries = Vec::with_capacity(parts.len());
             for part in parts {
@@ -249,7 +261,8 @@ pub fn parse_command(name: &str, options: &[(String, OptValue)]) -> Result<Comma
             })
         }
         "unsubscribe" => {
-            let query = get_str(options, "query").ok_or_else(|| missing("query", "/unsubscribe query: Meta"))?;
+            let query = get_str(options, "query")
+                .ok_or_else(|| missing("query", "/unsubscribe query: Meta"))?;
             Ok(Command::Unsubscribe {
                 query: query.trim().to_string(),
                 member: get_user(options, "member"),
@@ -259,7 +272,8 @@ pub fn parse_command(name: &str, options: &[(String, OptValue)]) -> Result<Comma
             member: get_user(options, "member"),
         }),
         "preview" => {
-            let raw = get_str(options, "query").ok_or_else(|| missing("query", "/preview query: Meta"))?;
+            let raw = get_str(options, "query")
+                .ok_or_else(|| missing("query", "/preview query: Meta"))?;
             Ok(Command::Preview {
                 query: clean_query(&raw).map_err(Reply::private)?,
             })
@@ -272,23 +286,43 @@ pub fn parse_command(name: &str, options: &[(String, OptValue)]) -> Result<Comma
                 OptValue::Sub(name, opts) => Some((name.as_str(), opts.as_slice())),
                 _ => None,
             }) else {
-                return Err(Reply::private(format!("Pick a sub-command, e.g. `/{name} list`.")));
+                return Err(Reply::private(format!(
+                    "Pick a sub-command, e.g. `/{name} list`."
+                )));
             };
             parse_group(name, sub, sub_options)
         }
-        other => Err(Reply::private(format!("Unknown command `/{other}`. Type `/help` for the list."))),
+        other => Err(Reply::private(format!(
+            "Unknown command `/{other}`. Type `/help` for the list."
+        ))),
     }
 }
 
 fn parse_group(group: &str, sub: &str, options: &[(String, OptValue)]) -> Result<Command, Reply> {
-    let missing = |what: &str, example: &str| Reply::private(format!("Missing `{what}`. Try `{example}`."));
+    let missing =
+        |what: &str, example: &str| Reply::private(format!("Missing `{what}`. Try `{example}`."));
     match (group, sub) {
         ("sources", "list") => Ok(Command::SourcesList),
         ("sources", "add") => {
-            let url = get_str(options, "url").ok_or_else(|| missing("url", "/sources add url: https://example.com/feed.xml name: Example"))?;
-            let name = get_str(options, "name").ok_or_else(|| missing("name", "/sources add url: https://example.com/feed.xml name: Example"))?;
+            let url = get_str(options, "url").ok_or_else(|| {
+                missing(
+                    "url",
+                    "/sources add url: https://example.com/feed.xml name: Example",
+                )
+            })?;
+            let name = get_str(options, "name").ok_or_else(|| {
+                missing(
+                    "name",
+                    "/sources add url: https://example.com/feed.xml name: Example",
+                )
+            })?;
             let url = url.trim().to_string();
-            let name: String = name.chars().filter(|c| !is_invisible(*c) && !c.is_control()).collect::<String>().trim().to_string();
+            let name: String = name
+                .chars()
+                .filter(|c| !is_invisible(*c) && !c.is_control())
+                .collect::<String>()
+                .trim()
+                .to_string();
             if name.is_empty() || name.chars().count() > MAX_SOURCE_NAME {
                 return Err(Reply::private(format!("Give the source a name of 1 to {MAX_SOURCE_NAME} characters, e.g. `name: Tech wire`.")));
             }
@@ -296,25 +330,40 @@ fn parse_group(group: &str, sub: &str, options: &[(String, OptValue)]) -> Result
                 return Err(Reply::private("Source names cannot contain `@` or `<`; use plain words, e.g. `name: Tech wire`."));
             }
             if url.chars().count() > MAX_URL {
-                return Err(Reply::private(format!("The URL is longer than {MAX_URL} characters.")));
+                return Err(Reply::private(format!(
+                    "The URL is longer than {MAX_URL} characters."
+                )));
             }
-            let schedule = get_str(options, "schedule").map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            let schedule = get_str(options, "schedule")
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
             if let Some(s) = &schedule {
-                crate::config::parse_schedule(s).map_err(|e| Reply::private(format!("`{}`: {e}", fence_safe(s))))?;
+                crate::config::parse_schedule(s)
+                    .map_err(|e| Reply::private(format!("`{}`: {e}", fence_safe(s))))?;
             }
-            Ok(Command::SourcesAdd { url, name, schedule })
+            Ok(Command::SourcesAdd {
+                url,
+                name,
+                schedule,
+            })
         }
         ("sources", "remove") => {
-            let name = get_str(options, "name").ok_or_else(|| missing("name", "/sources remove name: Tech wire"))?;
-            Ok(Command::SourcesRemove { name: name.trim().to_string() })
+            let name = get_str(options, "name")
+                .ok_or_else(|| missing("name", "/sources remove name: Tech wire"))?;
+            Ok(Command::SourcesRemove {
+                name: name.trim().to_string(),
+            })
         }
         ("alerts", "default") => {
-            let channel = get_channel(options, "channel").ok_or_else(|| missing("channel", "/alerts default channel: #news"))?;
+            let channel = get_channel(options, "channel")
+                .ok_or_else(|| missing("channel", "/alerts default channel: #news"))?;
             Ok(Command::AlertsDefault { channel })
         }
         ("alerts", "add") => {
-            let raw = get_str(options, "query").ok_or_else(|| missing("query", "/alerts add query: Gemini channel: #ai-news"))?;
-            let channel = get_channel(options, "channel").ok_or_else(|| missing("channel", "/alerts add query: Gemini channel: #ai-news"))?;
+            let raw = get_str(options, "query")
+                .ok_or_else(|| missing("query", "/alerts add query: Gemini channel: #ai-news"))?;
+            let channel = get_channel(options, "channel")
+                .ok_or_else(|| missing("channel", "/alerts add query: Gemini channel: #ai-news"))?;
             Ok(Command::AlertsAdd {
                 query: clean_query(&raw).map_err(Reply::private)?,
                 channel,
@@ -322,13 +371,16 @@ fn parse_group(group: &str, sub: &str, options: &[(String, OptValue)]) -> Result
         }
         ("alerts", "list") => Ok(Command::AlertsList),
         ("alerts", "remove") => {
-            let query = get_str(options, "query").ok_or_else(|| missing("query", "/alerts remove query: Gemini"))?;
+            let query = get_str(options, "query")
+                .ok_or_else(|| missing("query", "/alerts remove query: Gemini"))?;
             Ok(Command::AlertsRemove {
                 query: query.trim().to_string(),
                 channel: get_channel(options, "channel"),
             })
         }
-        _ => Err(Reply::private(format!("Unknown sub-command `/{group} {sub}`. Type `/help`."))),
+        _ => Err(Reply::private(format!(
+            "Unknown sub-command `/{group} {sub}`. Type `/help`."
+        ))),
     }
 }
 
@@ -433,8 +485,14 @@ mod tests {
 
     #[test]
     fn subscribe_splits_commas_outside_quotes() {
-        let cmd = parse_command("subscribe", &[("query".into(), s("Meta, \"Google, Cloud\" Gemini"))]).unwrap();
-        let Command::Subscribe { queries, .. } = cmd else { panic!() };
+        let cmd = parse_command(
+            "subscribe",
+            &[("query".into(), s("Meta, \"Google, Cloud\" Gemini"))],
+        )
+        .unwrap();
+        let Command::Subscribe { queries, .. } = cmd else {
+            panic!()
+        };
         assert_eq!(queries, vec!["Meta", "\"Google, Cloud\" Gemini"]);
     }
 
@@ -444,7 +502,11 @@ mod tests {
         assert!(err.ephemeral);
         assert!(err.content.contains("never closed"), "{}", err.content);
         let err = parse_command("subscribe", &[("query".into(), s("   "))]).unwrap_err();
-        assert!(err.content.contains("/subscribe query: Meta"), "{}", err.content);
+        assert!(
+            err.content.contains("/subscribe query: Meta"),
+            "{}",
+            err.content
+        );
     }
 
     #[test]
@@ -467,14 +529,24 @@ mod tests {
 
     #[test]
     fn admin_commands_are_marked() {
-        let cmd = parse_command("sources", &[("list".into(), OptValue::Sub("list".into(), vec![]))]).unwrap();
+        let cmd = parse_command(
+            "sources",
+            &[("list".into(), OptValue::Sub("list".into(), vec![]))],
+        )
+        .unwrap();
         assert!(cmd.needs_admin());
         assert!(!Command::Pause.needs_admin());
     }
 
     #[test]
     fn admin_check_reads_manage_guild_or_administrator() {
-        let mut inv = Invocation { guild_id: Some(1), channel_id: 2, user_id: 3, member_permissions: Some(0), app_permissions: None };
+        let mut inv = Invocation {
+            guild_id: Some(1),
+            channel_id: 2,
+            user_id: 3,
+            member_permissions: Some(0),
+            app_permissions: None,
+        };
         assert!(!inv.is_admin());
         inv.member_permissions = Some(perms::MANAGE_GUILD);
         assert!(inv.is_admin());
@@ -484,9 +556,23 @@ mod tests {
 
     #[test]
     fn sources_add_checks_schedule() {
-        let opts = vec![("add".into(), OptValue::Sub("add".into(), vec![("url".into(), s("https://x.test/f")), ("name".into(), s("X")), ("schedule".into(), s("*/5 * * * *"))]))];
+        let opts = vec![(
+            "add".into(),
+            OptValue::Sub(
+                "add".into(),
+                vec![
+                    ("url".into(), s("https://x.test/f")),
+                    ("name".into(), s("X")),
+                    ("schedule".into(), s("*/5 * * * *")),
+                ],
+            ),
+        )];
         let err = parse_command("sources", &opts).unwrap_err();
-        assert!(err.content.contains("try \"0 */5 * * * *\""), "{}", err.content);
+        assert!(
+            err.content.contains("try \"0 */5 * * * *\""),
+            "{}",
+            err.content
+        );
     }
 
     #[test]
@@ -494,17 +580,33 @@ mod tests {
         let json = serde_json::to_value(definitions()).unwrap();
         for cmd in json.as_array().unwrap() {
             let name = cmd["name"].as_str().unwrap();
-            assert!(name.len() <= 32 && name.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '_'));
+            assert!(
+                name.len() <= 32
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_')
+            );
             let desc = cmd["description"].as_str().unwrap();
             assert!((1..=100).contains(&desc.chars().count()), "{name}: {desc}");
             for opt in cmd["options"].as_array().into_iter().flatten() {
-                assert!(opt["description"].as_str().unwrap().chars().count() <= 100, "{name}: {opt}");
+                assert!(
+                    opt["description"].as_str().unwrap().chars().count() <= 100,
+                    "{name}: {opt}"
+                );
                 for sub in opt["options"].as_array().into_iter().flatten() {
-                    assert!(sub["description"].as_str().unwrap().chars().count() <= 100, "{name}: {sub}");
+                    assert!(
+                        sub["description"].as_str().unwrap().chars().count() <= 100,
+                        "{name}: {sub}"
+                    );
                 }
             }
         }
-        let sources = json.as_array().unwrap().iter().find(|c| c["name"] == "sources").unwrap();
+        let sources = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "sources")
+            .unwrap();
         assert_eq!(sources["default_member_permissions"], "32");
     }
 }

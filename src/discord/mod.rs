@@ -28,7 +28,10 @@ pub struct OutgoingMessage {
 /// The bot token: `DISCORD_TOKEN` when set and not empty, else the first line of
 /// `[discord].token_file`. `None` means console mode.
 pub fn token(discord: &DiscordConfig, env_value: Option<String>) -> anyhow::Result<Option<String>> {
-    if let Some(token) = env_value.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
+    if let Some(token) = env_value
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+    {
         return Ok(Some(token));
     }
     match &discord.token_file {
@@ -54,10 +57,13 @@ fn read_token_file(path: &Path) -> anyhow::Result<String> {
 /// Discord, until `cancel` fires or Discord refuses the token.
 pub async fn run(app: Arc<App>, token: String, cancel: CancellationToken) -> anyhow::Result<()> {
     let discord = app.config.discord.clone();
-    let mut builder = HttpBuilder::new(&token).default_allowed_mentions(CreateAllowedMentions::new());
+    let mut builder =
+        HttpBuilder::new(&token).default_allowed_mentions(CreateAllowedMentions::new());
     if discord.api_base_url != DISCORD_API {
         // serenity ignores the proxy unless its own ratelimiter is off; we pace ourselves.
-        builder = builder.proxy(discord.api_base_url.clone()).ratelimiter_disabled(true);
+        builder = builder
+            .proxy(discord.api_base_url.clone())
+            .ratelimiter_disabled(true);
     }
     let http = builder.build();
     let state = Arc::new(bot::BotState {
@@ -71,7 +77,11 @@ pub async fn run(app: Arc<App>, token: String, cancel: CancellationToken) -> any
     let shard_manager = Arc::clone(&client.shard_manager);
 
     let rest_client = reqwest::Client::builder()
-        .user_agent(concat!("DiscordBot (https://github.com/newshound, ", env!("CARGO_PKG_VERSION"), ")"))
+        .user_agent(concat!(
+            "DiscordBot (https://github.com/newshound, ",
+            env!("CARGO_PKG_VERSION"),
+            ")"
+        ))
         .build()
         .context("cannot build the HTTP client")?;
     let rest = rest::DiscordRest::new(rest_client, &discord.api_base_url, &token)?;

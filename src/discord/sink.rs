@@ -52,9 +52,15 @@ impl DiscordSink {
             Target::Dm(user) => match self.rest.dm_channel(user).await {
                 Ok(id) => id,
                 Err(e) if e.is_transient() || e.is_rate_limited() => {
-                    return Delivery::Retry { reason: e.to_string() }
+                    return Delivery::Retry {
+                        reason: e.to_string(),
+                    }
                 }
-                Err(e) if e.is_unauthorized() => return Delivery::Fatal { reason: e.to_string() },
+                Err(e) if e.is_unauthorized() => {
+                    return Delivery::Fatal {
+                        reason: e.to_string(),
+                    }
+                }
                 Err(e) => {
                     return Delivery::Rejected {
                         reason: format!("cannot open a direct message with member {user}: {e}"),
@@ -64,7 +70,7 @@ impl DiscordSink {
         };
         let messages = render_alert(alert, alert.id);
         match send_all(&self.rest, &self.pacer, channel, &messages).await {
-            Ok(_) => Delivery::Delivered,
+            Ok(_) | Err(Delivery::Delivered) => Delivery::Delivered,
             Err(Delivery::Rejected { reason }) => {
                 // Discord refused the body (400): never resend it unchanged. One fallback with
                 // only the essentials; if that fails too, the alert is dropped with the reason.
@@ -78,7 +84,6 @@ impl DiscordSink {
                     Err(other) => other,
                 }
             }
-            Err(Delivery::Delivered) => Delivery::Delivered,
             Err(other) if matches!(target, Target::Dm(_)) => match other {
                 // A member with closed DMs: drop with the reason rather than loop.
                 Delivery::TargetBroken { reason } => Delivery::Rejected {
@@ -111,7 +116,9 @@ impl DiscordSink {
             if notice_target == broken_target {
                 continue;
             }
-            let Some(Target::Channel(channel)) = parse_target(&notice_target) else { continue };
+            let Some(Target::Channel(channel)) = parse_target(&notice_target) else {
+                continue;
+            };
             let shown = match parse_target(broken_target) {
                 Some(Target::Channel(id)) => format!("<#{id}>"),
                 _ => "a delivery target".to_string(),
@@ -139,9 +146,21 @@ fn minimal_message(alert: &Alert, full: &[OutgoingMessage]) -> OutgoingMessage {
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
         .map(|l| format!("\n<{}>", crate::core::limits::fit(l, 1500)))
         .unwrap_or_default();
-    let mut payload = full.first().map(|m| m.payload.clone()).unwrap_or_else(|| json!({}));
-    let mentions = payload.get("content").and_then(|c| c.as_str()).unwrap_or_default().to_string();
-    let content = crate::core::limits::fit(&format!("{mentions}\n**{title}** — {}{link}", crate::core::limits::escape_markdown(&alert.source)), 2000);
+    let mut payload = full
+        .first()
+        .map_or_else(|| json!({}), |m| m.payload.clone());
+    let mentions = payload
+        .get("content")
+        .and_then(|c| c.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let content = crate::core::limits::fit(
+        &format!(
+            "{mentions}\n**{title}** — {}{link}",
+            crate::core::limits::escape_markdown(&alert.source)
+        ),
+        2000,
+    );
     payload["content"] = json!(content.trim());
     if let Some(map) = payload.as_object_mut() {
         map.remove("embeds");
@@ -158,7 +177,11 @@ impl Sink for DiscordSink {
             let target = alert.target.clone();
             let already = self
                 .store
-                .call(move |c| Ok(store::broken_targets(c)?.into_iter().any(|b| b.target == target)))
+                .call(move |c| {
+                    Ok(store::broken_targets(c)?
+                        .into_iter()
+                        .any(|b| b.target == target))
+                })
                 .await
                 .unwrap_or(true);
             if !already {
@@ -177,7 +200,10 @@ mod tests {
     fn targets_parse() {
         assert_eq!(parse_target("channel:42"), Some(Target::Channel(42)));
         assert_eq!(parse_target("dm:7"), Some(Target::Dm(7)));
-        assert_eq!(parse_target("123456789012345678"), Some(Target::Channel(123_456_789_012_345_678)));
+        assert_eq!(
+            parse_target("123456789012345678"),
+            Some(Target::Channel(123_456_789_012_345_678))
+        );
         assert_eq!(parse_target("alerts"), None);
         assert_eq!(parse_target("channel:0"), None);
     }

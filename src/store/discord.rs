@@ -13,7 +13,11 @@ pub const KIND_MEMBER: &str = "member";
 /// A channel-wide subscription set by an admin (mentions nobody).
 pub const KIND_CHANNEL: &str = "channel";
 
-fn subscription_rows(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<SubscriptionRow>> {
+fn subscription_rows(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<SubscriptionRow>> {
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(args, |r| {
         Ok(SubscriptionRow {
@@ -29,7 +33,11 @@ fn subscription_rows(conn: &Connection, sql: &str, args: impl rusqlite::Params) 
 }
 
 /// A member's subscriptions in one server, oldest first.
-pub fn member_subscriptions(conn: &Connection, guild: &str, user: &str) -> Result<Vec<SubscriptionRow>> {
+pub fn member_subscriptions(
+    conn: &Connection,
+    guild: &str,
+    user: &str,
+) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
         "SELECT id, origin, user, query, target, guild_id FROM subscriptions
@@ -50,7 +58,11 @@ pub fn channel_subscriptions(conn: &Connection, guild: &str) -> Result<Vec<Subsc
 
 /// How many subscriptions (members' and channel-wide) a server holds.
 pub fn count_guild_subscriptions(conn: &Connection, guild: &str) -> Result<usize> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM subscriptions WHERE guild_id = ?1", [guild], |r| r.get(0))?;
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM subscriptions WHERE guild_id = ?1",
+        [guild],
+        |r| r.get(0),
+    )?;
     Ok(n as usize)
 }
 
@@ -80,7 +92,12 @@ pub fn add_subscription(
 }
 
 /// Removes a member's subscriptions whose query is `query` (as stored). Returns how many.
-pub fn remove_member_subscription(conn: &Connection, guild: &str, user: &str, query: &str) -> Result<usize> {
+pub fn remove_member_subscription(
+    conn: &Connection,
+    guild: &str,
+    user: &str,
+    query: &str,
+) -> Result<usize> {
     Ok(conn.execute(
         "DELETE FROM subscriptions WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' AND query = ?3",
         params![guild, user, query],
@@ -88,7 +105,12 @@ pub fn remove_member_subscription(conn: &Connection, guild: &str, user: &str, qu
 }
 
 /// Removes channel-wide subscriptions with this query (in one channel, or all). Returns how many.
-pub fn remove_channel_subscription(conn: &Connection, guild: &str, query: &str, target: Option<&str>) -> Result<usize> {
+pub fn remove_channel_subscription(
+    conn: &Connection,
+    guild: &str,
+    query: &str,
+    target: Option<&str>,
+) -> Result<usize> {
     Ok(conn.execute(
         "DELETE FROM subscriptions WHERE guild_id = ?1 AND kind = 'channel' AND query = ?2 AND (?3 IS NULL OR target = ?3)",
         params![guild, query, target],
@@ -126,14 +148,20 @@ pub fn set_alert_channel(conn: &Connection, guild: &str, channel: &str) -> Resul
 
 pub fn alert_channel(conn: &Connection, guild: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row("SELECT alert_channel FROM guilds WHERE guild_id = ?1", [guild], |r| r.get(0))
+        .query_row(
+            "SELECT alert_channel FROM guilds WHERE guild_id = ?1",
+            [guild],
+            |r| r.get(0),
+        )
         .optional()?
         .flatten())
 }
 
 /// The servers that have a subscription delivering to `target`.
 pub fn guilds_of_target(conn: &Connection, target: &str) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT DISTINCT guild_id FROM subscriptions WHERE target = ?1 AND guild_id IS NOT NULL")?;
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT guild_id FROM subscriptions WHERE target = ?1 AND guild_id IS NOT NULL",
+    )?;
     let rows = stmt.query_map([target], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -149,7 +177,11 @@ pub fn visible_sources(conn: &Connection, guild: &str) -> Result<Vec<SourceRow>>
 
 /// How many sources a server added.
 pub fn count_guild_sources(conn: &Connection, guild: &str) -> Result<usize> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM sources WHERE guild_id = ?1", [guild], |r| r.get(0))?;
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM sources WHERE guild_id = ?1",
+        [guild],
+        |r| r.get(0),
+    )?;
     Ok(n as usize)
 }
 
@@ -205,7 +237,11 @@ pub fn remove_guild_source(conn: &Connection, guild: &str, name: &str) -> Result
         [name],
         |r| r.get(0),
     )?;
-    Ok(if config { RemoveSource::FromConfig } else { RemoveSource::NotFound })
+    Ok(if config {
+        RemoveSource::FromConfig
+    } else {
+        RemoveSource::NotFound
+    })
 }
 
 /// An item recently seen by a source visible to a server, for `/preview`.
@@ -218,7 +254,12 @@ pub struct RecentItem {
     pub fetched_at: Option<DateTime<Utc>>,
 }
 
-pub fn recent_items(conn: &Connection, guild: &str, since: DateTime<Utc>, limit: usize) -> Result<Vec<RecentItem>> {
+pub fn recent_items(
+    conn: &Connection,
+    guild: &str,
+    since: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<RecentItem>> {
     let mut stmt = conn.prepare(
         "SELECT s.name, i.title, i.link, i.body, i.fetched_at FROM items i JOIN sources s ON s.id = i.source_id
          WHERE i.fetched_at >= ?1 AND (s.guild_id IS NULL OR s.guild_id = ?2)
