@@ -489,3 +489,105 @@ fn shipped_configs_are_valid() {
         );
     }
 }
+
+/// Every real-world breakage feed-rs has, served over HTTP: `fetch` still lists the items, and
+/// a broken document fails only its own source in `once`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quirky_feeds_over_http_still_yield_items() {
+    let server = MockServer::start().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/feeds");
+    let quirky = [
+        "rss_no_version.xml",
+        "rss_bare_ampersand.xml",
+        "rss_html_entities.xml",
+        "rss_cp1252_declared_utf8.xml",
+        "rss_utf16le.xml",
+        "rss_utf16be.xml",
+        "atom03.xml",
+        "jsonfeed_numeric_ids.json",
+        "jsonfeed1_http_version.json",
+        "rss091.xml",
+        "rss1_rdf.xml",
+        "atom1.xml",
+        "jsonfeed11.json",
+    ];
+    for name in quirky
+        .iter()
+        .chain(["truncated.xml", "html_page.html"].iter())
+    {
+        let body = std::fs::read(format!("{dir}/{name}")).unwrap();
+        Mock::given(method("GET"))
+            .and(path(format!("/{name}")))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
+            .mount(&server)
+            .await;
+    }
+    for name in quirky {
+        let out = common::newshound(&[
+            "fetch",
+            &format!("{}/{name}", server.uri()),
+            "--output",
+            "json",
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let items: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(!items.is_empty(), "{name}: no items");
+        for item in &items {
+            let title = item["title"].as_str().unwrap_or_default();
+            assert!(!title.is_empty(), "{name}: untitled item {item}");
+            assert!(
+                !title.contains("&eacute;") && !title.contains('\u{FFFD}'),
+                "{name}: mojibake in {title:?}"
+            );
+            assert!(
+                item["id"].as_str().is_some_and(|id| !id.is_empty()),
+                "{name}: no id"
+            );
+        }
+    }
+
+    // In a pass, broken documents fail alone.
+    let setup = Setup::new();
+    let mut body = String::new();
+    for name in [
+        "rss_utf16be.xml",
+        "truncated.xml",
+        "html_page.html",
+        "atom03.xml",
+    ] {
+        body.push_str(&format!(
+            "[[sources]]\nname = \"{name}\"\nurl = \"{}/{name}\"\nbackfill = 1\n\n",
+            server.uri()
+        ));
+    }
+    body.push_str("[[subscriptions]]\nuser = \"alice\"\nquery = \"the OR a OR of\"\n");
+    let run = once_json(&setup.write_config(&body));
+    assert!(
+        run.stderr.contains("truncated.xml: FAILED") && run.stderr.contains("cut off"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("html_page.html: FAILED") && run.stderr.contains("HTML page"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("rss_utf16be.xml: ") && !run.stderr.contains("rss_utf16be.xml: FAILED"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("atom03.xml: ") && !run.stderr.contains("atom03.xml: FAILED"),
+        "{}",
+        run.stderr
+    );
+}
