@@ -591,3 +591,71 @@ async fn quirky_feeds_over_http_still_yield_items() {
         run.stderr
     );
 }
+
+/// `run` without a token prints alerts to the console and stops cleanly on SIGTERM.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_prints_to_console_and_stops_cleanly_on_sigterm() {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        "/feed.xml",
+        rss(&[item(
+            "a",
+            "Meta opens a new office in Lisbon",
+            "https://wire.example/a",
+        )]),
+    )
+    .await;
+    let setup = Setup::new();
+    let config = setup.write_config(&format!(
+        "[defaults]\nschedule = \"* * * * * *\"\nbackfill = 1\n\n[[sources]]\nname = \"Wire\"\nurl = \"{}/feed.xml\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n",
+        server.uri()
+    ));
+    let stdout_path = setup.path("stdout.txt");
+    let stdout = std::fs::File::create(&stdout_path).unwrap();
+    let stderr = std::fs::File::create(setup.path("stderr.txt")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newshound"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env_remove("DISCORD_TOKEN")
+        .env("NEWSHOUND_LOG", "info")
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&stdout_path)
+        .unwrap_or_default()
+        .contains("Meta opens a new office")
+    {
+        assert!(std::time::Instant::now() < deadline, "no alert printed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not stop on SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    let log = std::fs::read_to_string(setup.path("stderr.txt")).unwrap();
+    assert!(log.contains("stopped cleanly"), "{log}");
+    // The alert was printed once, and the next pass finds nothing new.
+    let printed = std::fs::read_to_string(&stdout_path).unwrap();
+    assert_eq!(
+        printed.matches("Meta opens a new office").count(),
+        1,
+        "{printed}"
+    );
+    assert!(once_json(&config).alerts.is_empty());
+}
