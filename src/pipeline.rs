@@ -304,7 +304,13 @@ async fn poll_inner(
     };
     // Only a document that proved to be a feed may replace the stored URL.
     record.new_url = fetched.permanent_redirect.map(|u| u.to_string());
-    record.next_check_at = hinted_next_check(now, fetched.hints.not_before, feed.ttl_minutes);
+    // A local file has no server to be polite to: its `<ttl>` is not a reason to wait.
+    let is_file = !source.url.contains("://");
+    record.next_check_at = if is_file {
+        None
+    } else {
+        hinted_next_check(now, fetched.hints.not_before, feed.ttl_minutes)
+    };
 
     let items = oldest_first(feed.items);
     let new_items = to_new_items(&items, ctx.summary_length);

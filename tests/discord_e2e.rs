@@ -335,6 +335,22 @@ async fn members_subscribe_and_get_exactly_their_alerts() {
         .unwrap_or_default()
         .contains("<@123>"));
 
+    // Autocomplete offers only Alice's own subscriptions.
+    let auto = Interaction::autocomplete("unsubscribe")
+        .guild(DEFAULT_GUILD_ID)
+        .channel(DEFAULT_CHANNEL_ID)
+        .member(ALICE, 0)
+        .focused_string_option("query", "me")
+        .build();
+    let r = world.command(auto).await;
+    let choices = r
+        .callback
+        .as_ref()
+        .map(|c| c["data"]["choices"].clone())
+        .unwrap_or_default();
+    assert_eq!(choices.as_array().map(Vec::len), Some(1), "{choices}");
+    assert_eq!(choices[0]["value"], "Meta");
+
     // /unsubscribe stops Alice's alerts; Carol's marker proves the poll happened.
     let r = world
         .command(
@@ -690,4 +706,93 @@ async fn a_rejected_token_stops_the_bot_with_a_clear_message() {
     let log = bot.log();
     assert!(log.contains("DISCORD_TOKEN"), "{log}");
     assert!(!log.contains(TOKEN), "token leaked: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dm_alerts_go_to_the_member_and_closed_dms_fall_back_to_a_notice() {
+    let world = World::new(FakeConfig::default()).await;
+    world
+        .publish(&[item("seed", "Markets steady before the holiday")])
+        .await;
+    let bot = world.start_bot();
+    world.ready(&bot).await;
+    let set_default = Interaction::command("alerts")
+        .guild(DEFAULT_GUILD_ID)
+        .channel(DEFAULT_CHANNEL_ID)
+        .member(ADMIN, permissions::MANAGE_GUILD)
+        .app_permissions(permissions::BOT_CHANNEL)
+        .subcommand("default", |o| {
+            o.channel_option("channel", DEFAULT_CHANNEL_ID)
+        })
+        .build();
+    let r = world.command(set_default).await;
+    assert!(reply_text(&r).contains("now go to"), "{}", reply_text(&r));
+    let r = world
+        .command(
+            member_cmd("subscribe", ALICE)
+                .string_option("query", "Walrus")
+                .bool_option("dm", true)
+                .build(),
+        )
+        .await;
+    assert!(
+        reply_text(&r).contains("direct message"),
+        "{}",
+        reply_text(&r)
+    );
+
+    world
+        .publish(&[item("w1", "Walrus spotted on a Dutch beach")])
+        .await;
+    world
+        .fake
+        .wait_until("a DM to Alice", WAIT, |f| {
+            f.dm_channel_of(ALICE)
+                .is_some_and(|ch| !f.messages_in(ch).is_empty())
+        })
+        .await;
+    let dm = world.fake.dm_channel_of(ALICE).unwrap();
+    assert!(
+        world.fake.messages_in(DEFAULT_CHANNEL_ID).is_empty(),
+        "a DM alert leaked into the channel"
+    );
+    assert_eq!(
+        world.fake.messages_in(dm)[0].body["allowed_mentions"]["parse"],
+        serde_json::json!([])
+    );
+
+    // Bob's DMs are closed: the alert comes to the alert channel with a notice for him only.
+    world.fake.fail_always(
+        Route::CreateDm,
+        Fault::Status {
+            status: 403,
+            code: 50007,
+            message: "Cannot send messages to this user".into(),
+        },
+    );
+    world
+        .command(
+            member_cmd("subscribe", BOB)
+                .string_option("query", "Otter")
+                .bool_option("dm", true)
+                .build(),
+        )
+        .await;
+    world
+        .publish(&[item("o1", "Otter family returns to the river")])
+        .await;
+    let message = world
+        .wait_for_title("Otter family returns to the river")
+        .await;
+    let content = message["content"].as_str().unwrap_or_default();
+    assert!(
+        content.contains(&format!("<@{BOB}>")) && content.contains("direct message"),
+        "{content}"
+    );
+    assert_eq!(
+        message["allowed_mentions"]["users"],
+        serde_json::json!([BOB.to_string()])
+    );
+    assert_eq!(world.fake.messages_in(DEFAULT_CHANNEL_ID).len(), 1);
+    world.fake.assert_no_violations();
 }

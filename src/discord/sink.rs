@@ -62,9 +62,9 @@ impl DiscordSink {
                     }
                 }
                 Err(e) => {
-                    return Delivery::Rejected {
-                        reason: format!("cannot open a direct message with member {user}: {e}"),
-                    }
+                    return self
+                        .dm_fallback(alert, user, &format!("cannot open a direct message: {e}"))
+                        .await
                 }
             },
         };
@@ -84,12 +84,59 @@ impl DiscordSink {
                     Err(other) => other,
                 }
             }
-            Err(other) if matches!(target, Target::Dm(_)) => match other {
-                // A member with closed DMs: drop with the reason rather than loop.
-                Delivery::TargetBroken { reason } => Delivery::Rejected {
-                    reason: format!("direct message refused: {reason}"),
-                },
-                other => other,
+            Err(Delivery::TargetBroken { reason }) if matches!(target, Target::Dm(_)) => {
+                // A member with closed DMs: a notice in the server's alert channel, not a loop.
+                let Target::Dm(user) = target else {
+                    return Delivery::Rejected { reason };
+                };
+                self.dm_fallback(alert, user, &format!("direct message refused: {reason}"))
+                    .await
+            }
+            Err(other) => other,
+        }
+    }
+
+    /// When a member's DMs are closed: post the alert in the server's alert channel with a
+    /// notice mentioning only that member; without an alert channel, drop it with the reason.
+    async fn dm_fallback(&self, alert: &Alert, user: u64, reason: &str) -> Delivery {
+        let target = alert.target.clone();
+        let channel = self
+            .store
+            .call(move |c| {
+                for guild in q::guilds_of_target(c, &target)? {
+                    if let Some(channel) = q::alert_channel(c, &guild)? {
+                        return Ok(Some(channel));
+                    }
+                }
+                Ok(None)
+            })
+            .await
+            .ok()
+            .flatten()
+            .and_then(|t| match parse_target(&t) {
+                Some(Target::Channel(id)) => Some(id),
+                _ => None,
+            });
+        let Some(channel) = channel else {
+            return Delivery::Rejected {
+                reason: format!("{reason}; no server alert channel to fall back to"),
+            };
+        };
+        let mut messages = render_alert(alert, alert.id);
+        if let Some(first) = messages.first_mut() {
+            first.payload["content"] = json!(format!(
+                "<@{user}> I couldn't send you this by direct message (are your DMs closed?), so here it is."
+            ));
+            first.payload["allowed_mentions"] = json!({"parse": [], "users": [user.to_string()]});
+            first.payload["nonce"] = json!(format!("nh{}-dm", alert.id));
+        }
+        messages.truncate(1);
+        match send_all(&self.rest, &self.pacer, channel, &messages).await {
+            Ok(_) => Delivery::Delivered,
+            Err(
+                Delivery::TargetBroken { reason: second } | Delivery::Rejected { reason: second },
+            ) => Delivery::Rejected {
+                reason: format!("{reason}; the fallback notice failed too: {second}"),
             },
             Err(other) => other,
         }
