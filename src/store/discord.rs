@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{parse_ts, source_from_row, ts, Result, SourceRow, SubscriptionRow, SOURCE_COLUMNS};
+use super::{
+    parse_ts, source_from_row, subscription_rows, ts, Result, SourceRow, SubscriptionRow,
+    SOURCE_COLUMNS,
+};
 
 /// Origin of rows created from Discord.
 pub const ORIGIN_DISCORD: &str = "discord";
@@ -12,25 +15,6 @@ pub const ORIGIN_DISCORD: &str = "discord";
 pub const KIND_MEMBER: &str = "member";
 /// A channel-wide subscription set by an admin (mentions nobody).
 pub const KIND_CHANNEL: &str = "channel";
-
-fn subscription_rows(
-    conn: &Connection,
-    sql: &str,
-    args: impl rusqlite::Params,
-) -> Result<Vec<SubscriptionRow>> {
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map(args, |r| {
-        Ok(SubscriptionRow {
-            id: r.get(0)?,
-            origin: r.get(1)?,
-            user: r.get(2)?,
-            query: r.get(3)?,
-            target: r.get(4)?,
-            guild_id: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
 
 /// A member's subscriptions in one server, oldest first.
 pub fn member_subscriptions(

@@ -489,13 +489,24 @@ pub fn record_fetched(
 
 /// Every active subscription: those of paused members are left out (kept, not matched).
 pub fn subscriptions(conn: &Connection) -> Result<Vec<SubscriptionRow>> {
-    let mut stmt = conn.prepare(
+    subscription_rows(
+        conn,
         "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id
          FROM subscriptions s
          WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.guild_id = s.guild_id AND m.user_id = s.user AND m.paused = 1)
          ORDER BY s.id",
-    )?;
-    let rows = stmt.query_map([], |r| {
+        [],
+    )
+}
+
+/// Runs a query selecting `id, origin, user, query, target, guild_id`.
+pub(crate) fn subscription_rows(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<SubscriptionRow>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(args, |r| {
         Ok(SubscriptionRow {
             id: r.get(0)?,
             origin: r.get(1)?,
