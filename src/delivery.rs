@@ -30,6 +30,23 @@ pub enum Delivery {
 /// Where alerts go. `deliver` says `Delivered` only once the alert is safely out.
 pub trait Sink: Send + Sync {
     fn deliver(&self, alert: &Alert) -> impl Future<Output = Delivery> + Send;
+
+    /// Another source reported the story of `original` (already delivered to the same
+    /// target): update what the members saw with "also covered by" `reports` (all of them so
+    /// far, oldest first) instead of alerting again.
+    fn also_covered(&self, original: &Alert, reports: &[Alert]) -> impl Future<Output = Delivery> + Send;
+}
+
+/// "Also covered by: Source (link), Source (link)".
+pub fn also_covered_line(reports: &[Alert]) -> String {
+    let parts: Vec<String> = reports
+        .iter()
+        .map(|r| match &r.link {
+            Some(link) => format!("{} ({link})", r.source),
+            None => r.source.clone(),
+        })
+        .collect();
+    format!("Also covered by: {}", parts.join(", "))
 }
 
 /// How the console sink prints.
@@ -56,22 +73,50 @@ impl<W: Write + Send> ConsoleSink<W> {
     }
 }
 
-impl<W: Write + Send> Sink for ConsoleSink<W> {
-    fn deliver(&self, alert: &Alert) -> impl Future<Output = Delivery> + Send {
-        let text = match self.format {
-            OutputFormat::Text => alert.to_text_block(),
-            OutputFormat::Json => alert.to_json_line(),
-        };
+impl<W: Write + Send> ConsoleSink<W> {
+    fn write(&self, text: &str) -> Delivery {
         let result = match self.out.lock() {
             Ok(mut out) => writeln!(out, "{text}")
                 .and_then(|()| out.flush())
                 .map_err(|e| format!("cannot write to the console: {e}")),
             Err(_) => Err("console writer poisoned".to_string()),
         };
-        std::future::ready(match result {
+        match result {
             Ok(()) => Delivery::Delivered,
             Err(reason) => Delivery::Retry { reason },
-        })
+        }
+    }
+}
+
+impl<W: Write + Send> Sink for ConsoleSink<W> {
+    fn also_covered(&self, original: &Alert, reports: &[Alert]) -> impl Future<Output = Delivery> + Send {
+        let text = match self.format {
+            OutputFormat::Text => format!(
+                "== update to \"{}\" ({}): {}\n",
+                original.title,
+                original.source,
+                also_covered_line(reports)
+            ),
+            OutputFormat::Json => {
+                // One JSON object per alert: the newest report, marked as a duplicate story.
+                let Some(latest) = reports.last() else {
+                    return std::future::ready(Delivery::Delivered);
+                };
+                let mut value: serde_json::Value =
+                    serde_json::from_str(&latest.to_json_line()).unwrap_or_default();
+                value["also_covers"] = serde_json::json!(original.title);
+                value.to_string()
+            }
+        };
+        std::future::ready(self.write(&text))
+    }
+
+    fn deliver(&self, alert: &Alert) -> impl Future<Output = Delivery> + Send {
+        let text = match self.format {
+            OutputFormat::Text => alert.to_text_block(),
+            OutputFormat::Json => alert.to_json_line(),
+        };
+        std::future::ready(self.write(&text))
     }
 }
 
@@ -116,7 +161,11 @@ pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<Dra
             }
             let id = alert.id;
             let target = alert.target.clone();
-            match sink.deliver(&alert).await {
+            let outcome = match alert.also_of {
+                Some(original) => deliver_also(store, sink, &alert, original).await?,
+                None => sink.deliver(&alert).await,
+            };
+            match outcome {
                 Delivery::Delivered => {
                     store
                         .call(move |c| {
@@ -166,4 +215,23 @@ pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<Dra
         }
     }
     Ok(report)
+}
+
+/// Delivers a later report of an already-alerted story as an update of the first alert; if
+/// the first alert never went out (dropped), as an alert of its own.
+async fn deliver_also<S: Sink>(store: &Store, sink: &S, alert: &Alert, original: i64) -> store::Result<Delivery> {
+    let current = alert.id;
+    let (first, delivered, reports) = store
+        .call(move |c| {
+            Ok((
+                store::alert_by_id(c, original)?,
+                store::is_delivered(c, original)?,
+                store::also_covered(c, original, current)?,
+            ))
+        })
+        .await?;
+    Ok(match first {
+        Some(first) if delivered => sink.also_covered(&first, &reports).await,
+        _ => sink.deliver(alert).await,
+    })
 }

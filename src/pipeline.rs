@@ -11,6 +11,7 @@ use crate::core::dedup::{guids_usable, item_keys};
 use crate::core::matcher::{Document, Matcher};
 use crate::core::model::Item;
 use crate::core::query;
+use crate::core::story::{same_story, StoryKey};
 use crate::core::summary::summarize;
 use crate::schedule::{hinted_next_check, needs_unconditional, retry_at};
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetcher, Validators};
@@ -160,6 +161,39 @@ fn to_new_items(items: &[Item], summary_length: usize) -> Vec<NewItem> {
             }
         })
         .collect()
+}
+
+/// How far back a story counts as already alerted.
+const STORY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+/// The first alert, in the same target, of the story `item` reports again (another source's
+/// item with the same canonical link or a near-identical title within [`STORY_WINDOW`]), when
+/// everyone this alert is for already got that one. Then the new item only adds an
+/// "also covered by" line to it.
+fn earlier_report(
+    tx: &rusqlite::Transaction<'_>,
+    source_id: i64,
+    item: &NewItem,
+    alert: &PlannedAlert,
+    now: DateTime<Utc>,
+) -> store::Result<Option<i64>> {
+    let key = StoryKey {
+        canonical_link: item.link.clone(),
+        title: item.title.clone(),
+        published: None,
+    };
+    let candidates = store::story_candidates(tx, &alert.target, now - STORY_WINDOW, source_id)?;
+    Ok(candidates
+        .into_iter()
+        .find(|c| {
+            let other = StoryKey {
+                canonical_link: c.link.clone(),
+                title: c.title.clone(),
+                published: None,
+            };
+            same_story(&key, &other) && alert.subscribers.iter().all(|s| c.subscribers.contains(s))
+        })
+        .map(|c| c.outbox_id))
 }
 
 /// Polls `source` once. Never panics on bad input; every failure is recorded on the source.
@@ -355,8 +389,17 @@ async fn poll_inner(
                     }
                 })
                 .collect();
+            let mut linked = Vec::with_capacity(plans.len());
+            for (item, alerts) in new_items.iter().zip(plans) {
+                let mut with_story = Vec::with_capacity(alerts.len());
+                for alert in alerts {
+                    let also_of = earlier_report(&tx, source_row.id, item, &alert, now)?;
+                    with_story.push((alert, also_of));
+                }
+                linked.push(with_story);
+            }
             let written =
-                store::record_items(&tx, source_row.id, now, &new_items, &is_new, &plans)?;
+                store::record_items(&tx, source_row.id, now, &new_items, &is_new, &linked)?;
             store::record_fetched(&tx, source_row.id, now, &record)?;
             tx.commit()?;
             Ok((is_new.iter().filter(|n| **n).count(), written))

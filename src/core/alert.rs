@@ -73,7 +73,7 @@ pub fn searchable_body(item: &Item) -> String {
 }
 
 /// An alert ready for a sink: what the member reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Alert {
     /// Outbox row id (not part of the JSON output).
     #[serde(skip)]
@@ -87,6 +87,10 @@ pub struct Alert {
     pub subscribers: Vec<String>,
     pub target: String,
     pub image: Option<String>,
+    /// Set when this alert is another source's report of a story already alerted in the same
+    /// target: the id of that first alert (not part of the JSON output).
+    #[serde(skip)]
+    pub also_of: Option<i64>,
 }
 
 impl Alert {
@@ -202,6 +206,7 @@ mod tests {
             subscribers: vec!["alice".into()],
             target: "console".into(),
             image: None,
+            also_of: None,
         };
         let value: serde_json::Value = serde_json::from_str(&alert.to_json_line()).unwrap();
         for key in [

@@ -391,6 +391,7 @@ mod tests {
             ],
             target: "900000000000000000".into(),
             image: Some("https://cdn.example.com/meta.jpg".into()),
+            also_of: None,
         }
     }
 

@@ -420,7 +420,7 @@ pub fn record_items(
     now: DateTime<Utc>,
     items: &[NewItem],
     is_new: &[bool],
-    alerts: &[Vec<PlannedAlert>],
+    alerts: &[Vec<(PlannedAlert, Option<i64>)>],
 ) -> Result<usize> {
     let now_text = ts(now);
     let mut upsert_seen = tx.prepare_cached(
@@ -434,7 +434,7 @@ pub fn record_items(
          RETURNING id",
     )?;
     let mut insert_alert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO outbox (item_id, target, subscribers, matched, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR IGNORE INTO outbox (item_id, target, subscribers, matched, created_at, also_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let mut written = 0;
     for (i, item) in items.iter().enumerate() {
@@ -458,7 +458,7 @@ pub fn record_items(
             ],
             |r| r.get(0),
         )?;
-        for alert in alerts.get(i).map(Vec::as_slice).unwrap_or_default() {
+        for (alert, also_of) in alerts.get(i).map(Vec::as_slice).unwrap_or_default() {
             let subscribers =
                 serde_json::to_string(&alert.subscribers).unwrap_or_else(|_| "[]".into());
             let matched = serde_json::to_string(&alert.matched).unwrap_or_else(|_| "[]".into());
@@ -467,7 +467,8 @@ pub fn record_items(
                 alert.target,
                 subscribers,
                 matched,
-                now_text
+                now_text,
+                also_of
             ])?;
         }
     }
@@ -524,11 +525,16 @@ pub(crate) fn subscription_rows(
 /// Undelivered alerts with an outbox id above `after`, oldest first.
 pub fn pending_alerts_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Alert>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT o.id, s.name, i.title, i.link, i.published, i.summary, o.matched, o.subscribers, o.target, i.image
-         FROM outbox o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id
-         WHERE o.delivered_at IS NULL AND o.dropped_at IS NULL AND o.id > ?1 ORDER BY o.id LIMIT ?2",
+        &format!("SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.delivered_at IS NULL AND o.dropped_at IS NULL AND o.id > ?1 ORDER BY o.id LIMIT ?2"),
     )?;
-    let rows = stmt.query_map([after, limit as i64], |r| {
+    let rows = stmt.query_map([after, limit as i64], alert_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+const ALERT_COLUMNS: &str = "o.id, s.name, i.title, i.link, i.published, i.summary, o.matched, o.subscribers, o.target, i.image, o.also_of";
+const ALERT_FROM: &str = "FROM outbox o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id";
+
+fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
         let matched: String = r.get(6)?;
         let subscribers: String = r.get(7)?;
         Ok(Alert {
@@ -542,6 +548,79 @@ pub fn pending_alerts_after(conn: &Connection, after: i64, limit: usize) -> Resu
             subscribers: serde_json::from_str(&subscribers).unwrap_or_default(),
             target: r.get(8)?,
             image: r.get(9)?,
+            also_of: r.get(10)?,
+        })
+}
+
+/// One outbox row as an alert, delivered or not.
+pub fn alert_by_id(conn: &Connection, outbox_id: i64) -> Result<Option<Alert>> {
+    Ok(conn
+        .query_row(&format!("SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.id = ?1"), [outbox_id], alert_from_row)
+        .optional()?)
+}
+
+/// Whether an outbox row was delivered.
+pub fn is_delivered(conn: &Connection, outbox_id: i64) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT delivered_at IS NOT NULL FROM outbox WHERE id = ?1", [outbox_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Remembers the Discord messages an alert became (to edit them later).
+pub fn set_message_ids(conn: &Connection, outbox_id: i64, ids: &[u64]) -> Result<()> {
+    let text = serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into());
+    conn.execute("UPDATE outbox SET message_ids = ?2 WHERE id = ?1", params![outbox_id, text])?;
+    Ok(())
+}
+
+pub fn message_ids(conn: &Connection, outbox_id: i64) -> Result<Vec<u64>> {
+    let text: Option<String> = conn
+        .query_row("SELECT message_ids FROM outbox WHERE id = ?1", [outbox_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let ids: Vec<String> = text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    Ok(ids.iter().filter_map(|i| i.parse().ok()).collect())
+}
+
+/// The other sources' reports attached to a first alert: delivered ones plus `including`.
+pub fn also_covered(conn: &Connection, original: i64, including: i64) -> Result<Vec<Alert>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.also_of = ?1 AND (o.delivered_at IS NOT NULL OR o.id = ?2) ORDER BY o.id"
+    ))?;
+    let rows = stmt.query_map([original, including], alert_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// A first alert a new item might be another report of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryCandidate {
+    pub outbox_id: i64,
+    pub title: String,
+    pub link: Option<String>,
+    pub subscribers: Vec<String>,
+}
+
+/// First alerts (not themselves "also covered") sent to `target` since `since` for items of
+/// other sources.
+pub fn story_candidates(
+    conn: &Connection,
+    target: &str,
+    since: DateTime<Utc>,
+    other_than_source: i64,
+) -> Result<Vec<StoryCandidate>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.id, i.title, i.link, o.subscribers FROM outbox o JOIN items i ON i.id = o.item_id
+         WHERE o.target = ?1 AND o.created_at >= ?2 AND o.also_of IS NULL AND o.dropped_at IS NULL AND i.source_id != ?3
+         ORDER BY o.id DESC LIMIT 500",
+    )?;
+    let rows = stmt.query_map(params![target, ts(since), other_than_source], |r| {
+        let subscribers: String = r.get(3)?;
+        Ok(StoryCandidate {
+            outbox_id: r.get(0)?,
+            title: r.get(1)?,
+            link: r.get(2)?,
+            subscribers: serde_json::from_str(&subscribers).unwrap_or_default(),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

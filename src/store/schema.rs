@@ -108,4 +108,10 @@ CREATE TABLE members (
 ALTER TABLE subscriptions ADD COLUMN kind TEXT NOT NULL DEFAULT 'member'; -- member | channel
 CREATE INDEX subscriptions_user ON subscriptions (guild_id, user);
 ",
+    // 3: one alert per story: a later item of the same story becomes an "also covered by"
+    // row pointing at the first alert, and posted message ids are kept so it can be edited.
+    r"
+ALTER TABLE outbox ADD COLUMN also_of INTEGER REFERENCES outbox (id);
+CREATE INDEX outbox_target_created ON outbox (target, created_at);
+",
 ];
