@@ -6,4 +6,5 @@ pub mod limits;
 pub mod matcher;
 pub mod model;
 pub mod query;
+pub mod story;
 pub mod summary;

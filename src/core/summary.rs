@@ -1,6 +1,13 @@
-//! HTML to plain text, and short summaries cut at a sentence or word boundary.
+//! HTML to plain text, and the summaries members read: clean paragraphs (no scripts, share
+//! links, "appeared first on" tails or markup debris), led by the first sentences and showing
+//! the sentence that explains why an item matched, cut at a sentence or word boundary.
+
+use std::ops::Range;
 
 use scraper::{ElementRef, Html, Node};
+
+use crate::core::dedup::fold_accents;
+use crate::core::query::word_spans;
 
 /// Elements whose content is never reader-visible text.
 const SKIPPED: &[&str] = &[
@@ -109,9 +116,9 @@ pub fn collapse_whitespace(text: &str) -> String {
 
 /// Cuts `text` to at most `max_chars` characters (Unicode scalar values).
 ///
-/// Prefers the end of a sentence in the second half of the budget; otherwise cuts at the last
-/// word boundary and appends "…"; never cuts inside a word unless the first word alone is longer
-/// than the budget.
+/// Prefers the end of a sentence or of a line in the second half of the budget; otherwise cuts
+/// at the last word boundary and appends "…"; never cuts inside a word unless the first word
+/// alone is longer than the budget (or the text is CJK, where every character is a word).
 pub fn truncate_at_boundary(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_string();
@@ -127,39 +134,684 @@ pub fn truncate_at_boundary(text: &str, max_chars: usize) -> String {
         .map_or(text.len(), |(i, _)| i);
     let head = &text[..end];
 
-    // A sentence end followed by a space, in the second half of the budget.
+    // A sentence (or line) end in the second half of the budget.
     let half = head.len() / 2;
-    let sentence_end = head
-        .char_indices()
-        .filter(|&(i, c)| {
-            matches!(c, '.' | '!' | '?' | '。')
-                && i >= half
-                && text[i + c.len_utf8()..].starts_with(char::is_whitespace)
-        })
-        .map(|(i, c)| i + c.len_utf8())
-        .next_back();
+    let sentence_end = sentence_ends(text)
+        .take_while(|&cut| cut <= end)
+        .filter(|&cut| cut >= half)
+        .last();
     if let Some(cut) = sentence_end {
-        return text[..cut].to_string();
+        let kept = text[..cut].trim_end();
+        if !kept.is_empty() {
+            return kept.to_string();
+        }
     }
     let next_is_space = text[end..].starts_with(char::is_whitespace);
-    let cut = if next_is_space {
+    let cut = if next_is_space || text[end..].starts_with(is_unspaced_char) {
         end
     } else {
         head.rfind(char::is_whitespace).unwrap_or(end)
     };
-    let kept = text[..cut].trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—".contains(c));
+    let kept = text[..cut].trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—…".contains(c));
     let kept = if kept.is_empty() { head } else { kept };
     format!("{kept}…")
 }
 
-/// The plain-text summary of an item: its description (or content when the description is
-/// empty) as text, on one line, cut to `max_chars`.
-pub fn summarize(summary_html: &str, content_html: &str, max_chars: usize) -> String {
-    let mut text = collapse_whitespace(&html_to_text(summary_html));
-    if text.is_empty() {
-        text = collapse_whitespace(&html_to_text(content_html));
+/// Byte offsets just past each sentence end of `text` (after closing quotes), in order; a line
+/// break ends a sentence too.
+///
+/// `.`, `!` and `?` end a sentence when whitespace follows and the next word does not start
+/// lower-case, and the word before is not an initial or a common abbreviation ("J. Smith",
+/// "Mr. Pichai", "the U.S. said"). `。`, `！` and `？` always end one.
+fn sentence_ends(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.char_indices().filter_map(move |(i, c)| match c {
+        '\n' => Some(i),
+        '.' | '!' | '?' => {
+            let after = skip_closers(text, i + c.len_utf8());
+            let rest = &text[after..];
+            if !rest.starts_with(char::is_whitespace) {
+                return None;
+            }
+            let next = rest.trim_start().chars().next();
+            if next.is_some_and(char::is_lowercase) {
+                return None;
+            }
+            if c == '.' && is_abbreviation(&text[..i]) {
+                return None;
+            }
+            Some(after)
+        }
+        '。' | '！' | '？' => Some(skip_closers(text, i + c.len_utf8())),
+        _ => None,
+    })
+}
+
+/// The index past any closing quotes or brackets at `from`.
+fn skip_closers(text: &str, from: usize) -> usize {
+    let rest = &text[from..];
+    let trimmed = rest.trim_start_matches(['"', '\'', '”', '’', ')', ']', '»', '」', '』', '）']);
+    from + (rest.len() - trimmed.len())
+}
+
+/// Words that end in a full stop without ending the sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "inc", "corp", "ltd", "co", "vs", "no",
+    "gov", "sen", "rep", "gen", "col", "lt", "sgt", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "approx", "est", "dept", "fig", "e.g", "i.e", "u.s",
+    "u.k", "u.n", "e.u",
+];
+
+/// Whether the word that `before` ends with (the full stop not included) is an initial or a
+/// known abbreviation.
+fn is_abbreviation(before: &str) -> bool {
+    let word = before
+        .rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"')
+        .next()
+        .unwrap_or("");
+    let mut chars = word.chars();
+    if let (Some(first), None) = (chars.next(), chars.next()) {
+        return first.is_uppercase();
     }
-    truncate_at_boundary(&text, max_chars)
+    let lower = word.to_lowercase();
+    ABBREVIATIONS.contains(&lower.as_str())
+}
+
+/// Characters of scripts written without spaces, where a cut between any two is a word cut.
+fn is_unspaced_char(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF)
+}
+
+/// The plain-text summary of an item: its description (or its content when the description
+/// holds no text once cleaned) as an [`extractive_summary`] with no matched terms.
+pub fn summarize(summary_html: &str, content_html: &str, max_chars: usize) -> String {
+    let summary = extractive_summary(summary_html, &[], max_chars);
+    if summary.is_empty() {
+        extractive_summary(content_html, &[], max_chars)
+    } else {
+        summary
+    }
+}
+
+/// The separator between the lead and a later sentence: text was skipped.
+const SKIPPED_MARK: &str = " … ";
+
+/// Below this many characters of room, the lead is left out rather than cut to a stub.
+const MIN_LEAD_CHARS: usize = 12;
+
+/// After the matched sentence, following text is added only when at least this much room is
+/// left, so the summary does not end in a two-word fragment.
+const MIN_TAIL_CHARS: usize = 30;
+
+/// A summary of an item's HTML for a member: at most `max_chars` characters, in paragraphs
+/// (one per line), with no markup left.
+///
+/// The text is cleaned by [`summary_text`]. The summary leads with the first sentence(s). When
+/// none of the `matched` terms (as written in queries: `Meta`, `"Google Cloud"`, `gem*`,
+/// `title:Nestle`) appears in that lead but one appears later, the first sentence that contains
+/// one is added after a "…" marking the skipped text (a window of it around the term when the
+/// sentence alone is too long), so the reader sees why the item matched. Terms match whole
+/// words, case- and accent-insensitively. Cuts fall on a sentence or word boundary.
+pub fn extractive_summary(html: &str, matched: &[String], max_chars: usize) -> String {
+    pick_sentences(&summary_text(html), matched, max_chars)
+}
+
+/// [`extractive_summary`] over text that is already clean (paragraphs on separate lines).
+fn pick_sentences(text: &str, matched: &[String], max_chars: usize) -> String {
+    let lead = truncate_at_boundary(text, max_chars);
+    let terms: Vec<SearchTerm> = matched.iter().filter_map(|t| SearchTerm::new(t)).collect();
+    if terms.is_empty() || find_term(&lead, &terms).is_some() {
+        return lead;
+    }
+    let Some(hit) = sentence_spans(text)
+        .into_iter()
+        .find(|span| find_term(&text[span.clone()], &terms).is_some())
+    else {
+        return lead;
+    };
+    let sentence = &text[hit.clone()];
+    let sentence_budget = (max_chars * 3 / 5).max(1);
+    let shown = if sentence.chars().count() <= sentence_budget {
+        sentence.to_string()
+    } else {
+        window_around_term(sentence, &terms, sentence_budget)
+    };
+    let whole_sentence = shown == sentence;
+
+    let before = text[..hit.start].trim_end();
+    let room = max_chars.saturating_sub(shown.chars().count() + SKIPPED_MARK.chars().count());
+    let mut out = if room < MIN_LEAD_CHARS {
+        format!("…{shown}")
+    } else {
+        let lead = truncate_at_boundary(before, room);
+        if lead == before {
+            // Nothing was skipped: keep the text's own break between the two.
+            let gap = if text[before.len()..hit.start].contains('\n') {
+                "\n"
+            } else {
+                " "
+            };
+            format!("{lead}{gap}{shown}")
+        } else if lead.ends_with('…') {
+            format!("{lead} {shown}")
+        } else {
+            format!("{lead}{SKIPPED_MARK}{shown}")
+        }
+    };
+
+    if whole_sentence {
+        let rest = text[hit.end..].trim_start();
+        let room = max_chars.saturating_sub(out.chars().count() + 1);
+        if !rest.is_empty() && room >= MIN_TAIL_CHARS {
+            let gap = if text[hit.end..].starts_with(|c: char| c == '\n')
+                || text[hit.end..].trim_start_matches(' ').starts_with('\n')
+            {
+                '\n'
+            } else {
+                ' '
+            };
+            out.push(gap);
+            out.push_str(&truncate_at_boundary(rest, room));
+        }
+    }
+    if out.chars().count() > max_chars {
+        return truncate_at_boundary(&out, max_chars);
+    }
+    out
+}
+
+/// Byte ranges of the sentences of `text`, trimmed, in order.
+fn sentence_spans(text: &str) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for end in sentence_ends(text).chain(std::iter::once(text.len())) {
+        if end < start {
+            continue;
+        }
+        let piece = &text[start..end];
+        let lead = piece.len() - piece.trim_start().len();
+        let trimmed = piece.trim();
+        if !trimmed.is_empty() {
+            spans.push(start + lead..start + lead + trimmed.len());
+        }
+        start = end;
+    }
+    spans
+}
+
+/// About `budget` characters of `sentence` around the first matched term, cut at word
+/// boundaries, with "…" where the sentence goes on.
+fn window_around_term(sentence: &str, terms: &[SearchTerm], budget: usize) -> String {
+    let Some(hit) = find_term(sentence, terms) else {
+        return truncate_at_boundary(sentence, budget);
+    };
+    let chars: Vec<(usize, char)> = sentence.char_indices().collect();
+    let hit_char = chars.partition_point(|&(i, _)| i < hit.start);
+    // Two ellipses may be added; the term sits about a third into the window.
+    let inner = budget.saturating_sub(2).max(1);
+    let mut first = hit_char.saturating_sub(inner / 3);
+    let last = (first + inner).min(chars.len());
+    if last - first < inner {
+        first = last.saturating_sub(inner);
+    }
+    let byte = |n: usize| chars.get(n).map_or(sentence.len(), |&(i, _)| i);
+    let mut from = byte(first);
+    let mut to = byte(last);
+    if first > 0 {
+        // Start at the next word, unless that would skip the term itself.
+        if let Some(space) = sentence[from..hit.start].find(char::is_whitespace) {
+            from += space;
+        }
+    }
+    if last < chars.len() {
+        if let Some(space) = sentence[hit.end.min(to)..to].rfind(char::is_whitespace) {
+            to = hit.end.min(to) + space;
+        }
+    }
+    let core = sentence[from..to].trim();
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.push_str(
+        core.trim_start_matches(|c: char| ",;:-–—".contains(c))
+            .trim_start(),
+    );
+    if to < sentence.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// A matched term as a query wrote it, reduced to folded words.
+struct SearchTerm {
+    words: Vec<String>,
+    /// `gem*`: the last word is a prefix.
+    prefix: bool,
+}
+
+impl SearchTerm {
+    fn new(term: &str) -> Option<Self> {
+        let mut text = term.trim();
+        if text.len() >= 6 && text[..6].eq_ignore_ascii_case("title:") {
+            text = &text[6..];
+        }
+        let text = text.trim_matches(|c: char| c == '"' || c == '“' || c == '”');
+        let (text, prefix) = match text.strip_suffix('*') {
+            Some(stem) => (stem, true),
+            None => (text, false),
+        };
+        let words: Vec<String> = word_spans(text)
+            .into_iter()
+            .map(|(s, e)| fold_word(&text[s..e]))
+            .collect();
+        (!words.is_empty()).then_some(Self { words, prefix })
+    }
+}
+
+/// Lower-case and accent-fold one word, the way the matcher does.
+fn fold_word(word: &str) -> String {
+    fold_accents(word)
+        .to_lowercase()
+        .replace('ß', "ss")
+        .replace('\u{AD}', "")
+}
+
+/// The byte range of the first occurrence of any term in `text`, whole words only.
+fn find_term(text: &str, terms: &[SearchTerm]) -> Option<Range<usize>> {
+    let spans = word_spans(text);
+    let words: Vec<String> = spans.iter().map(|&(s, e)| fold_word(&text[s..e])).collect();
+    for i in 0..words.len() {
+        for term in terms {
+            let n = term.words.len();
+            if i + n > words.len() {
+                continue;
+            }
+            let hit = term.words.iter().enumerate().all(|(k, want)| {
+                let got = &words[i + k];
+                if term.prefix && k == n - 1 {
+                    got.starts_with(want.as_str())
+                } else {
+                    got == want
+                }
+            });
+            if hit {
+                return Some(spans[i].0..spans[i + n - 1].1);
+            }
+        }
+    }
+    None
+}
+
+/// The reader-visible text of an item's HTML, one paragraph per line, ready to summarise.
+///
+/// Beyond [`html_to_text`]: figure captions, share links and share bars, and "Read more" links
+/// are dropped; boilerplate tails ("The post … appeared first on …", "Continue reading",
+/// "[…]") are cut; HTML that a feed escaped twice is parsed again; left-over entities are
+/// decoded; markdown links, images, bold and headings are reduced to their text; zero-width
+/// characters are removed.
+pub fn summary_text(html: &str) -> String {
+    let mut raw = visible_text(html);
+    if looks_like_markup(&raw) {
+        // The feed escaped its HTML twice: what is left is still markup.
+        raw = visible_text(&raw);
+    }
+    if raw.contains('&') {
+        raw = html_escape::decode_html_entities(&raw).into_owned();
+    }
+    let mut paragraphs: Vec<String> = Vec::new();
+    for line in raw.lines() {
+        let line = clean_line(line);
+        if !line.is_empty() && !is_share_bar(&line) {
+            paragraphs.push(line);
+        }
+    }
+    paragraphs.join("\n")
+}
+
+/// Extra elements the summary leaves out: captions (photo credits) and inline images.
+const SUMMARY_SKIPPED: &[&str] = &["figcaption", "img", "picture"];
+
+/// Class or id fragments of share bars, feed ads and related-post blocks.
+const NOISE_CLASSES: &[&str] = &[
+    "sharedaddy",
+    "share",
+    "social",
+    "feedflare",
+    "jp-relatedposts",
+    "related-posts",
+    "newsletter",
+];
+
+/// Hosts and paths of "share this" links.
+const SHARE_LINKS: &[&str] = &[
+    "facebook.com/sharer",
+    "facebook.com/share.php",
+    "twitter.com/intent",
+    "twitter.com/share",
+    "x.com/intent",
+    "x.com/share",
+    "linkedin.com/share",
+    "linkedin.com/sharearticle",
+    "pinterest.com/pin/create",
+    "reddit.com/submit",
+    "api.whatsapp.com/send",
+    "wa.me/?",
+    "t.me/share",
+    "mailto:?",
+    "news.ycombinator.com/submitlink",
+];
+
+/// Texts of links and lines that are share buttons, not content (lower-case).
+const SHARE_WORDS: &[&str] = &[
+    "share on facebook",
+    "share on twitter",
+    "share on x",
+    "share on linkedin",
+    "share on whatsapp",
+    "share on reddit",
+    "share via email",
+    "share this:",
+    "share this",
+    "like this:",
+    "like this",
+    "loading...",
+    "loading…",
+    "pin it",
+    "tweet",
+    "share",
+    "email",
+    "print",
+    "facebook",
+    "twitter",
+    "linkedin",
+    "reddit",
+    "whatsapp",
+    "pinterest",
+    "telegram",
+    "like",
+    "x",
+];
+
+/// "Read more" links and tails (lower-case, without trailing arrows or dots).
+const READ_MORE: &[&str] = &[
+    "continue reading",
+    "read more",
+    "read the full story",
+    "read full story",
+    "read the full article",
+    "read full article",
+    "read the rest of this entry",
+    "read the rest",
+    "keep reading",
+    "(more…)",
+    "(more...)",
+];
+
+/// Text of `html` with blocks on their own lines, skipping what the summary never shows.
+fn visible_text(html: &str) -> String {
+    if !html.contains('<') && !html.contains('&') {
+        return html.to_string();
+    }
+    let fragment = Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len());
+    walk_visible(fragment.root_element(), &mut out);
+    out
+}
+
+fn walk_visible(element: ElementRef<'_>, out: &mut String) {
+    for child in element.children() {
+        match child.value() {
+            Node::Text(text) => out.push_str(text),
+            Node::Element(el) => {
+                let name = el.name();
+                if SKIPPED.contains(&name) || SUMMARY_SKIPPED.contains(&name) {
+                    continue;
+                }
+                let Some(child_ref) = ElementRef::wrap(child) else {
+                    continue;
+                };
+                if is_noise_block(el) || (name == "a" && is_share_or_more_link(child_ref)) {
+                    continue;
+                }
+                // Google News puts the outlet in a grey <font> after the headline.
+                if name == "font" && el.attr("color").is_some() && !current_line_is_blank(out) {
+                    out.push_str(" — ");
+                }
+                let block = BLOCKS.contains(&name);
+                if block {
+                    out.push('\n');
+                }
+                walk_visible(child_ref, out);
+                if block {
+                    out.push('\n');
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn current_line_is_blank(out: &str) -> bool {
+    out.rsplit('\n')
+        .next()
+        .is_none_or(|line| line.trim().is_empty())
+}
+
+fn is_noise_block(el: &scraper::node::Element) -> bool {
+    let marks = [el.attr("class").unwrap_or(""), el.attr("id").unwrap_or("")];
+    marks.iter().any(|mark| {
+        mark.split_whitespace().any(|token| {
+            let token = token.to_ascii_lowercase();
+            NOISE_CLASSES.iter().any(|noise| token.contains(noise))
+        })
+    })
+}
+
+fn is_share_or_more_link(link: ElementRef<'_>) -> bool {
+    let href = link.value().attr("href").unwrap_or("").to_ascii_lowercase();
+    if SHARE_LINKS.iter().any(|share| href.contains(share)) {
+        return true;
+    }
+    let text = collapse_whitespace(&link.text().collect::<String>()).to_lowercase();
+    let text = text.trim_end_matches(|c: char| is_decoration(c) || c.is_whitespace());
+    !text.is_empty()
+        && (SHARE_WORDS.contains(&text) || READ_MORE.iter().any(|more| text.starts_with(more)))
+}
+
+/// Arrows and dots that decorate "Read more →" links.
+fn is_decoration(c: char) -> bool {
+    matches!(c, '→' | '»' | '›' | '>' | '.' | '…' | ':' | '⟶' | '➔' | '▸')
+}
+
+/// Whether text still holds HTML tags after one parse (a twice-escaped feed).
+fn looks_like_markup(text: &str) -> bool {
+    const TAGS: &[&str] = &[
+        "p",
+        "br",
+        "a",
+        "img",
+        "div",
+        "span",
+        "strong",
+        "em",
+        "b",
+        "i",
+        "ul",
+        "ol",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "figure",
+        "iframe",
+        "script",
+        "style",
+        "blockquote",
+    ];
+    text.match_indices('<').any(|(i, _)| {
+        let rest = text[i + 1..].trim_start_matches('/');
+        let name_len = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        let name = rest[..name_len].to_ascii_lowercase();
+        TAGS.contains(&name.as_str())
+            && rest[name_len..].starts_with(|c: char| c == '>' || c == '/' || c.is_whitespace())
+            && rest.contains('>')
+    })
+}
+
+/// One paragraph with its whitespace normalised and its debris and boilerplate tail removed.
+fn clean_line(line: &str) -> String {
+    let line: String = line
+        .chars()
+        .filter(|c| !matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}'))
+        .collect();
+    let mut text = strip_markdown(&collapse_whitespace(&line));
+    text = cut_appeared_first_on(&text);
+    text = cut_read_more_tail(&text);
+    text = replace_elision_marks(&text);
+    collapse_whitespace(&text)
+}
+
+/// Removes "The post X appeared first on Y." and "This story first appeared on Y." sentences.
+fn cut_appeared_first_on(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let marker = [
+        "appeared first on",
+        "first appeared on",
+        "originally appeared on",
+    ]
+    .iter()
+    .find_map(|m| lower.find(m));
+    let Some(at) = marker else {
+        return text.to_string();
+    };
+    // Back to the start of that sentence ("The post", "This article", …).
+    let start = lower[..at]
+        .rfind("the post ")
+        .or_else(|| sentence_ends(&text[..at]).last())
+        .unwrap_or(0);
+    text[..start].trim_end().to_string()
+}
+
+/// Removes a trailing "Continue reading …", "Read more »" and the like.
+///
+/// The marker must start a sentence (or the line) and, except for "Continue reading" (which
+/// WordPress follows with the post title), end it, so "analysts read more into it" stays.
+fn cut_read_more_tail(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    for more in READ_MORE {
+        let Some(at) = lower.rfind(more) else {
+            continue;
+        };
+        let before = text[..at].trim_end();
+        let starts_sentence = before.is_empty()
+            || before.ends_with(['.', '!', '?', '…', ']', '|', ')', '—', '–', '-', '。']);
+        let after =
+            text[at + more.len()..].trim_matches(|c: char| c.is_whitespace() || is_decoration(c));
+        let ends_line =
+            after.is_empty() || (*more == "continue reading" && after.chars().count() <= 120);
+        if starts_sentence && ends_line {
+            return before
+                .trim_end_matches(|c: char| c.is_whitespace() || "|-–—".contains(c))
+                .to_string();
+        }
+    }
+    text.to_string()
+}
+
+/// "[…]" and "[...]" become a plain "…" when the text was cut mid-sentence, else vanish.
+fn replace_elision_marks(text: &str) -> String {
+    let mut out = text.to_string();
+    for mark in ["[…]", "[...]", "[ … ]", "[ ... ]", "[&hellip;]"] {
+        while let Some(at) = out.find(mark) {
+            let before = out[..at].trim_end();
+            let ends_sentence = before.ends_with(['.', '!', '?', '。', '…']) || before.is_empty();
+            let after = &out[at + mark.len()..];
+            out = if ends_sentence {
+                format!("{before}{after}")
+            } else {
+                format!("{before}…{after}")
+            };
+        }
+    }
+    out
+}
+
+/// Whether a whole line is share buttons ("Share this: Twitter Facebook Like this: Loading...").
+fn is_share_bar(line: &str) -> bool {
+    let mut rest = line.to_lowercase();
+    loop {
+        rest = rest
+            .trim_start_matches(|c: char| c.is_whitespace() || "|·•,/".contains(c))
+            .to_string();
+        if rest.is_empty() {
+            return true;
+        }
+        let word = SHARE_WORDS
+            .iter()
+            .find(|w| rest.starts_with(**w) && !rest[w.len()..].starts_with(char::is_alphanumeric));
+        match word {
+            Some(w) => rest = rest[w.len()..].to_string(),
+            None => return false,
+        }
+    }
+}
+
+/// Markdown a feed left in its text, reduced to what it says: `![alt](src)` goes, `[text](url)`
+/// keeps its text, `**bold**` and `__bold__` lose their markers, `# ` heading marks go.
+fn strip_markdown(line: &str) -> String {
+    let mut text = line.trim_start_matches('#');
+    if text.len() == line.len() || !text.starts_with(' ') {
+        text = line;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.trim_start();
+    while let Some(open) = rest.find('[') {
+        let image = rest[..open].ends_with('!');
+        let Some(link) = markdown_link(&rest[open..]) else {
+            out.push_str(&rest[..=open]);
+            rest = &rest[open + 1..];
+            continue;
+        };
+        out.push_str(&rest[..if image { open - 1 } else { open }]);
+        if !image {
+            out.push_str(link.label);
+        }
+        rest = &rest[open + link.len..];
+    }
+    out.push_str(rest);
+    for marker in ["**", "__"] {
+        if out.matches(marker).count() >= 2 && out.matches(marker).count() % 2 == 0 {
+            out = out.replace(marker, "");
+        }
+    }
+    out
+}
+
+/// A markdown link at the start of `text`: `[label](target)` with a target without spaces.
+struct MarkdownLink<'a> {
+    label: &'a str,
+    len: usize,
+}
+
+fn markdown_link(text: &str) -> Option<MarkdownLink<'_>> {
+    let close = text.find("](")?;
+    let label = &text[1..close];
+    if label.contains('[') || label.contains(']') {
+        return None;
+    }
+    let target_start = close + 2;
+    let target_len = text[target_start..].find(')')?;
+    let target = &text[target_start..target_start + target_len];
+    if target.is_empty() || target.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(MarkdownLink {
+        label,
+        len: target_start + target_len + 1,
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! News sources: fetching bytes (HTTP with limits, local files) and turning them into items.
 
 pub mod address;
+pub mod article;
 pub mod cleanup;
 pub mod fetch;
 pub mod parse;
