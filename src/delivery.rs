@@ -34,7 +34,11 @@ pub trait Sink: Send + Sync {
     /// Another source reported the story of `original` (already delivered to the same
     /// target): update what the members saw with "also covered by" `reports` (all of them so
     /// far, oldest first) instead of alerting again.
-    fn also_covered(&self, original: &Alert, reports: &[Alert]) -> impl Future<Output = Delivery> + Send;
+    fn also_covered(
+        &self,
+        original: &Alert,
+        reports: &[Alert],
+    ) -> impl Future<Output = Delivery> + Send;
 }
 
 /// "Also covered by: Source (link), Source (link)".
@@ -89,7 +93,11 @@ impl<W: Write + Send> ConsoleSink<W> {
 }
 
 impl<W: Write + Send> Sink for ConsoleSink<W> {
-    fn also_covered(&self, original: &Alert, reports: &[Alert]) -> impl Future<Output = Delivery> + Send {
+    fn also_covered(
+        &self,
+        original: &Alert,
+        reports: &[Alert],
+    ) -> impl Future<Output = Delivery> + Send {
         let text = match self.format {
             OutputFormat::Text => format!(
                 "== update to \"{}\" ({}): {}\n",
@@ -219,7 +227,12 @@ pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<Dra
 
 /// Delivers a later report of an already-alerted story as an update of the first alert; if
 /// the first alert never went out (dropped), as an alert of its own.
-async fn deliver_also<S: Sink>(store: &Store, sink: &S, alert: &Alert, original: i64) -> store::Result<Delivery> {
+async fn deliver_also<S: Sink>(
+    store: &Store,
+    sink: &S,
+    alert: &Alert,
+    original: i64,
+) -> store::Result<Delivery> {
     let current = alert.id;
     let (first, delivered, reports) = store
         .call(move |c| {

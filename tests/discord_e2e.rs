@@ -796,3 +796,93 @@ async fn dm_alerts_go_to_the_member_and_closed_dms_fall_back_to_a_notice() {
     assert_eq!(world.fake.messages_in(DEFAULT_CHANNEL_ID).len(), 1);
     world.fake.assert_no_violations();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_outlet_edits_the_first_alert_instead_of_posting_again() {
+    let world = World::new(FakeConfig::default()).await;
+    // A second source on the same server: Herald.
+    let config = std::fs::read_to_string(&world.config).unwrap().replace(
+        "[discord]",
+        &format!(
+            "[[sources]]\nname = \"Herald\"\nurl = \"{}/herald.xml\"\n\n[discord]",
+            world.feeds.uri()
+        ),
+    );
+    std::fs::write(&world.config, config).unwrap();
+    let herald = |items: &[RssItem<'_>]| {
+        Mock::given(method("GET"))
+            .and(path("/herald.xml"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(rss(items)))
+    };
+    world
+        .publish(&[item("seed", "Markets steady before the holiday")])
+        .await;
+    herald(&[item("hseed", "Weather turns cold across the north")])
+        .mount(&world.feeds)
+        .await;
+    let bot = world.start_bot();
+    world.ready(&bot).await;
+    world
+        .command(
+            member_cmd("subscribe", ALICE)
+                .string_option("query", "Gemini")
+                .build(),
+        )
+        .await;
+
+    let first = "Meta in talks to use Google's Gemini for ads";
+    world.publish(&[item("w1", first)]).await;
+    herald(&[item("hseed", "Weather turns cold across the north")])
+        .mount(&world.feeds)
+        .await;
+    world.wait_for_title(first).await;
+
+    // Herald reports the same story, and a different Gemini story.
+    world.feeds.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/feed.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(rss(&[item("w1", first)])))
+        .mount(&world.feeds)
+        .await;
+    let same = RssItem {
+        guid: Some("h1"),
+        title: "Meta weighs Google Gemini models to boost ad targeting",
+        link: "https://herald.example/meta-gemini",
+        date: "Sun, 29 Nov 2026 09:30:00 GMT",
+        description: "",
+    };
+    let other = RssItem {
+        guid: Some("h2"),
+        title: "Gemini signs deal with Samsung for phones",
+        link: "https://herald.example/samsung",
+        date: "Sun, 29 Nov 2026 09:40:00 GMT",
+        description: "",
+    };
+    herald(&[same, other]).mount(&world.feeds).await;
+    world
+        .wait_for_title("Gemini signs deal with Samsung for phones")
+        .await;
+    world
+        .fake
+        .wait_until("the first alert edited with 'Also covered by'", WAIT, |f| {
+            f.edits().iter().any(|e| {
+                e.body.to_string().contains("Also covered by")
+                    && e.body.to_string().contains("Herald")
+            })
+        })
+        .await;
+    let titles: Vec<String> = world
+        .fake
+        .messages()
+        .iter()
+        .map(|m| embed_title(&m.body))
+        .collect();
+    assert_eq!(
+        titles.len(),
+        2,
+        "the same story was posted again: {titles:?}"
+    );
+    let edit = world.fake.edits().into_iter().next().unwrap();
+    assert_eq!(edit.message_id, world.fake.messages()[0].message_id);
+    world.fake.assert_no_violations();
+}

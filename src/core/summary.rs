@@ -302,7 +302,7 @@ fn pick_sentences(text: &str, matched: &[String], max_chars: usize) -> String {
         let rest = text[hit.end..].trim_start();
         let room = max_chars.saturating_sub(out.chars().count() + 1);
         if !rest.is_empty() && room >= MIN_TAIL_CHARS {
-            let gap = if text[hit.end..].starts_with(|c: char| c == '\n')
+            let gap = if text[hit.end..].starts_with('\n')
                 || text[hit.end..].trim_start_matches(' ').starts_with('\n')
             {
                 '\n'

@@ -72,7 +72,11 @@ impl DiscordSink {
         match send_all(&self.rest, &self.pacer, channel, &messages).await {
             Ok(ids) => {
                 let id = alert.id;
-                if let Err(e) = self.store.call(move |c| store::set_message_ids(c, id, &ids)).await {
+                if let Err(e) = self
+                    .store
+                    .call(move |c| store::set_message_ids(c, id, &ids))
+                    .await
+                {
                     tracing::warn!(error = %e, "cannot record the posted message ids");
                 }
                 Delivery::Delivered
@@ -228,28 +232,51 @@ impl DiscordSink {
     /// Edits the first alert's message: its embed gains an "Also covered by" field.
     async fn edit_also_covered(&self, original: &Alert, reports: &[Alert]) -> Delivery {
         let id = original.id;
-        let ids = self.store.call(move |c| store::message_ids(c, id)).await.unwrap_or_default();
+        let ids = self
+            .store
+            .call(move |c| store::message_ids(c, id))
+            .await
+            .unwrap_or_default();
         let Some(&message_id) = ids.first() else {
             // Nothing to edit (delivered before ids were kept): say it as a short message.
-            return Delivery::Rejected { reason: "the first alert's message id is unknown".into() };
+            return Delivery::Rejected {
+                reason: "the first alert's message id is unknown".into(),
+            };
         };
         let channel = match parse_target(&original.target) {
             Some(Target::Channel(id)) => id,
             Some(Target::Dm(user)) => match self.rest.dm_channel(user).await {
                 Ok(id) => id,
-                Err(e) if e.is_transient() || e.is_rate_limited() => return Delivery::Retry { reason: e.to_string() },
-                Err(e) => return Delivery::Rejected { reason: e.to_string() },
+                Err(e) if e.is_transient() || e.is_rate_limited() => {
+                    return Delivery::Retry {
+                        reason: e.to_string(),
+                    }
+                }
+                Err(e) => {
+                    return Delivery::Rejected {
+                        reason: e.to_string(),
+                    }
+                }
             },
-            None => return Delivery::Rejected { reason: format!("target `{}` is not a Discord channel", original.target) },
+            None => {
+                return Delivery::Rejected {
+                    reason: format!("target `{}` is not a Discord channel", original.target),
+                }
+            }
         };
         let Some(mut embed) = render_alert(original, original.id)
             .into_iter()
             .next()
             .and_then(|m| m.payload.get("embeds").and_then(|e| e.get(0)).cloned())
         else {
-            return Delivery::Rejected { reason: "the first alert has no embed to edit".into() };
+            return Delivery::Rejected {
+                reason: "the first alert has no embed to edit".into(),
+            };
         };
-        let value = crate::core::limits::fit(&also_covered_value(reports), crate::core::limits::EMBED_FIELD_VALUE_MAX);
+        let value = crate::core::limits::fit(
+            &also_covered_value(reports),
+            crate::core::limits::EMBED_FIELD_VALUE_MAX,
+        );
         let field = json!({"name": "Also covered by", "value": value, "inline": false});
         match embed.get_mut("fields").and_then(|f| f.as_array_mut()) {
             Some(fields) => fields.push(field),
@@ -259,9 +286,15 @@ impl DiscordSink {
         let _permit = self.pacer.acquire_global().await;
         match self.rest.edit_message(channel, message_id, &payload).await {
             Ok(()) => Delivery::Delivered,
-            Err(e) if e.is_transient() || e.is_rate_limited() => Delivery::Retry { reason: e.to_string() },
-            Err(e) if e.is_unauthorized() => Delivery::Fatal { reason: e.to_string() },
-            Err(e) => Delivery::Rejected { reason: format!("cannot edit the first alert: {e}") },
+            Err(e) if e.is_transient() || e.is_rate_limited() => Delivery::Retry {
+                reason: e.to_string(),
+            },
+            Err(e) if e.is_unauthorized() => Delivery::Fatal {
+                reason: e.to_string(),
+            },
+            Err(e) => Delivery::Rejected {
+                reason: format!("cannot edit the first alert: {e}"),
+            },
         }
     }
 }
@@ -272,7 +305,11 @@ fn also_covered_value(reports: &[Alert]) -> String {
         .iter()
         .map(|r| {
             let source = crate::core::limits::escape_markdown(&r.source);
-            match r.link.as_deref().filter(|l| l.starts_with("https://") || l.starts_with("http://")) {
+            match r
+                .link
+                .as_deref()
+                .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+            {
                 Some(link) => format!("[{source}]({link})"),
                 None => source,
             }

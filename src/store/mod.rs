@@ -532,54 +532,73 @@ pub fn pending_alerts_after(conn: &Connection, after: i64, limit: usize) -> Resu
 }
 
 const ALERT_COLUMNS: &str = "o.id, s.name, i.title, i.link, i.published, i.summary, o.matched, o.subscribers, o.target, i.image, o.also_of";
-const ALERT_FROM: &str = "FROM outbox o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id";
+const ALERT_FROM: &str =
+    "FROM outbox o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id";
 
 fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
-        let matched: String = r.get(6)?;
-        let subscribers: String = r.get(7)?;
-        Ok(Alert {
-            id: r.get(0)?,
-            source: r.get(1)?,
-            title: r.get(2)?,
-            link: r.get(3)?,
-            published: parse_ts(r.get(4)?),
-            summary: r.get(5)?,
-            matched: serde_json::from_str(&matched).unwrap_or_default(),
-            subscribers: serde_json::from_str(&subscribers).unwrap_or_default(),
-            target: r.get(8)?,
-            image: r.get(9)?,
-            also_of: r.get(10)?,
-        })
+    let matched: String = r.get(6)?;
+    let subscribers: String = r.get(7)?;
+    Ok(Alert {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        title: r.get(2)?,
+        link: r.get(3)?,
+        published: parse_ts(r.get(4)?),
+        summary: r.get(5)?,
+        matched: serde_json::from_str(&matched).unwrap_or_default(),
+        subscribers: serde_json::from_str(&subscribers).unwrap_or_default(),
+        target: r.get(8)?,
+        image: r.get(9)?,
+        also_of: r.get(10)?,
+    })
 }
 
 /// One outbox row as an alert, delivered or not.
 pub fn alert_by_id(conn: &Connection, outbox_id: i64) -> Result<Option<Alert>> {
     Ok(conn
-        .query_row(&format!("SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.id = ?1"), [outbox_id], alert_from_row)
+        .query_row(
+            &format!("SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.id = ?1"),
+            [outbox_id],
+            alert_from_row,
+        )
         .optional()?)
 }
 
 /// Whether an outbox row was delivered.
 pub fn is_delivered(conn: &Connection, outbox_id: i64) -> Result<bool> {
     Ok(conn
-        .query_row("SELECT delivered_at IS NOT NULL FROM outbox WHERE id = ?1", [outbox_id], |r| r.get(0))
+        .query_row(
+            "SELECT delivered_at IS NOT NULL FROM outbox WHERE id = ?1",
+            [outbox_id],
+            |r| r.get(0),
+        )
         .optional()?
         .unwrap_or(false))
 }
 
 /// Remembers the Discord messages an alert became (to edit them later).
 pub fn set_message_ids(conn: &Connection, outbox_id: i64, ids: &[u64]) -> Result<()> {
-    let text = serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into());
-    conn.execute("UPDATE outbox SET message_ids = ?2 WHERE id = ?1", params![outbox_id, text])?;
+    let text = serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into());
+    conn.execute(
+        "UPDATE outbox SET message_ids = ?2 WHERE id = ?1",
+        params![outbox_id, text],
+    )?;
     Ok(())
 }
 
 pub fn message_ids(conn: &Connection, outbox_id: i64) -> Result<Vec<u64>> {
     let text: Option<String> = conn
-        .query_row("SELECT message_ids FROM outbox WHERE id = ?1", [outbox_id], |r| r.get(0))
+        .query_row(
+            "SELECT message_ids FROM outbox WHERE id = ?1",
+            [outbox_id],
+            |r| r.get(0),
+        )
         .optional()?
         .flatten();
-    let ids: Vec<String> = text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let ids: Vec<String> = text
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
     Ok(ids.iter().filter_map(|i| i.parse().ok()).collect())
 }
 
