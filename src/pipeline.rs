@@ -12,7 +12,7 @@ use crate::core::matcher::{Document, Matcher};
 use crate::core::model::Item;
 use crate::core::query;
 use crate::core::story::{same_story, StoryKey};
-use crate::core::summary::summarize;
+use crate::core::summary::{extractive_summary, summarize};
 use crate::schedule::{hinted_next_check, needs_unconditional, retry_at};
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetcher, Validators};
 use crate::sources::parse::parse_feed;
@@ -149,7 +149,13 @@ fn to_new_items(items: &[Item], summary_length: usize) -> Vec<NewItem> {
         .iter()
         .map(|item| {
             let keys = item_keys(item, use_guid);
+            let summary_source = if item.summary_html.trim().is_empty() {
+                item.content_html.clone()
+            } else {
+                item.summary_html.clone()
+            };
             NewItem {
+                summary_source,
                 key: keys.primary,
                 fingerprints: keys.all,
                 title: item.title.clone(),
@@ -351,6 +357,7 @@ async fn poll_inner(
     let total = new_items.len();
     let subs = ctx.subscriptions();
     let source_row = source.clone();
+    let summary_length = ctx.summary_length;
     let (new, alerts) = ctx
         .store
         .call(move |c| {
@@ -392,7 +399,14 @@ async fn poll_inner(
             let mut linked = Vec::with_capacity(plans.len());
             for (item, alerts) in new_items.iter().zip(plans) {
                 let mut with_story = Vec::with_capacity(alerts.len());
-                for alert in alerts {
+                for mut alert in alerts {
+                    // Show why it matched: the sentence with the matched words, if the lead
+                    // does not already have them.
+                    let summary =
+                        extractive_summary(&item.summary_source, &alert.matched, summary_length);
+                    if !summary.is_empty() && summary != item.summary {
+                        alert.summary = Some(summary);
+                    }
                     let also_of = earlier_report(&tx, source_row.id, item, &alert, now)?;
                     with_story.push((alert, also_of));
                 }

@@ -659,3 +659,61 @@ async fn run_prints_to_console_and_stops_cleanly_on_sigterm() {
     );
     assert!(once_json(&config).alerts.is_empty());
 }
+
+/// When the matched word is deep in the text, the alert's summary shows the sentence with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_shows_why_an_item_matched() {
+    let server = MockServer::start().await;
+    let setup = Setup::new();
+    let config = wire_config(
+        &setup,
+        &server,
+        "[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n",
+    );
+    serve(
+        &server,
+        "/feed.xml",
+        rss(&[item(
+            "seed",
+            "Quiet start for European markets",
+            "https://wire.example/seed",
+        )]),
+    )
+    .await;
+    once_json(&config);
+    let description = "<p>Smartphone makers gathered in Barcelona this week for the annual trade show.</p>\
+        <p>Foldable screens dominated the floor, with five new models on display.</p>\
+        <p>Battery life remained the main complaint among reviewers who tested them.</p>\
+        <p>One vendor said its assistant now runs on Google's Gemini models entirely on the device.</p>\
+        <p>The post Phones at the show appeared first on Wire.</p>";
+    server.reset().await;
+    serve(
+        &server,
+        "/feed.xml",
+        rss(&[RssItem {
+            guid: Some("deep"),
+            title: "What we saw at the phone show",
+            link: "https://wire.example/deep",
+            date: "Sun, 29 Nov 2026 09:00:00 GMT",
+            description,
+        }]),
+    )
+    .await;
+    let run = once_json(&config);
+    assert_eq!(run.alerts.len(), 1, "{}", run.stderr);
+    let summary = run.alerts[0]["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("Smartphone makers gathered"),
+        "leads with the first sentence: {summary}"
+    );
+    assert!(
+        summary.contains("Gemini models entirely on the device"),
+        "shows the matching sentence: {summary}"
+    );
+    assert!(summary.contains('…'), "marks skipped text: {summary}");
+    assert!(
+        !summary.contains("appeared first on"),
+        "boilerplate tail removed: {summary}"
+    );
+    assert!(summary.chars().count() <= 300, "{summary}");
+}

@@ -26,6 +26,8 @@ pub struct PlannedAlert {
     pub subscribers: Vec<String>,
     /// Matched terms across all those members' queries, deduplicated, in first-match order.
     pub matched: Vec<String>,
+    /// A summary made for these matched terms, when it differs from the item's.
+    pub summary: Option<String>,
 }
 
 /// Groups matches by target. `recipient(key)` looks a match's subscription up.
@@ -42,6 +44,7 @@ pub fn plan_alerts<K: Copy>(
                 target: r.target.clone(),
                 subscribers: Vec::new(),
                 matched: Vec::new(),
+                summary: None,
             });
         // Channel-wide subscriptions have no user: the alert goes out without mentions.
         if !r.user.is_empty() && !alert.subscribers.contains(&r.user) {

@@ -92,6 +92,8 @@ pub struct SubscriptionRow {
 /// One item of a fetch, ready to be recorded.
 #[derive(Debug, Clone)]
 pub struct NewItem {
+    /// The HTML the summary is made from (description, else content).
+    pub summary_source: String,
     pub key: String,
     pub fingerprints: Vec<String>,
     pub title: String,
@@ -434,7 +436,7 @@ pub fn record_items(
          RETURNING id",
     )?;
     let mut insert_alert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO outbox (item_id, target, subscribers, matched, created_at, also_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR IGNORE INTO outbox (item_id, target, subscribers, matched, created_at, also_of, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     let mut written = 0;
     for (i, item) in items.iter().enumerate() {
@@ -468,7 +470,8 @@ pub fn record_items(
                 subscribers,
                 matched,
                 now_text,
-                also_of
+                also_of,
+                alert.summary
             ])?;
         }
     }
@@ -531,7 +534,7 @@ pub fn pending_alerts_after(conn: &Connection, after: i64, limit: usize) -> Resu
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-const ALERT_COLUMNS: &str = "o.id, s.name, i.title, i.link, i.published, i.summary, o.matched, o.subscribers, o.target, i.image, o.also_of";
+const ALERT_COLUMNS: &str = "o.id, s.name, i.title, i.link, i.published, coalesce(o.summary, i.summary), o.matched, o.subscribers, o.target, i.image, o.also_of";
 const ALERT_FROM: &str =
     "FROM outbox o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id";
 

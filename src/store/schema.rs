@@ -112,6 +112,7 @@ CREATE INDEX subscriptions_user ON subscriptions (guild_id, user);
     // row pointing at the first alert, and posted message ids are kept so it can be edited.
     r"
 ALTER TABLE outbox ADD COLUMN also_of INTEGER REFERENCES outbox (id);
+ALTER TABLE outbox ADD COLUMN summary TEXT; -- this target's summary, showing why it matched
 CREATE INDEX outbox_target_created ON outbox (target, created_at);
 ",
 ];
