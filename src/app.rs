@@ -62,6 +62,12 @@ impl App {
             ))),
             summary_length: config.summary_length,
             allow_private_config_sources: config.fetch.allow_private_addresses,
+            article_min_chars: config
+                .sources
+                .iter()
+                .map(|s| (s.name.to_lowercase(), s.article_min_chars))
+                .collect(),
+            default_article_min_chars: config.article_min_chars,
         });
         let app = App {
             config,

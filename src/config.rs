@@ -94,6 +94,8 @@ pub struct SourceConfig {
     pub schedule_text: String,
     pub schedule: cron::Schedule,
     pub backfill: u32,
+    /// Fetch the article page for items whose feed text is shorter than this (0: never).
+    pub article_min_chars: usize,
 }
 
 /// A validated operator-defined subscription from `[[subscriptions]]`.
@@ -164,6 +166,8 @@ pub struct Config {
     pub retention_days: u32,
     pub default_schedule: String,
     pub summary_length: usize,
+    /// `[defaults].article_min_chars`, for sources added from Discord.
+    pub article_min_chars: usize,
     pub fetch: FetchConfig,
     pub sources: Vec<SourceConfig>,
     pub subscriptions: Vec<SubscriptionConfig>,
@@ -213,6 +217,7 @@ struct RawDefaults {
     schedule: Option<String>,
     backfill: Option<i64>,
     summary_length: Option<i64>,
+    article_min_chars: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -235,6 +240,7 @@ struct RawSource {
     url: Option<String>,
     schedule: Option<String>,
     backfill: Option<i64>,
+    article_min_chars: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -263,7 +269,12 @@ const DISCORD_KEYS: &[&str] = &[
     "max_sources_per_server",
 ];
 const STORAGE_KEYS: &[&str] = &["path", "retention_days"];
-const DEFAULTS_KEYS: &[&str] = &["schedule", "backfill", "summary_length"];
+const DEFAULTS_KEYS: &[&str] = &[
+    "schedule",
+    "backfill",
+    "summary_length",
+    "article_min_chars",
+];
 const FETCH_KEYS: &[&str] = &[
     "timeout_secs",
     "connect_timeout_secs",
@@ -274,7 +285,7 @@ const FETCH_KEYS: &[&str] = &[
     "jitter_secs",
     "allow_private_addresses",
 ];
-const SOURCE_KEYS: &[&str] = &["name", "url", "schedule", "backfill"];
+const SOURCE_KEYS: &[&str] = &["name", "url", "schedule", "backfill", "article_min_chars"];
 const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel"];
 
 fn keys_for(table: &str) -> &'static [&'static str] {
@@ -614,6 +625,12 @@ impl Config {
             300,
             40..=2000,
         ) as usize;
+        let article_min_chars = v.int_in(
+            "defaults.article_min_chars",
+            raw.defaults.article_min_chars,
+            120,
+            0..=10_000,
+        ) as usize;
 
         let f = raw.fetch;
         let fetch = FetchConfig {
@@ -692,13 +709,26 @@ impl Config {
                 i64::from(default_backfill),
                 0..=100,
             ) as u32;
+            let source_article_min = v.int_in(
+                &format!("{at}.article_min_chars"),
+                s.article_min_chars,
+                article_min_chars as i64,
+                0..=10_000,
+            ) as usize;
             if let (Some(location), Some(schedule)) = (location, schedule) {
+                // Local files are read as they are: no article pages fetched for them.
+                let article_min_chars = if location.is_file() {
+                    0
+                } else {
+                    source_article_min
+                };
                 sources.push(SourceConfig {
                     name,
                     location,
                     schedule_text,
                     schedule,
                     backfill,
+                    article_min_chars,
                 });
             }
         }
@@ -746,6 +776,7 @@ impl Config {
             retention_days,
             default_schedule,
             summary_length,
+            article_min_chars,
             fetch,
             sources,
             subscriptions,

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt as _;
+
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -117,6 +119,9 @@ pub struct PollContext {
     pub subscriptions: Arc<std::sync::RwLock<Arc<SubscriptionSet>>>,
     pub summary_length: usize,
     pub allow_private_config_sources: bool,
+    /// Article-page threshold per config source (by lower-case name), and for the rest.
+    pub article_min_chars: std::collections::HashMap<String, usize>,
+    pub default_article_min_chars: usize,
 }
 
 impl PollContext {
@@ -167,6 +172,93 @@ fn to_new_items(items: &[Item], summary_length: usize) -> Vec<NewItem> {
             }
         })
         .collect()
+}
+
+/// At most this many article pages are fetched per poll.
+const MAX_ARTICLES_PER_POLL: usize = 10;
+
+/// For new items whose feed text is shorter than `threshold` characters, fetches the article
+/// page (same limits and address checks as the source) and takes its description, lead text
+/// and image. A page that cannot be fetched changes nothing: the alert goes out with what the
+/// feed gave.
+async fn enrich_from_articles(
+    ctx: &PollContext,
+    source: &SourceRow,
+    items: &mut [Item],
+    threshold: usize,
+    policy: AddressPolicy,
+    now: DateTime<Utc>,
+) -> store::Result<()> {
+    let keyed = to_new_items(items, ctx.summary_length);
+    let source_id = source.id;
+    let is_new = ctx
+        .store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            store::unseen(&tx, source_id, &keyed)
+        })
+        .await?;
+    // On a first poll only the backfilled (newest) items alert.
+    let alerting_from = if source.initialized {
+        0
+    } else {
+        items.len().saturating_sub(source.backfill as usize)
+    };
+    let wanted: Vec<(usize, String)> = items
+        .iter()
+        .enumerate()
+        .filter(|(i, item)| {
+            *i >= alerting_from
+                && is_new.get(*i).copied().unwrap_or(false)
+                && crate::core::summary::html_to_text(if item.summary_html.trim().is_empty() {
+                    &item.content_html
+                } else {
+                    &item.summary_html
+                })
+                .chars()
+                .count()
+                    < threshold
+        })
+        .filter_map(|(i, item)| item.link.clone().map(|l| (i, l)))
+        .rev()
+        .take(MAX_ARTICLES_PER_POLL)
+        .collect();
+    let pages: Vec<(usize, Option<crate::sources::article::Article>)> = futures::stream::iter(wanted)
+        .map(|(i, link)| async move {
+            let page = match ctx.fetcher.fetch(&link, &Validators::default(), policy, now).await {
+                Ok(FetchOutcome::Fetched(f)) => {
+                    let base = f.final_url.clone().or_else(|| url::Url::parse(&link).ok());
+                    base.map(|base| {
+                        crate::sources::article::extract_article(&String::from_utf8_lossy(&f.body), &base)
+                    })
+                }
+                Ok(FetchOutcome::NotModified { .. }) => None,
+                Err(e) => {
+                    tracing::info!(source = %source.name, error = %e, "article page not fetched; using the feed's text");
+                    None
+                }
+            };
+            (i, page)
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    for (i, page) in pages {
+        let (Some(article), Some(item)) = (page, items.get_mut(i)) else {
+            continue;
+        };
+        let text = article
+            .og_description
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| article.text.chars().take(2000).collect());
+        if !text.trim().is_empty() {
+            item.summary_html = html_escape::encode_text(&text).into_owned();
+        }
+        if item.image.is_none() {
+            item.image = article.image;
+        }
+    }
+    Ok(())
 }
 
 /// How far back a story counts as already alerted.
@@ -352,7 +444,18 @@ async fn poll_inner(
         hinted_next_check(now, fetched.hints.not_before, feed.ttl_minutes)
     };
 
-    let items = oldest_first(feed.items);
+    let mut items = oldest_first(feed.items);
+    let threshold = if source.origin == store::ORIGIN_CONFIG {
+        ctx.article_min_chars
+            .get(&source.name.to_lowercase())
+            .copied()
+            .unwrap_or(0)
+    } else {
+        ctx.default_article_min_chars
+    };
+    if threshold > 0 {
+        enrich_from_articles(ctx, source, &mut items, threshold, policy, now).await?;
+    }
     let new_items = to_new_items(&items, ctx.summary_length);
     let total = new_items.len();
     let subs = ctx.subscriptions();

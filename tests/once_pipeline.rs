@@ -717,3 +717,90 @@ async fn summary_shows_why_an_item_matched() {
     );
     assert!(summary.chars().count() <= 300, "{summary}");
 }
+
+/// A title-only item: the article page gives the summary and the image; a page that cannot be
+/// fetched never blocks the alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn title_only_items_get_their_summary_from_the_article_page() {
+    let server = MockServer::start().await;
+    let setup = Setup::new();
+    let config = wire_config(
+        &setup,
+        &server,
+        "[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n",
+    );
+    serve(
+        &server,
+        "/feed.xml",
+        rss(&[item(
+            "seed",
+            "Quiet start for European markets",
+            "https://wire.example/seed",
+        )]),
+    )
+    .await;
+    once_json(&config);
+    let page = r#"<!doctype html><html><head><title>Gemini on watches</title>
+        <meta property="og:description" content="Google brings its Gemini assistant to smart watches, starting with two models sold in Europe.">
+        <meta property="og:image" content="/img/watch.jpg"></head>
+        <body><nav>Home | World | Tech</nav><article><p>Google said on Sunday that Gemini will run on watches.</p></article><footer>© Wire</footer></body></html>"#;
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/articles/watch"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(page)
+                .insert_header("content-type", "text/html"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/articles/missing"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let watch_link = format!("{}/articles/watch", server.uri());
+    let missing_link = format!("{}/articles/missing", server.uri());
+    serve(
+        &server,
+        "/feed.xml",
+        rss(&[
+            RssItem {
+                guid: Some("w"),
+                title: "Gemini comes to smart watches",
+                link: &watch_link,
+                date: "Sun, 29 Nov 2026 09:00:00 GMT",
+                description: "",
+            },
+            RssItem {
+                guid: Some("m"),
+                title: "Gemini update delayed",
+                link: &missing_link,
+                date: "Sun, 29 Nov 2026 08:00:00 GMT",
+                description: "",
+            },
+        ]),
+    )
+    .await;
+    let run = once_json(&config);
+    assert_eq!(run.alerts.len(), 2, "{}", run.stderr);
+    let watch = run
+        .alerts
+        .iter()
+        .find(|a| a["title"] == "Gemini comes to smart watches")
+        .unwrap();
+    assert!(
+        watch["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Google brings its Gemini assistant"),
+        "{watch}"
+    );
+    assert_eq!(watch["image"], format!("{}/img/watch.jpg", server.uri()));
+    let missing = run
+        .alerts
+        .iter()
+        .find(|a| a["title"] == "Gemini update delayed")
+        .unwrap();
+    assert_eq!(missing["summary"], "");
+}
