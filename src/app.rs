@@ -68,6 +68,10 @@ impl App {
                 .map(|s| (s.name.to_lowercase(), s.article_min_chars))
                 .collect(),
             default_article_min_chars: config.article_min_chars,
+            summarizer: config
+                .summarizer
+                .clone()
+                .map(|c| crate::summarizer::AiSummarizer::new(c, reqwest::Client::new())),
         });
         let app = App {
             config,

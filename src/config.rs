@@ -172,6 +172,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub subscriptions: Vec<SubscriptionConfig>,
     pub discord: DiscordConfig,
+    /// `[summarizer] kind = "openai"`; `None` keeps extractive summaries (the default).
+    pub summarizer: Option<crate::summarizer::OpenAiConfig>,
 }
 
 // ---- raw form ---------------------------------------------------------------------------
@@ -191,6 +193,19 @@ struct RawConfig {
     subscriptions: Vec<RawSubscription>,
     #[serde(default)]
     discord: RawDiscord,
+    #[serde(default)]
+    summarizer: RawSummarizer,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSummarizer {
+    kind: Option<String>,
+    base_url: Option<String>,
+    model: Option<String>,
+    api_key_env: Option<String>,
+    timeout_secs: Option<f64>,
+    max_per_hour: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -259,6 +274,15 @@ const ROOT_KEYS: &[&str] = &[
     "sources",
     "subscriptions",
     "discord",
+    "summarizer",
+];
+const SUMMARIZER_KEYS: &[&str] = &[
+    "kind",
+    "base_url",
+    "model",
+    "api_key_env",
+    "timeout_secs",
+    "max_per_hour",
 ];
 const DISCORD_KEYS: &[&str] = &[
     "api_base_url",
@@ -296,6 +320,7 @@ fn keys_for(table: &str) -> &'static [&'static str] {
         "sources" => SOURCE_KEYS,
         "subscriptions" => SUBSCRIPTION_KEYS,
         "discord" => DISCORD_KEYS,
+        "summarizer" => SUMMARIZER_KEYS,
         _ => &[],
     }
 }
@@ -768,8 +793,10 @@ impl Config {
         }
 
         let discord = Self::validate_discord(raw.discord, v);
+        let summarizer = Self::validate_summarizer(raw.summarizer, v);
 
         Config {
+            summarizer,
             discord,
             path: path.to_path_buf(),
             storage_path,
@@ -785,6 +812,37 @@ impl Config {
 }
 
 impl Config {
+    fn validate_summarizer(raw: RawSummarizer, v: &mut Validator<'_>) -> Option<crate::summarizer::OpenAiConfig> {
+        match raw.kind.as_deref().map(str::trim) {
+            None | Some("extractive") => None,
+            Some("openai") => {
+                let base_url = raw.base_url.unwrap_or_default().trim().to_string();
+                if !matches!(url::Url::parse(&base_url), Ok(u) if matches!(u.scheme(), "http" | "https")) {
+                    v.problem(
+                        "summarizer.base_url",
+                        quoted(&base_url),
+                        "must be the http(s) base of an OpenAI-compatible API, e.g. \"https://api.openai.com/v1\" or \"http://127.0.0.1:8080/v1\"",
+                    );
+                }
+                let model = raw.model.unwrap_or_default().trim().to_string();
+                if model.is_empty() {
+                    v.problem("summarizer.model", "", "missing; name the model, e.g. model = \"gpt-4o-mini\"");
+                }
+                Some(crate::summarizer::OpenAiConfig {
+                    base_url,
+                    model,
+                    api_key_env: raw.api_key_env.map(|e| e.trim().to_string()).filter(|e| !e.is_empty()),
+                    timeout: v.secs("summarizer.timeout_secs", raw.timeout_secs, 10.0, 120.0),
+                    max_per_hour: v.int_in("summarizer.max_per_hour", raw.max_per_hour, 60, 0..=100_000) as usize,
+                })
+            }
+            Some(other) => {
+                v.problem("summarizer.kind", quoted(other), "must be \"extractive\" (the default) or \"openai\"");
+                None
+            }
+        }
+    }
+
     fn validate_discord(raw: RawDiscord, v: &mut Validator<'_>) -> DiscordConfig {
         let defaults = DiscordConfig::default();
         let api_base_url = match raw.api_base_url {

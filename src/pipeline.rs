@@ -122,6 +122,8 @@ pub struct PollContext {
     /// Article-page threshold per config source (by lower-case name), and for the rest.
     pub article_min_chars: std::collections::HashMap<String, usize>,
     pub default_article_min_chars: usize,
+    /// Optional AI summaries (`[summarizer] kind = "openai"`).
+    pub summarizer: Option<crate::summarizer::AiSummarizer>,
 }
 
 impl PollContext {
@@ -160,6 +162,7 @@ fn to_new_items(items: &[Item], summary_length: usize) -> Vec<NewItem> {
                 item.summary_html.clone()
             };
             NewItem {
+                ai_summary: false,
                 summary_source,
                 key: keys.primary,
                 fingerprints: keys.all,
@@ -185,31 +188,16 @@ async fn enrich_from_articles(
     ctx: &PollContext,
     source: &SourceRow,
     items: &mut [Item],
+    alerting: &[usize],
     threshold: usize,
     policy: AddressPolicy,
     now: DateTime<Utc>,
-) -> store::Result<()> {
-    let keyed = to_new_items(items, ctx.summary_length);
-    let source_id = source.id;
-    let is_new = ctx
-        .store
-        .call(move |c| {
-            let tx = c.transaction()?;
-            store::unseen(&tx, source_id, &keyed)
-        })
-        .await?;
-    // On a first poll only the backfilled (newest) items alert.
-    let alerting_from = if source.initialized {
-        0
-    } else {
-        items.len().saturating_sub(source.backfill as usize)
-    };
+) {
     let wanted: Vec<(usize, String)> = items
         .iter()
         .enumerate()
         .filter(|(i, item)| {
-            *i >= alerting_from
-                && is_new.get(*i).copied().unwrap_or(false)
+            alerting.contains(i)
                 && crate::core::summary::html_to_text(if item.summary_html.trim().is_empty() {
                     &item.content_html
                 } else {
@@ -258,7 +246,44 @@ async fn enrich_from_articles(
             item.image = article.image;
         }
     }
-    Ok(())
+}
+
+/// Indices of the items that will alert if they match: new ones (on a first poll, only the
+/// backfilled newest).
+async fn alerting_new_items(ctx: &PollContext, source: &SourceRow, items: &[Item]) -> store::Result<Vec<usize>> {
+    let keyed = to_new_items(items, ctx.summary_length);
+    let source_id = source.id;
+    let is_new = ctx
+        .store
+        .call(move |c| {
+            let tx = c.transaction()?;
+            store::unseen(&tx, source_id, &keyed)
+        })
+        .await?;
+    let alerting_from = if source.initialized { 0 } else { items.len().saturating_sub(source.backfill as usize) };
+    Ok((alerting_from..items.len()).filter(|i| is_new.get(*i).copied().unwrap_or(false)).collect())
+}
+
+/// AI summaries for the alerting items, where a summarizer is configured; failures keep the
+/// extractive summary.
+async fn ai_summaries(ctx: &PollContext, items: &[Item], alerting: &[usize]) -> std::collections::HashMap<usize, String> {
+    let mut out = std::collections::HashMap::new();
+    let Some(summarizer) = &ctx.summarizer else { return out };
+    for &i in alerting {
+        let Some(item) = items.get(i) else { continue };
+        let html = if item.content_html.trim().len() > item.summary_html.trim().len() { &item.content_html } else { &item.summary_html };
+        let text = crate::core::summary::html_to_text(html);
+        if text.trim().is_empty() {
+            continue;
+        }
+        match summarizer.summarize(&item.title, &text, ctx.summary_length).await {
+            Ok(summary) => {
+                out.insert(i, summary);
+            }
+            Err(reason) => tracing::info!(%reason, "AI summary unavailable; using the extractive one"),
+        }
+    }
+    out
 }
 
 /// How far back a story counts as already alerted.
@@ -453,10 +478,22 @@ async fn poll_inner(
     } else {
         ctx.default_article_min_chars
     };
-    if threshold > 0 {
-        enrich_from_articles(ctx, source, &mut items, threshold, policy, now).await?;
+    let alerting = if threshold > 0 || ctx.summarizer.is_some() {
+        alerting_new_items(ctx, source, &items).await?
+    } else {
+        Vec::new()
+    };
+    if threshold > 0 && !alerting.is_empty() {
+        enrich_from_articles(ctx, source, &mut items, &alerting, threshold, policy, now).await;
     }
-    let new_items = to_new_items(&items, ctx.summary_length);
+    let ai = ai_summaries(ctx, &items, &alerting).await;
+    let mut new_items = to_new_items(&items, ctx.summary_length);
+    for (i, summary) in ai {
+        if let Some(item) = new_items.get_mut(i) {
+            item.summary = summary;
+            item.ai_summary = true;
+        }
+    }
     let total = new_items.len();
     let subs = ctx.subscriptions();
     let source_row = source.clone();
@@ -507,7 +544,7 @@ async fn poll_inner(
                     // does not already have them.
                     let summary =
                         extractive_summary(&item.summary_source, &alert.matched, summary_length);
-                    if !summary.is_empty() && summary != item.summary {
+                    if !item.ai_summary && !summary.is_empty() && summary != item.summary {
                         alert.summary = Some(summary);
                     }
                     let also_of = earlier_report(&tx, source_row.id, item, &alert, now)?;

@@ -92,6 +92,8 @@ pub struct SubscriptionRow {
 /// One item of a fetch, ready to be recorded.
 #[derive(Debug, Clone)]
 pub struct NewItem {
+    /// `summary` came from the AI summarizer (keep it for every target).
+    pub ai_summary: bool,
     /// The HTML the summary is made from (description, else content).
     pub summary_source: String,
     pub key: String,
