@@ -278,23 +278,23 @@ fn pick_sentences(text: &str, matched: &[String], max_chars: usize) -> String {
     let whole_sentence = shown == sentence;
 
     let before = text[..hit.start].trim_end();
+    let gap = if text[before.len()..hit.start].contains('\n') {
+        "\n"
+    } else {
+        " "
+    };
     let room = max_chars.saturating_sub(shown.chars().count() + SKIPPED_MARK.chars().count());
     let mut out = if room < MIN_LEAD_CHARS {
         format!("…{shown}")
     } else {
-        let lead = truncate_at_boundary(before, room);
+        let lead = lead_sentences(before, room);
         if lead == before {
             // Nothing was skipped: keep the text's own break between the two.
-            let gap = if text[before.len()..hit.start].contains('\n') {
-                "\n"
-            } else {
-                " "
-            };
             format!("{lead}{gap}{shown}")
-        } else if lead.ends_with('…') {
+        } else if lead.ends_with('…') && gap == " " {
             format!("{lead} {shown}")
         } else {
-            format!("{lead}{SKIPPED_MARK}{shown}")
+            format!("{lead}{gap}… {shown}")
         }
     };
 
@@ -317,6 +317,22 @@ fn pick_sentences(text: &str, matched: &[String], max_chars: usize) -> String {
         return truncate_at_boundary(&out, max_chars);
     }
     out
+}
+
+/// The start of `text` within `max_chars`: whole sentences when at least the first one fits,
+/// else cut at a word boundary.
+fn lead_sentences(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let limit = text
+        .char_indices()
+        .nth(max_chars)
+        .map_or(text.len(), |(i, _)| i);
+    match sentence_ends(text).take_while(|&end| end <= limit).last() {
+        Some(end) if !text[..end].trim().is_empty() => text[..end].trim_end().to_string(),
+        _ => truncate_at_boundary(text, max_chars),
+    }
 }
 
 /// Byte ranges of the sentences of `text`, trimmed, in order.
@@ -760,7 +776,7 @@ fn is_share_bar(line: &str) -> bool {
 }
 
 /// Markdown a feed left in its text, reduced to what it says: `![alt](src)` goes, `[text](url)`
-/// keeps its text, `**bold**` and `__bold__` lose their markers, `# ` heading marks go.
+/// keeps its text, `**bold**`, `__bold__` and `~~strike~~` lose their markers, `# ` heading marks go.
 fn strip_markdown(line: &str) -> String {
     let mut text = line.trim_start_matches('#');
     if text.len() == line.len() || !text.starts_with(' ') {
@@ -782,7 +798,7 @@ fn strip_markdown(line: &str) -> String {
         rest = &rest[open + link.len..];
     }
     out.push_str(rest);
-    for marker in ["**", "__"] {
+    for marker in ["**", "__", "~~"] {
         if out.matches(marker).count() >= 2 && out.matches(marker).count() % 2 == 0 {
             out = out.replace(marker, "");
         }
