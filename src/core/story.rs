@@ -107,7 +107,7 @@ fn set_similarity(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
     let shared = a.intersection(b).count() as f64;
     let dice = 2.0 * shared / (a.len() + b.len()) as f64;
     let overlap = shared / a.len().min(b.len()) as f64;
-    let mut similarity = (dice + overlap) / 2.0;
+    let mut similarity = f64::midpoint(dice, overlap);
     let numbers = |s: &BTreeSet<String>| -> BTreeSet<String> {
         s.iter()
             .filter(|t| t.chars().all(|c| c.is_ascii_digit()))

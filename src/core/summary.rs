@@ -302,9 +302,7 @@ fn pick_sentences(text: &str, matched: &[String], max_chars: usize) -> String {
         let rest = text[hit.end..].trim_start();
         let room = max_chars.saturating_sub(out.chars().count() + 1);
         if !rest.is_empty() && room >= MIN_TAIL_CHARS {
-            let gap = if text[hit.end..].starts_with(|c: char| c == '\n')
-                || text[hit.end..].trim_start_matches(' ').starts_with('\n')
-            {
+            let gap = if text[hit.end..].trim_start_matches(' ').starts_with('\n') {
                 '\n'
             } else {
                 ' '
@@ -881,5 +879,161 @@ mod tests {
     #[test]
     fn summary_falls_back_to_content() {
         assert_eq!(summarize("", "<p>From content.</p>", 100), "From content.");
+    }
+
+    fn terms(list: &[&str]) -> Vec<String> {
+        list.iter().map(ToString::to_string).collect()
+    }
+
+    const FOUR_PARAGRAPHS: &str = "<p>Cocoa prices hit a record on Monday as harvests failed.</p>\
+        <p>Traders in London said the market had rarely been this tight, with warehouses \
+        holding less than two months of grinding demand and more shortfalls expected.</p>\
+        <p>Smaller chocolatiers have already raised prices twice this year, and some have cut \
+        the size of their bars instead of raising prices again.</p>\
+        <p>Among the large groups, Nestlé said it would pass on part of the cost. Rivals \
+        declined to comment.</p>";
+
+    #[test]
+    fn late_match_follows_the_lead_after_an_ellipsis() {
+        let summary = extractive_summary(FOUR_PARAGRAPHS, &terms(&["Nestle"]), 200);
+        assert!(
+            summary.starts_with("Cocoa prices hit a record on Monday as harvests failed."),
+            "{summary}"
+        );
+        assert!(
+            summary.contains(
+                "… Among the large groups, Nestlé said it would pass on part of the cost."
+            ),
+            "{summary}"
+        );
+        assert!(summary.chars().count() <= 200);
+    }
+
+    #[test]
+    fn without_matched_terms_the_summary_is_the_lead() {
+        let summary = extractive_summary(FOUR_PARAGRAPHS, &[], 200);
+        assert!(!summary.contains("Nestlé"), "{summary}");
+        assert!(summary.starts_with("Cocoa prices"), "{summary}");
+    }
+
+    #[test]
+    fn a_match_inside_a_longer_word_is_not_a_match() {
+        let html = "<p>The lead sentence is here and is long enough to fill the budget.</p>\
+            <p>Later, metadata and the Metaverse are discussed at length.</p>";
+        let summary = extractive_summary(html, &terms(&["Meta"]), 70);
+        assert!(!summary.contains("metadata"), "{summary}");
+        assert!(
+            !summary.contains('…') || summary.ends_with('…'),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn query_syntax_is_stripped_from_matched_terms() {
+        let html = "<p>First sentence says nothing at all about the subject here.</p>\
+            <p>Second one neither, it is only filler text to push the match out.</p>\
+            <p>Finally, Google Cloud and Gemma appear, and so does Nestlé.</p>";
+        for term in ["\"Google Cloud\"", "gem*", "title:Nestle", "NESTLE"] {
+            let summary = extractive_summary(html, &terms(&[term]), 120);
+            assert!(
+                summary.contains("Finally, Google Cloud"),
+                "{term}: {summary}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_budget_holds_for_every_length() {
+        let long_sentence = "word ".repeat(200);
+        let html = format!(
+            "{FOUR_PARAGRAPHS}<p>A closing remark about Meta. {long_sentence} Meta again.</p>"
+        );
+        for max in 0..=320 {
+            for matched in [terms(&[]), terms(&["Meta"]), terms(&["Nestle"])] {
+                let summary = extractive_summary(&html, &matched, max);
+                assert!(
+                    summary.chars().count() <= max,
+                    "{max} {matched:?}: {summary}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn boilerplate_tails_and_share_bars_are_removed() {
+        let html = "<p>Real news here.</p><p>Share this:</p><p>Twitter | Facebook</p>\
+            <p>Like this: Like Loading...</p>\
+            <p>The post <a href=\"x\">Real news</a> appeared first on <a href=\"y\">Blog</a>.</p>";
+        assert_eq!(summary_text(html), "Real news here.");
+        assert_eq!(
+            summary_text("<p>Story text. <a href=\"/more\">Read more &raquo;</a></p>"),
+            "Story text."
+        );
+        assert_eq!(
+            summary_text("A story that the feed cut in the middle of [&#8230;]"),
+            "A story that the feed cut in the middle of…"
+        );
+        assert_eq!(summary_text("A full sentence. [...]"), "A full sentence.");
+        assert_eq!(
+            summary_text("Analysts read more into the numbers than usual."),
+            "Analysts read more into the numbers than usual."
+        );
+    }
+
+    #[test]
+    fn summary_falls_back_to_content_when_the_description_is_only_boilerplate() {
+        let summary = summarize(
+            "<p><a href=\"https://blog.example/p\">Continue reading &rarr;</a></p>",
+            "<p>The actual text.</p>",
+            100,
+        );
+        assert_eq!(summary, "The actual text.");
+    }
+
+    #[test]
+    fn twice_escaped_html_and_markdown_leave_no_debris() {
+        assert_eq!(
+            summary_text("&lt;p&gt;Fish &amp;amp; chips&lt;/p&gt;&lt;p&gt;Two&lt;/p&gt;"),
+            "Fish & chips\nTwo"
+        );
+        assert_eq!(
+            summary_text(
+                "## Title with **bold**\n![img](https://x/y.png) See [the post](https://x/p)."
+            ),
+            "Title with bold\nSee the post."
+        );
+    }
+
+    #[test]
+    fn sentences_survive_abbreviations_and_initials() {
+        let text = "Mr. Smith met U.S. officials. J. Doe agreed. Then they left!";
+        let sentences: Vec<&str> = sentence_spans(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(
+            sentences,
+            [
+                "Mr. Smith met U.S. officials.",
+                "J. Doe agreed.",
+                "Then they left!"
+            ]
+        );
+    }
+
+    #[test]
+    fn cjk_full_stops_end_sentences() {
+        let text = "今日は晴れです。明日は雨が降るでしょう。";
+        assert_eq!(truncate_at_boundary(text, 12), "今日は晴れです。");
+    }
+
+    #[test]
+    fn long_matched_sentence_shows_a_window_around_the_term() {
+        let filler = "and then some more words ".repeat(20);
+        let html = format!(
+            "<p>Lead sentence here.</p><p>It began {filler} until Meta arrived {filler}.</p>"
+        );
+        let summary = extractive_summary(&html, &terms(&["Meta"]), 120);
+        assert!(summary.contains("until Meta arrived"), "{summary}");
+        assert!(summary.starts_with("Lead sentence here."), "{summary}");
+        assert!(summary.ends_with('…'), "{summary}");
+        assert!(summary.chars().count() <= 120);
     }
 }
