@@ -488,3 +488,17 @@ snapshot!(
         ..Case::default()
     }
 );
+
+snapshot!(
+    reddit_post_with_byline_and_link_bar,
+    Case {
+        title: "Meta's Llama 5 weights leaked on a forum?",
+        link: "https://www.reddit.com/r/LocalLLaMA/comments/1abc/meta_llama_5/",
+        summary_html: "<!-- SC_OFF --><div class=\"md\"><p>Someone posted what they claim are \
+            the Llama 5 weights. Meta hasn't commented yet.</p></div><!-- SC_ON --> &#32; \
+            submitted by &#32; <a href=\"https://www.reddit.com/user/someone\"> /u/someone </a> \
+            <br/> <span><a href=\"https://example.org/leak\">[link]</a></span> &#32; \
+            <span><a href=\"https://www.reddit.com/r/LocalLLaMA/comments/1abc/\">[comments]</a></span>",
+        ..Case::default()
+    }
+);

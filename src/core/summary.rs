@@ -475,7 +475,9 @@ pub fn summary_text(html: &str) -> String {
     let mut paragraphs: Vec<String> = Vec::new();
     for line in raw.lines() {
         let line = clean_line(line);
-        if !line.is_empty() && !is_share_bar(&line) {
+        // Reddit's "submitted by /u/name" byline.
+        let byline = line.starts_with("submitted by /u/") || line.starts_with("submitted by u/");
+        if !line.is_empty() && !byline && !is_share_bar(&line) {
             paragraphs.push(line);
         }
     }
@@ -544,6 +546,9 @@ const SHARE_WORDS: &[&str] = &[
     "telegram",
     "like",
     "x",
+    "[link]",
+    "[comments]",
+    "comments",
 ];
 
 /// "Read more" links and tails (lower-case, without trailing arrows or dots).
@@ -702,10 +707,10 @@ fn cut_appeared_first_on(text: &str) -> String {
         return text.to_string();
     };
     // Back to the start of that sentence ("The post", "This article", …).
-    let start = lower[..at]
-        .rfind("the post ")
-        .or_else(|| sentence_ends(&text[..at]).last())
-        .unwrap_or(0);
+    // Whichever is later: an earlier "the post office" must not take its sentence along.
+    let post = lower[..at].rfind("the post ");
+    let sentence = sentence_ends(&text[..at]).last();
+    let start = post.max(sentence).unwrap_or(0);
     text[..start].trim_end().to_string()
 }
 
@@ -974,6 +979,12 @@ mod tests {
             "A story that the feed cut in the middle of…"
         );
         assert_eq!(summary_text("A full sentence. [...]"), "A full sentence.");
+        assert_eq!(
+            summary_text(
+                "Queues at the post office grew. This story first appeared on Daily News."
+            ),
+            "Queues at the post office grew."
+        );
         assert_eq!(
             summary_text("Analysts read more into the numbers than usual."),
             "Analysts read more into the numbers than usual."
