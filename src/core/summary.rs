@@ -406,7 +406,10 @@ struct SearchTerm {
 impl SearchTerm {
     fn new(term: &str) -> Option<Self> {
         let mut text = term.trim();
-        if text.len() >= 6 && text[..6].eq_ignore_ascii_case("title:") {
+        if text
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case("title:"))
+        {
             text = &text[6..];
         }
         let text = text.trim_matches(|c: char| c == '"' || c == '“' || c == '”');
@@ -938,7 +941,14 @@ mod tests {
         let html = "<p>First sentence says nothing at all about the subject here.</p>\
             <p>Second one neither, it is only filler text to push the match out.</p>\
             <p>Finally, Google Cloud and Gemma appear, and so does Nestlé.</p>";
-        for term in ["\"Google Cloud\"", "gem*", "title:Nestle", "NESTLE"] {
+        // "Nestlé" is 7 bytes with a char boundary at 6 missing: once a panic on `title:` check.
+        for term in [
+            "\"Google Cloud\"",
+            "gem*",
+            "title:Nestle",
+            "NESTLE",
+            "Nestlé",
+        ] {
             let summary = extractive_summary(html, &terms(&[term]), 120);
             assert!(
                 summary.contains("Finally, Google Cloud"),
@@ -1046,5 +1056,83 @@ mod tests {
         assert!(summary.starts_with("Lead sentence here."), "{summary}");
         assert!(summary.ends_with('…'), "{summary}");
         assert!(summary.chars().count() <= 120);
+    }
+
+    /// Feed text is arbitrary: no mix of multi-byte characters, markup fragments and
+    /// boilerplate markers may panic or break the budget.
+    #[test]
+    fn arbitrary_fragments_never_panic_or_overflow() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        const PIECES: &[&str] = &[
+            "é",
+            "Nestlé",
+            "日本語",
+            "。",
+            ".",
+            " ",
+            "  ",
+            "\n",
+            "<p>",
+            "</p>",
+            "<br>",
+            "<a href=x>",
+            "</a>",
+            "Meta",
+            "U.S.",
+            "Mr.",
+            "…",
+            "[…]",
+            "[...]",
+            "**",
+            "[",
+            "](",
+            ")",
+            "![",
+            "!",
+            "?",
+            "&amp;",
+            "&lt;p&gt;",
+            "Continue reading",
+            "Read more",
+            "The post ",
+            " appeared first on ",
+            "🚀",
+            "👍🏽",
+            "ß",
+            "\u{AD}",
+            "\u{200B}",
+            "title:",
+            "\"",
+            "*",
+            "Share this:",
+            "x",
+            "<script>",
+            "</script>",
+            "<img src=/a.png width=1>",
+            "A. ",
+            "cafe\u{301}",
+            "İ",
+            "ﬁ",
+        ];
+        let mut rng = StdRng::seed_from_u64(4);
+        let piece = |rng: &mut StdRng, n: usize| -> String {
+            (0..n)
+                .map(|_| PIECES[rng.gen_range(0..PIECES.len())])
+                .collect()
+        };
+        for _ in 0..1500 {
+            let len = rng.gen_range(0..60);
+            let html = piece(&mut rng, len);
+            let term_len = rng.gen_range(1..4);
+            let term = piece(&mut rng, term_len);
+            let max = rng.gen_range(0..200);
+            let summary = extractive_summary(&html, std::slice::from_ref(&term), max);
+            assert!(
+                summary.chars().count() <= max,
+                "{html:?} {term:?} {max}: {summary:?}"
+            );
+            let _ = truncate_at_boundary(&html, max);
+        }
     }
 }
