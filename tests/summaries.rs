@@ -477,7 +477,7 @@ snapshot!(
 );
 
 snapshot!(
-    relative_image_without_link_is_skipped_but_absolute_kept,
+    emoji_and_inline_data_images_are_skipped,
     Case {
         title: "Meta's Threads hits 400 million users",
         summary_html: "<p><img src=\"https://s.w.org/images/core/emoji/15.0.3/72x72/1f389.png\" \
