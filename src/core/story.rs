@@ -822,4 +822,30 @@ mod tests {
         assert!((title_similarity(a, a) - 1.0).abs() < f64::EPSILON);
         assert!(same_story(&key(a), &key(&format!("{a} | Euronews"))));
     }
+
+    #[test]
+    fn arbitrary_titles_never_panic_and_similarity_stays_in_range() {
+        let titles = [
+            "",
+            " - ",
+            " | | ",
+            "Exclusive:",
+            "UPDATE 2-",
+            "日本語のニュース - NHK",
+            "Ünïcödé – Spiegel",
+            "$4.5bn",
+            "9,000",
+            "🔥 - 🔥 | 🔥",
+            "Nestlé's ßtraße 737max 5G",
+            "a - b - c - d - e",
+            "EXCLUSIVE-BREAKING: UPDATE 1-Live | Watch - video:",
+        ];
+        for a in titles {
+            for b in titles {
+                let s = title_similarity(a, b);
+                assert!((0.0..=1.0).contains(&s), "{a:?} {b:?} {s}");
+                let _ = same_story(&key(a), &key(b));
+            }
+        }
+    }
 }

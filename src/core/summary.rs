@@ -278,23 +278,23 @@ fn pick_sentences(text: &str, matched: &[String], max_chars: usize) -> String {
     let whole_sentence = shown == sentence;
 
     let before = text[..hit.start].trim_end();
+    let gap = if text[before.len()..hit.start].contains('\n') {
+        "\n"
+    } else {
+        " "
+    };
     let room = max_chars.saturating_sub(shown.chars().count() + SKIPPED_MARK.chars().count());
     let mut out = if room < MIN_LEAD_CHARS {
         format!("…{shown}")
     } else {
-        let lead = truncate_at_boundary(before, room);
+        let lead = lead_sentences(before, room);
         if lead == before {
             // Nothing was skipped: keep the text's own break between the two.
-            let gap = if text[before.len()..hit.start].contains('\n') {
-                "\n"
-            } else {
-                " "
-            };
             format!("{lead}{gap}{shown}")
-        } else if lead.ends_with('…') {
+        } else if lead.ends_with('…') && gap == " " {
             format!("{lead} {shown}")
         } else {
-            format!("{lead}{SKIPPED_MARK}{shown}")
+            format!("{lead}{gap}… {shown}")
         }
     };
 
@@ -302,9 +302,7 @@ fn pick_sentences(text: &str, matched: &[String], max_chars: usize) -> String {
         let rest = text[hit.end..].trim_start();
         let room = max_chars.saturating_sub(out.chars().count() + 1);
         if !rest.is_empty() && room >= MIN_TAIL_CHARS {
-            let gap = if text[hit.end..].starts_with('\n')
-                || text[hit.end..].trim_start_matches(' ').starts_with('\n')
-            {
+            let gap = if text[hit.end..].trim_start_matches(' ').starts_with('\n') {
                 '\n'
             } else {
                 ' '
@@ -317,6 +315,22 @@ fn pick_sentences(text: &str, matched: &[String], max_chars: usize) -> String {
         return truncate_at_boundary(&out, max_chars);
     }
     out
+}
+
+/// The start of `text` within `max_chars`: whole sentences when at least the first one fits,
+/// else cut at a word boundary.
+fn lead_sentences(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let limit = text
+        .char_indices()
+        .nth(max_chars)
+        .map_or(text.len(), |(i, _)| i);
+    match sentence_ends(text).take_while(|&end| end <= limit).last() {
+        Some(end) if !text[..end].trim().is_empty() => text[..end].trim_end().to_string(),
+        _ => truncate_at_boundary(text, max_chars),
+    }
 }
 
 /// Byte ranges of the sentences of `text`, trimmed, in order.
@@ -392,7 +406,10 @@ struct SearchTerm {
 impl SearchTerm {
     fn new(term: &str) -> Option<Self> {
         let mut text = term.trim();
-        if text.len() >= 6 && text[..6].eq_ignore_ascii_case("title:") {
+        if text
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case("title:"))
+        {
             text = &text[6..];
         }
         let text = text.trim_matches(|c: char| c == '"' || c == '“' || c == '”');
@@ -461,7 +478,9 @@ pub fn summary_text(html: &str) -> String {
     let mut paragraphs: Vec<String> = Vec::new();
     for line in raw.lines() {
         let line = clean_line(line);
-        if !line.is_empty() && !is_share_bar(&line) {
+        // Reddit's "submitted by /u/name" byline.
+        let byline = line.starts_with("submitted by /u/") || line.starts_with("submitted by u/");
+        if !line.is_empty() && !byline && !is_share_bar(&line) {
             paragraphs.push(line);
         }
     }
@@ -530,6 +549,9 @@ const SHARE_WORDS: &[&str] = &[
     "telegram",
     "like",
     "x",
+    "[link]",
+    "[comments]",
+    "comments",
 ];
 
 /// "Read more" links and tails (lower-case, without trailing arrows or dots).
@@ -688,10 +710,10 @@ fn cut_appeared_first_on(text: &str) -> String {
         return text.to_string();
     };
     // Back to the start of that sentence ("The post", "This article", …).
-    let start = lower[..at]
-        .rfind("the post ")
-        .or_else(|| sentence_ends(&text[..at]).last())
-        .unwrap_or(0);
+    // Whichever is later: an earlier "the post office" must not take its sentence along.
+    let post = lower[..at].rfind("the post ");
+    let sentence = sentence_ends(&text[..at]).last();
+    let start = post.max(sentence).unwrap_or(0);
     text[..start].trim_end().to_string()
 }
 
@@ -760,7 +782,7 @@ fn is_share_bar(line: &str) -> bool {
 }
 
 /// Markdown a feed left in its text, reduced to what it says: `![alt](src)` goes, `[text](url)`
-/// keeps its text, `**bold**` and `__bold__` lose their markers, `# ` heading marks go.
+/// keeps its text, `**bold**`, `__bold__` and `~~strike~~` lose their markers, `# ` heading marks go.
 fn strip_markdown(line: &str) -> String {
     let mut text = line.trim_start_matches('#');
     if text.len() == line.len() || !text.starts_with(' ') {
@@ -782,7 +804,7 @@ fn strip_markdown(line: &str) -> String {
         rest = &rest[open + link.len..];
     }
     out.push_str(rest);
-    for marker in ["**", "__"] {
+    for marker in ["**", "__", "~~"] {
         if out.matches(marker).count() >= 2 && out.matches(marker).count() % 2 == 0 {
             out = out.replace(marker, "");
         }
@@ -865,5 +887,252 @@ mod tests {
     #[test]
     fn summary_falls_back_to_content() {
         assert_eq!(summarize("", "<p>From content.</p>", 100), "From content.");
+    }
+
+    fn terms(list: &[&str]) -> Vec<String> {
+        list.iter().map(ToString::to_string).collect()
+    }
+
+    const FOUR_PARAGRAPHS: &str = "<p>Cocoa prices hit a record on Monday as harvests failed.</p>\
+        <p>Traders in London said the market had rarely been this tight, with warehouses \
+        holding less than two months of grinding demand and more shortfalls expected.</p>\
+        <p>Smaller chocolatiers have already raised prices twice this year, and some have cut \
+        the size of their bars instead of raising prices again.</p>\
+        <p>Among the large groups, Nestlé said it would pass on part of the cost. Rivals \
+        declined to comment.</p>";
+
+    #[test]
+    fn late_match_follows_the_lead_after_an_ellipsis() {
+        let summary = extractive_summary(FOUR_PARAGRAPHS, &terms(&["Nestle"]), 200);
+        assert!(
+            summary.starts_with("Cocoa prices hit a record on Monday as harvests failed."),
+            "{summary}"
+        );
+        assert!(
+            summary.contains(
+                "… Among the large groups, Nestlé said it would pass on part of the cost."
+            ),
+            "{summary}"
+        );
+        assert!(summary.chars().count() <= 200);
+    }
+
+    #[test]
+    fn without_matched_terms_the_summary_is_the_lead() {
+        let summary = extractive_summary(FOUR_PARAGRAPHS, &[], 200);
+        assert!(!summary.contains("Nestlé"), "{summary}");
+        assert!(summary.starts_with("Cocoa prices"), "{summary}");
+    }
+
+    #[test]
+    fn a_match_inside_a_longer_word_is_not_a_match() {
+        let html = "<p>The lead sentence is here and is long enough to fill the budget.</p>\
+            <p>Later, metadata and the Metaverse are discussed at length.</p>";
+        let summary = extractive_summary(html, &terms(&["Meta"]), 70);
+        assert!(!summary.contains("metadata"), "{summary}");
+        assert!(
+            !summary.contains('…') || summary.ends_with('…'),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn query_syntax_is_stripped_from_matched_terms() {
+        let html = "<p>First sentence says nothing at all about the subject here.</p>\
+            <p>Second one neither, it is only filler text to push the match out.</p>\
+            <p>Finally, Google Cloud and Gemma appear, and so does Nestlé.</p>";
+        // "Nestlé" is 7 bytes with a char boundary at 6 missing: once a panic on `title:` check.
+        for term in [
+            "\"Google Cloud\"",
+            "gem*",
+            "title:Nestle",
+            "NESTLE",
+            "Nestlé",
+        ] {
+            let summary = extractive_summary(html, &terms(&[term]), 120);
+            assert!(
+                summary.contains("Finally, Google Cloud"),
+                "{term}: {summary}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_budget_holds_for_every_length() {
+        let long_sentence = "word ".repeat(200);
+        let html = format!(
+            "{FOUR_PARAGRAPHS}<p>A closing remark about Meta. {long_sentence} Meta again.</p>"
+        );
+        for max in 0..=320 {
+            for matched in [terms(&[]), terms(&["Meta"]), terms(&["Nestle"])] {
+                let summary = extractive_summary(&html, &matched, max);
+                assert!(
+                    summary.chars().count() <= max,
+                    "{max} {matched:?}: {summary}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn boilerplate_tails_and_share_bars_are_removed() {
+        let html = "<p>Real news here.</p><p>Share this:</p><p>Twitter | Facebook</p>\
+            <p>Like this: Like Loading...</p>\
+            <p>The post <a href=\"x\">Real news</a> appeared first on <a href=\"y\">Blog</a>.</p>";
+        assert_eq!(summary_text(html), "Real news here.");
+        assert_eq!(
+            summary_text("<p>Story text. <a href=\"/more\">Read more &raquo;</a></p>"),
+            "Story text."
+        );
+        assert_eq!(
+            summary_text("A story that the feed cut in the middle of [&#8230;]"),
+            "A story that the feed cut in the middle of…"
+        );
+        assert_eq!(summary_text("A full sentence. [...]"), "A full sentence.");
+        assert_eq!(
+            summary_text(
+                "Queues at the post office grew. This story first appeared on Daily News."
+            ),
+            "Queues at the post office grew."
+        );
+        assert_eq!(
+            summary_text("Analysts read more into the numbers than usual."),
+            "Analysts read more into the numbers than usual."
+        );
+    }
+
+    #[test]
+    fn summary_falls_back_to_content_when_the_description_is_only_boilerplate() {
+        let summary = summarize(
+            "<p><a href=\"https://blog.example/p\">Continue reading &rarr;</a></p>",
+            "<p>The actual text.</p>",
+            100,
+        );
+        assert_eq!(summary, "The actual text.");
+    }
+
+    #[test]
+    fn twice_escaped_html_and_markdown_leave_no_debris() {
+        assert_eq!(
+            summary_text("&lt;p&gt;Fish &amp;amp; chips&lt;/p&gt;&lt;p&gt;Two&lt;/p&gt;"),
+            "Fish & chips\nTwo"
+        );
+        assert_eq!(
+            summary_text(
+                "## Title with **bold**\n![img](https://x/y.png) See [the post](https://x/p)."
+            ),
+            "Title with bold\nSee the post."
+        );
+    }
+
+    #[test]
+    fn sentences_survive_abbreviations_and_initials() {
+        let text = "Mr. Smith met U.S. officials. J. Doe agreed. Then they left!";
+        let sentences: Vec<&str> = sentence_spans(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(
+            sentences,
+            [
+                "Mr. Smith met U.S. officials.",
+                "J. Doe agreed.",
+                "Then they left!"
+            ]
+        );
+    }
+
+    #[test]
+    fn cjk_full_stops_end_sentences() {
+        let text = "今日は晴れです。明日は雨が降るでしょう。";
+        assert_eq!(truncate_at_boundary(text, 12), "今日は晴れです。");
+    }
+
+    #[test]
+    fn long_matched_sentence_shows_a_window_around_the_term() {
+        let filler = "and then some more words ".repeat(20);
+        let html = format!(
+            "<p>Lead sentence here.</p><p>It began {filler} until Meta arrived {filler}.</p>"
+        );
+        let summary = extractive_summary(&html, &terms(&["Meta"]), 120);
+        assert!(summary.contains("until Meta arrived"), "{summary}");
+        assert!(summary.starts_with("Lead sentence here."), "{summary}");
+        assert!(summary.ends_with('…'), "{summary}");
+        assert!(summary.chars().count() <= 120);
+    }
+
+    /// Feed text is arbitrary: no mix of multi-byte characters, markup fragments and
+    /// boilerplate markers may panic or break the budget.
+    #[test]
+    fn arbitrary_fragments_never_panic_or_overflow() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        const PIECES: &[&str] = &[
+            "é",
+            "Nestlé",
+            "日本語",
+            "。",
+            ".",
+            " ",
+            "  ",
+            "\n",
+            "<p>",
+            "</p>",
+            "<br>",
+            "<a href=x>",
+            "</a>",
+            "Meta",
+            "U.S.",
+            "Mr.",
+            "…",
+            "[…]",
+            "[...]",
+            "**",
+            "[",
+            "](",
+            ")",
+            "![",
+            "!",
+            "?",
+            "&amp;",
+            "&lt;p&gt;",
+            "Continue reading",
+            "Read more",
+            "The post ",
+            " appeared first on ",
+            "🚀",
+            "👍🏽",
+            "ß",
+            "\u{AD}",
+            "\u{200B}",
+            "title:",
+            "\"",
+            "*",
+            "Share this:",
+            "x",
+            "<script>",
+            "</script>",
+            "<img src=/a.png width=1>",
+            "A. ",
+            "cafe\u{301}",
+            "İ",
+            "ﬁ",
+        ];
+        let mut rng = StdRng::seed_from_u64(4);
+        let piece = |rng: &mut StdRng, n: usize| -> String {
+            (0..n)
+                .map(|_| PIECES[rng.gen_range(0..PIECES.len())])
+                .collect()
+        };
+        for _ in 0..1500 {
+            let len = rng.gen_range(0..60);
+            let html = piece(&mut rng, len);
+            let term_len = rng.gen_range(1..4);
+            let term = piece(&mut rng, term_len);
+            let max = rng.gen_range(0..200);
+            let summary = extractive_summary(&html, std::slice::from_ref(&term), max);
+            assert!(
+                summary.chars().count() <= max,
+                "{html:?} {term:?} {max}: {summary:?}"
+            );
+            let _ = truncate_at_boundary(&html, max);
+        }
     }
 }

@@ -321,13 +321,22 @@ fn collect_paragraphs(block: ElementRef<'_>, out: &mut Vec<String>) {
                 continue;
             }
             let text = collapse_whitespace(&summary_text(&child.inner_html()));
-            if !text.is_empty() {
+            if !text.is_empty() && !is_ad_label(&text) {
                 out.push(text);
             }
         } else {
             collect_paragraphs(child, out);
         }
     }
+}
+
+/// "Advertisement", "Story continues below advertisement" and other ad slots' labels.
+fn is_ad_label(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower.chars().count() <= 60
+        && (lower.starts_with("advertisement")
+            || lower.starts_with("sponsored")
+            || lower.starts_with("story continues below"))
 }
 
 /// Whether `element` or an ancestor is navigation, a header/footer, an aside or clutter.
@@ -405,4 +414,156 @@ fn text_len(element: ElementRef<'_>) -> usize {
             _ => None,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_url() -> Url {
+        Url::parse("https://news.example.com/tech/2026/03/02/meta-ai-chief").unwrap()
+    }
+
+    const NEWS_PAGE: &str = r#"<!doctype html><html><head>
+<meta property="og:description" content="Meta hires a Google researcher &amp; plans a lab.">
+<meta name="description" content="Fallback description">
+<meta property="og:image" content="../../images/lead.jpg">
+</head><body class="single-post has-sidebar">
+<header><nav class="main-menu"><ul><li><a href="/">Home</a></li><li><a href="/tech">Technology news and analysis</a></li></ul></nav></header>
+<div class="cookie-notice"><p>We use cookies, pixels and similar technologies to personalise content, measure audiences and show ads.</p></div>
+<div class="layout">
+ <div class="col-main">
+  <h1>Meta names new chief AI officer</h1>
+  <p>Meta has hired a former Google researcher to run its new lab, the company said on Monday, in its latest move to catch up with rivals.</p>
+  <p>The appointment follows months of recruiting, in which Meta offered large pay packages to engineers at OpenAI, Google and Anthropic.</p>
+  <p>Advertisement</p>
+  <p>Mark Zuckerberg said the lab would have more computing power than any other team, and that its first models would ship next year.</p>
+ </div>
+ <div class="sidebar">
+  <h3>Most read</h3>
+  <ul><li><a href="/1">Google unveils Gemini 3 with Deep Think reasoning mode for subscribers</a></li>
+  <li><a href="/2">Apple faces DOJ antitrust lawsuit over the iPhone App Store, filing shows</a></li></ul>
+  <p>Sign up for our newsletter, delivered every weekday morning, with the stories you need.</p>
+ </div>
+</div>
+<section class="related-stories"><p><a href="/3">Meta shares rise after earnings beat expectations, analysts say, in a long related headline</a></p></section>
+<footer><p>Copyright 2026 Example News Ltd, registered in England and Wales, all rights reserved.</p></footer>
+</body></html>"#;
+
+    #[test]
+    fn news_page_keeps_the_article_and_drops_the_clutter() {
+        let article = extract_article(NEWS_PAGE, &page_url());
+        let lines: Vec<&str> = article.text.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", article.text);
+        assert!(lines[0].starts_with("Meta has hired a former Google researcher"));
+        assert!(lines[2].starts_with("Mark Zuckerberg said"));
+        for clutter in [
+            "Advertisement",
+            "cookies",
+            "Gemini 3",
+            "newsletter",
+            "Copyright",
+            "Home",
+            "related headline",
+        ] {
+            assert!(
+                !article.text.contains(clutter),
+                "{clutter} leaked: {}",
+                article.text
+            );
+        }
+        assert_eq!(
+            article.og_description.as_deref(),
+            Some("Meta hires a Google researcher & plans a lab.")
+        );
+        assert_eq!(
+            article.image.as_deref(),
+            Some("https://news.example.com/tech/2026/images/lead.jpg")
+        );
+    }
+
+    #[test]
+    fn page_with_only_meta_tags_gives_description_and_image() {
+        let html = r#"<html><head>
+            <meta name="twitter:image" content="//cdn.example.com/card.png">
+            <meta name="description" content="  A short   description. ">
+            </head><body><div id="app"></div></body></html>"#;
+        let article = extract_article(html, &page_url());
+        assert_eq!(article.text, "");
+        assert_eq!(
+            article.og_description.as_deref(),
+            Some("A short description.")
+        );
+        assert_eq!(
+            article.image.as_deref(),
+            Some("https://cdn.example.com/card.png")
+        );
+    }
+
+    #[test]
+    fn unusable_og_images_fall_through_to_the_next_candidate() {
+        let html = r#"<html><head>
+            <meta property="og:image" content="javascript:alert(1)">
+            <meta property="og:image:secure_url" content="data:image/png;base64,AAAA">
+            <meta name="twitter:image" content="ftp://files.example.com/x.png">
+            <link rel="image_src" href="/thumb.jpg">
+            </head><body></body></html>"#;
+        let article = extract_article(html, &page_url());
+        assert_eq!(
+            article.image.as_deref(),
+            Some("https://news.example.com/thumb.jpg")
+        );
+        assert_eq!(article.og_description, None);
+    }
+
+    #[test]
+    fn base_href_resolves_relative_images() {
+        let html = r#"<html><head><base href="https://static.example.net/assets/">
+            <meta property="og:image" content="img/og.jpg"></head><body></body></html>"#;
+        let article = extract_article(html, &page_url());
+        assert_eq!(
+            article.image.as_deref(),
+            Some("https://static.example.net/assets/img/og.jpg")
+        );
+    }
+
+    #[test]
+    fn feed_image_skips_pixels_emoji_and_trackers() {
+        let base = Url::parse("https://blog.example.org/2026/03/post/").unwrap();
+        let html = r#"<p><img src="https://s.w.org/images/core/emoji/15/72x72/1f389.png" class="wp-smiley">
+            <img src="https://blog.example.org/t.gif" width="1" height="1">
+            <img src="http://feeds.feedburner.com/~r/blog/~4/abc">
+            <img data-src="../../uploads/photo.jpg" src="data:image/gif;base64,R0lGOD"></p>"#;
+        assert_eq!(
+            feed_image(html, Some(&base)).as_deref(),
+            Some("https://blog.example.org/2026/uploads/photo.jpg")
+        );
+    }
+
+    #[test]
+    fn feed_image_needs_a_base_for_relative_sources() {
+        let html = r#"<img src="/uploads/photo.jpg"><img srcset="https://cdn.example.com/a.jpg 1x, https://cdn.example.com/b.jpg 2x">"#;
+        assert_eq!(
+            feed_image(html, None).as_deref(),
+            Some("https://cdn.example.com/a.jpg")
+        );
+        assert_eq!(feed_image("<p>No images here.</p>", None), None);
+    }
+
+    #[test]
+    fn table_layout_page_still_finds_the_densest_block() {
+        let html = r#"<html><body><table><tr>
+            <td><a href="/a">Section one</a><br><a href="/b">Section two</a><br><a href="/c">Section three</a></td>
+            <td><font size="2"><p>Residents of the valley woke to floodwater on Sunday, after two days of rain, and roads were closed.</p>
+            <p>The council said shelters were open at the school, the church hall and the sports centre until further notice.</p></font></td>
+            </tr></table></body></html>"#;
+        let article = extract_article(html, &page_url());
+        assert!(
+            article.text.starts_with("Residents of the valley"),
+            "{}",
+            article.text
+        );
+        assert!(!article.text.contains("Section"), "{}", article.text);
+        assert_eq!(article.text.lines().count(), 2);
+    }
 }
