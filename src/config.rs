@@ -812,12 +812,16 @@ impl Config {
 }
 
 impl Config {
-    fn validate_summarizer(raw: RawSummarizer, v: &mut Validator<'_>) -> Option<crate::summarizer::OpenAiConfig> {
+    fn validate_summarizer(
+        raw: RawSummarizer,
+        v: &mut Validator<'_>,
+    ) -> Option<crate::summarizer::OpenAiConfig> {
         match raw.kind.as_deref().map(str::trim) {
             None | Some("extractive") => None,
             Some("openai") => {
                 let base_url = raw.base_url.unwrap_or_default().trim().to_string();
-                if !matches!(url::Url::parse(&base_url), Ok(u) if matches!(u.scheme(), "http" | "https")) {
+                if !matches!(url::Url::parse(&base_url), Ok(u) if matches!(u.scheme(), "http" | "https"))
+                {
                     v.problem(
                         "summarizer.base_url",
                         quoted(&base_url),
@@ -826,18 +830,34 @@ impl Config {
                 }
                 let model = raw.model.unwrap_or_default().trim().to_string();
                 if model.is_empty() {
-                    v.problem("summarizer.model", "", "missing; name the model, e.g. model = \"gpt-4o-mini\"");
+                    v.problem(
+                        "summarizer.model",
+                        "",
+                        "missing; name the model, e.g. model = \"gpt-4o-mini\"",
+                    );
                 }
                 Some(crate::summarizer::OpenAiConfig {
                     base_url,
                     model,
-                    api_key_env: raw.api_key_env.map(|e| e.trim().to_string()).filter(|e| !e.is_empty()),
+                    api_key_env: raw
+                        .api_key_env
+                        .map(|e| e.trim().to_string())
+                        .filter(|e| !e.is_empty()),
                     timeout: v.secs("summarizer.timeout_secs", raw.timeout_secs, 10.0, 120.0),
-                    max_per_hour: v.int_in("summarizer.max_per_hour", raw.max_per_hour, 60, 0..=100_000) as usize,
+                    max_per_hour: v.int_in(
+                        "summarizer.max_per_hour",
+                        raw.max_per_hour,
+                        60,
+                        0..=100_000,
+                    ) as usize,
                 })
             }
             Some(other) => {
-                v.problem("summarizer.kind", quoted(other), "must be \"extractive\" (the default) or \"openai\"");
+                v.problem(
+                    "summarizer.kind",
+                    quoted(other),
+                    "must be \"extractive\" (the default) or \"openai\"",
+                );
                 None
             }
         }

@@ -250,7 +250,11 @@ async fn enrich_from_articles(
 
 /// Indices of the items that will alert if they match: new ones (on a first poll, only the
 /// backfilled newest).
-async fn alerting_new_items(ctx: &PollContext, source: &SourceRow, items: &[Item]) -> store::Result<Vec<usize>> {
+async fn alerting_new_items(
+    ctx: &PollContext,
+    source: &SourceRow,
+    items: &[Item],
+) -> store::Result<Vec<usize>> {
     let keyed = to_new_items(items, ctx.summary_length);
     let source_id = source.id;
     let is_new = ctx
@@ -260,27 +264,48 @@ async fn alerting_new_items(ctx: &PollContext, source: &SourceRow, items: &[Item
             store::unseen(&tx, source_id, &keyed)
         })
         .await?;
-    let alerting_from = if source.initialized { 0 } else { items.len().saturating_sub(source.backfill as usize) };
-    Ok((alerting_from..items.len()).filter(|i| is_new.get(*i).copied().unwrap_or(false)).collect())
+    let alerting_from = if source.initialized {
+        0
+    } else {
+        items.len().saturating_sub(source.backfill as usize)
+    };
+    Ok((alerting_from..items.len())
+        .filter(|i| is_new.get(*i).copied().unwrap_or(false))
+        .collect())
 }
 
 /// AI summaries for the alerting items, where a summarizer is configured; failures keep the
 /// extractive summary.
-async fn ai_summaries(ctx: &PollContext, items: &[Item], alerting: &[usize]) -> std::collections::HashMap<usize, String> {
+async fn ai_summaries(
+    ctx: &PollContext,
+    items: &[Item],
+    alerting: &[usize],
+) -> std::collections::HashMap<usize, String> {
     let mut out = std::collections::HashMap::new();
-    let Some(summarizer) = &ctx.summarizer else { return out };
+    let Some(summarizer) = &ctx.summarizer else {
+        return out;
+    };
     for &i in alerting {
         let Some(item) = items.get(i) else { continue };
-        let html = if item.content_html.trim().len() > item.summary_html.trim().len() { &item.content_html } else { &item.summary_html };
+        let html = if item.content_html.trim().len() > item.summary_html.trim().len() {
+            &item.content_html
+        } else {
+            &item.summary_html
+        };
         let text = crate::core::summary::html_to_text(html);
         if text.trim().is_empty() {
             continue;
         }
-        match summarizer.summarize(&item.title, &text, ctx.summary_length).await {
+        match summarizer
+            .summarize(&item.title, &text, ctx.summary_length)
+            .await
+        {
             Ok(summary) => {
                 out.insert(i, summary);
             }
-            Err(reason) => tracing::info!(%reason, "AI summary unavailable; using the extractive one"),
+            Err(reason) => {
+                tracing::info!(%reason, "AI summary unavailable; using the extractive one");
+            }
         }
     }
     out

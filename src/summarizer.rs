@@ -55,7 +55,10 @@ pub fn answer_text(answer: &serde_json::Value, max_chars: usize) -> Result<Strin
         .collect();
     let cleaned = collapse_whitespace(&cleaned);
     if cleaned.chars().count() < MIN_ANSWER_CHARS {
-        return Err(format!("the answer is too short to be a summary ({} characters)", cleaned.chars().count()));
+        return Err(format!(
+            "the answer is too short to be a summary ({} characters)",
+            cleaned.chars().count()
+        ));
     }
     Ok(truncate_at_boundary(&cleaned, max_chars))
 }
@@ -85,9 +88,14 @@ impl AiSummarizer {
 
     /// Takes one call from the hourly budget, if any is left.
     fn take_budget(&self) -> bool {
-        let Ok(mut recent) = self.recent.lock() else { return false };
+        let Ok(mut recent) = self.recent.lock() else {
+            return false;
+        };
         let now = Instant::now();
-        while recent.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(3600)) {
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(3600))
+        {
             recent.pop_front();
         }
         if recent.len() >= self.config.max_per_hour {
@@ -98,11 +106,22 @@ impl AiSummarizer {
     }
 
     /// A two-sentence summary, or why none (the caller then keeps the extractive one).
-    pub async fn summarize(&self, title: &str, text: &str, max_chars: usize) -> Result<String, String> {
+    pub async fn summarize(
+        &self,
+        title: &str,
+        text: &str,
+        max_chars: usize,
+    ) -> Result<String, String> {
         if !self.take_budget() {
-            return Err(format!("hourly budget of {} summaries used up", self.config.max_per_hour));
+            return Err(format!(
+                "hourly budget of {} summaries used up",
+                self.config.max_per_hour
+            ));
         }
-        let url = format!("{}/chat/completions", self.config.base_url.trim_end_matches('/'));
+        let url = format!(
+            "{}/chat/completions",
+            self.config.base_url.trim_end_matches('/')
+        );
         let mut request = self
             .client
             .post(&url)
@@ -138,14 +157,27 @@ mod tests {
     fn request_asks_for_a_neutral_two_sentence_summary() {
         let body = request_body("m", "Title", &"x".repeat(10_000));
         assert_eq!(body["model"], "m");
-        assert!(body["messages"][0]["content"].as_str().unwrap().contains("neutral two-sentence summary"));
-        assert!(body["messages"][1]["content"].as_str().unwrap().chars().count() < 6100);
+        assert!(body["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("neutral two-sentence summary"));
+        assert!(
+            body["messages"][1]["content"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count()
+                < 6100
+        );
     }
 
     #[test]
     fn answer_is_cleaned_and_fitted() {
         let answer = json!({"choices": [{"message": {"content": "  Meta is in talks\nwith Google.\u{202E} It may use Gemini for ads.  "}}]});
-        assert_eq!(answer_text(&answer, 300).unwrap(), "Meta is in talks with Google. It may use Gemini for ads.");
+        assert_eq!(
+            answer_text(&answer, 300).unwrap(),
+            "Meta is in talks with Google. It may use Gemini for ads."
+        );
         let long = json!({"choices": [{"message": {"content": "word ".repeat(200)}}]});
         assert!(answer_text(&long, 100).unwrap().chars().count() <= 100);
     }

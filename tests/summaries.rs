@@ -78,6 +78,7 @@ fn render(case: &Case<'_>) -> String {
         subscribers: vec!["123456789012345678".into()],
         target: "998877665544332211".into(),
         image,
+        also_of: None,
     };
     let messages = render_alert(&alert, 7);
     let payloads: Vec<_> = messages.iter().map(|m| &m.payload).collect();
