@@ -202,6 +202,50 @@ impl World {
             .ok()
     }
 
+    /// One text value from the bot's database (`None` while it cannot be read or is NULL).
+    pub fn query_string(&self, sql: &str) -> Option<String> {
+        rusqlite::Connection::open(self.db_path())
+            .and_then(|c| {
+                c.busy_timeout(Duration::from_secs(5))?;
+                c.query_row(sql, [], |r| r.get::<_, Option<String>>(0))
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Alerts neither delivered nor dropped.
+    pub fn pending_alerts(&self) -> i64 {
+        self.query_i64(
+            "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dropped_at IS NULL",
+        )
+        .unwrap_or(-1)
+    }
+
+    /// Requests the fake answered for `POST /channels/{channel}/messages` with `status`
+    /// (`None`: any status).
+    pub fn message_posts(&self, channel: u64, status: Option<u16>) -> usize {
+        let path = format!("/channels/{channel}/messages");
+        self.fake
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with(&path))
+            .filter(|r| status.is_none_or(|s| r.status == s))
+            .count()
+    }
+
+    /// Fails unless every (channel, title, content) the fake holds was posted once.
+    pub fn assert_nothing_posted_twice(&self) {
+        let mut seen = std::collections::HashSet::new();
+        for m in self.fake.messages() {
+            let key = (
+                m.channel_id,
+                embed_title(&m.body),
+                m.body["content"].as_str().unwrap_or_default().to_string(),
+            );
+            assert!(seen.insert(key.clone()), "posted twice: {key:?}");
+        }
+    }
+
     pub async fn command(&self, payload: Value) -> InteractionResponse {
         let id = self.fake.dispatch_interaction(payload);
         self.fake.wait_for_interaction_response(id, WAIT).await
