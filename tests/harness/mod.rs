@@ -251,6 +251,23 @@ impl World {
         self.fake.wait_for_interaction_response(id, WAIT).await
     }
 
+    /// Like [`World::command`], but for a deferred answer (type 5) also waits for the edit
+    /// carrying the real reply.
+    pub async fn command_final(&self, payload: Value) -> InteractionResponse {
+        let id = self.fake.dispatch_interaction(payload);
+        let first = self.fake.wait_for_interaction_response(id, WAIT).await;
+        if first.callback_type() != Some(5) {
+            return first;
+        }
+        self.fake
+            .wait_until("the deferred reply", WAIT, move |f| {
+                f.interaction_response(id)
+                    .is_some_and(|r| !r.original_edits.is_empty() || !r.followups.is_empty())
+            })
+            .await;
+        self.fake.interaction_response(id).expect("waited for it")
+    }
+
     pub fn messages_mentioning(&self, needle: &str) -> Vec<Value> {
         self.fake
             .messages()
