@@ -247,13 +247,11 @@ fn run_bounded(args: &[&str]) -> Output {
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(output) => output.expect("wait for newshound"),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("newshound {args:?} did not exit: it should refuse the database at start-up");
-        }
-    }
+    let Ok(output) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        panic!("newshound {args:?} did not exit: it should refuse the database at start-up");
+    };
+    output.expect("wait for newshound")
 }
 
 /// A config with one local-file source, so nothing but the database can fail.

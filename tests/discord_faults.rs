@@ -231,7 +231,7 @@ async fn a_broken_channel_keeps_its_alerts_until_an_admin_fixes_it() {
         let guid2 = leak(format!("{phase}-2"));
         published.insert(0, item(guid1, first));
         world.publish(&published).await;
-        world.wait_for_title(&first).await; // Alice's copy
+        world.wait_for_title(first).await; // Alice's copy
         published.insert(0, item(guid2, second));
         world.publish(&published).await;
         world

@@ -202,11 +202,7 @@ async fn soak_with_random_discord_faults_stays_flat_and_delivers_everything_once
         };
         *injected.entry(name).or_default() += 1;
         match (name, fault) {
-            ("gateway drop", _) => {
-                if world.fake.gateway_connected() {
-                    world.fake.drop_gateway();
-                }
-            }
+            ("gateway drop", _) if world.fake.gateway_connected() => world.fake.drop_gateway(),
             ("503 x5 (retries exhausted)", Some(f)) => {
                 world.fake.fail_times(Route::CreateMessageIn(channel), f, 5);
             }
