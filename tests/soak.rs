@@ -3,7 +3,7 @@
 //! lost responses, gateway drops). Memory (VmRSS), threads and open files of the bot are
 //! sampled and must stay flat; every alert is delivered exactly once.
 //!
-//! CI runs ~40 s of churn. For a longer run: `NEWSHOUND_SOAK_SECS=1800 cargo test --release
+//! CI runs ~35 s of churn. For a longer run: `NEWSHOUND_SOAK_SECS=1800 cargo test --release
 //! --test soak -- --nocapture` (see RELIABILITY-discord.md).
 
 mod common;
@@ -122,7 +122,7 @@ async fn soak_with_random_discord_faults_stays_flat_and_delivers_everything_once
     let secs: u64 = std::env::var("NEWSHOUND_SOAK_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+        .unwrap_or(35);
     let churn = Arc::new(Churn {
         started: Mutex::new(None),
         length: Duration::from_secs(secs),
