@@ -186,11 +186,18 @@ impl App {
         let app = Arc::clone(&self);
         let deliverer = tokio::spawn(async move {
             let retry = Duration::from_secs(30);
+            // The first pass runs at once: alerts left pending by a previous run (a crash, a
+            // Discord outage, a revoked token) must not wait for the next new item or `retry`.
+            let mut first_pass = true;
             loop {
-                let stop = tokio::select! {
-                    () = cancel.cancelled() => true,
-                    () = notify.notified() => false,
-                    () = tokio::time::sleep(retry) => false,
+                let stop = if std::mem::take(&mut first_pass) {
+                    false
+                } else {
+                    tokio::select! {
+                        () = cancel.cancelled() => true,
+                        () = notify.notified() => false,
+                        () = tokio::time::sleep(retry) => false,
+                    }
                 };
                 match drain_outbox(app.store(), sink.as_ref()).await {
                     Ok(report) => {

@@ -526,7 +526,16 @@ async fn run_command(
         Command::SourcesList => {
             let g2 = g.clone();
             let (sources, broken) = store
-                .call(move |c| Ok((q::visible_sources(c, &g2)?, store::broken_targets(c)?)))
+                .call(move |c| {
+                    // Only this server's channels: another server's must not be shown here.
+                    let mut broken = Vec::new();
+                    for b in store::broken_targets(c)? {
+                        if q::guilds_of_target(c, &b.target)?.contains(&g2) {
+                            broken.push(b);
+                        }
+                    }
+                    Ok((q::visible_sources(c, &g2)?, broken))
+                })
                 .await?;
             let mut text = String::from("**Sources** (state · last success · next check)\n");
             for s in &sources {

@@ -85,9 +85,15 @@ pub async fn run(app: Arc<App>, token: String, cancel: CancellationToken) -> any
         .build()
         .context("cannot build the HTTP client")?;
     let rest = rest::DiscordRest::new(rest_client, &discord.api_base_url, &token)?;
+    let limits = pace::PaceLimits::default();
+    let pacer = pace::Pacer::new(limits);
+    // A previous run (crashed or restarted a moment ago) may have used up a channel's window,
+    // and its posts still count at Discord for one window. This process cannot know them, so
+    // it waits that long before its first post instead of collecting 429s.
+    pacer.pause_all(limits.channel_window);
     let sink = Arc::new(sink::DiscordSink {
         rest,
-        pacer: pace::Pacer::new(pace::PaceLimits::default()),
+        pacer,
         store: app.store().clone(),
     });
 
