@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use common::RssItem;
+use common::{rss, RssItem};
 use harness::{
     embed_title, item, member_cmd, reply_text, World, ADMIN, ALICE, BOB, CAROL, OTHER_CHANNEL,
     TOKEN, WAIT,
@@ -16,6 +16,8 @@ use support::fake_discord::{
     permissions, FakeConfig, FakeDiscord, Fault, Interaction, Route, DEFAULT_CHANNEL_ID,
     DEFAULT_GUILD_ID,
 };
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_subscribe_and_get_exactly_their_alerts() {
