@@ -59,7 +59,9 @@ fn story(source: usize, wave: usize, n: usize) -> Story {
     let keyword = (source * WAVES * ITEMS_PER_WAVE + wave * ITEMS_PER_WAVE + n) % KEYWORDS;
     Story {
         guid: format!("s{source}-w{wave}-n{n}"),
-        title: format!("Source {source} wave {wave} item {n} reports on kw{keyword}"),
+        // Titles share no words but the keyword: each is its own story (templated titles would
+        // rightly be merged as one story reported by many sources).
+        title: format!("x{source}y{wave}z{n} kw{keyword} q{source}r{wave}t{n}"),
         link: format!("https://wire.example/s{source}/w{wave}/n{n}"),
         keyword,
     }
