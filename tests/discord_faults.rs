@@ -149,7 +149,7 @@ async fn rate_limits_and_server_errors_delay_but_never_lose_or_duplicate() {
         .iter()
         .position(|t| t == "Gemini back after the outage");
     assert!(kept < later, "the kept alert is delivered first: {order:?}");
-    assert_eq!(world.pending_alerts(), 0);
+    world.wait_no_pending().await;
     world.assert_nothing_posted_twice();
     world.fake.assert_no_violations();
 }
@@ -327,7 +327,7 @@ async fn a_broken_channel_keeps_its_alerts_until_an_admin_fixes_it() {
             )
             .await;
     }
-    assert_eq!(world.pending_alerts(), 0);
+    world.wait_no_pending().await;
     world.assert_nothing_posted_twice();
     world.fake.assert_no_violations();
 }
@@ -377,7 +377,7 @@ async fn a_refused_body_is_dropped_with_its_reason_and_never_resent_unchanged() 
         .await;
     assert_eq!(world.message_posts(DEFAULT_CHANNEL_ID, Some(400)), 2);
     assert_eq!(world.fake.messages_in(DEFAULT_CHANNEL_ID).len(), 1);
-    assert_eq!(world.pending_alerts(), 0);
+    world.wait_no_pending().await;
     let violations = world.fake.violations();
     assert!(violations.is_empty(), "{violations:?}");
 }

@@ -214,6 +214,23 @@ impl World {
     }
 
     /// Alerts neither delivered nor dropped.
+    /// Waits (bounded) until the bot has recorded every alert as delivered or dropped: a
+    /// message reaches the fake a moment before the bot marks it delivered.
+    pub async fn wait_no_pending(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let pending = self.pending_alerts();
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{pending} alerts still pending"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub fn pending_alerts(&self) -> i64 {
         self.query_i64(
             "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dropped_at IS NULL",
