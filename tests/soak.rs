@@ -39,10 +39,9 @@ fn member_id(k: u64) -> u64 {
 }
 
 fn title(source: usize, n: usize) -> String {
-    format!(
-        "Soak source {source} item {n} about kw{}",
-        (source + n) % KEYWORDS
-    )
+    // Only the keyword is shared: each item is its own story (templated titles would rightly
+    // be merged as one story told by many sources).
+    format!("x{source}y{n} kw{} q{source}r{n}", (source + n) % KEYWORDS)
 }
 
 /// When the churn started (`None`: not yet) and how long it lasts.
