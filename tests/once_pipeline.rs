@@ -804,3 +804,125 @@ async fn title_only_items_get_their_summary_from_the_article_page() {
         .unwrap();
     assert_eq!(missing["summary"], "");
 }
+
+/// `[summarizer] kind = "openai"` against a local mock: a good answer is used; a timeout, a
+/// malformed answer and an exhausted hourly budget all fall back to the extractive summary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
+    use wiremock::matchers::body_string_contains;
+    let server = MockServer::start().await;
+    let setup = Setup::new();
+    let config = setup.write_config(&format!(
+        "[defaults]\narticle_min_chars = 0\n\n[summarizer]\nkind = \"openai\"\nbase_url = \"{0}/v1\"\nmodel = \"test-model\"\ntimeout_secs = 1\nmax_per_hour = 3\n\n[[sources]]\nname = \"Wire\"\nurl = \"{0}/feed.xml\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n",
+        server.uri()
+    ));
+    serve(
+        &server,
+        "/feed.xml",
+        rss(&[item(
+            "seed",
+            "Quiet start for European markets",
+            "https://wire.example/seed",
+        )]),
+    )
+    .await;
+    once_json(&config);
+    server.reset().await;
+    let answer = |text: &str| serde_json::json!({"choices": [{"message": {"role": "assistant", "content": text}}]});
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_string_contains("Title: Gemini A"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer(
+            "Google released Gemini A to developers. It is faster than the last model.",
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_string_contains("Title: Gemini B"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(answer("Too late to matter, this answer."))
+                .set_delay(std::time::Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_string_contains("Title: Gemini C"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"unexpected": true})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_string_contains("Title: Gemini D"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(answer("Should never be asked: the budget is spent.")),
+        )
+        .expect(0)
+        .mount(&server)
+        .await;
+    let items: Vec<RssItem<'_>> = ["A", "B", "C", "D"]
+        .iter()
+        .enumerate()
+        .map(|(i, _)| RssItem {
+            guid: Some(["a", "b", "c", "d"][i]),
+            title: [
+                "Gemini A ships",
+                "Gemini B ships",
+                "Gemini C ships",
+                "Gemini D ships",
+            ][i],
+            link: [
+                "https://wire.example/a",
+                "https://wire.example/b",
+                "https://wire.example/c",
+                "https://wire.example/d",
+            ][i],
+            date: [
+                "Sun, 29 Nov 2026 09:00:00 GMT",
+                "Sun, 29 Nov 2026 09:01:00 GMT",
+                "Sun, 29 Nov 2026 09:02:00 GMT",
+                "Sun, 29 Nov 2026 09:03:00 GMT",
+            ][i],
+            description: [
+                "Feed text about model A.",
+                "Feed text about model B.",
+                "Feed text about model C.",
+                "Feed text about model D.",
+            ][i],
+        })
+        .collect();
+    serve(&server, "/feed.xml", rss(&items)).await;
+    let run = once_json(&config);
+    assert_eq!(run.alerts.len(), 4, "{}", run.stderr);
+    let summary = |t: &str| {
+        run.alerts.iter().find(|a| a["title"] == t).unwrap()["summary"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        summary("Gemini A ships"),
+        "Google released Gemini A to developers. It is faster than the last model."
+    );
+    assert_eq!(
+        summary("Gemini B ships"),
+        "Feed text about model B.",
+        "timeout falls back"
+    );
+    assert_eq!(
+        summary("Gemini C ships"),
+        "Feed text about model C.",
+        "malformed answer falls back"
+    );
+    assert_eq!(
+        summary("Gemini D ships"),
+        "Feed text about model D.",
+        "budget exhausted falls back"
+    );
+    server.verify().await;
+}
