@@ -15,7 +15,7 @@
 //! 5. Only subscriptions that use a found variant as a positive term are evaluated. The work
 //!    per document grows with the text and the hits, not with the number of subscriptions.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::hash::Hash;
 
@@ -203,6 +203,50 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             .collect()
     }
 
+    /// An estimate of the heap memory the matcher holds, in bytes: the automaton's own figure
+    /// plus the tables around it (capacities, not lengths). For logs and benchmarks.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let string = |s: &String| s.capacity();
+        let term = |t: &CompiledTerm| size_of::<CompiledTerm>() + string(&t.display);
+        let variants: usize = self
+            .variants
+            .iter()
+            .map(|v| {
+                size_of::<Variant>()
+                    + v.words.capacity() * size_of::<Option<NameCase>>()
+                    + v.words
+                        .iter()
+                        .flatten()
+                        .map(|n| string(&n.exact) + string(&n.upper))
+                        .sum::<usize>()
+            })
+            .sum();
+        let index = |lists: &[Vec<usize>]| -> usize {
+            lists
+                .iter()
+                .map(|l| size_of::<Vec<usize>>() + l.capacity() * size_of::<usize>())
+                .sum()
+        };
+        let subscriptions: usize = self
+            .subscriptions
+            .iter()
+            .map(|s| {
+                size_of::<Subscription<K>>()
+                    + s.groups
+                        .iter()
+                        .map(|g| size_of::<Vec<CompiledTerm>>() + g.iter().map(term).sum::<usize>())
+                        .sum::<usize>()
+                    + s.exclusions.iter().map(term).sum::<usize>()
+            })
+            .sum();
+        self.automaton.memory_usage()
+            + index(&self.pattern_variants)
+            + variants
+            + index(&self.variant_subscriptions)
+            + subscriptions
+    }
+
     /// How many subscriptions were compiled.
     pub fn len(&self) -> usize {
         self.subscriptions.len()
@@ -211,6 +255,97 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     /// Whether no subscriptions were compiled.
     pub fn is_empty(&self) -> bool {
         self.subscriptions.is_empty()
+    }
+}
+
+/// A [`Matcher`] that takes one subscription added or removed without recompiling all of them.
+///
+/// The full automaton (`base`) is compiled once. Changes since then live beside it: a removed
+/// or replaced key is *retired* (its base matches are dropped, an O(1) set insert) and an added
+/// subscription goes into a small matcher of recent additions, recompiled on each change (its
+/// cost grows with the number of pending changes, not with all subscriptions). When
+/// [`IncrementalMatcher::needs_compaction`] says so, the caller compiles a fresh one from its
+/// full list off the hot path and swaps it in.
+pub struct IncrementalMatcher<K> {
+    base: Matcher<K>,
+    /// Keys removed or replaced since `base` was compiled.
+    retired: HashSet<K>,
+    /// Subscriptions added (or replaced) since `base` was compiled, in order.
+    recent: Vec<(K, Query)>,
+    recent_matcher: Matcher<K>,
+}
+
+impl<K: Copy + Eq + Hash> IncrementalMatcher<K> {
+    /// Pending changes past which a fresh compile is worth it: the side matcher is recompiled
+    /// on every change, so it must stay small.
+    pub const COMPACT_AFTER: usize = 1_000;
+
+    /// Compiles all subscriptions; see [`Matcher::new`] (same panics).
+    pub fn new(subscriptions: impl IntoIterator<Item = (K, Query)>) -> Self {
+        Self {
+            base: Matcher::new(subscriptions),
+            retired: HashSet::new(),
+            recent: Vec::new(),
+            recent_matcher: Matcher::new(Vec::new()),
+        }
+    }
+
+    /// Adds a subscription, or replaces the query of an existing key. Costs a compile of the
+    /// pending additions only.
+    pub fn add(&mut self, key: K, query: Query) -> Result<(), MatcherError> {
+        self.retired.insert(key);
+        self.recent.retain(|(k, _)| *k != key);
+        self.recent.push((key, query));
+        self.recompile_recent()
+    }
+
+    /// Removes a subscription (unknown keys are ignored).
+    pub fn remove(&mut self, key: &K) -> Result<(), MatcherError> {
+        self.retired.insert(*key);
+        let before = self.recent.len();
+        self.recent.retain(|(k, _)| k != key);
+        if self.recent.len() == before {
+            Ok(())
+        } else {
+            self.recompile_recent()
+        }
+    }
+
+    fn recompile_recent(&mut self) -> Result<(), MatcherError> {
+        self.recent_matcher = Matcher::try_new(self.recent.iter().cloned())?;
+        Ok(())
+    }
+
+    /// How many changes are held beside the compiled base.
+    pub fn pending_changes(&self) -> usize {
+        self.retired.len() + self.recent.len()
+    }
+
+    /// Whether enough changes are pending that the caller should compile a fresh matcher from
+    /// its full subscription list and replace this one.
+    pub fn needs_compaction(&self) -> bool {
+        self.pending_changes() > Self::COMPACT_AFTER
+    }
+
+    /// The subscriptions this document matches: those of the compiled base still current, in
+    /// their original order, then the recent additions in the order they were added.
+    pub fn match_document(&self, doc: &Document<'_>) -> Vec<Match<K>> {
+        let mut found = self.base.match_document(doc);
+        if !self.retired.is_empty() {
+            found.retain(|m| !self.retired.contains(&m.key));
+        }
+        found.extend(self.recent_matcher.match_document(doc));
+        found
+    }
+}
+
+impl<K> fmt::Debug for IncrementalMatcher<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IncrementalMatcher")
+            .field("base", &self.base)
+            .field("retired", &self.retired.len())
+            .field("recent", &self.recent.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -911,6 +1046,116 @@ mod tests {
                 .len();
         }
         assert!(matched > 0);
+    }
+
+    fn incremental(subscriptions: &[(u32, &str)]) -> IncrementalMatcher<u32> {
+        IncrementalMatcher::new(
+            subscriptions
+                .iter()
+                .map(|&(key, text)| (key, parse(text).unwrap())),
+        )
+    }
+
+    fn incremental_keys(m: &IncrementalMatcher<u32>, title: &str) -> Vec<u32> {
+        m.match_document(&Document { title, body: "" })
+            .into_iter()
+            .map(|found| found.key)
+            .collect()
+    }
+
+    #[test]
+    fn incremental_add_matches_at_once() {
+        let mut m = incremental(&[(1, "Meta"), (2, "Gemini")]);
+        m.add(3, parse("\"Google Cloud\"").unwrap()).unwrap();
+        assert_eq!(
+            incremental_keys(&m, "Meta moves to Google Cloud"),
+            vec![1, 3]
+        );
+        assert_eq!(
+            m.pending_changes(),
+            2,
+            "the key is retired from the base and added"
+        );
+    }
+
+    #[test]
+    fn incremental_remove_stops_matches() {
+        let mut m = incremental(&[(1, "Meta"), (2, "Meta OR Gemini")]);
+        m.remove(&1).unwrap();
+        assert_eq!(incremental_keys(&m, "Meta earnings"), vec![2]);
+        m.add(4, parse("earnings").unwrap()).unwrap();
+        m.remove(&4).unwrap();
+        assert_eq!(incremental_keys(&m, "Meta earnings"), vec![2]);
+    }
+
+    #[test]
+    fn incremental_replace_uses_only_the_new_query() {
+        let mut m = incremental(&[(1, "Meta"), (2, "Gemini")]);
+        m.add(1, parse("Facebook").unwrap()).unwrap();
+        assert_eq!(incremental_keys(&m, "Meta and Gemini"), vec![2]);
+        assert_eq!(incremental_keys(&m, "Facebook and Gemini"), vec![2, 1]);
+        m.add(1, parse("Gemini").unwrap()).unwrap();
+        let found = m.match_document(&Document {
+            title: "Gemini",
+            body: "",
+        });
+        assert_eq!(
+            found.len(),
+            2,
+            "key 1 once, with its latest query: {found:?}"
+        );
+    }
+
+    #[test]
+    fn incremental_agrees_with_a_full_rebuild_after_random_changes() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        const QUERIES: [&str; 8] = [
+            "Meta",
+            "gemini",
+            "\"Google Cloud\"",
+            "Meta OR Facebook",
+            "Gemini -horoscope",
+            "title:Cloud",
+            "goo*",
+            "Facebook Gemini",
+        ];
+        const TITLES: [&str; 4] = [
+            "Meta and Facebook on Google Cloud",
+            "Gemini horoscope",
+            "Cloud news: google reports",
+            "Gemini comes to Facebook",
+        ];
+        let mut rng = StdRng::seed_from_u64(6);
+        let mut live: Vec<(u32, &str)> = (0..20).map(|k| (k, QUERIES[k as usize % 8])).collect();
+        let mut m = incremental(&live);
+        for _ in 0..300 {
+            let key = rng.gen_range(0..30);
+            live.retain(|(k, _)| *k != key);
+            if rng.gen_bool(0.6) {
+                let text = QUERIES[rng.gen_range(0..QUERIES.len())];
+                live.push((key, text));
+                m.add(key, parse(text).unwrap()).unwrap();
+            } else {
+                m.remove(&key).unwrap();
+            }
+            let fresh = matcher(&live);
+            for title in TITLES {
+                let mut got = incremental_keys(&m, title);
+                got.sort_unstable();
+                let mut want = keys(&fresh, title, "");
+                want.sort_unstable();
+                assert_eq!(got, want, "{title}");
+            }
+        }
+        assert!(m.needs_compaction() == (m.pending_changes() > 1_000));
+    }
+
+    #[test]
+    fn heap_estimate_grows_with_subscriptions() {
+        let small = matcher(&[(1, "Meta")]);
+        let large = Matcher::new((0..1_000u32).map(|i| (i, parse(&format!("word{i}")).unwrap())));
+        assert!(small.heap_bytes() > 0);
+        assert!(large.heap_bytes() > 10 * small.heap_bytes());
     }
 
     #[test]
