@@ -108,4 +108,10 @@ CREATE TABLE members (
 ALTER TABLE subscriptions ADD COLUMN kind TEXT NOT NULL DEFAULT 'member'; -- member | channel
 CREATE INDEX subscriptions_user ON subscriptions (guild_id, user);
 ",
+    // 3: the URL the config gave, kept apart from `url` (where the source is fetched from),
+    // so a permanent redirect that moved `url` is not undone by the next start.
+    r"
+ALTER TABLE sources ADD COLUMN config_url TEXT;
+UPDATE sources SET config_url = url WHERE origin = 'config';
+",
 ];
