@@ -628,24 +628,21 @@ async fn empty_body_is_reported_as_empty() {
 async fn wrong_content_type_is_ignored_when_the_body_is_a_feed() {
     let flaky = MockServer::start().await;
     let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
-    for content_type in ["text/html; charset=utf-8", "application/octet-stream"] {
-        flaky.reset().await;
-        respond(
-            &flaky,
-            "/feed.xml",
-            ResponseTemplate::new(200)
-                .insert_header("content-type", content_type)
-                .set_body_string(flaky_feed(1)),
-        )
-        .await;
-    }
+    respond(
+        &flaky,
+        "/feed.xml",
+        ResponseTemplate::new(200)
+            .insert_header("content-type", "text/html; charset=utf-8")
+            .set_body_string(flaky_feed(1)),
+    )
+    .await;
     bench.healthy();
     flaky.reset().await;
     respond(
         &flaky,
         "/feed.xml",
         ResponseTemplate::new(200)
-            .insert_header("content-type", "image/png")
+            .insert_header("content-type", "application/octet-stream")
             .set_body_string(flaky_feed(3)),
     )
     .await;
