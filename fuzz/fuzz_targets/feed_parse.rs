@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(feed) = parse_feed(body, content_type, Some("https://wire.example/feed/")) {
         for item in &feed.items {
             if let Some(link) = &item.link {
-                assert!(link.starts_with("http://") || link.starts_with("https://"), "{link}");
+                assert!(
+                    link.starts_with("http://") || link.starts_with("https://"),
+                    "{link}"
+                );
             }
         }
     }

@@ -7,6 +7,10 @@ use newshound::core::query;
 fuzz_target!(|text: &str| {
     if let Ok(q) = query::parse(text) {
         let shown = q.to_string();
-        assert_eq!(query::parse(&shown).as_ref(), Ok(&q), "{text:?} shown as {shown:?}");
+        assert_eq!(
+            query::parse(&shown).as_ref(),
+            Ok(&q),
+            "{text:?} shown as {shown:?}"
+        );
     }
 });

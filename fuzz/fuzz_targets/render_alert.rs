@@ -6,9 +6,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use newshound::core::alert::Alert;
 use newshound::core::limits::{
-    ALLOWED_MENTIONS_USERS_MAX, EMBED_AUTHOR_NAME_MAX, EMBED_DESCRIPTION_MAX,
-    EMBED_FIELD_NAME_MAX, EMBED_FIELD_VALUE_MAX, EMBED_TITLE_MAX, EMBED_TOTAL_MAX,
-    MESSAGE_CONTENT_MAX, NONCE_MAX,
+    ALLOWED_MENTIONS_USERS_MAX, EMBED_AUTHOR_NAME_MAX, EMBED_DESCRIPTION_MAX, EMBED_FIELD_NAME_MAX,
+    EMBED_FIELD_VALUE_MAX, EMBED_TITLE_MAX, EMBED_TOTAL_MAX, MESSAGE_CONTENT_MAX, NONCE_MAX,
 };
 use newshound::discord::render::render_alert;
 use serde_json::Value;
@@ -35,7 +34,10 @@ fn chars(v: &Value) -> usize {
 
 fuzz_target!(|input: Input| {
     let mut subscribers = input.subscribers;
-    subscribers.extend((0..input.extra_members % 600).map(|i| format!("{}", 100_000_000_000_000_000u64 + u64::from(i))));
+    subscribers.extend(
+        (0..input.extra_members % 600)
+            .map(|i| format!("{}", 100_000_000_000_000_000u64 + u64::from(i))),
+    );
     let alert = Alert {
         id: input.id,
         source: input.source,
@@ -56,7 +58,9 @@ fuzz_target!(|input: Input| {
         assert!(chars(&p["content"]) <= MESSAGE_CONTENT_MAX);
         assert!(chars(&p["nonce"]) <= NONCE_MAX);
         assert_eq!(p["allowed_mentions"]["parse"], serde_json::json!([]));
-        let users = p["allowed_mentions"]["users"].as_array().map_or(0, Vec::len);
+        let users = p["allowed_mentions"]["users"]
+            .as_array()
+            .map_or(0, Vec::len);
         assert!(users <= ALLOWED_MENTIONS_USERS_MAX);
         let mut total = 0;
         for e in p["embeds"].as_array().into_iter().flatten() {

@@ -9,6 +9,10 @@ fuzz_target!(|input: (u16, &str, &str)| {
     let (max, summary_html, content_html) = input;
     let max = usize::from(max % 1024);
     let out = summarize(summary_html, content_html, max);
-    assert!(out.chars().count() <= max, "{} > {max}: {out:?}", out.chars().count());
+    assert!(
+        out.chars().count() <= max,
+        "{} > {max}: {out:?}",
+        out.chars().count()
+    );
     assert!(!out.contains('\n'), "{out:?}");
 });
