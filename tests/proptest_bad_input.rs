@@ -434,3 +434,19 @@ proptest! {
         prop_assert_eq!(mentioned, expected);
     }
 }
+
+// ---- regressions found by fuzzing ----------------------------------------------------------
+
+/// `fuzz/` feed_parse: a UTF-16 document whose declaration names UTF-16 makes quick-xml (inside
+/// feed-rs) panic with "set_encoding() called after prefix buffer was drained". The panic is
+/// caught per document: that source fails with a clear error, nothing else does.
+#[test]
+fn feed_rs_panic_on_utf16_encoding_switch_fails_only_that_document() {
+    let doc = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz/feed_parse_utf16_encoding_switch.xml"
+    ))
+    .unwrap();
+    let err = parse_feed(&doc, Some("application/rss+xml; charset=utf-8"), None).unwrap_err();
+    assert!(err.to_string().contains("crashed"), "{err}");
+}
