@@ -413,6 +413,25 @@ async fn poll_inner(
         .fetch(&source.url, &validators, policy, now)
         .await
     {
+        Ok(FetchOutcome::NotModified { .. })
+            if validators.etag.is_none() && validators.last_modified.is_none() =>
+        {
+            // Nothing was asked to be compared, so "unchanged" means nothing: counting it as
+            // a success would show the source healthy while it never delivers an item.
+            return record_failure(
+                ctx,
+                source,
+                now,
+                "the server answered 304 Not Modified to a request for the whole feed (no \
+                 ETag or date was sent), so newshound never gets the items — the server is \
+                 misconfigured; tell the site's owner"
+                    .to_string(),
+                Some(304),
+                None,
+                None,
+            )
+            .await;
+        }
         Ok(FetchOutcome::NotModified { hints }) => {
             let record = FetchRecord {
                 next_check_at: hinted_next_check(now, hints.not_before, None),

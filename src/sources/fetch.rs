@@ -147,7 +147,11 @@ pub enum FetchError {
     )]
     HostPaused { host: String, until: DateTime<Utc> },
     /// Any 4xx/5xx (other than 410) or an unusable 3xx.
-    #[error("HTTP {status} from {url}{}", retry_suffix(*.retry_after_secs))]
+    #[error(
+        "HTTP {status} from {url}{}{}",
+        retry_suffix(*.retry_after_secs),
+        if *.bot_challenge { CHALLENGE_HINT } else { "" }
+    )]
     Status {
         status: u16,
         /// Host and path of the URL that answered.
@@ -155,6 +159,8 @@ pub enum FetchError {
         retry_after: Option<DateTime<Utc>>,
         /// `retry_after` as seconds from the fetch's `now`, kept for the message.
         retry_after_secs: Option<i64>,
+        /// The answer was a bot challenge page (Cloudflare's "Just a moment..." and the like).
+        bot_challenge: bool,
     },
     /// 410: the publisher says the feed is gone for good.
     #[error("HTTP 410 Gone from {url}: the publisher removed this feed; remove the source or give it a new URL")]
@@ -222,6 +228,34 @@ impl FetchError {
             _ => None,
         }
     }
+}
+
+/// Appended to a 403/429/503 whose body is a bot challenge: retrying will not get past it.
+const CHALLENGE_HINT: &str = ": the site answered with a bot challenge page (such as Cloudflare's \
+     \"Just a moment...\"), which newshound cannot pass — ask the site for a feed URL that bots \
+     may read, or remove the source";
+
+/// How much of an error page is read to recognise a bot challenge.
+const CHALLENGE_SNIFF_BYTES: usize = 16 * 1024;
+
+/// Whether an error answer is a bot challenge: Cloudflare's `cf-mitigated: challenge` header,
+/// or the start of the page (`body_start`) naming a challenge.
+fn is_bot_challenge(headers: &HeaderMap, body_start: &[u8]) -> bool {
+    if headers
+        .get("cf-mitigated")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"challenge"))
+    {
+        return true;
+    }
+    let text = String::from_utf8_lossy(body_start).to_ascii_lowercase();
+    [
+        "<title>just a moment...</title>",
+        "/cdn-cgi/challenge-platform/",
+        "attention required! | cloudflare",
+        "enable javascript and cookies to continue",
+    ]
+    .iter()
+    .any(|marker| text.contains(marker))
 }
 
 fn retry_suffix(secs: Option<i64>) -> String {
@@ -477,11 +511,19 @@ impl Fetcher {
                     self.pause_host(host, until);
                 }
             }
+            let bot_challenge = if matches!(status.as_u16(), 403 | 429 | 503) {
+                let headers = headers.clone();
+                let start = read_start(response, CHALLENGE_SNIFF_BYTES).await;
+                is_bot_challenge(&headers, &start)
+            } else {
+                false
+            };
             return Err(FetchError::Status {
                 status: status.as_u16(),
                 url: label(url),
                 retry_after,
                 retry_after_secs: retry_after.map(|t| (t - now).num_seconds()),
+                bot_challenge,
             });
         }
 
@@ -730,6 +772,19 @@ fn authority(url: &Url) -> String {
     let mut out = url.host_str().unwrap_or("").to_owned();
     if let Some(port) = url.port() {
         let _ = write!(out, ":{port}");
+    }
+    out
+}
+
+/// Up to `limit` bytes from the start of a body; whatever arrived if it breaks off.
+async fn read_start(response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        out.extend_from_slice(&chunk[..chunk.len().min(limit - out.len())]);
+        if out.len() >= limit {
+            break;
+        }
     }
     out
 }
@@ -1134,6 +1189,37 @@ mod tests {
             assert_eq!(err.status(), Some(500));
         }
         assert_eq!(request_count(&server).await, 2);
+    }
+
+    #[tokio::test]
+    async fn cloudflare_challenge_page_is_named_in_the_error() {
+        let server = MockServer::start().await;
+        let page = "<!DOCTYPE html><html><head><title>Just a moment...</title></head></html>";
+        respond(
+            &server,
+            "/",
+            ResponseTemplate::new(403).set_body_string(page),
+        )
+        .await;
+        respond(
+            &server,
+            "/plain",
+            ResponseTemplate::new(403).set_body_string("Forbidden"),
+        )
+        .await;
+        let err = get(&fetcher(), &server.uri()).await.unwrap_err();
+        assert_eq!(err.status(), Some(403));
+        assert!(err.to_string().contains("bot challenge page"), "{err}");
+        let err = get(&fetcher(), &format!("{}/plain", server.uri()))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "HTTP 403 from {}/plain",
+                authority(&Url::parse(&server.uri()).unwrap())
+            )
+        );
     }
 
     #[tokio::test]

@@ -270,9 +270,11 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
             Location::Url(u) => u.clone(),
             Location::File(p) => p.display().to_string(),
         };
+        // Compared with the URL the config gave last time, not with `url`: a permanent
+        // redirect may have moved `url` on, and that must survive a restart.
         let existing: Option<(i64, String)> = tx
             .query_row(
-                "SELECT id, url FROM sources WHERE origin = ?1 AND guild_id IS NULL AND lower(name) = lower(?2)",
+                "SELECT id, coalesce(config_url, url) FROM sources WHERE origin = ?1 AND guild_id IS NULL AND lower(name) = lower(?2)",
                 params![ORIGIN_CONFIG, source.name],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -282,7 +284,8 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
                 // A new URL is a new place to ask: forget the old validators.
                 let url_changed = old_url != url;
                 tx.execute(
-                    "UPDATE sources SET name = ?2, url = ?3, schedule = ?4, backfill = ?5, retired = 0,
+                    "UPDATE sources SET name = ?2, config_url = ?3,
+                        url = CASE WHEN ?6 THEN ?3 ELSE url END, schedule = ?4, backfill = ?5, retired = 0,
                         etag = CASE WHEN ?6 THEN NULL ELSE etag END,
                         last_modified = CASE WHEN ?6 THEN NULL ELSE last_modified END,
                         body_hash = CASE WHEN ?6 THEN NULL ELSE body_hash END
@@ -292,7 +295,7 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
             }
             None => {
                 tx.execute(
-                    "INSERT INTO sources (name, url, origin, schedule, backfill, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO sources (name, url, config_url, origin, schedule, backfill, created_at) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6)",
                     params![source.name, url, ORIGIN_CONFIG, source.schedule_text, source.backfill, ts(now)],
                 )?;
             }

@@ -115,4 +115,10 @@ ALTER TABLE outbox ADD COLUMN also_of INTEGER REFERENCES outbox (id);
 ALTER TABLE outbox ADD COLUMN summary TEXT; -- this target's summary, showing why it matched
 CREATE INDEX outbox_target_created ON outbox (target, created_at);
 ",
+    // 4: the URL the config gave, kept apart from `url` (where the source is fetched from),
+    // so a permanent redirect that moved `url` is not undone by the next start.
+    r"
+ALTER TABLE sources ADD COLUMN config_url TEXT;
+UPDATE sources SET config_url = url WHERE origin = 'config';
+",
 ];
