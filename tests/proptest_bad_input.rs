@@ -451,3 +451,24 @@ fn feed_rs_panic_on_utf16_encoding_switch_fails_only_that_document() {
     let err = parse_feed(&doc, Some("application/rss+xml; charset=utf-8"), None).unwrap_err();
     assert!(err.to_string().contains("crashed"), "{err}");
 }
+
+/// Regression (fuzz `query_parse`): a query accepted as typed but too long once written in
+/// canonical form was skipped at the next start. Now it is either refused up front or
+/// round-trips.
+#[test]
+fn fuzz_regression_query_written_form_round_trips() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz/query_parse_written_form_too_long.bin"
+    ))
+    .unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    if let Ok(query) = newshound::core::query::parse(&text) {
+        let written = query.to_string();
+        assert_eq!(
+            newshound::core::query::parse(&written),
+            Ok(query),
+            "{written:?}"
+        );
+    }
+}
