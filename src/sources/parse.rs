@@ -192,7 +192,10 @@ fn root_element(text: &str) -> Option<String> {
             skip_past(rest, "?>")?
         } else if rest.starts_with("<!--") {
             skip_past(rest, "-->")?
-        } else if rest.len() >= 9 && rest[..9].eq_ignore_ascii_case("<!doctype") {
+        } else if rest
+            .get(..9)
+            .is_some_and(|p| p.eq_ignore_ascii_case("<!doctype"))
+        {
             let name: String = rest[9..]
                 .trim_start()
                 .chars()
