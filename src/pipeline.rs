@@ -255,13 +255,15 @@ async fn alerting_new_items(
     source: &SourceRow,
     items: &[Item],
 ) -> store::Result<Vec<usize>> {
-    let keyed = to_new_items(items, ctx.summary_length);
+    // Fingerprints only: summaries and searchable text are built once, after enrichment.
+    let use_guid = guids_usable(items);
+    let fingerprints: Vec<Vec<String>> = items.iter().map(|i| item_keys(i, use_guid).all).collect();
     let source_id = source.id;
     let is_new = ctx
         .store
         .call(move |c| {
             let tx = c.transaction()?;
-            store::unseen(&tx, source_id, &keyed)
+            store::unseen(&tx, source_id, fingerprints.iter().map(Vec::as_slice))
         })
         .await?;
     let alerting_from = if source.initialized {
@@ -546,7 +548,11 @@ async fn poll_inner(
         .store
         .call(move |c| {
             let tx = c.transaction()?;
-            let mut is_new = store::unseen(&tx, source_row.id, &new_items)?;
+            let mut is_new = store::unseen(
+                &tx,
+                source_row.id,
+                new_items.iter().map(|i| i.fingerprints.as_slice()),
+            )?;
             let first_poll = !source_row.initialized;
             // Two items of one fetch can share a fingerprint (same link twice): only the
             // first of them is new.

@@ -401,13 +401,18 @@ fn update_success(
 }
 
 /// Which of `items` this source has never seen (by any fingerprint). Read-only.
-pub fn unseen(tx: &Transaction<'_>, source_id: i64, items: &[NewItem]) -> Result<Vec<bool>> {
+/// `items` yields each item's fingerprints.
+pub fn unseen<'a>(
+    tx: &Transaction<'_>,
+    source_id: i64,
+    items: impl IntoIterator<Item = &'a [String]>,
+) -> Result<Vec<bool>> {
     let mut stmt =
         tx.prepare_cached("SELECT 1 FROM seen WHERE source_id = ?1 AND fingerprint = ?2")?;
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
+    let mut out = Vec::new();
+    for fingerprints in items {
         let mut seen = false;
-        for fp in &item.fingerprints {
+        for fp in fingerprints {
             if stmt.exists(params![source_id, fp])? {
                 seen = true;
                 break;
