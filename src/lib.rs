@@ -11,6 +11,7 @@ pub mod pipeline;
 pub mod schedule;
 pub mod sources;
 pub mod store;
+pub mod subscriptions;
 pub mod summarizer;
 
 /// The delivery target of a subscription that names none.

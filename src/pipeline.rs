@@ -8,82 +8,16 @@ use futures::StreamExt as _;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::core::alert::{plan_alerts, searchable_body, PlannedAlert, Recipient};
+use crate::core::alert::{searchable_body, PlannedAlert};
+pub use crate::subscriptions::SubscriptionSet;
 use crate::core::dedup::{guids_usable, item_keys};
-use crate::core::matcher::{Document, Matcher};
 use crate::core::model::Item;
-use crate::core::query;
 use crate::core::story::{same_story, StoryKey};
 use crate::core::summary::{extractive_summary, summarize};
 use crate::schedule::{hinted_next_check, needs_unconditional, retry_at};
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetcher, Validators};
 use crate::sources::parse::parse_feed;
-use crate::store::{self, FetchRecord, NewItem, SourceRow, Store, SubscriptionRow};
-
-/// All subscriptions compiled into one matcher, with who each belongs to.
-pub struct SubscriptionSet {
-    matcher: Matcher<usize>,
-    rows: Vec<SubscriptionRow>,
-}
-
-impl SubscriptionSet {
-    /// Compiles `rows`. Rows whose query no longer parses are skipped and returned with the
-    /// reason, so one bad row never stops matching for everyone else.
-    pub fn new(rows: Vec<SubscriptionRow>) -> (Self, Vec<(SubscriptionRow, String)>) {
-        let mut kept = Vec::with_capacity(rows.len());
-        let mut queries = Vec::with_capacity(rows.len());
-        let mut rejected = Vec::new();
-        for row in rows {
-            match query::parse(&row.query) {
-                Ok(q) => {
-                    queries.push((kept.len(), q));
-                    kept.push(row);
-                }
-                Err(e) => rejected.push((row, e.to_string())),
-            }
-        }
-        (
-            SubscriptionSet {
-                matcher: Matcher::new(queries),
-                rows: kept,
-            },
-            rejected,
-        )
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// The alerts one item produces, one per target.
-    ///
-    /// `source_guild`: a source added in a Discord server feeds only that server's
-    /// subscriptions; `None` (config sources) feeds everyone.
-    pub fn alerts_for(
-        &self,
-        title: &str,
-        body: &str,
-        source_guild: Option<&str>,
-    ) -> Vec<PlannedAlert> {
-        let matches = self.matcher.match_document(&Document { title, body });
-        plan_alerts(&matches, |k| {
-            let row = self.rows.get(k)?;
-            if let Some(guild) = source_guild {
-                if row.guild_id.as_deref() != Some(guild) {
-                    return None;
-                }
-            }
-            Some(Recipient {
-                user: row.user.clone(),
-                target: row.target.clone(),
-            })
-        })
-    }
-}
+use crate::store::{self, FetchRecord, NewItem, SourceRow, Store};
 
 /// What one poll did.
 #[derive(Debug, Clone, PartialEq, Eq)]
