@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod dedup;
+pub mod digest;
 pub mod limits;
 pub mod matcher;
 pub mod model;
