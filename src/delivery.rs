@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use chrono::Utc;
 
 use crate::core::alert::Alert;
+use crate::core::digest::Digest;
 use crate::store::{self, Store};
 
 /// What became of one delivery attempt.
@@ -39,6 +40,10 @@ pub trait Sink: Send + Sync {
         original: &Alert,
         reports: &[Alert],
     ) -> impl Future<Output = Delivery> + Send;
+
+    /// Delivers a member's digest (items held for an hourly or daily digest, during quiet
+    /// hours, or over the hourly cap). `Delivered` only once all of it is out.
+    fn deliver_digest(&self, digest: &Digest) -> impl Future<Output = Delivery> + Send;
 }
 
 /// "Also covered by: Source (link), Source (link)".
@@ -126,6 +131,14 @@ impl<W: Write + Send> Sink for ConsoleSink<W> {
         };
         std::future::ready(self.write(&text))
     }
+
+    fn deliver_digest(&self, digest: &Digest) -> impl Future<Output = Delivery> + Send {
+        let text = match self.format {
+            OutputFormat::Text => digest.to_text_block(),
+            OutputFormat::Json => digest.to_json_line(),
+        };
+        std::future::ready(self.write(&text))
+    }
 }
 
 /// What one drain did.
@@ -147,13 +160,7 @@ pub const BROKEN_TARGET_PROBE: chrono::Duration = chrono::Duration::minutes(30);
 pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<DrainReport> {
     let mut report = DrainReport::default();
     let now = Utc::now();
-    let mut skip: std::collections::HashSet<String> = store
-        .call(|c| store::broken_targets(c))
-        .await?
-        .into_iter()
-        .filter(|t| t.probed_at.is_none_or(|p| now - p < BROKEN_TARGET_PROBE))
-        .map(|t| t.target)
-        .collect();
+    let mut skip = suspended_targets(store, now).await?;
     let mut after = 0_i64;
     loop {
         let batch = store
@@ -222,7 +229,112 @@ pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<Dra
             }
         }
     }
+    drain_digests(store, sink, now, &mut skip, &mut report).await?;
     Ok(report)
+}
+
+/// Targets suspended and not due for a re-probe at `now`.
+async fn suspended_targets(
+    store: &Store,
+    now: chrono::DateTime<Utc>,
+) -> store::Result<std::collections::HashSet<String>> {
+    Ok(store
+        .call(|c| store::broken_targets(c))
+        .await?
+        .into_iter()
+        .filter(|t| t.probed_at.is_none_or(|p| now - p < BROKEN_TARGET_PROBE))
+        .map(|t| t.target)
+        .collect())
+}
+
+/// Forms the digests due at `now` and delivers every pending one (the deliverer does this
+/// after each outbox pass; tests call it with their own clock).
+pub async fn deliver_due_digests<S: Sink>(
+    store: &Store,
+    sink: &S,
+    now: chrono::DateTime<Utc>,
+) -> store::Result<DrainReport> {
+    let mut report = DrainReport::default();
+    let mut skip = suspended_targets(store, now).await?;
+    drain_digests(store, sink, now, &mut skip, &mut report).await?;
+    Ok(report)
+}
+
+/// Forms the digests due at `now` and delivers every pending one, oldest first. Targets in
+/// `skip` (suspended, or failing this pass) keep their digests for later.
+async fn drain_digests<S: Sink>(
+    store: &Store,
+    sink: &S,
+    now: chrono::DateTime<Utc>,
+    skip: &mut std::collections::HashSet<String>,
+    report: &mut DrainReport,
+) -> store::Result<()> {
+    use crate::store::digest as d;
+    store.call(move |c| d::form_due_digests(c, now)).await?;
+    let mut after = 0_i64;
+    loop {
+        let batch = store
+            .call(move |c| d::pending_digests_after(c, after, 50))
+            .await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for digest in batch {
+            let id = digest.id;
+            after = id;
+            if skip.contains(&digest.target) {
+                continue;
+            }
+            let target = digest.target.clone();
+            match sink.deliver_digest(&digest).await {
+                Delivery::Delivered => {
+                    store
+                        .call(move |c| {
+                            d::mark_digest_delivered(c, id, Utc::now())?;
+                            store::mark_target_ok(c, &target)
+                        })
+                        .await?;
+                    report.delivered += 1;
+                }
+                Delivery::Retry { reason } => {
+                    tracing::warn!(digest_id = id, target = %digest.target, %reason, "digest delivery failed; will retry");
+                    store
+                        .call(move |c| d::mark_digest_failed(c, id, &reason))
+                        .await?;
+                    skip.insert(digest.target.clone());
+                    report.failed += 1;
+                }
+                Delivery::TargetBroken { reason } => {
+                    tracing::warn!(digest_id = id, target = %digest.target, %reason, "target suspended; its digests are kept");
+                    store
+                        .call(move |c| {
+                            d::mark_digest_failed(c, id, &reason)?;
+                            store::mark_target_broken(c, &target, &reason, Utc::now())
+                        })
+                        .await?;
+                    skip.insert(digest.target.clone());
+                    report.failed += 1;
+                }
+                Delivery::Rejected { reason } => {
+                    tracing::warn!(digest_id = id, target = %digest.target, %reason, "digest dropped");
+                    store
+                        .call(move |c| d::mark_digest_dropped(c, id, &reason, Utc::now()))
+                        .await?;
+                    report.dropped += 1;
+                }
+                Delivery::Fatal { reason } => {
+                    store
+                        .call({
+                            let reason = reason.clone();
+                            move |c| d::mark_digest_failed(c, id, &reason)
+                        })
+                        .await?;
+                    report.fatal = Some(reason);
+                    return Ok(());
+                }
+            }
+        }
+    }
 }
 
 /// Delivers a later report of an already-alerted story as an update of the first alert; if

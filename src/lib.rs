@@ -8,6 +8,7 @@ pub mod core;
 pub mod delivery;
 pub mod discord;
 pub mod pipeline;
+pub mod routing;
 pub mod schedule;
 pub mod sources;
 pub mod store;

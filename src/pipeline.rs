@@ -509,17 +509,21 @@ async fn poll_inner(
             } else {
                 is_new.clone()
             };
-            let plans: Vec<Vec<PlannedAlert>> = new_items
-                .iter()
-                .zip(&alerting)
-                .map(|(item, &alert)| {
-                    if alert {
-                        subs.alerts_for(&item.title, &item.body, source_row.guild_id.as_deref())
-                    } else {
-                        Vec::new()
-                    }
-                })
-                .collect();
+            let mut prefs = crate::routing::PrefsCache::default();
+            let mut plans: Vec<Vec<PlannedAlert>> = Vec::with_capacity(new_items.len());
+            let mut held = Vec::with_capacity(new_items.len());
+            for (item, &alert) in new_items.iter().zip(&alerting) {
+                if !alert {
+                    plans.push(Vec::new());
+                    held.push(Vec::new());
+                    continue;
+                }
+                let found =
+                    subs.matches_for(&item.title, &item.body, source_row.guild_id.as_deref());
+                let (alerts, holds) = crate::routing::route_item(&tx, &found, now, &mut prefs)?;
+                plans.push(alerts);
+                held.push(holds);
+            }
             let mut linked = Vec::with_capacity(plans.len());
             for (item, alerts) in new_items.iter().zip(plans) {
                 let mut with_story = Vec::with_capacity(alerts.len());
@@ -537,7 +541,7 @@ async fn poll_inner(
                 linked.push(with_story);
             }
             let written =
-                store::record_items(&tx, source_row.id, now, &new_items, &is_new, &linked)?;
+                store::record_items(&tx, source_row.id, now, &new_items, &is_new, &linked, &held)?;
             store::record_fetched(&tx, source_row.id, now, &record)?;
             tx.commit()?;
             Ok((is_new.iter().filter(|n| **n).count(), written))

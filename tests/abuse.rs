@@ -550,6 +550,7 @@ fn a_server_source_feeds_only_its_own_server() {
         query: "Gemini".into(),
         target: format!("channel:{channel}"),
         guild_id: Some(guild.to_string()),
+        ..SubscriptionRow::default()
     };
     let (set, rejected) = SubscriptionSet::new(vec![
         row(1, ALICE, DEFAULT_GUILD_ID, DEFAULT_CHANNEL_ID),

@@ -10,6 +10,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::core::alert::Alert;
+use crate::core::digest::{Digest, DigestEntry};
 use crate::core::limits::{
     self, ALLOWED_MENTIONS_USERS_MAX, EMBED_AUTHOR_NAME_MAX, EMBED_DESCRIPTION_MAX,
     EMBED_FIELD_VALUE_MAX, EMBED_TITLE_MAX, EMBED_TOTAL_MAX, MESSAGE_CONTENT_MAX, NONCE_MAX,
@@ -48,6 +49,118 @@ pub fn render_alert(alert: &Alert, outbox_id: i64) -> Vec<OutgoingMessage> {
         messages.push(message(outbox_id, n + 2, &group, &more, None));
     }
     messages
+}
+
+/// Longest item title in a digest line (the full title is one click away).
+const DIGEST_TITLE_MAX: usize = 200;
+/// Room kept in each digest embed below Discord's 4096-char description limit.
+const DIGEST_DESCRIPTION_BUDGET: usize = EMBED_DESCRIPTION_MAX - 96;
+
+/// The messages that deliver a digest: numbered lines `1. [Title](link) — Source · **Meta**`
+/// in the order the items were found, one embed per message, split when the list outgrows an
+/// embed ("(1/2)"). For a channel target the first message mentions the member — and only the
+/// member may be pinged; in DMs nobody is mentioned. Nonces are `nd{digest_id}-{part}`.
+pub fn render_digest(digest: &Digest, mention: Option<u64>) -> Vec<OutgoingMessage> {
+    let lines: Vec<String> = digest
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| digest_line(i + 1, e))
+        .collect();
+    let mut chunks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in lines {
+        if !current.is_empty()
+            && limits::char_count(&current) + 1 + limits::char_count(&line)
+                > DIGEST_DESCRIPTION_BUDGET
+        {
+            chunks.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&line);
+    }
+    if !current.is_empty() || chunks.is_empty() {
+        chunks.push(current);
+    }
+    let parts = chunks.len();
+    let heading = digest.heading();
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(n, description)| {
+            let title = if parts > 1 {
+                format!("{heading} ({}/{parts})", n + 1)
+            } else {
+                heading.clone()
+            };
+            let mut payload = Map::new();
+            let ids: Vec<String> = match mention {
+                Some(user) if n == 0 => {
+                    payload.insert("content".into(), json!(format!("<@{user}>")));
+                    vec![user.to_string()]
+                }
+                _ => Vec::new(),
+            };
+            payload.insert(
+                "embeds".into(),
+                json!([{
+                    "title": limits::fit(&title, EMBED_TITLE_MAX),
+                    "description": description,
+                    "color": EMBED_COLOR,
+                }]),
+            );
+            payload.insert(
+                "allowed_mentions".into(),
+                json!({ "parse": [], "users": ids }),
+            );
+            payload.insert(
+                "nonce".into(),
+                json!(format!("nd{}-{}", digest.id, n + 1)),
+            );
+            payload.insert("enforce_nonce".into(), json!(true));
+            OutgoingMessage {
+                payload: Value::Object(payload),
+            }
+        })
+        .collect()
+}
+
+/// `3. [Title](https://…) — Source · **Meta**, **Gemini**`, every part from the feed escaped.
+fn digest_line(n: usize, entry: &DigestEntry) -> String {
+    let title = collapse_whitespace(&entry.title);
+    let title = if title.is_empty() {
+        UNTITLED.to_string()
+    } else {
+        title
+    };
+    let title = limits::fit_rendered(&title, DIGEST_TITLE_MAX, limits::escape_markdown);
+    // A very long link would crowd out the other items: the title alone then.
+    let linked = match entry
+        .link
+        .as_deref()
+        .filter(|l| is_web_url(l) && l.len() <= 1000)
+    {
+        // Parentheses would end the markdown link early.
+        Some(link) => format!(
+            "[{title}]({})",
+            link.replace('(', "%28").replace(')', "%29").replace(' ', "%20")
+        ),
+        None => title,
+    };
+    let source = limits::fit_rendered(&collapse_whitespace(&entry.source), 80, limits::escape_markdown);
+    let matched: Vec<String> = entry
+        .matched
+        .iter()
+        .map(|t| format!("**{}**", limits::escape_markdown(t)))
+        .collect();
+    let mut line = format!("{n}. {linked} — {source}");
+    if !matched.is_empty() {
+        line.push_str(" · ");
+        line.push_str(&matched.join(", "));
+    }
+    line
 }
 
 /// `summary` escaped for Discord with the words that `matched` found in **bold**.

@@ -7,7 +7,8 @@ use serde_json::json;
 use crate::core::alert::Alert;
 use crate::delivery::{Delivery, Sink};
 use crate::discord::pace::Pacer;
-use crate::discord::render::render_alert;
+use crate::core::digest::Digest;
+use crate::discord::render::{render_alert, render_digest};
 use crate::discord::rest::{send_all, DiscordRest};
 use crate::discord::OutgoingMessage;
 use crate::store::{self, discord as q, Store};
@@ -110,25 +111,7 @@ impl DiscordSink {
     /// When a member's DMs are closed: post the alert in the server's alert channel with a
     /// notice mentioning only that member; without an alert channel, drop it with the reason.
     async fn dm_fallback(&self, alert: &Alert, user: u64, reason: &str) -> Delivery {
-        let target = alert.target.clone();
-        let channel = self
-            .store
-            .call(move |c| {
-                for guild in q::guilds_of_target(c, &target)? {
-                    if let Some(channel) = q::alert_channel(c, &guild)? {
-                        return Ok(Some(channel));
-                    }
-                }
-                Ok(None)
-            })
-            .await
-            .ok()
-            .flatten()
-            .and_then(|t| match parse_target(&t) {
-                Some(Target::Channel(id)) => Some(id),
-                _ => None,
-            });
-        let Some(channel) = channel else {
+        let Some(channel) = self.fallback_channel(&alert.target).await else {
             return Delivery::Rejected {
                 reason: format!("{reason}; no server alert channel to fall back to"),
             };
@@ -148,6 +131,100 @@ impl DiscordSink {
                 Delivery::TargetBroken { reason: second } | Delivery::Rejected { reason: second },
             ) => Delivery::Rejected {
                 reason: format!("{reason}; the fallback notice failed too: {second}"),
+            },
+            Err(other) => other,
+        }
+    }
+
+    /// The alert channel of a server that has subscriptions delivering to `target` (a DM).
+    async fn fallback_channel(&self, target: &str) -> Option<u64> {
+        let target = target.to_string();
+        self.store
+            .call(move |c| {
+                for guild in q::guilds_of_target(c, &target)? {
+                    if let Some(channel) = q::alert_channel(c, &guild)? {
+                        return Ok(Some(channel));
+                    }
+                }
+                Ok(None)
+            })
+            .await
+            .ok()
+            .flatten()
+            .and_then(|t| match parse_target(&t) {
+                Some(Target::Channel(id)) => Some(id),
+                _ => None,
+            })
+    }
+
+    /// Delivers a digest: to its channel mentioning the member, or by DM (falling back to
+    /// the server's alert channel, mentioning the member, when DMs are closed).
+    async fn deliver_digest_inner(&self, digest: &Digest) -> Delivery {
+        let Some(target) = parse_target(&digest.target) else {
+            return Delivery::Rejected {
+                reason: format!(
+                    "target `{}` is not a Discord channel id; give config subscriptions `channel = \"<channel id>\"`",
+                    digest.target
+                ),
+            };
+        };
+        let member = digest.user.parse::<u64>().ok();
+        let (channel, mention) = match target {
+            Target::Channel(id) => (id, member),
+            Target::Dm(user) => match self.rest.dm_channel(user).await {
+                Ok(id) => (id, None),
+                Err(e) if e.is_transient() || e.is_rate_limited() => {
+                    return Delivery::Retry {
+                        reason: e.to_string(),
+                    }
+                }
+                Err(e) if e.is_unauthorized() => {
+                    return Delivery::Fatal {
+                        reason: e.to_string(),
+                    }
+                }
+                Err(e) => {
+                    return self
+                        .digest_fallback(digest, user, &format!("cannot open a direct message: {e}"))
+                        .await
+                }
+            },
+        };
+        let messages = render_digest(digest, mention);
+        match send_all(&self.rest, &self.pacer, channel, &messages).await {
+            Ok(_) | Err(Delivery::Delivered) => Delivery::Delivered,
+            Err(Delivery::TargetBroken { reason }) if matches!(target, Target::Dm(_)) => {
+                let Target::Dm(user) = target else {
+                    return Delivery::Rejected { reason };
+                };
+                self.digest_fallback(digest, user, &format!("direct message refused: {reason}"))
+                    .await
+            }
+            Err(other) => other,
+        }
+    }
+
+    async fn digest_fallback(&self, digest: &Digest, user: u64, reason: &str) -> Delivery {
+        let Some(channel) = self.fallback_channel(&digest.target).await else {
+            return Delivery::Rejected {
+                reason: format!("{reason}; no server alert channel to fall back to"),
+            };
+        };
+        let mut messages = render_digest(digest, Some(user));
+        for (n, m) in messages.iter_mut().enumerate() {
+            m.payload["nonce"] = json!(format!("nd{}-dm{}", digest.id, n + 1));
+        }
+        if let Some(first) = messages.first_mut() {
+            first.payload["content"] = json!(format!(
+                "<@{user}> I couldn't send you this digest by direct message (are your DMs closed?), so here it is."
+            ));
+        }
+        match send_all(&self.rest, &self.pacer, channel, &messages).await {
+            Ok(_) => Delivery::Delivered,
+            Err(
+                Delivery::TargetBroken { reason: second } | Delivery::Rejected { reason: second },
+            ) => Delivery::Rejected {
+                reason: format!("{reason}; the fallback failed too: {second}"),
             },
             Err(other) => other,
         }
@@ -319,6 +396,10 @@ fn also_covered_value(reports: &[Alert]) -> String {
 }
 
 impl Sink for DiscordSink {
+    async fn deliver_digest(&self, digest: &Digest) -> Delivery {
+        self.deliver_digest_inner(digest).await
+    }
+
     async fn also_covered(&self, original: &Alert, reports: &[Alert]) -> Delivery {
         self.edit_also_covered(original, reports).await
     }

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
     parse_ts, source_from_row, subscription_rows, ts, Result, SourceRow, SubscriptionRow,
-    SOURCE_COLUMNS,
+    SOURCE_COLUMNS, SUBSCRIPTION_COLUMNS,
 };
 
 /// Origin of rows created from Discord.
@@ -24,8 +24,8 @@ pub fn member_subscriptions(
 ) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
-        "SELECT id, origin, user, query, target, guild_id FROM subscriptions
-         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' ORDER BY id",
+        &format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions s
+         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' ORDER BY id"),
         params![guild, user],
     )
 }
@@ -34,8 +34,8 @@ pub fn member_subscriptions(
 pub fn channel_subscriptions(conn: &Connection, guild: &str) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
-        "SELECT id, origin, user, query, target, guild_id FROM subscriptions
-         WHERE guild_id = ?1 AND kind = 'channel' ORDER BY id",
+        &format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions s
+         WHERE guild_id = ?1 AND kind = 'channel' ORDER BY id"),
         params![guild],
     )
 }

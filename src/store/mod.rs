@@ -2,6 +2,7 @@
 //! subscriptions and the alert outbox. Every function here is a thin typed query; deciding
 //! happens in `core` and `pipeline`.
 
+pub mod digest;
 pub mod discord;
 mod schema;
 
@@ -79,7 +80,7 @@ pub struct SourceRow {
 }
 
 /// A subscription as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubscriptionRow {
     pub id: i64,
     pub origin: String,
@@ -87,7 +88,17 @@ pub struct SubscriptionRow {
     pub query: String,
     pub target: String,
     pub guild_id: Option<String>,
+    /// `instant` (also when empty), `hourly` or `daily`.
+    pub mode: String,
+    /// `HH:MM` local time of a daily digest.
+    pub digest_at: Option<String>,
+    /// No alerts for this subscription before then.
+    pub snoozed_until: Option<DateTime<Utc>>,
 }
+
+/// The columns [`subscription_rows`] reads, in order (`s` is `subscriptions`).
+pub(crate) const SUBSCRIPTION_COLUMNS: &str =
+    "s.id, s.origin, s.user, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until";
 
 /// One item of a fetch, ready to be recorded.
 #[derive(Debug, Clone)]
@@ -424,8 +435,9 @@ pub fn unseen<'a>(
 }
 
 /// Records the items as seen, stores the new ones and writes their alerts to the outbox, all in
-/// `tx` (the caller commits). `alerts[i]` are the alerts for `items[i]` when it is new.
-/// Returns how many outbox rows were written.
+/// `tx` (the caller commits). `alerts[i]` are the alerts for `items[i]` when it is new, and
+/// `held[i]` its entries for members' digests. Returns how many outbox rows and digest entries
+/// were written.
 pub fn record_items(
     tx: &Transaction<'_>,
     source_id: i64,
@@ -433,6 +445,7 @@ pub fn record_items(
     items: &[NewItem],
     is_new: &[bool],
     alerts: &[Vec<(PlannedAlert, Option<i64>)>],
+    held: &[Vec<digest::Held>],
 ) -> Result<usize> {
     let now_text = ts(now);
     let mut upsert_seen = tx.prepare_cached(
@@ -484,6 +497,9 @@ pub fn record_items(
                 alert.summary
             ])?;
         }
+        for entry in held.get(i).map(Vec::as_slice).unwrap_or_default() {
+            written += digest::hold(tx, item_id, entry, now)?;
+        }
     }
     Ok(written)
 }
@@ -505,7 +521,7 @@ pub fn record_fetched(
 pub fn subscriptions(conn: &Connection) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
-        "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id
+        "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until
          FROM subscriptions s
          WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.guild_id = s.guild_id AND m.user_id = s.user AND m.paused = 1)
          ORDER BY s.id",
@@ -513,7 +529,7 @@ pub fn subscriptions(conn: &Connection) -> Result<Vec<SubscriptionRow>> {
     )
 }
 
-/// Runs a query selecting `id, origin, user, query, target, guild_id`.
+/// Runs a query selecting [`SUBSCRIPTION_COLUMNS`].
 pub(crate) fn subscription_rows(
     conn: &Connection,
     sql: &str,
@@ -528,6 +544,9 @@ pub(crate) fn subscription_rows(
             query: r.get(3)?,
             target: r.get(4)?,
             guild_id: r.get(5)?,
+            mode: r.get(6)?,
+            digest_at: r.get(7)?,
+            snoozed_until: parse_ts(r.get(8)?),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -747,7 +766,10 @@ pub fn prune(conn: &Connection, now: DateTime<Utc>, retention_days: u32) -> Resu
     let cutoff = ts(now - chrono::Duration::days(i64::from(retention_days)));
     let mut removed = conn.execute("DELETE FROM seen WHERE last_seen < ?1", [&cutoff])?;
     removed += conn.execute(
-        "DELETE FROM items WHERE fetched_at < ?1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_id = items.id AND o.delivered_at IS NULL)",
+        "DELETE FROM items WHERE fetched_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_id = items.id AND o.delivered_at IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM digest_entries e LEFT JOIN digests d ON d.id = e.digest_id
+                           WHERE e.item_id = items.id AND (d.id IS NULL OR (d.delivered_at IS NULL AND d.dropped_at IS NULL)))",
         [&cutoff],
     )?;
     Ok(removed)

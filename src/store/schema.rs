@@ -121,4 +121,53 @@ CREATE INDEX outbox_target_created ON outbox (target, created_at);
 ALTER TABLE sources ADD COLUMN config_url TEXT;
 UPDATE sources SET config_url = url WHERE origin = 'config';
 ",
+    // 5: digests and noise control: a subscription's delivery mode and snooze, a member's
+    // time zone, quiet hours and hourly cap, instant alerts counted per hour, and the items
+    // held for a digest (grouped into a `digests` row when due, delivered like an alert).
+    r"
+ALTER TABLE subscriptions ADD COLUMN mode TEXT NOT NULL DEFAULT 'instant'; -- instant | hourly | daily
+ALTER TABLE subscriptions ADD COLUMN digest_at TEXT;                       -- HH:MM local, daily only
+ALTER TABLE subscriptions ADD COLUMN snoozed_until TEXT;
+ALTER TABLE members ADD COLUMN timezone TEXT;
+ALTER TABLE members ADD COLUMN quiet_hours TEXT;                           -- HH:MM-HH:MM local
+ALTER TABLE members ADD COLUMN hourly_cap INTEGER;
+
+CREATE TABLE member_hours (
+    guild_id TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    hour     TEXT NOT NULL,
+    sent     INTEGER NOT NULL,
+    PRIMARY KEY (guild_id, user_id, hour)
+) WITHOUT ROWID;
+
+CREATE TABLE digests (
+    id             INTEGER PRIMARY KEY,
+    guild_id       TEXT NOT NULL,                   -- '' for config subscriptions
+    user_id        TEXT NOT NULL,
+    target         TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    delivered_at   TEXT,
+    dropped_at     TEXT,
+    dropped_reason TEXT,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    last_error     TEXT,
+    message_ids    TEXT
+);
+CREATE INDEX digests_pending ON digests (delivered_at, dropped_at, id);
+
+CREATE TABLE digest_entries (
+    id         INTEGER PRIMARY KEY,
+    item_id    INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    guild_id   TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    matched    TEXT NOT NULL,                       -- JSON array of matched terms
+    reason     TEXT NOT NULL,                       -- hourly | daily | quiet | cap
+    due_at     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    digest_id  INTEGER REFERENCES digests (id),
+    UNIQUE (item_id, guild_id, user_id, target)
+);
+CREATE INDEX digest_entries_due ON digest_entries (digest_id, due_at);
+",
 ];

@@ -1,0 +1,300 @@
+//! Digests and noise control in SQLite: members' time zone, quiet hours and hourly cap,
+//! subscriptions' delivery mode and snooze, instant alerts counted per hour, held items, and
+//! digests formed from them when due and delivered like alerts (kept until they go out).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{parse_ts, ts, Result};
+use crate::core::digest::{
+    parse_timezone, Cadence, Digest, DigestEntry, MemberPrefs, QuietHours, Reason,
+};
+
+/// An item held for a member's digest, as planned at poll time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// `''` for config subscriptions.
+    pub guild: String,
+    pub user: String,
+    pub target: String,
+    pub matched: Vec<String>,
+    pub due: DateTime<Utc>,
+    pub reason: Reason,
+}
+
+/// A member's settings as stored (for `/settings` and `/subscriptions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberSettings {
+    pub timezone: Option<String>,
+    pub quiet_hours: Option<String>,
+    pub hourly_cap: Option<u32>,
+}
+
+impl MemberSettings {
+    /// What routing uses. A stored value that no longer parses (e.g. a time zone renamed in a
+    /// tz database update) falls back to the default rather than blocking alerts.
+    pub fn prefs(&self) -> MemberPrefs {
+        MemberPrefs {
+            timezone: self
+                .timezone
+                .as_deref()
+                .and_then(|t| parse_timezone(t).ok())
+                .unwrap_or(chrono_tz::Tz::UTC),
+            quiet: self
+                .quiet_hours
+                .as_deref()
+                .and_then(|q| QuietHours::parse(q).ok()),
+            hourly_cap: self.hourly_cap,
+        }
+    }
+}
+
+pub fn member_settings(conn: &Connection, guild: &str, user: &str) -> Result<MemberSettings> {
+    Ok(conn
+        .query_row(
+            "SELECT timezone, quiet_hours, hourly_cap FROM members WHERE guild_id = ?1 AND user_id = ?2",
+            params![guild, user],
+            |r| {
+                Ok(MemberSettings {
+                    timezone: r.get(0)?,
+                    quiet_hours: r.get(1)?,
+                    hourly_cap: r.get::<_, Option<i64>>(2)?.and_then(|n| u32::try_from(n).ok()),
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Stores a member's settings (all three; pass the current values to keep them).
+pub fn set_member_settings(
+    conn: &Connection,
+    guild: &str,
+    user: &str,
+    settings: &MemberSettings,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO members (guild_id, user_id, timezone, quiet_hours, hourly_cap) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (guild_id, user_id) DO UPDATE SET timezone = excluded.timezone,
+             quiet_hours = excluded.quiet_hours, hourly_cap = excluded.hourly_cap",
+        params![
+            guild,
+            user,
+            settings.timezone,
+            settings.quiet_hours,
+            settings.hourly_cap.map(i64::from)
+        ],
+    )?;
+    Ok(())
+}
+
+/// Sets the delivery mode of a member's subscriptions with this query. Returns how many.
+pub fn set_subscription_cadence(
+    conn: &Connection,
+    guild: &str,
+    user: &str,
+    query: &str,
+    target: &str,
+    cadence: Cadence,
+) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE subscriptions SET mode = ?5, digest_at = ?6
+         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' AND query = ?3 AND target = ?4",
+        params![guild, user, query, target, cadence.mode(), cadence.at()],
+    )?)
+}
+
+/// Snoozes (or, with `None`, wakes) a member's subscriptions with this query. Returns how many.
+pub fn set_snooze(
+    conn: &Connection,
+    guild: &str,
+    user: &str,
+    query: &str,
+    until: Option<DateTime<Utc>>,
+) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE subscriptions SET snoozed_until = ?4
+         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' AND query = ?3",
+        params![guild, user, query, until.map(ts)],
+    )?)
+}
+
+/// Instant alerts this member got in the hour keyed `hour` (see `core::digest::hour_key`).
+pub fn sent_in_hour(conn: &Connection, guild: &str, user: &str, hour: &str) -> Result<u32> {
+    let n: Option<i64> = conn
+        .query_row(
+            "SELECT sent FROM member_hours WHERE guild_id = ?1 AND user_id = ?2 AND hour = ?3",
+            params![guild, user, hour],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
+}
+
+/// Counts one more instant alert for the member in that hour.
+pub fn count_instant(conn: &Connection, guild: &str, user: &str, hour: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO member_hours (guild_id, user_id, hour, sent) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (guild_id, user_id, hour) DO UPDATE SET sent = sent + 1",
+        params![guild, user, hour],
+    )?;
+    Ok(())
+}
+
+/// Holds an item for a member's digest (once per item, member and target).
+pub fn hold(tx: &Transaction<'_>, item_id: i64, held: &Held, now: DateTime<Utc>) -> Result<usize> {
+    let matched = serde_json::to_string(&held.matched).unwrap_or_else(|_| "[]".into());
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO digest_entries (item_id, guild_id, user_id, target, matched, reason, due_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            item_id,
+            held.guild,
+            held.user,
+            held.target,
+            matched,
+            held.reason.as_str(),
+            ts(held.due),
+            ts(now)
+        ],
+    )?)
+}
+
+/// Groups every held item due by `now` into one digest per member and target. Returns how
+/// many digests were formed. Items due later stay held.
+pub fn form_due_digests(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
+    let tx = conn.transaction()?;
+    let now_text = ts(now);
+    let groups: Vec<(String, String, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT guild_id, user_id, target FROM digest_entries
+             WHERE digest_id IS NULL AND due_at <= ?1
+             GROUP BY guild_id, user_id, target ORDER BY min(id)",
+        )?;
+        let rows = stmt.query_map([&now_text], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    for (guild, user, target) in &groups {
+        tx.execute(
+            "INSERT INTO digests (guild_id, user_id, target, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![guild, user, target, now_text],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE digest_entries SET digest_id = ?1
+             WHERE digest_id IS NULL AND due_at <= ?2 AND guild_id = ?3 AND user_id = ?4 AND target = ?5",
+            params![id, now_text, guild, user, target],
+        )?;
+    }
+    tx.commit()?;
+    Ok(groups.len())
+}
+
+/// When the next held item falls due, if any is held.
+pub fn next_digest_due(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
+    let due: Option<String> = conn.query_row(
+        "SELECT min(due_at) FROM digest_entries WHERE digest_id IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(parse_ts(due))
+}
+
+/// Items a member has held for digests (not yet formed), per target.
+pub fn held_count(conn: &Connection, guild: &str, user: &str) -> Result<usize> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM digest_entries WHERE guild_id = ?1 AND user_id = ?2 AND digest_id IS NULL",
+        params![guild, user],
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Formed digests not yet delivered or dropped with an id above `after`, oldest first, with their items in the order
+/// they were found.
+pub fn pending_digests_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Digest>> {
+    let heads: Vec<(i64, String, String)> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, user_id, target FROM digests
+             WHERE delivered_at IS NULL AND dropped_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map([after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let mut out = Vec::with_capacity(heads.len());
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.title, i.link, s.name, e.matched, i.published, e.reason
+         FROM digest_entries e JOIN items i ON i.id = e.item_id JOIN sources s ON s.id = i.source_id
+         WHERE e.digest_id = ?1 ORDER BY e.id",
+    )?;
+    for (id, user, target) in heads {
+        let mut reasons = Vec::new();
+        let rows = stmt.query_map([id], |r| {
+            let matched: String = r.get(3)?;
+            let reason: String = r.get(5)?;
+            Ok((
+                DigestEntry {
+                    title: r.get(0)?,
+                    link: r.get(1)?,
+                    source: r.get(2)?,
+                    matched: serde_json::from_str(&matched).unwrap_or_default(),
+                    published: parse_ts(r.get(4)?),
+                },
+                Reason::parse(&reason),
+            ))
+        })?;
+        let mut entries = Vec::new();
+        for row in rows {
+            let (entry, reason) = row?;
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
+            }
+            entries.push(entry);
+        }
+        out.push(Digest {
+            id,
+            user,
+            target,
+            reasons,
+            entries,
+        });
+    }
+    Ok(out)
+}
+
+pub fn mark_digest_delivered(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "UPDATE digests SET delivered_at = ?2 WHERE id = ?1",
+        params![id, ts(now)],
+    )?;
+    Ok(())
+}
+
+pub fn mark_digest_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE digests SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        params![id, error],
+    )?;
+    Ok(())
+}
+
+pub fn mark_digest_dropped(
+    conn: &Connection,
+    id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE digests SET dropped_at = ?3, dropped_reason = ?2 WHERE id = ?1",
+        params![id, reason, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Forgets per-hour counters older than a day (they only matter for the current hour).
+pub fn prune_hour_counts(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM member_hours WHERE hour < ?1",
+        [ts(now - chrono::Duration::days(1))],
+    )?)
+}
