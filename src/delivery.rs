@@ -154,12 +154,21 @@ pub struct DrainReport {
 /// How long a suspended target waits before one alert is tried again.
 pub const BROKEN_TARGET_PROBE: chrono::Duration = chrono::Duration::minutes(30);
 
-/// Delivers every pending alert, oldest first. A target whose delivery fails is skipped for the
+/// Delivers every pending alert, oldest first, then the digests that are due. A target whose delivery fails is skipped for the
 /// rest of this pass (its alerts stay pending, in order); a suspended target is tried again
 /// once per [`BROKEN_TARGET_PROBE`].
 pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<DrainReport> {
+    drain_outbox_at(store, sink, Utc::now()).await
+}
+
+/// [`drain_outbox`] as if the time were `now` (which digests are due, which suspended
+/// targets are re-probed).
+pub async fn drain_outbox_at<S: Sink>(
+    store: &Store,
+    sink: &S,
+    now: chrono::DateTime<Utc>,
+) -> store::Result<DrainReport> {
     let mut report = DrainReport::default();
-    let now = Utc::now();
     let mut skip = suspended_targets(store, now).await?;
     let mut after = 0_i64;
     loop {

@@ -10,8 +10,8 @@ use rusqlite::Connection;
 use crate::core::alert::{plan_alerts, PlannedAlert, Recipient};
 use crate::core::digest::{hour_key, route, Cadence, MemberPrefs, Route};
 use crate::core::matcher::Match;
-use crate::store::digest::{self as held_store, Held};
 use crate::store;
+use crate::store::digest::{self as held_store, Held};
 use crate::subscriptions::SubscriptionMatch;
 
 /// One member's matches in one target.
@@ -66,9 +66,9 @@ pub fn route_item(
         let guild = m.row.guild_id.clone().unwrap_or_default();
         let cadence =
             Cadence::parse(&m.row.mode, m.row.digest_at.as_deref()).unwrap_or(Cadence::Instant);
-        let pos = wanted.iter().position(|w| {
-            w.guild == guild && w.user == m.row.user && w.target == m.row.target
-        });
+        let pos = wanted
+            .iter()
+            .position(|w| w.guild == guild && w.user == m.row.user && w.target == m.row.target);
         let w = if let Some(pos) = pos {
             &mut wanted[pos]
         } else {

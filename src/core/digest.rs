@@ -400,7 +400,12 @@ impl Digest {
 
     /// A readable block for a terminal.
     pub fn to_text_block(&self) -> String {
-        let mut out = format!("== {} | for: {} | to: {}\n", self.heading(), self.user, self.target);
+        let mut out = format!(
+            "== {} | for: {} | to: {}\n",
+            self.heading(),
+            self.user,
+            self.target
+        );
         for (i, e) in self.entries.iter().enumerate() {
             out.push_str(&format!("{}. {} ({})", i + 1, e.title, e.source));
             if let Some(link) = &e.link {
@@ -417,7 +422,9 @@ mod tests {
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn t(h: u32, m: u32) -> NaiveTime {
@@ -587,9 +594,14 @@ mod tests {
             .contains("`instant`, `hourly` or `daily`"));
         assert!(parse_clock("25:00").unwrap_err().contains("HH:MM"));
         assert_eq!(parse_clock("7"), Ok(t(7, 0)));
-        assert_eq!(parse_timezone("europe/paris").unwrap().name(), "Europe/Paris");
+        assert_eq!(
+            parse_timezone("europe/paris").unwrap().name(),
+            "Europe/Paris"
+        );
         assert!(parse_timezone("Mars/Olympus").unwrap_err().contains("IANA"));
-        assert!(QuietHours::parse("22:00").unwrap_err().contains("22:00-07:00"));
+        assert!(QuietHours::parse("22:00")
+            .unwrap_err()
+            .contains("22:00-07:00"));
         assert!(QuietHours::parse("07:00-07:00").is_err());
         assert_eq!(parse_snooze("2h"), Ok(Duration::hours(2)));
         assert_eq!(parse_snooze("3 days"), Ok(Duration::days(3)));

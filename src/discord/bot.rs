@@ -12,6 +12,7 @@ use serenity::all::{
 
 use crate::app::App;
 use crate::config::DiscordConfig;
+use crate::core::digest::Cadence;
 use crate::core::matcher::{Document, Matcher};
 use crate::core::query;
 use crate::discord::commands::{
@@ -19,6 +20,7 @@ use crate::discord::commands::{
 };
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, Validators};
 use crate::sources::parse::parse_feed;
+use crate::store::digest::{self as held, MemberSettings};
 use crate::store::discord::{self as q, AddSourceError, RemoveSource, KIND_CHANNEL, KIND_MEMBER};
 use crate::store::{self};
 
@@ -171,8 +173,26 @@ impl Handler {
         let typed = focused.value.to_lowercase();
         let user = cmd.user.id.get().to_string();
         let guild = guild.get().to_string();
+        if cmd.data.name == "settings" {
+            let mut response = CreateAutocompleteResponse::new();
+            for tz in chrono_tz::TZ_VARIANTS
+                .iter()
+                .map(|tz| tz.name())
+                .filter(|name| name.to_lowercase().contains(&typed))
+                .take(25)
+            {
+                response = response.add_string_choice(tz, tz);
+            }
+            if let Err(e) = cmd
+                .create_response(&ctx.http, CreateInteractionResponse::Autocomplete(response))
+                .await
+            {
+                tracing::debug!(error = %e, "autocomplete answer failed");
+            }
+            return;
+        }
         let rows = match cmd.data.name.as_str() {
-            "unsubscribe" => {
+            "unsubscribe" | "snooze" => {
                 self.state
                     .app
                     .store()
@@ -245,6 +265,21 @@ pub async fn execute(state: &BotState, inv: &Invocation, command: Command) -> Re
     }
 }
 
+/// "Time zone: … · Quiet hours: … · Limit: …" for replies.
+fn settings_line(s: &MemberSettings) -> String {
+    let prefs = s.prefs();
+    format!(
+        "\nTime zone: **{}** · Quiet hours: **{}** · Pings per hour: **{}**",
+        prefs.timezone.name(),
+        prefs
+            .quiet
+            .map_or_else(|| "off".to_string(), |q| q.to_string()),
+        prefs
+            .hourly_cap
+            .map_or_else(|| "no limit".to_string(), |n| n.to_string())
+    )
+}
+
 fn post_check(inv: &Invocation, channel: u64) -> Option<String> {
     // `app_permissions` describes the channel the command was used in; for another channel
     // the first delivery tells (and suspends the target with a notice if it fails).
@@ -276,6 +311,7 @@ async fn run_command(
             queries,
             channel,
             dm,
+            cadence,
         } => {
             let default_channel = {
                 let g = g.clone();
@@ -318,18 +354,22 @@ async fn run_command(
                     let mut existing = Vec::new();
                     for query in queries {
                         if q::add_subscription(&tx, KIND_MEMBER, &g2, &user2, &query, &target2, now)? {
-                            added.push(query);
+                            added.push(query.clone());
                         } else {
-                            existing.push(query);
+                            existing.push(query.clone());
+                        }
+                        if let Some(cadence) = cadence {
+                            held::set_subscription_cadence(&tx, &g2, &user2, &query, &target2, cadence)?;
                         }
                     }
+                    let settings = held::member_settings(&tx, &g2, &user2)?;
                     tx.commit()?;
-                    Ok(Ok((added, existing)))
+                    Ok(Ok((added, existing, settings)))
                 })
                 .await?;
             match outcome {
                 Err(msg) => Reply::private(msg),
-                Ok((added, existing)) => {
+                Ok((added, existing, settings)) => {
                     state.app.reload_subscriptions().await?;
                     let paused = {
                         let (g, user) = (g.clone(), user.clone());
@@ -349,13 +389,37 @@ async fn run_command(
                     }
                     if !existing.is_empty() {
                         text.push_str(&format!(
-                            " Already subscribed: {}.",
+                            " {}: {}.",
+                            if cadence.is_some() {
+                                "Updated"
+                            } else {
+                                "Already subscribed"
+                            },
                             existing
                                 .iter()
                                 .map(|q| format!("`{}`", fence_safe(q)))
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ));
+                    }
+                    match cadence {
+                        Some(Cadence::Hourly) => text.push_str(
+                            " They arrive as one **hourly digest** instead of a ping per item.",
+                        ),
+                        Some(Cadence::Daily(at)) => {
+                            text.push_str(&format!(
+                                " They arrive as one **daily digest** at {} ({}).",
+                                at.format("%H:%M"),
+                                settings.timezone.as_deref().unwrap_or("UTC")
+                            ));
+                            if settings.timezone.is_none() {
+                                text.push_str(" Set your time zone with `/settings timezone:`.");
+                            }
+                        }
+                        Some(Cadence::Instant) => {
+                            text.push_str(" You'll be pinged for each item as it is found.");
+                        }
+                        None => {}
                     }
                     if paused {
                         text.push_str(" Your alerts are paused; `/resume` to get them.");
@@ -406,12 +470,14 @@ async fn run_command(
                 _ => inv.user_id,
             };
             let (g2, who) = (g.clone(), whose.to_string());
-            let (rows, paused, broken) = store
+            let (rows, paused, broken, settings, waiting) = store
                 .call(move |c| {
                     Ok((
                         q::member_subscriptions(c, &g2, &who)?,
                         q::is_paused(c, &g2, &who)?,
                         store::broken_targets(c)?,
+                        held::member_settings(c, &g2, &who)?,
+                        held::held_count(c, &g2, &who)?,
                     ))
                 })
                 .await?;
@@ -433,6 +499,16 @@ async fn run_command(
                         fence_safe(&row.query),
                         describe_target(&row.target)
                     ));
+                    match Cadence::parse(&row.mode, row.digest_at.as_deref()) {
+                        Ok(Cadence::Instant) | Err(_) => {}
+                        Ok(cadence) => text.push_str(&format!(" · {cadence}")),
+                    }
+                    if let Some(until) = row.snoozed_until.filter(|u| *u > now) {
+                        text.push_str(&format!(
+                            " · 💤 snoozed until <t:{0}:f> (<t:{0}:R>)",
+                            until.timestamp()
+                        ));
+                    }
                     if let Some(b) = broken.iter().find(|b| b.target == row.target) {
                         text.push_str(&format!(
                             " ⚠ not delivering: {} (alerts are kept)",
@@ -441,11 +517,84 @@ async fn run_command(
                     }
                     text.push('\n');
                 }
+                text.push_str(&settings_line(&settings));
+                if waiting > 0 {
+                    text.push_str(&format!(
+                        "\n{waiting} item{} waiting for the next digest.",
+                        if waiting == 1 { "" } else { "s" }
+                    ));
+                }
                 if paused {
-                    text.push_str("Alerts are **paused**; `/resume` to get them again.");
+                    text.push_str("\nAlerts are **paused**; `/resume` to get them again.");
                 }
                 Reply::private(text)
             }
+        }
+        Command::Snooze { query, duration } => {
+            let canonical = query::parse(&query).map_or_else(|_| query.clone(), |q| q.to_string());
+            let until = duration.map(|d| now + d);
+            let (g2, who) = (g.clone(), user.clone());
+            let changed = store
+                .call(move |c| {
+                    let mut n = held::set_snooze(c, &g2, &who, &canonical, until)?;
+                    if n == 0 && canonical != query {
+                        n = held::set_snooze(c, &g2, &who, &query, until)?;
+                    }
+                    Ok(n)
+                })
+                .await?;
+            if changed == 0 {
+                return Ok(Reply::private("No subscription with that query. `/subscriptions` lists them; pick one from the suggestions as you type."));
+            }
+            state.app.reload_subscriptions().await?;
+            Reply::private(match until {
+                Some(until) => format!(
+                    "Snoozed until <t:{0}:f> (<t:{0}:R>). Items it matches meanwhile are skipped; `/snooze for: off` wakes it early.",
+                    until.timestamp()
+                ),
+                None => "Snooze ended: this subscription alerts again.".to_string(),
+            })
+        }
+        Command::Settings {
+            timezone,
+            quiet_hours,
+            max_per_hour,
+        } => {
+            let show_only = timezone.is_none() && quiet_hours.is_none() && max_per_hour.is_none();
+            let (g2, who) = (g.clone(), user.clone());
+            let settings = store
+                .call(move |c| {
+                    let mut s = held::member_settings(c, &g2, &who)?;
+                    if show_only {
+                        return Ok(s);
+                    }
+                    if let Some(tz) = timezone {
+                        s.timezone = Some(tz);
+                    }
+                    if let Some(quiet) = quiet_hours {
+                        s.quiet_hours = quiet.map(|q| {
+                            format!("{}-{}", q.start.format("%H:%M"), q.end.format("%H:%M"))
+                        });
+                    }
+                    if let Some(cap) = max_per_hour {
+                        s.hourly_cap = cap;
+                    }
+                    held::set_member_settings(c, &g2, &who, &s)?;
+                    Ok(s)
+                })
+                .await?;
+            let mut text = if show_only {
+                "Your settings:".to_string()
+            } else {
+                "Saved. Your settings:".to_string()
+            };
+            text.push_str(&settings_line(&settings));
+            let local = Utc::now().with_timezone(&settings.prefs().timezone);
+            text.push_str(&format!(
+                "\nYour local time is {} — if that is wrong, set `timezone:`.",
+                local.format("%H:%M")
+            ));
+            Reply::private(text)
         }
         Command::Preview { query } => {
             let parsed = match query::parse(&query) {

@@ -5,6 +5,7 @@ use serenity::all::{
     ChannelType, CommandOptionType, CreateCommand, CreateCommandOption, Permissions,
 };
 
+use crate::core::digest::{self, Cadence, QuietHours};
 use crate::core::query;
 
 /// Discord permission bits newshound checks.
@@ -63,6 +64,22 @@ pub enum Command {
         queries: Vec<String>,
         channel: Option<u64>,
         dm: bool,
+        /// `mode:`/`at:` given: set (or change) how these subscriptions deliver.
+        cadence: Option<Cadence>,
+    },
+    /// Snooze one of the member's subscriptions; `None` ends a snooze.
+    Snooze {
+        query: String,
+        duration: Option<chrono::Duration>,
+    },
+    /// Change the member's settings; all `None` shows them.
+    Settings {
+        /// IANA name, as the tz database spells it.
+        timezone: Option<String>,
+        /// `Some(None)`: turn quiet hours off.
+        quiet_hours: Option<Option<QuietHours>>,
+        /// `Some(None)`: no cap.
+        max_per_hour: Option<Option<u32>>,
     },
     Unsubscribe {
         query: String,
@@ -153,6 +170,21 @@ fn get_channel(options: &[(String, OptValue)], name: &str) -> Option<u64> {
         Some(OptValue::Channel(id)) => Some(*id),
         _ => None,
     }
+}
+
+fn get_int(options: &[(String, OptValue)], name: &str) -> Option<i64> {
+    match get(options, name) {
+        Some(OptValue::Int(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// Words that turn a setting off.
+fn is_off(text: &str) -> bool {
+    matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "off" | "none" | "no" | "0" | "stop" | "end"
+    )
 }
 
 fn get_user(options: &[(String, OptValue)], name: &str) -> Option<u64> {
@@ -254,10 +286,76 @@ pub fn parse_command(name: &str, options: &[(String, OptValue)]) -> Result<Comma
                 queries.push(clean_query(&part).map_err(Reply::private)?);
             }
             let dm = matches!(get(options, "dm"), Some(OptValue::Bool(true)));
+            let mode = get_str(options, "mode");
+            let at = get_str(options, "at");
+            let cadence = match (mode, at) {
+                (None, None) => None,
+                // A time alone means a daily digest at that time.
+                (mode, at) => Some(
+                    Cadence::parse(mode.as_deref().unwrap_or("daily"), at.as_deref())
+                        .map_err(Reply::private)?,
+                ),
+            };
+            if let (Some(Cadence::Instant | Cadence::Hourly), Some(_)) =
+                (cadence, get_str(options, "at"))
+            {
+                return Err(Reply::private("`at:` is the time of a daily digest. Use `mode: daily at: 08:00`, or leave `at:` out."));
+            }
             Ok(Command::Subscribe {
                 queries,
                 channel: get_channel(options, "channel"),
                 dm,
+                cadence,
+            })
+        }
+        "snooze" => {
+            let query = get_str(options, "query")
+                .ok_or_else(|| missing("query", "/snooze query: Meta for: 3d"))?;
+            let length = get_str(options, "for")
+                .ok_or_else(|| missing("for", "/snooze query: Meta for: 3d"))?;
+            let duration = if is_off(&length) {
+                None
+            } else {
+                Some(digest::parse_snooze(&length).map_err(Reply::private)?)
+            };
+            Ok(Command::Snooze {
+                query: query.trim().to_string(),
+                duration,
+            })
+        }
+        "settings" => {
+            let timezone = match get_str(options, "timezone") {
+                Some(tz) => Some(
+                    digest::parse_timezone(&tz)
+                        .map_err(Reply::private)?
+                        .name()
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let quiet_hours = match get_str(options, "quiet_hours") {
+                Some(text) if is_off(&text) => Some(None),
+                Some(text) => Some(Some(QuietHours::parse(&text).map_err(Reply::private)?)),
+                None => None,
+            };
+            let max_per_hour = match get_int(options, "max_per_hour") {
+                Some(0) => Some(None),
+                Some(n) => Some(Some(
+                    u32::try_from(n)
+                        .ok()
+                        .filter(|n| *n <= 1000)
+                        .ok_or_else(|| {
+                            Reply::private(
+                                "`max_per_hour` is a number from 1 to 1000, or 0 for no limit.",
+                            )
+                        })?,
+                )),
+                None => None,
+            };
+            Ok(Command::Settings {
+                timezone,
+                quiet_hours,
+                max_per_hour,
             })
         }
         "unsubscribe" => {
@@ -392,6 +490,10 @@ pub fn help_text() -> String {
 `/subscribe query: Gemini channel: #ai dm: true` — pick where alerts go (a channel, or a DM)\n\
 `/unsubscribe query: Meta` · `/subscriptions` · `/preview query: Meta` (what it matched in the last 24 h)\n\
 `/pause` · `/resume` — stop and restart your alerts without losing subscriptions\n\
+**Less noise**\n\
+`/subscribe query: Meta mode: daily at: 08:00` — one digest a day instead of a ping per item (`hourly` too; run it again to change)\n\
+`/snooze query: Meta for: 3d` — silence one subscription for a while (`for: off` to wake it)\n\
+`/settings timezone: Europe/Paris quiet_hours: 22:00-07:00 max_per_hour: 5` — held alerts arrive as a digest afterwards\n\
 **Query syntax**\n\
 `Meta Gemini` — both words · `Meta OR Facebook` — either · `\"Google Cloud\"` — exact phrase\n\
 `-horoscope` / `-\"star sign\"` — exclude · `title:Gemini` — only in titles · `gem*` — words starting with gem\n\
@@ -421,7 +523,25 @@ pub fn definitions() -> Vec<CreateCommand> {
             .dm_permission(false)
             .add_option(query_option("Words to watch for, e.g. Meta or \"Google Cloud\" Gemini -horoscope; commas add several"))
             .add_option(text_channel_option("channel", "Where to post your alerts (default: the server's alert channel, else here)", false))
-            .add_option(CreateCommandOption::new(CommandOptionType::Boolean, "dm", "Send these alerts as direct messages instead")),
+            .add_option(CreateCommandOption::new(CommandOptionType::Boolean, "dm", "Send these alerts as direct messages instead"))
+            .add_option(
+                CreateCommandOption::new(CommandOptionType::String, "mode", "Ping per item (instant), or one digest an hour or a day")
+                    .add_string_choice("instant", "instant")
+                    .add_string_choice("hourly digest", "hourly")
+                    .add_string_choice("daily digest", "daily"),
+            )
+            .add_option(CreateCommandOption::new(CommandOptionType::String, "at", "Daily digest time, HH:MM in your time zone (default 08:00)").max_length(5)),
+        CreateCommand::new("snooze")
+            .description("Silence one of your subscriptions for a while")
+            .dm_permission(false)
+            .add_option(query_option("The subscription to snooze").set_autocomplete(true))
+            .add_option(CreateCommandOption::new(CommandOptionType::String, "for", "How long: 30m, 2h, 3d, 1w (max 90 days), or off").required(true).max_length(20)),
+        CreateCommand::new("settings")
+            .description("Your time zone, quiet hours and alert limit (no options: show them)")
+            .dm_permission(false)
+            .add_option(CreateCommandOption::new(CommandOptionType::String, "timezone", "Your time zone, e.g. Europe/Paris").set_autocomplete(true).max_length(64))
+            .add_option(CreateCommandOption::new(CommandOptionType::String, "quiet_hours", "No pings between, e.g. 22:00-07:00 (held for a digest), or off").max_length(20))
+            .add_option(CreateCommandOption::new(CommandOptionType::Integer, "max_per_hour", "At most this many pings an hour, the rest in a digest (0: no limit)").min_int_value(0).max_int_value(1000)),
         CreateCommand::new("unsubscribe")
             .description("Stop one of your subscriptions")
             .dm_permission(false)

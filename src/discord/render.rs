@@ -115,10 +115,7 @@ pub fn render_digest(digest: &Digest, mention: Option<u64>) -> Vec<OutgoingMessa
                 "allowed_mentions".into(),
                 json!({ "parse": [], "users": ids }),
             );
-            payload.insert(
-                "nonce".into(),
-                json!(format!("nd{}-{}", digest.id, n + 1)),
-            );
+            payload.insert("nonce".into(), json!(format!("nd{}-{}", digest.id, n + 1)));
             payload.insert("enforce_nonce".into(), json!(true));
             OutgoingMessage {
                 payload: Value::Object(payload),
@@ -145,11 +142,17 @@ fn digest_line(n: usize, entry: &DigestEntry) -> String {
         // Parentheses would end the markdown link early.
         Some(link) => format!(
             "[{title}]({})",
-            link.replace('(', "%28").replace(')', "%29").replace(' ', "%20")
+            link.replace('(', "%28")
+                .replace(')', "%29")
+                .replace(' ', "%20")
         ),
         None => title,
     };
-    let source = limits::fit_rendered(&collapse_whitespace(&entry.source), 80, limits::escape_markdown);
+    let source = limits::fit_rendered(
+        &collapse_whitespace(&entry.source),
+        80,
+        limits::escape_markdown,
+    );
     let matched: Vec<String> = entry
         .matched
         .iter()

@@ -5,9 +5,9 @@
 use serde_json::json;
 
 use crate::core::alert::Alert;
+use crate::core::digest::Digest;
 use crate::delivery::{Delivery, Sink};
 use crate::discord::pace::Pacer;
-use crate::core::digest::Digest;
 use crate::discord::render::{render_alert, render_digest};
 use crate::discord::rest::{send_all, DiscordRest};
 use crate::discord::OutgoingMessage;
@@ -185,7 +185,11 @@ impl DiscordSink {
                 }
                 Err(e) => {
                     return self
-                        .digest_fallback(digest, user, &format!("cannot open a direct message: {e}"))
+                        .digest_fallback(
+                            digest,
+                            user,
+                            &format!("cannot open a direct message: {e}"),
+                        )
                         .await
                 }
             },

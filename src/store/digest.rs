@@ -218,7 +218,9 @@ pub fn pending_digests_after(conn: &Connection, after: i64, limit: usize) -> Res
             "SELECT id, user_id, target FROM digests
              WHERE delivered_at IS NULL AND dropped_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
         )?;
-        let rows = stmt.query_map([after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map([after, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
     let mut out = Vec::with_capacity(heads.len());

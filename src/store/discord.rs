@@ -24,8 +24,10 @@ pub fn member_subscriptions(
 ) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
-        &format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions s
-         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' ORDER BY id"),
+        &format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions s
+         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' ORDER BY id"
+        ),
         params![guild, user],
     )
 }
@@ -34,8 +36,10 @@ pub fn member_subscriptions(
 pub fn channel_subscriptions(conn: &Connection, guild: &str) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
-        &format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions s
-         WHERE guild_id = ?1 AND kind = 'channel' ORDER BY id"),
+        &format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions s
+         WHERE guild_id = ?1 AND kind = 'channel' ORDER BY id"
+        ),
         params![guild],
     )
 }

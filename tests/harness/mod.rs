@@ -213,6 +213,22 @@ impl World {
             .flatten()
     }
 
+    /// Waits (bounded) until `sql` (a count) returns `expected`.
+    pub async fn wait_until_sql(&self, what: &str, sql: &str, expected: i64) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let got = self.query_i64(sql);
+            if got == Some(expected) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {got:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Alerts neither delivered nor dropped.
     /// Waits (bounded) until the bot has recorded every alert as delivered or dropped: a
     /// message reaches the fake a moment before the bot marks it delivered.
