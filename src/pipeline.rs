@@ -252,13 +252,14 @@ const STORY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
 
 /// The first alert, in the same target, of the story `item` reports again (another source's
 /// item with the same canonical link or a near-identical title within [`STORY_WINDOW`]), when
-/// everyone this alert is for already got that one. Then the new item only adds an
-/// "also covered by" line to it.
+/// everyone this alert is for already got the story. Then the new item only adds an "also
+/// covered by" line to it. When only some of them got it, the others still get this alert and
+/// those who already got the story are left out of it (no second ping for one story).
 fn earlier_report(
     tx: &rusqlite::Transaction<'_>,
     source_id: i64,
     item: &NewItem,
-    alert: &PlannedAlert,
+    alert: &mut PlannedAlert,
     now: DateTime<Utc>,
 ) -> store::Result<Option<i64>> {
     let key = StoryKey {
@@ -266,18 +267,38 @@ fn earlier_report(
         title: item.title.clone(),
         published: None,
     };
-    let candidates = store::story_candidates(tx, &alert.target, now - STORY_WINDOW, source_id)?;
-    Ok(candidates
-        .into_iter()
-        .find(|c| {
-            let other = StoryKey {
-                canonical_link: c.link.clone(),
-                title: c.title.clone(),
-                published: None,
-            };
-            same_story(&key, &other) && alert.subscribers.iter().all(|s| c.subscribers.contains(s))
-        })
-        .map(|c| c.outbox_id))
+    let same: Vec<store::StoryCandidate> =
+        store::story_candidates(tx, &alert.target, now - STORY_WINDOW, source_id)?
+            .into_iter()
+            .filter(|c| {
+                let other = StoryKey {
+                    canonical_link: c.link.clone(),
+                    title: c.title.clone(),
+                    published: None,
+                };
+                same_story(&key, &other)
+            })
+            .collect();
+    if let Some(c) = same
+        .iter()
+        .find(|c| alert.subscribers.iter().all(|s| c.subscribers.contains(s)))
+    {
+        return Ok(Some(c.outbox_id));
+    }
+    let already: std::collections::HashSet<&String> =
+        same.iter().flat_map(|c| c.subscribers.iter()).collect();
+    let fresh: Vec<String> = alert
+        .subscribers
+        .iter()
+        .filter(|s| !already.contains(s))
+        .cloned()
+        .collect();
+    if fresh.is_empty() {
+        // Everyone got it, through several earlier reports: update the latest.
+        return Ok(same.first().map(|c| c.outbox_id));
+    }
+    alert.subscribers = fresh;
+    Ok(None)
 }
 
 /// Polls `source` once. Never panics on bad input; every failure is recorded on the source.
@@ -535,7 +556,7 @@ async fn poll_inner(
                     if !item.ai_summary && !summary.is_empty() && summary != item.summary {
                         alert.summary = Some(summary);
                     }
-                    let also_of = earlier_report(&tx, source_row.id, item, &alert, now)?;
+                    let also_of = earlier_report(&tx, source_row.id, item, &mut alert, now)?;
                     with_story.push((alert, also_of));
                 }
                 linked.push(with_story);

@@ -37,6 +37,8 @@ fn at(text: &str) -> DateTime<Utc> {
 struct Recorder {
     alerts: Mutex<Vec<Alert>>,
     digests: Mutex<Vec<Digest>>,
+    /// Titles of first alerts updated with "also covered by".
+    updates: Mutex<Vec<String>>,
 }
 
 impl Sink for Recorder {
@@ -45,7 +47,8 @@ impl Sink for Recorder {
         Delivery::Delivered
     }
 
-    async fn also_covered(&self, _original: &Alert, _reports: &[Alert]) -> Delivery {
+    async fn also_covered(&self, original: &Alert, _reports: &[Alert]) -> Delivery {
+        self.updates.lock().unwrap().push(original.title.clone());
         Delivery::Delivered
     }
 
@@ -81,8 +84,9 @@ impl World {
     async fn new() -> World {
         let setup = Setup::new();
         std::fs::write(setup.path("feed.xml"), rss(&[])).unwrap();
+        std::fs::write(setup.path("herald.xml"), rss(&[])).unwrap();
         let config_path = setup.write_config(
-            "[[sources]]\nname = \"Wire\"\nurl = \"feed.xml\"\nschedule = \"0 * * * * *\"\n",
+            "[[sources]]\nname = \"Wire\"\nurl = \"feed.xml\"\nschedule = \"0 * * * * *\"\n\n[[sources]]\nname = \"Herald\"\nurl = \"herald.xml\"\nschedule = \"0 * * * * *\"\n",
         );
         let text = std::fs::read_to_string(&config_path).unwrap();
         let config = Config::from_toml(&text, &config_path, setup.dir.path()).expect("config");
@@ -118,8 +122,13 @@ impl World {
         self.app.reload_subscriptions().await.unwrap();
     }
 
-    /// Publishes `titles` (newest last in the file order is irrelevant: all are new).
+    /// Publishes `titles` on Wire and polls.
     async fn publish_and_poll(&self, titles: &[&str], now: DateTime<Utc>) {
+        self.publish_on("feed.xml", titles, now).await;
+    }
+
+    /// Publishes `titles` in the feed file `file` (Wire: feed.xml, Herald: herald.xml), polls.
+    async fn publish_on(&self, file: &str, titles: &[&str], now: DateTime<Utc>) {
         let guids: Vec<String> = titles.iter().map(|t| format!("g-{t}")).collect();
         let links: Vec<String> = titles
             .iter()
@@ -130,7 +139,7 @@ impl World {
             .enumerate()
             .map(|(i, t)| item(&guids[i], t, &links[i]))
             .collect();
-        std::fs::write(self.setup.path("feed.xml"), rss(&items)).unwrap();
+        std::fs::write(self.setup.path(file), rss(&items)).unwrap();
         self.poll(now).await;
     }
 
@@ -412,4 +421,48 @@ async fn held_items_survive_a_restart() {
     assert_eq!(digests.len(), 1);
     assert_eq!(titles(&digests[0]), vec!["Meta held"]);
     drop(dir);
+}
+
+#[tokio::test]
+async fn a_second_report_of_a_story_pings_only_members_who_did_not_get_the_first() {
+    let w = World::new().await;
+    w.subscribe(ALICE, "Gemini", Cadence::Instant);
+    w.subscribe(BOB, "targeting", Cadence::Instant);
+    w.reload().await;
+    let first = "Meta in talks to use Google's Gemini for ads";
+    w.publish_on("feed.xml", &[first], at("2026-01-15T10:00:00Z"))
+        .await;
+    assert_eq!(
+        w.sink.take_alerts(),
+        vec![(first.to_string(), vec![ALICE.to_string()])]
+    );
+    // Herald reports the same story; it also matches Bob, who has not seen it.
+    let second = "Meta weighs Google Gemini models to boost ad targeting";
+    w.publish_on("herald.xml", &[second], at("2026-01-15T10:20:00Z"))
+        .await;
+    assert_eq!(
+        w.sink.take_alerts(),
+        vec![(second.to_string(), vec![BOB.to_string()])],
+        "Alice already got this story: she is not pinged again"
+    );
+    assert!(w.sink.updates.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_second_report_everyone_already_got_updates_the_first_alert() {
+    let w = World::new().await;
+    w.subscribe(ALICE, "Gemini", Cadence::Instant);
+    w.reload().await;
+    let first = "Meta in talks to use Google's Gemini for ads";
+    w.publish_on("feed.xml", &[first], at("2026-01-15T10:00:00Z"))
+        .await;
+    assert_eq!(w.sink.take_alerts().len(), 1);
+    w.publish_on(
+        "herald.xml",
+        &["Meta weighs Google Gemini models to boost ad targeting"],
+        at("2026-01-15T10:20:00Z"),
+    )
+    .await;
+    assert!(w.sink.take_alerts().is_empty());
+    assert_eq!(*w.sink.updates.lock().unwrap(), vec![first.to_string()]);
 }

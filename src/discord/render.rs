@@ -930,4 +930,89 @@ mod tests {
             format!("\\_**Meta**\\_ pings @{ZW}**everyone**")
         );
     }
+
+    fn digest(entries: usize, title: &str, link: &str) -> Digest {
+        Digest {
+            id: 42,
+            user: "201".into(),
+            target: "channel:300".into(),
+            reasons: vec![crate::core::digest::Reason::Hourly],
+            entries: (0..entries)
+                .map(|i| DigestEntry {
+                    title: format!("{title} {i}"),
+                    link: Some(format!("{link}/{i}")),
+                    source: "Wire".into(),
+                    matched: vec!["Meta".into()],
+                    published: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_digest_pings_only_its_member_and_renders_feed_text_literally() {
+        let d = digest(
+            1,
+            "@everyone [click](https://evil.example) *now* <@&42>",
+            "https://wire.example/a(b)",
+        );
+        let messages = render_digest(&d, Some(201));
+        assert_eq!(messages.len(), 1);
+        let p = &messages[0].payload;
+        assert_eq!(p["content"], "<@201>");
+        assert_eq!(
+            p["allowed_mentions"],
+            json!({"parse": [], "users": ["201"]})
+        );
+        assert_eq!(p["nonce"], "nd42-1");
+        assert_eq!(p["embeds"][0]["title"], "Your hourly digest: 1 item");
+        let description = p["embeds"][0]["description"].as_str().unwrap();
+        assert!(!description.contains("@everyone"), "{description}");
+        assert!(!description.contains("<@&42>"), "{description}");
+        assert!(description.contains("\\[click\\]"), "{description}");
+        assert!(description.contains("\\*now\\*"), "{description}");
+        // The link's parentheses cannot end the markdown link early.
+        assert!(
+            description.contains("](https://wire.example/a%28b%29/0) — Wire · **Meta**"),
+            "{description}"
+        );
+    }
+
+    #[test]
+    fn a_dm_digest_mentions_nobody() {
+        let messages = render_digest(&digest(2, "Meta news", "https://wire.example"), None);
+        let p = &messages[0].payload;
+        assert!(p.get("content").is_none());
+        assert_eq!(p["allowed_mentions"], json!({"parse": [], "users": []}));
+        let description = p["embeds"][0]["description"].as_str().unwrap();
+        assert_eq!(description.lines().count(), 2);
+        assert!(description.starts_with("1. [Meta news 0](https://wire.example/0)"));
+    }
+
+    #[test]
+    fn a_long_digest_is_split_within_discord_limits_and_keeps_every_item_once() {
+        let long_title = "Meta ".repeat(60);
+        let long_link = format!("https://wire.example/{}", "x".repeat(300));
+        let d = digest(60, &long_title, &long_link);
+        let messages = render_digest(&d, Some(201));
+        assert!(messages.len() > 1, "should split");
+        let mut numbers = Vec::new();
+        for (n, m) in messages.iter().enumerate() {
+            let p = &m.payload;
+            let description = p["embeds"][0]["description"].as_str().unwrap();
+            assert!(limits::char_count(description) <= EMBED_DESCRIPTION_MAX);
+            let title = p["embeds"][0]["title"].as_str().unwrap();
+            assert!(
+                title.ends_with(&format!("({}/{})", n + 1, messages.len())),
+                "{title}"
+            );
+            assert_eq!(p["nonce"], format!("nd42-{}", n + 1));
+            // Only the first message pings.
+            assert_eq!(p.get("content").is_some(), n == 0);
+            for line in description.lines() {
+                numbers.push(line.split('.').next().unwrap().parse::<usize>().unwrap());
+            }
+        }
+        assert_eq!(numbers, (1..=60).collect::<Vec<_>>());
+    }
 }
