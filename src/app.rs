@@ -143,10 +143,24 @@ impl App {
         store
             .call(move |c| store::prune(c, Utc::now(), retention))
             .await?;
+        let held = store
+            .call(|c| {
+                let n: i64 = c.query_row(
+                    "SELECT count(*) FROM digest_entries WHERE digest_id IS NULL",
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok((
+                    usize::try_from(n).unwrap_or(0),
+                    store::digest::next_digest_due(c)?,
+                ))
+            })
+            .await?;
         Ok(OnceReport {
             polls,
             skipped,
             drained,
+            held,
         })
     }
 
@@ -323,6 +337,8 @@ pub struct OnceReport {
     pub polls: Vec<PollReport>,
     pub skipped: Vec<(String, String)>,
     pub drained: DrainReport,
+    /// Items waiting for members' digests, and when the next digest is due.
+    pub held: (usize, Option<chrono::DateTime<Utc>>),
 }
 
 impl OnceReport {
@@ -380,6 +396,13 @@ impl OnceReport {
                 String::new()
             }
         ));
+        if let (n, Some(due)) = self.held {
+            lines.push(format!(
+                "{n} item{} held for digests; the next digest is due at {}",
+                if n == 1 { "" } else { "s" },
+                due.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
         lines.join("\n")
     }
 }

@@ -105,6 +105,19 @@ pub struct SubscriptionConfig {
     pub query: Query,
     /// Delivery target; `None` means the default target.
     pub channel: Option<String>,
+    /// `mode`/`at`: instant (default), hourly or daily digest.
+    pub cadence: crate::core::digest::Cadence,
+}
+
+/// A config user's noise settings from `[[members]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberConfig {
+    pub user: String,
+    /// IANA name as the tz database spells it.
+    pub timezone: Option<String>,
+    /// `HH:MM-HH:MM`.
+    pub quiet_hours: Option<String>,
+    pub max_per_hour: Option<u32>,
 }
 
 /// `[fetch]`: limits for every source fetch.
@@ -171,6 +184,7 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub sources: Vec<SourceConfig>,
     pub subscriptions: Vec<SubscriptionConfig>,
+    pub members: Vec<MemberConfig>,
     pub discord: DiscordConfig,
     /// `[summarizer] kind = "openai"`; `None` keeps extractive summaries (the default).
     pub summarizer: Option<crate::summarizer::OpenAiConfig>,
@@ -191,6 +205,8 @@ struct RawConfig {
     sources: Vec<RawSource>,
     #[serde(default)]
     subscriptions: Vec<RawSubscription>,
+    #[serde(default)]
+    members: Vec<RawMember>,
     #[serde(default)]
     discord: RawDiscord,
     #[serde(default)]
@@ -264,6 +280,17 @@ struct RawSubscription {
     user: Option<String>,
     query: Option<String>,
     channel: Option<String>,
+    mode: Option<String>,
+    at: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMember {
+    user: Option<String>,
+    timezone: Option<String>,
+    quiet_hours: Option<String>,
+    max_per_hour: Option<i64>,
 }
 
 /// The keys each table accepts; what the unknown-key walk checks against.
@@ -273,6 +300,7 @@ const ROOT_KEYS: &[&str] = &[
     "fetch",
     "sources",
     "subscriptions",
+    "members",
     "discord",
     "summarizer",
 ];
@@ -310,7 +338,8 @@ const FETCH_KEYS: &[&str] = &[
     "allow_private_addresses",
 ];
 const SOURCE_KEYS: &[&str] = &["name", "url", "schedule", "backfill", "article_min_chars"];
-const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel"];
+const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel", "mode", "at"];
+const MEMBER_KEYS: &[&str] = &["user", "timezone", "quiet_hours", "max_per_hour"];
 
 fn keys_for(table: &str) -> &'static [&'static str] {
     match table {
@@ -319,6 +348,7 @@ fn keys_for(table: &str) -> &'static [&'static str] {
         "fetch" => FETCH_KEYS,
         "sources" => SOURCE_KEYS,
         "subscriptions" => SUBSCRIPTION_KEYS,
+        "members" => MEMBER_KEYS,
         "discord" => DISCORD_KEYS,
         "summarizer" => SUMMARIZER_KEYS,
         _ => &[],
@@ -781,15 +811,95 @@ impl Config {
                 .channel
                 .map(|c| c.trim().to_string())
                 .filter(|c| !c.is_empty());
+            if s.at.is_some() && !matches!(s.mode.as_deref(), Some("daily")) {
+                v.problem(
+                    format!("{at}.at"),
+                    quoted(s.at.as_deref().unwrap_or_default()),
+                    "`at` is the time of a daily digest; add mode = \"daily\" or remove `at`",
+                );
+            }
+            let cadence = match crate::core::digest::Cadence::parse(
+                s.mode.as_deref().unwrap_or("instant"),
+                s.at.as_deref(),
+            ) {
+                Ok(c) => c,
+                Err(e) => {
+                    let (key, value) =
+                        if s.at.is_some() && matches!(s.mode.as_deref(), Some("daily")) {
+                            ("at", s.at.clone().unwrap_or_default())
+                        } else {
+                            ("mode", s.mode.clone().unwrap_or_default())
+                        };
+                    v.problem(format!("{at}.{key}"), quoted(&value), e);
+                    crate::core::digest::Cadence::Instant
+                }
+            };
             if let Some(query) = parsed {
                 if !user.is_empty() {
                     subscriptions.push(SubscriptionConfig {
                         user,
                         query,
                         channel,
+                        cadence,
                     });
                 }
             }
+        }
+
+        let mut members = Vec::new();
+        for (i, m) in raw.members.into_iter().enumerate() {
+            let at = format!("members[{}]", i + 1);
+            let user = m.user.unwrap_or_default().trim().to_string();
+            if user.is_empty() {
+                v.problem(
+                    format!("{at}.user"),
+                    "",
+                    "missing; name the subscriptions' user these settings are for, e.g. user = \"alice\"",
+                );
+                continue;
+            }
+            let timezone =
+                m.timezone
+                    .and_then(|tz| match crate::core::digest::parse_timezone(&tz) {
+                        Ok(t) => Some(t.name().to_string()),
+                        Err(e) => {
+                            v.problem(format!("{at}.timezone"), quoted(&tz), e);
+                            None
+                        }
+                    });
+            let quiet_hours =
+                m.quiet_hours
+                    .and_then(|q| match crate::core::digest::QuietHours::parse(&q) {
+                        Ok(h) => Some(format!(
+                            "{}-{}",
+                            h.start.format("%H:%M"),
+                            h.end.format("%H:%M")
+                        )),
+                        Err(e) => {
+                            v.problem(format!("{at}.quiet_hours"), quoted(&q), e);
+                            None
+                        }
+                    });
+            let max_per_hour = match m.max_per_hour {
+                None | Some(0) => None,
+                Some(n) => match u32::try_from(n) {
+                    Ok(n) if n <= 1000 => Some(n),
+                    _ => {
+                        v.problem(
+                            format!("{at}.max_per_hour"),
+                            n.to_string(),
+                            "must be 1 to 1000, or 0 for no limit",
+                        );
+                        None
+                    }
+                },
+            };
+            members.push(MemberConfig {
+                user,
+                timezone,
+                quiet_hours,
+                max_per_hour,
+            });
         }
 
         let discord = Self::validate_discord(raw.discord, v);
@@ -807,6 +917,7 @@ impl Config {
             fetch,
             sources,
             subscriptions,
+            members,
         }
     }
 }
@@ -940,6 +1051,39 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("feed.xml"), "<rss/>").unwrap();
         Config::from_toml(text, Path::new("test.toml"), dir.path())
+    }
+
+    #[test]
+    fn digest_modes_and_member_settings_are_checked_with_their_keys() {
+        let config = load(
+            "[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\nmode = \"daily\"\nat = \"18:30\"\n\n[[members]]\nuser = \"alice\"\ntimezone = \"europe/paris\"\nquiet_hours = \"22:00-07:00\"\nmax_per_hour = 5\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.subscriptions[0].cadence.at().as_deref(),
+            Some("18:30")
+        );
+        assert_eq!(config.members[0].timezone.as_deref(), Some("Europe/Paris"));
+        assert_eq!(
+            config.members[0].quiet_hours.as_deref(),
+            Some("22:00-07:00")
+        );
+        assert_eq!(config.members[0].max_per_hour, Some(5));
+        let err = load(
+            "[[subscriptions]]\nuser = \"a\"\nquery = \"Meta\"\nmode = \"weekly\"\n\n[[members]]\nuser = \"a\"\ntimezone = \"Mars/Olympus\"\nquiet_hours = \"late\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("subscriptions[1].mode = \"weekly\""), "{err}");
+        assert!(
+            err.contains("members[1].timezone = \"Mars/Olympus\""),
+            "{err}"
+        );
+        assert!(err.contains("members[1].quiet_hours = \"late\""), "{err}");
+        let err = load("[[subscriptions]]\nuser = \"a\"\nquery = \"Meta\"\nat = \"08:00\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mode = \"daily\""), "{err}");
     }
 
     #[test]

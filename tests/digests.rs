@@ -466,3 +466,31 @@ async fn a_second_report_everyone_already_got_updates_the_first_alert() {
     assert!(w.sink.take_alerts().is_empty());
     assert_eq!(*w.sink.updates.lock().unwrap(), vec![first.to_string()]);
 }
+
+/// Black box: a config subscription with `mode = "hourly"` prints no alert from `once`; the
+/// summary says the item is held and when its digest is due.
+#[test]
+fn once_reports_items_held_for_a_config_users_digest() {
+    let setup = Setup::new();
+    std::fs::write(
+        setup.path("feed.xml"),
+        rss(&[item(
+            "g1",
+            "Meta signs Gemini deal",
+            "https://wire.example/1",
+        )]),
+    )
+    .unwrap();
+    let config = setup.write_config(
+        "[defaults]\nbackfill = 5\n\n[[sources]]\nname = \"Wire\"\nurl = \"feed.xml\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\nmode = \"hourly\"\n\n[[subscriptions]]\nuser = \"bob\"\nquery = \"Meta\"\n",
+    );
+    let run = common::once_json(&config);
+    assert_eq!(run.alerts.len(), 1, "only Bob's instant alert");
+    assert_eq!(run.alerts[0]["subscribers"], serde_json::json!(["bob"]));
+    assert!(
+        run.stderr
+            .contains("1 item held for digests; the next digest is due at"),
+        "{}",
+        run.stderr
+    );
+}

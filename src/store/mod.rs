@@ -318,14 +318,33 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
     )?;
     for sub in &config.subscriptions {
         tx.execute(
-            "INSERT INTO subscriptions (origin, user, query, target, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO subscriptions (origin, user, query, target, created_at, mode, digest_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 ORIGIN_CONFIG,
                 sub.user,
                 sub.query.to_string(),
                 sub.channel.as_deref().unwrap_or(crate::DEFAULT_TARGET),
-                ts(now)
+                ts(now),
+                sub.cadence.mode(),
+                sub.cadence.at()
             ],
+        )?;
+    }
+    // Config users' settings live under the empty server id.
+    tx.execute(
+        "UPDATE members SET timezone = NULL, quiet_hours = NULL, hourly_cap = NULL WHERE guild_id = ''",
+        [],
+    )?;
+    for member in &config.members {
+        digest::set_member_settings(
+            &tx,
+            "",
+            &member.user,
+            &digest::MemberSettings {
+                timezone: member.timezone.clone(),
+                quiet_hours: member.quiet_hours.clone(),
+                hourly_cap: member.max_per_hour,
+            },
         )?;
     }
     tx.commit()?;
@@ -770,6 +789,12 @@ pub fn prune(conn: &Connection, now: DateTime<Utc>, retention_days: u32) -> Resu
            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_id = items.id AND o.delivered_at IS NULL)
            AND NOT EXISTS (SELECT 1 FROM digest_entries e LEFT JOIN digests d ON d.id = e.digest_id
                            WHERE e.item_id = items.id AND (d.id IS NULL OR (d.delivered_at IS NULL AND d.dropped_at IS NULL)))",
+        [&cutoff],
+    )?;
+    removed += digest::prune_hour_counts(conn, now)?;
+    removed += conn.execute(
+        "DELETE FROM digests WHERE (delivered_at < ?1 OR dropped_at < ?1)
+           AND NOT EXISTS (SELECT 1 FROM digest_entries e WHERE e.digest_id = digests.id)",
         [&cutoff],
     )?;
     Ok(removed)
