@@ -494,3 +494,24 @@ fn once_reports_items_held_for_a_config_users_digest() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn a_paused_members_digest_waits_for_resume() {
+    let w = World::new().await;
+    w.subscribe(ALICE, "Meta", Cadence::Hourly);
+    w.reload().await;
+    w.publish_and_poll(&["Meta held while paused"], at("2026-01-15T10:10:00Z"))
+        .await;
+    let pause = |paused: bool| {
+        w.app
+            .store()
+            .with(|c| newshound::store::discord::set_paused(c, GUILD, ALICE, paused))
+            .unwrap();
+    };
+    pause(true);
+    assert!(w.digests_at(at("2026-01-15T11:00:00Z")).await.is_empty());
+    pause(false);
+    let digests = w.digests_at(at("2026-01-15T11:30:00Z")).await;
+    assert_eq!(digests.len(), 1);
+    assert_eq!(titles(&digests[0]), vec!["Meta held while paused"]);
+}

@@ -161,14 +161,17 @@ pub fn hold(tx: &Transaction<'_>, item_id: i64, held: &Held, now: DateTime<Utc>)
 }
 
 /// Groups every held item due by `now` into one digest per member and target. Returns how
-/// many digests were formed. Items due later stay held.
+/// many digests were formed. Items due later stay held, and so do a paused member's (they go
+/// out after `/resume`).
 pub fn form_due_digests(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
     let tx = conn.transaction()?;
     let now_text = ts(now);
     let groups: Vec<(String, String, String)> = {
         let mut stmt = tx.prepare(
-            "SELECT guild_id, user_id, target FROM digest_entries
+            "SELECT guild_id, user_id, target FROM digest_entries e
              WHERE digest_id IS NULL AND due_at <= ?1
+               AND NOT EXISTS (SELECT 1 FROM members m
+                               WHERE m.guild_id = e.guild_id AND m.user_id = e.user_id AND m.paused = 1)
              GROUP BY guild_id, user_id, target ORDER BY min(id)",
         )?;
         let rows = stmt.query_map([&now_text], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
