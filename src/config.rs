@@ -107,6 +107,8 @@ pub struct SubscriptionConfig {
     pub channel: Option<String>,
     /// `mode`/`at`: instant (default), hourly or daily digest.
     pub cadence: crate::core::digest::Cadence,
+    /// Only items from the source with this name.
+    pub source: Option<String>,
 }
 
 /// A config user's noise settings from `[[members]]`.
@@ -282,6 +284,7 @@ struct RawSubscription {
     channel: Option<String>,
     mode: Option<String>,
     at: Option<String>,
+    source: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -338,7 +341,7 @@ const FETCH_KEYS: &[&str] = &[
     "allow_private_addresses",
 ];
 const SOURCE_KEYS: &[&str] = &["name", "url", "schedule", "backfill", "article_min_chars"];
-const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel", "mode", "at"];
+const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel", "mode", "at", "source"];
 const MEMBER_KEYS: &[&str] = &["user", "timezone", "quiet_hours", "max_per_hour"];
 
 fn keys_for(table: &str) -> &'static [&'static str] {
@@ -834,6 +837,23 @@ impl Config {
                     crate::core::digest::Cadence::Instant
                 }
             };
+            let source = s.source.map(|name| name.trim().to_string());
+            if let Some(name) = &source {
+                if !sources
+                    .iter()
+                    .any(|src: &SourceConfig| src.name.eq_ignore_ascii_case(name))
+                {
+                    let names: Vec<&str> = sources.iter().map(|src| src.name.as_str()).collect();
+                    v.problem(
+                        format!("{at}.source"),
+                        quoted(name),
+                        format!(
+                            "no [[sources]] has that name; use one of: {}",
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
             if let Some(query) = parsed {
                 if !user.is_empty() {
                     subscriptions.push(SubscriptionConfig {
@@ -841,6 +861,7 @@ impl Config {
                         query,
                         channel,
                         cadence,
+                        source,
                     });
                 }
             }
@@ -1084,6 +1105,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("mode = \"daily\""), "{err}");
+        let err = load("[[sources]]\nname = \"Wire\"\nurl = \"feed.xml\"\n\n[[subscriptions]]\nuser = \"a\"\nquery = \"Meta\"\nsource = \"Herald\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("subscriptions[1].source = \"Herald\""),
+            "{err}"
+        );
+        assert!(err.contains("use one of: Wire"), "{err}");
     }
 
     #[test]

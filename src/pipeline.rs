@@ -541,7 +541,8 @@ async fn poll_inner(
                 }
                 let found =
                     subs.matches_for(&item.title, &item.body, source_row.guild_id.as_deref());
-                let (alerts, holds) = crate::routing::route_item(&tx, &found, now, &mut prefs)?;
+                let (alerts, holds) =
+                    crate::routing::route_item(&tx, &found, &source_row.name, now, &mut prefs)?;
                 plans.push(alerts);
                 held.push(holds);
             }

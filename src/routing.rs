@@ -1,6 +1,6 @@
 //! Who gets an item, and how: each matching subscription's member gets it instantly, or held
 //! for a digest (hourly, daily, during quiet hours, over the hourly cap), or not at all while
-//! the subscription is snoozed. Runs inside the ingest transaction so counts stay exact.
+//! the subscription is snoozed or limited to another source. Runs inside the ingest transaction so counts stay exact.
 
 use std::collections::HashMap;
 
@@ -46,6 +46,7 @@ impl PrefsCache {
 pub fn route_item(
     conn: &Connection,
     found: &[SubscriptionMatch<'_>],
+    source_name: &str,
     now: DateTime<Utc>,
     cache: &mut PrefsCache,
 ) -> store::Result<(Vec<PlannedAlert>, Vec<Held>)> {
@@ -53,6 +54,13 @@ pub fn route_item(
     let mut wanted: Vec<Wanted> = Vec::new();
     for (i, m) in found.iter().enumerate() {
         if m.row.snoozed_until.is_some_and(|until| until > now) {
+            continue;
+        }
+        if m.row
+            .source
+            .as_deref()
+            .is_some_and(|only| !only.eq_ignore_ascii_case(source_name))
+        {
             continue;
         }
         if m.row.user.is_empty() {

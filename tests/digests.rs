@@ -515,3 +515,31 @@ async fn a_paused_members_digest_waits_for_resume() {
     assert_eq!(digests.len(), 1);
     assert_eq!(titles(&digests[0]), vec!["Meta held while paused"]);
 }
+
+#[tokio::test]
+async fn a_subscription_limited_to_one_source_ignores_the_others() {
+    let w = World::new().await;
+    w.subscribe(ALICE, "Gemini", Cadence::Instant);
+    w.app
+        .store()
+        .with(|c| held::set_subscription_source(c, GUILD, ALICE, "Gemini", CHANNEL, Some("Herald")))
+        .unwrap();
+    w.reload().await;
+    w.publish_on(
+        "feed.xml",
+        &["Gemini on the wire"],
+        at("2026-01-15T10:00:00Z"),
+    )
+    .await;
+    assert!(w.sink.take_alerts().is_empty(), "Wire is not Herald");
+    w.publish_on(
+        "herald.xml",
+        &["Gemini in the herald"],
+        at("2026-01-15T10:05:00Z"),
+    )
+    .await;
+    assert_eq!(
+        w.sink.take_alerts(),
+        vec![("Gemini in the herald".to_string(), vec![ALICE.to_string()])]
+    );
+}

@@ -161,6 +161,32 @@ async fn a_snoozed_subscription_posts_nothing_until_woken() {
                 .build(),
         )
         .await;
+    let unknown = reply_text(
+        &world
+            .command(
+                member_cmd("subscribe", ALICE)
+                    .string_option("query", "Meta")
+                    .string_option("source", "Nowhere Gazette")
+                    .build(),
+            )
+            .await,
+    );
+    assert!(
+        unknown.contains("No source named `Nowhere Gazette`"),
+        "{unknown}"
+    );
+    assert!(unknown.contains("`Wire`"), "{unknown}");
+    let limited = reply_text(
+        &world
+            .command(
+                member_cmd("subscribe", ALICE)
+                    .string_option("query", "Meta")
+                    .string_option("source", "wire")
+                    .build(),
+            )
+            .await,
+    );
+    assert!(limited.contains("Only items from **Wire**"), "{limited}");
     let snoozed = reply_text(
         &world
             .command(
@@ -178,6 +204,7 @@ async fn a_snoozed_subscription_posts_nothing_until_woken() {
             .await,
     );
     assert!(listing.contains("snoozed until"), "{listing}");
+    assert!(listing.contains("only from Wire"), "{listing}");
 
     world.publish(&[item("m1", "Meta while snoozed")]).await;
     // A channel-wide subscription would be the only way a message appears now: wait for the

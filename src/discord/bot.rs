@@ -173,6 +173,31 @@ impl Handler {
         let typed = focused.value.to_lowercase();
         let user = cmd.user.id.get().to_string();
         let guild = guild.get().to_string();
+        if cmd.data.name == "subscribe" {
+            let sources = self
+                .state
+                .app
+                .store()
+                .call(move |c| q::visible_sources(c, &guild))
+                .await
+                .unwrap_or_default();
+            let mut response = CreateAutocompleteResponse::new();
+            for name in sources
+                .iter()
+                .map(|s| s.name.chars().take(100).collect::<String>())
+                .filter(|name| name.to_lowercase().contains(&typed))
+                .take(25)
+            {
+                response = response.add_string_choice(name.clone(), name);
+            }
+            if let Err(e) = cmd
+                .create_response(&ctx.http, CreateInteractionResponse::Autocomplete(response))
+                .await
+            {
+                tracing::debug!(error = %e, "autocomplete answer failed");
+            }
+            return;
+        }
         if cmd.data.name == "settings" {
             let mut response = CreateAutocompleteResponse::new();
             for tz in chrono_tz::TZ_VARIANTS
@@ -312,6 +337,7 @@ async fn run_command(
             channel,
             dm,
             cadence,
+            source,
         } => {
             let default_channel = {
                 let g = g.clone();
@@ -334,11 +360,35 @@ async fn run_command(
                     return Ok(Reply::private(problem));
                 }
             }
+            // `source:` must name a source this server sees; stored as the source spells it.
+            let source = match source {
+                Some(Some(name)) => {
+                    let g = g.clone();
+                    let visible = store.call(move |c| q::visible_sources(c, &g)).await?;
+                    match visible.iter().find(|s| s.name.eq_ignore_ascii_case(&name)) {
+                        Some(s) => Some(Some(s.name.clone())),
+                        None => {
+                            let names: Vec<String> = visible
+                                .iter()
+                                .take(15)
+                                .map(|s| format!("`{}`", fence_safe(&s.name)))
+                                .collect();
+                            return Ok(Reply::private(format!(
+                                "No source named `{}` feeds this server. Pick one from the suggestions: {}.",
+                                fence_safe(&name),
+                                if names.is_empty() { "none yet — ask an admin to `/sources add`".to_string() } else { names.join(", ") }
+                            )));
+                        }
+                    }
+                }
+                other => other,
+            };
             let (per_member, per_server) = (
                 state.discord.max_subscriptions_per_member,
                 state.discord.max_subscriptions_per_server,
             );
             let (g2, user2, target2) = (g.clone(), user.clone(), target.clone());
+            let source2 = source.clone();
             let outcome = store
                 .call(move |c| {
                     let tx = c.transaction()?;
@@ -360,6 +410,9 @@ async fn run_command(
                         }
                         if let Some(cadence) = cadence {
                             held::set_subscription_cadence(&tx, &g2, &user2, &query, &target2, cadence)?;
+                        }
+                        if let Some(only) = &source2 {
+                            held::set_subscription_source(&tx, &g2, &user2, &query, &target2, only.as_deref())?;
                         }
                     }
                     let settings = held::member_settings(&tx, &g2, &user2)?;
@@ -390,7 +443,7 @@ async fn run_command(
                     if !existing.is_empty() {
                         text.push_str(&format!(
                             " {}: {}.",
-                            if cadence.is_some() {
+                            if cadence.is_some() || source.is_some() {
                                 "Updated"
                             } else {
                                 "Already subscribed"
@@ -401,6 +454,14 @@ async fn run_command(
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ));
+                    }
+                    match &source {
+                        Some(Some(name)) => text.push_str(&format!(
+                            " Only items from **{}**.",
+                            crate::core::limits::escape_markdown(name)
+                        )),
+                        Some(None) => text.push_str(" From every source."),
+                        None => {}
                     }
                     match cadence {
                         Some(Cadence::Hourly) => text.push_str(
@@ -502,6 +563,12 @@ async fn run_command(
                     match Cadence::parse(&row.mode, row.digest_at.as_deref()) {
                         Ok(Cadence::Instant) | Err(_) => {}
                         Ok(cadence) => text.push_str(&format!(" · {cadence}")),
+                    }
+                    if let Some(only) = &row.source {
+                        text.push_str(&format!(
+                            " · only from {}",
+                            crate::core::limits::escape_markdown(only)
+                        ));
                     }
                     if let Some(until) = row.snoozed_until.filter(|u| *u > now) {
                         text.push_str(&format!(

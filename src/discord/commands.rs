@@ -66,6 +66,8 @@ pub enum Command {
         dm: bool,
         /// `mode:`/`at:` given: set (or change) how these subscriptions deliver.
         cadence: Option<Cadence>,
+        /// `source:` given: `Some(None)` = every source, `Some(Some(name))` = only that one.
+        source: Option<Option<String>>,
     },
     /// Snooze one of the member's subscriptions; `None` ends a snooze.
     Snooze {
@@ -301,11 +303,22 @@ pub fn parse_command(name: &str, options: &[(String, OptValue)]) -> Result<Comma
             {
                 return Err(Reply::private("`at:` is the time of a daily digest. Use `mode: daily at: 08:00`, or leave `at:` out."));
             }
+            let source = get_str(options, "source").map(|s| {
+                let s = s.trim().to_string();
+                if s.is_empty()
+                    || matches!(s.to_ascii_lowercase().as_str(), "any" | "all" | "every")
+                {
+                    None
+                } else {
+                    Some(s)
+                }
+            });
             Ok(Command::Subscribe {
                 queries,
                 channel: get_channel(options, "channel"),
                 dm,
                 cadence,
+                source,
             })
         }
         "snooze" => {
@@ -488,6 +501,7 @@ pub fn help_text() -> String {
 **Your subscriptions**\n\
 `/subscribe query: Meta` — alerts for items mentioning Meta (commas add several: `Meta, Gemini`)\n\
 `/subscribe query: Gemini channel: #ai dm: true` — pick where alerts go (a channel, or a DM)\n\
+`/subscribe query: Gemini source: Tech Wire` — only that source's items (`source: any` to undo)\n\
 `/unsubscribe query: Meta` · `/subscriptions` · `/preview query: Meta` (what it matched in the last 24 h)\n\
 `/pause` · `/resume` — stop and restart your alerts without losing subscriptions\n\
 **Less noise**\n\
@@ -530,7 +544,8 @@ pub fn definitions() -> Vec<CreateCommand> {
                     .add_string_choice("hourly digest", "hourly")
                     .add_string_choice("daily digest", "daily"),
             )
-            .add_option(CreateCommandOption::new(CommandOptionType::String, "at", "Daily digest time, HH:MM in your time zone (default 08:00)").max_length(5)),
+            .add_option(CreateCommandOption::new(CommandOptionType::String, "at", "Daily digest time, HH:MM in your time zone (default 08:00)").max_length(5))
+            .add_option(CreateCommandOption::new(CommandOptionType::String, "source", "Only items from this source (or: any)").set_autocomplete(true).max_length(MAX_SOURCE_NAME as u16)),
         CreateCommand::new("snooze")
             .description("Silence one of your subscriptions for a while")
             .dm_permission(false)

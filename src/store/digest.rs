@@ -104,6 +104,23 @@ pub fn set_subscription_cadence(
     )?)
 }
 
+/// Limits a member's subscriptions with this query to one source (`None`: every source).
+/// Returns how many.
+pub fn set_subscription_source(
+    conn: &Connection,
+    guild: &str,
+    user: &str,
+    query: &str,
+    target: &str,
+    source: Option<&str>,
+) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE subscriptions SET source = ?5
+         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' AND query = ?3 AND target = ?4",
+        params![guild, user, query, target, source],
+    )?)
+}
+
 /// Snoozes (or, with `None`, wakes) a member's subscriptions with this query. Returns how many.
 pub fn set_snooze(
     conn: &Connection,

@@ -94,11 +94,13 @@ pub struct SubscriptionRow {
     pub digest_at: Option<String>,
     /// No alerts for this subscription before then.
     pub snoozed_until: Option<DateTime<Utc>>,
+    /// Only items from the source with this name (any case); `None`: every source.
+    pub source: Option<String>,
 }
 
 /// The columns [`subscription_rows`] reads, in order (`s` is `subscriptions`).
 pub(crate) const SUBSCRIPTION_COLUMNS: &str =
-    "s.id, s.origin, s.user, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until";
+    "s.id, s.origin, s.user, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until, s.source";
 
 /// One item of a fetch, ready to be recorded.
 #[derive(Debug, Clone)]
@@ -318,7 +320,7 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
     )?;
     for sub in &config.subscriptions {
         tx.execute(
-            "INSERT INTO subscriptions (origin, user, query, target, created_at, mode, digest_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO subscriptions (origin, user, query, target, created_at, mode, digest_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 ORIGIN_CONFIG,
                 sub.user,
@@ -326,7 +328,8 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
                 sub.channel.as_deref().unwrap_or(crate::DEFAULT_TARGET),
                 ts(now),
                 sub.cadence.mode(),
-                sub.cadence.at()
+                sub.cadence.at(),
+                sub.source
             ],
         )?;
     }
@@ -540,7 +543,7 @@ pub fn record_fetched(
 pub fn subscriptions(conn: &Connection) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
-        "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until
+        "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until, s.source
          FROM subscriptions s
          WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.guild_id = s.guild_id AND m.user_id = s.user AND m.paused = 1)
          ORDER BY s.id",
@@ -566,6 +569,7 @@ pub(crate) fn subscription_rows(
             mode: r.get(6)?,
             digest_at: r.get(7)?,
             snoozed_until: parse_ts(r.get(8)?),
+            source: r.get(9)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

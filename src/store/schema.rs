@@ -121,13 +121,14 @@ CREATE INDEX outbox_target_created ON outbox (target, created_at);
 ALTER TABLE sources ADD COLUMN config_url TEXT;
 UPDATE sources SET config_url = url WHERE origin = 'config';
 ",
-    // 5: digests and noise control: a subscription's delivery mode and snooze, a member's
+    // 5: digests and noise control: a subscription's delivery mode, snooze and source filter, a member's
     // time zone, quiet hours and hourly cap, instant alerts counted per hour, and the items
     // held for a digest (grouped into a `digests` row when due, delivered like an alert).
     r"
 ALTER TABLE subscriptions ADD COLUMN mode TEXT NOT NULL DEFAULT 'instant'; -- instant | hourly | daily
 ALTER TABLE subscriptions ADD COLUMN digest_at TEXT;                       -- HH:MM local, daily only
 ALTER TABLE subscriptions ADD COLUMN snoozed_until TEXT;
+ALTER TABLE subscriptions ADD COLUMN source TEXT;                          -- only this source's items (name)
 ALTER TABLE members ADD COLUMN timezone TEXT;
 ALTER TABLE members ADD COLUMN quiet_hours TEXT;                           -- HH:MM-HH:MM local
 ALTER TABLE members ADD COLUMN hourly_cap INTEGER;
