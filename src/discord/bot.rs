@@ -365,20 +365,19 @@ async fn run_command(
                 Some(Some(name)) => {
                     let g = g.clone();
                     let visible = store.call(move |c| q::visible_sources(c, &g)).await?;
-                    match visible.iter().find(|s| s.name.eq_ignore_ascii_case(&name)) {
-                        Some(s) => Some(Some(s.name.clone())),
-                        None => {
-                            let names: Vec<String> = visible
-                                .iter()
-                                .take(15)
-                                .map(|s| format!("`{}`", fence_safe(&s.name)))
-                                .collect();
-                            return Ok(Reply::private(format!(
-                                "No source named `{}` feeds this server. Pick one from the suggestions: {}.",
-                                fence_safe(&name),
-                                if names.is_empty() { "none yet — ask an admin to `/sources add`".to_string() } else { names.join(", ") }
-                            )));
-                        }
+                    if let Some(s) = visible.iter().find(|s| s.name.eq_ignore_ascii_case(&name)) {
+                        Some(Some(s.name.clone()))
+                    } else {
+                        let names: Vec<String> = visible
+                            .iter()
+                            .take(15)
+                            .map(|s| format!("`{}`", fence_safe(&s.name)))
+                            .collect();
+                        return Ok(Reply::private(format!(
+                            "No source named `{}` feeds this server. Pick one from the suggestions: {}.",
+                            fence_safe(&name),
+                            if names.is_empty() { "none yet — ask an admin to `/sources add`".to_string() } else { names.join(", ") }
+                        )));
                     }
                 }
                 other => other,
