@@ -543,3 +543,36 @@ async fn a_subscription_limited_to_one_source_ignores_the_others() {
         vec![("Gemini in the herald".to_string(), vec![ALICE.to_string()])]
     );
 }
+
+#[tokio::test]
+async fn one_story_from_two_outlets_is_listed_once_in_a_digest() {
+    let w = World::new().await;
+    w.subscribe(ALICE, "Gemini", Cadence::Hourly);
+    w.reload().await;
+    w.publish_on(
+        "feed.xml",
+        &[
+            "Meta in talks to use Google's Gemini for ads",
+            "Gemini ships to phones",
+        ],
+        at("2026-01-15T10:00:00Z"),
+    )
+    .await;
+    w.publish_on(
+        "herald.xml",
+        &["Meta weighs Google Gemini models to boost ad targeting"],
+        at("2026-01-15T10:20:00Z"),
+    )
+    .await;
+    let digests = w.digests_at(at("2026-01-15T11:00:00Z")).await;
+    assert_eq!(digests.len(), 1);
+    assert_eq!(
+        titles(&digests[0]),
+        vec![
+            "Meta in talks to use Google's Gemini for ads",
+            "Gemini ships to phones"
+        ]
+    );
+    assert_eq!(digests[0].entries[0].also.len(), 1);
+    assert_eq!(digests[0].entries[0].also[0].0, "Herald");
+}

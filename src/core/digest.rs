@@ -352,6 +352,38 @@ pub struct DigestEntry {
     pub source: String,
     pub matched: Vec<String>,
     pub published: Option<DateTime<Utc>>,
+    /// Other sources' reports of the same story, folded into this entry: (source, link).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<(String, Option<String>)>,
+}
+
+/// Folds later reports of a story already in the list into its first entry ("also: Herald"),
+/// so one story reported by several outlets is listed once. Order is kept.
+pub fn merge_stories(entries: Vec<DigestEntry>) -> Vec<DigestEntry> {
+    use crate::core::story::{same_story, StoryKey};
+    let key = |e: &DigestEntry| StoryKey {
+        canonical_link: e.link.clone(),
+        title: e.title.clone(),
+        published: e.published,
+    };
+    let mut out: Vec<DigestEntry> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let k = key(&entry);
+        if let Some(first) = out
+            .iter_mut()
+            .find(|f| f.source != entry.source && same_story(&key(f), &k))
+        {
+            for term in entry.matched {
+                if !first.matched.contains(&term) {
+                    first.matched.push(term);
+                }
+            }
+            first.also.push((entry.source, entry.link));
+        } else {
+            out.push(entry);
+        }
+    }
+    out
 }
 
 /// A digest ready for a sink: one member, one target, items in the order they were found.
@@ -411,7 +443,12 @@ impl Digest {
             if let Some(link) = &e.link {
                 out.push_str(&format!(" {link}"));
             }
-            out.push_str(&format!(" | matched: {}\n", e.matched.join(", ")));
+            out.push_str(&format!(" | matched: {}", e.matched.join(", ")));
+            if !e.also.is_empty() {
+                let also: Vec<&str> = e.also.iter().map(|(s, _)| s.as_str()).collect();
+                out.push_str(&format!(" | also: {}", also.join(", ")));
+            }
+            out.push('\n');
         }
         out
     }
@@ -621,6 +658,51 @@ mod tests {
         assert!(!night.contains(t(12, 0)));
     }
 
+    fn entry(source: &str, title: &str, link: &str, matched: &str) -> DigestEntry {
+        DigestEntry {
+            title: title.into(),
+            link: Some(link.into()),
+            source: source.into(),
+            matched: vec![matched.into()],
+            published: None,
+            also: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn one_story_from_two_outlets_is_listed_once_and_different_stories_stay_apart() {
+        let merged = merge_stories(vec![
+            entry(
+                "Wire",
+                "Meta in talks to use Google's Gemini for ads",
+                "https://wire.example/1",
+                "Gemini",
+            ),
+            entry(
+                "Wire",
+                "Meta faces EU probe over WhatsApp AI",
+                "https://wire.example/2",
+                "Meta",
+            ),
+            entry(
+                "Herald",
+                "Meta weighs Google Gemini models to boost ad targeting",
+                "https://herald.example/9",
+                "Meta",
+            ),
+        ]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(
+            merged[0].also,
+            vec![(
+                "Herald".to_string(),
+                Some("https://herald.example/9".to_string())
+            )]
+        );
+        assert_eq!(merged[0].matched, vec!["Gemini", "Meta"]);
+        assert!(merged[1].also.is_empty());
+    }
+
     #[test]
     fn heading_names_why_items_were_held() {
         let mut d = Digest {
@@ -634,6 +716,7 @@ mod tests {
                 source: "S".into(),
                 matched: vec!["Meta".into()],
                 published: None,
+                also: Vec::new(),
             }],
         };
         assert_eq!(d.heading(), "Your daily digest: 1 item");

@@ -124,6 +124,13 @@ pub fn render_digest(digest: &Digest, mention: Option<u64>) -> Vec<OutgoingMessa
         .collect()
 }
 
+/// A URL for a markdown link: parentheses and spaces would end the link early.
+fn link_target(url: &str) -> String {
+    url.replace('(', "%28")
+        .replace(')', "%29")
+        .replace(' ', "%20")
+}
+
 /// `3. [Title](https://…) — Source · **Meta**, **Gemini**`, every part from the feed escaped.
 fn digest_line(n: usize, entry: &DigestEntry) -> String {
     let title = collapse_whitespace(&entry.title);
@@ -139,13 +146,7 @@ fn digest_line(n: usize, entry: &DigestEntry) -> String {
         .as_deref()
         .filter(|l| is_web_url(l) && l.len() <= 1000)
     {
-        // Parentheses would end the markdown link early.
-        Some(link) => format!(
-            "[{title}]({})",
-            link.replace('(', "%28")
-                .replace(')', "%29")
-                .replace(' ', "%20")
-        ),
+        Some(link) => format!("[{title}]({})", link_target(link)),
         None => title,
     };
     let source = limits::fit_rendered(
@@ -162,6 +163,25 @@ fn digest_line(n: usize, entry: &DigestEntry) -> String {
     if !matched.is_empty() {
         line.push_str(" · ");
         line.push_str(&matched.join(", "));
+    }
+    // Other outlets' reports of the same story, each linked when it can be (at most five).
+    if !entry.also.is_empty() {
+        let also: Vec<String> = entry
+            .also
+            .iter()
+            .take(5)
+            .map(|(source, link)| {
+                let name =
+                    limits::fit_rendered(&collapse_whitespace(source), 60, limits::escape_markdown);
+                match link.as_deref().filter(|l| is_web_url(l) && l.len() <= 300) {
+                    Some(l) => format!("[{name}]({})", link_target(l)),
+                    None => name,
+                }
+            })
+            .collect();
+        line.push_str(" (also: ");
+        line.push_str(&also.join(", "));
+        line.push(')');
     }
     line
 }
@@ -944,6 +964,7 @@ mod tests {
                     source: "Wire".into(),
                     matched: vec!["Meta".into()],
                     published: None,
+                    also: Vec::new(),
                 })
                 .collect(),
         }

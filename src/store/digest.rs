@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{parse_ts, ts, Result};
 use crate::core::digest::{
-    parse_timezone, Cadence, Digest, DigestEntry, MemberPrefs, QuietHours, Reason,
+    merge_stories, parse_timezone, Cadence, Digest, DigestEntry, MemberPrefs, QuietHours, Reason,
 };
 
 /// An item held for a member's digest, as planned at poll time.
@@ -261,6 +261,7 @@ pub fn pending_digests_after(conn: &Connection, after: i64, limit: usize) -> Res
                     source: r.get(2)?,
                     matched: serde_json::from_str(&matched).unwrap_or_default(),
                     published: parse_ts(r.get(4)?),
+                    also: Vec::new(),
                 },
                 Reason::parse(&reason),
             ))
@@ -278,7 +279,7 @@ pub fn pending_digests_after(conn: &Connection, after: i64, limit: usize) -> Res
             user,
             target,
             reasons,
-            entries,
+            entries: merge_stories(entries),
         });
     }
     Ok(out)
