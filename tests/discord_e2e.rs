@@ -254,7 +254,7 @@ async fn members_subscribe_and_get_exactly_their_alerts() {
             .build()
     };
     let r = world
-        .command(add(CAROL, 0, "https://news.example/feed.xml"))
+        .command_final(add(CAROL, 0, "https://news.example/feed.xml"))
         .await;
     assert!(
         reply_text(&r).contains("Manage Server"),
@@ -268,8 +268,9 @@ async fn members_subscribe_and_get_exactly_their_alerts() {
         "http://169.254.169.254/latest/meta-data".to_string(),
         "file:///etc/passwd".to_string(),
     ] {
+        // `/sources add` is deferred: wait for the edited reply, not just the deferral.
         let r = world
-            .command(add(ADMIN, permissions::MANAGE_GUILD, &url))
+            .command_final(add(ADMIN, permissions::MANAGE_GUILD, &url))
             .await;
         let text = reply_text(&r);
         assert!(
