@@ -137,6 +137,13 @@ pub fn route_item(
             }),
         }
     }
+    // A member pinged for this item (in any target) does not also get it in a digest.
+    let pinged: std::collections::HashSet<(&str, &str)> = instant
+        .iter()
+        .filter_map(|m| found.get(m.key))
+        .map(|m| (m.row.guild_id.as_deref().unwrap_or(""), m.row.user.as_str()))
+        .collect();
+    held.retain(|h| !pinged.contains(&(h.guild.as_str(), h.user.as_str())));
     instant.sort_by_key(|m| m.key);
     let alerts = plan_alerts(&instant, |k| {
         let row = found.get(k)?.row;

@@ -101,11 +101,15 @@ impl World {
     }
 
     fn subscribe(&self, user: &str, query: &str, cadence: Cadence) {
+        self.subscribe_to(user, query, CHANNEL, cadence);
+    }
+
+    fn subscribe_to(&self, user: &str, query: &str, target: &str, cadence: Cadence) {
         self.app
             .store()
             .with(|c| {
-                add_subscription(c, KIND_MEMBER, GUILD, user, query, CHANNEL, Utc::now())?;
-                held::set_subscription_cadence(c, GUILD, user, query, CHANNEL, cadence)?;
+                add_subscription(c, KIND_MEMBER, GUILD, user, query, target, Utc::now())?;
+                held::set_subscription_cadence(c, GUILD, user, query, target, cadence)?;
                 Ok(())
             })
             .unwrap();
@@ -575,4 +579,24 @@ async fn one_story_from_two_outlets_is_listed_once_in_a_digest() {
     );
     assert_eq!(digests[0].entries[0].also.len(), 1);
     assert_eq!(digests[0].entries[0].also[0].0, "Herald");
+}
+
+#[tokio::test]
+async fn a_member_pinged_by_dm_does_not_get_the_same_item_in_a_channel_digest() {
+    let w = World::new().await;
+    w.subscribe_to(ALICE, "Meta", &format!("dm:{ALICE}"), Cadence::Instant);
+    w.subscribe(ALICE, "Gemini", Cadence::Daily(chrono::NaiveTime::MIN));
+    w.reload().await;
+    w.publish_and_poll(
+        &["Meta picks Gemini", "Gemini alone"],
+        at("2026-01-15T10:10:00Z"),
+    )
+    .await;
+    assert_eq!(
+        w.sink.take_alerts(),
+        vec![("Meta picks Gemini".to_string(), vec![ALICE.to_string()])]
+    );
+    let digests = w.digests_at(at("2026-01-16T00:00:00Z")).await;
+    assert_eq!(digests.len(), 1);
+    assert_eq!(titles(&digests[0]), vec!["Gemini alone"]);
 }
