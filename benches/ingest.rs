@@ -8,7 +8,8 @@
 //! `NEWSHOUND_BENCH_SOURCES` (10000), `NEWSHOUND_BENCH_ITEMS` (50 per feed),
 //! `NEWSHOUND_BENCH_SUBSCRIPTIONS` (1000000), `NEWSHOUND_BENCH_HOSTS` (1000: distinct loopback
 //! addresses 127.1.x.y, source i on host i mod HOSTS, so neighbouring sources are on different
-//! hosts as a real list mostly is; newshound's politeness limit is per `host:port`).
+//! hosts as a real list mostly is; newshound's politeness limit is per `host:port`),
+//! `NEWSHOUND_BENCH_PERF=1` (profile each cycle with `perf record`; figures then not valid).
 
 #[path = "gen/mod.rs"]
 mod gen;
@@ -155,7 +156,18 @@ fn cycle(
     server.stats.reset();
     let last = Arc::new(std::sync::Mutex::new(None::<Instant>));
     let log = dir.join(format!("{name}.log"));
-    let mut command = Command::new(harness::binary());
+    // NEWSHOUND_BENCH_PERF=1: run the child under `perf record` (profile in the work
+    // directory; the usage figures are then perf's, not newshound's: for profiling only).
+    let mut command = if std::env::var_os("NEWSHOUND_BENCH_PERF").is_some() {
+        let mut c = Command::new("perf");
+        c.args(["record", "-F", "499", "-g", "-o"])
+            .arg(dir.join(format!("{name}.perf.data")))
+            .arg("--")
+            .arg(harness::binary());
+        c
+    } else {
+        Command::new(harness::binary())
+    };
     command
         .args(["once", "--force", "--config"])
         .arg(config)
