@@ -81,12 +81,12 @@ impl Feed {
             let seconds = n % 60;
             let minutes = (n / 60) % 60;
             let hours = n / 3600;
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<item><guid isPermaLink=\"false\">{id}</guid><title>{title}</title>\
                  <link>https://wire.example/story/{id}</link>\
                  <pubDate>Mon, 02 Jun 2025 {hours:02}:{minutes:02}:{seconds:02} +0000</pubDate>\
-                 <description>{description}</description></item>\n",
+                 <description>{description}</description></item>",
                 id = item.id,
                 title = harness::xml_escape(&item.title),
                 description = harness::xml_escape(&item.description),

@@ -118,7 +118,7 @@ async fn run(sources: usize, subscriptions: usize, hosts: usize) {
     let _ = harness::seed_subscriptions(&db, subscriptions, 7);
     let config_path = first_config.expect("a config was written");
     println!("## Breakdown of start-up with {subscriptions} subscriptions (library calls, this process)\n");
-    println!("{}", breakdown(&config_path).await);
+    println!("{}", breakdown(&config_path));
     println!("target: < 2 s from process start to commands registered and first poll scheduled");
     println!("machine at end: {}", harness::machine_note());
 }
@@ -202,7 +202,7 @@ fn log_time(log: &Path, needle: &str) -> Option<SystemTime> {
     Some(SystemTime::from(parsed.with_timezone(&chrono::Utc)))
 }
 
-async fn breakdown(config_path: &Path) -> String {
+fn breakdown(config_path: &Path) -> String {
     use newshound::store;
     let mut rows = Vec::new();
     let t = Instant::now();

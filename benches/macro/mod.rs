@@ -281,21 +281,21 @@ impl ItemPool {
     /// real feeds have), a date per item, the pool's text rotated by source.
     pub fn rss(&self, source: usize, items: usize) -> String {
         let mut out = String::with_capacity(items * 1_900 + 400);
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>\
              <title>Source {source}</title><link>https://site{source}.example.com/</link>\
-             <description>Bench source {source}</description>\n"
+             <description>Bench source {source}</description>"
         );
         for k in 0..items {
             let (title, description) = &self.parts[(source * 31 + k) % self.parts.len()];
             let day = 1 + k % 28;
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<item><title>{title}</title><link>https://site{source}.example.com/story/{k}</link>\
                  <guid isPermaLink=\"false\">s{source}-{k}</guid>\
                  <pubDate>Mon, {day:02} Jun 2025 {:02}:{:02}:00 +0000</pubDate>\
-                 <description>{description}</description></item>\n",
+                 <description>{description}</description></item>",
                 k % 24,
                 (k * 7) % 60
             );
