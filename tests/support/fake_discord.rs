@@ -143,6 +143,8 @@ pub struct PostedMessage {
     pub message_id: u64,
     /// The request body exactly as the bot sent it.
     pub body: Value,
+    /// When the fake accepted it (for latency measurements in the benches).
+    pub at: Instant,
 }
 
 /// A channel message edit.
@@ -243,6 +245,8 @@ pub struct RequestRecord {
     pub method: String,
     pub path: String,
     pub status: u16,
+    /// When the fake answered it (for timing in the benches).
+    pub at: Instant,
 }
 
 /// What the gateway task should do next.
@@ -730,6 +734,7 @@ async fn handle(shared: Arc<Shared>, mut request: Request<Incoming>) -> Response
             method: method.to_string(),
             path: path.clone(),
             status: reply.status,
+            at: Instant::now(),
         });
         reply
     };
@@ -1308,6 +1313,7 @@ fn create_message(
         channel_id: channel,
         message_id,
         body,
+        at: now,
     });
     state.message_objects.insert(message_id, object.clone());
     if let (Some(nonce), true) = (nonce, enforce) {
