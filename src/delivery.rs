@@ -5,6 +5,8 @@ use std::future::Future;
 use std::io::Write;
 use std::sync::Mutex;
 
+use futures::StreamExt as _;
+
 use chrono::Utc;
 
 use crate::core::alert::Alert;
@@ -40,6 +42,12 @@ pub trait Sink: Send + Sync {
         original: &Alert,
         reports: &[Alert],
     ) -> impl Future<Output = Delivery> + Send;
+
+    /// How many targets may be delivered to at once (each target's alerts stay in order).
+    /// One by default, so console output keeps the outbox order.
+    fn parallel_targets(&self) -> usize {
+        1
+    }
 
     /// Delivers a member's digest (items held for an hourly or daily digest, during quiet
     /// hours, or over the hourly cap). `Delivered` only once all of it is out.
@@ -168,78 +176,142 @@ pub async fn drain_outbox_at<S: Sink>(
     sink: &S,
     now: chrono::DateTime<Utc>,
 ) -> store::Result<DrainReport> {
-    let mut report = DrainReport::default();
-    let mut skip = suspended_targets(store, now).await?;
+    let pass = Mutex::new(Pass {
+        skip: suspended_targets(store, now).await?,
+        report: DrainReport::default(),
+    });
+    let width = sink.parallel_targets().max(1);
     let mut after = 0_i64;
     loop {
         let batch = store
-            .call(move |c| store::pending_alerts_after(c, after, 200))
+            .call(move |c| store::pending_alerts_after(c, after, 500))
             .await?;
-        if batch.is_empty() {
+        let Some(last) = batch.last() else {
             break;
-        }
+        };
+        after = last.id;
+        // Each target's alerts in order, one target at a time per lane: a channel waiting
+        // for its rate-limit window never holds up the others.
+        let mut groups: Vec<Vec<Alert>> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for alert in batch {
-            after = alert.id;
-            if skip.contains(&alert.target) {
-                continue;
+            let slot = *index.entry(alert.target.clone()).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[slot].push(alert);
+        }
+        let results: Vec<store::Result<()>> = futures::stream::iter(groups)
+            .map(|group| deliver_target(store, sink, group, &pass))
+            .buffer_unordered(width)
+            .collect()
+            .await;
+        for r in results {
+            r?;
+        }
+        if lock(&pass).report.fatal.is_some() {
+            return Ok(pass
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .report);
+        }
+    }
+    let Pass {
+        mut skip,
+        mut report,
+    } = pass
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    drain_digests(store, sink, now, &mut skip, &mut report).await?;
+    Ok(report)
+}
+
+/// What one delivery pass shares between its lanes.
+struct Pass {
+    /// Targets not to try again this pass (suspended, or failing now).
+    skip: std::collections::HashSet<String>,
+    report: DrainReport,
+}
+
+fn lock(pass: &Mutex<Pass>) -> std::sync::MutexGuard<'_, Pass> {
+    pass.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Delivers one target's alerts in order, stopping at its first failure (the rest stay
+/// pending, in order) or when another lane hit a fatal error.
+async fn deliver_target<S: Sink>(
+    store: &Store,
+    sink: &S,
+    alerts: Vec<Alert>,
+    pass: &Mutex<Pass>,
+) -> store::Result<()> {
+    for alert in alerts {
+        {
+            let p = lock(pass);
+            if p.report.fatal.is_some() || p.skip.contains(&alert.target) {
+                return Ok(());
             }
-            let id = alert.id;
-            let target = alert.target.clone();
-            let outcome = match alert.also_of {
-                Some(original) => deliver_also(store, sink, &alert, original).await?,
-                None => sink.deliver(&alert).await,
-            };
-            match outcome {
-                Delivery::Delivered => {
-                    store
-                        .call(move |c| {
-                            store::mark_delivered(c, id, Utc::now())?;
-                            store::mark_target_ok(c, &target)
-                        })
-                        .await?;
-                    report.delivered += 1;
-                }
-                Delivery::Retry { reason } => {
-                    tracing::warn!(outbox_id = id, target = %alert.target, %reason, "delivery failed; will retry");
-                    store
-                        .call(move |c| store::mark_attempt_failed(c, id, &reason))
-                        .await?;
-                    skip.insert(alert.target.clone());
-                    report.failed += 1;
-                }
-                Delivery::TargetBroken { reason } => {
-                    tracing::warn!(outbox_id = id, target = %alert.target, %reason, "target suspended; its alerts are kept");
-                    store
-                        .call(move |c| {
-                            store::mark_attempt_failed(c, id, &reason)?;
-                            store::mark_target_broken(c, &target, &reason, Utc::now())
-                        })
-                        .await?;
-                    skip.insert(alert.target.clone());
-                    report.failed += 1;
-                }
-                Delivery::Rejected { reason } => {
-                    tracing::warn!(outbox_id = id, target = %alert.target, %reason, "alert dropped");
-                    store
-                        .call(move |c| store::mark_dropped(c, id, &reason, Utc::now()))
-                        .await?;
-                    report.dropped += 1;
-                }
-                Delivery::Fatal { reason } => {
-                    store
-                        .call({
-                            let reason = reason.clone();
-                            move |c| store::mark_attempt_failed(c, id, &reason)
-                        })
-                        .await?;
-                    report.fatal = Some(reason);
-                    return Ok(report);
-                }
+        }
+        let id = alert.id;
+        let target = alert.target.clone();
+        let outcome = match alert.also_of {
+            Some(original) => deliver_also(store, sink, &alert, original).await?,
+            None => sink.deliver(&alert).await,
+        };
+        match outcome {
+            Delivery::Delivered => {
+                store
+                    .call(move |c| {
+                        store::mark_delivered(c, id, Utc::now())?;
+                        store::mark_target_ok(c, &target)
+                    })
+                    .await?;
+                lock(pass).report.delivered += 1;
+            }
+            Delivery::Retry { reason } => {
+                tracing::warn!(outbox_id = id, target = %alert.target, %reason, "delivery failed; will retry");
+                store
+                    .call(move |c| store::mark_attempt_failed(c, id, &reason))
+                    .await?;
+                let mut p = lock(pass);
+                p.skip.insert(alert.target.clone());
+                p.report.failed += 1;
+                return Ok(());
+            }
+            Delivery::TargetBroken { reason } => {
+                tracing::warn!(outbox_id = id, target = %alert.target, %reason, "target suspended; its alerts are kept");
+                store
+                    .call(move |c| {
+                        store::mark_attempt_failed(c, id, &reason)?;
+                        store::mark_target_broken(c, &target, &reason, Utc::now())
+                    })
+                    .await?;
+                let mut p = lock(pass);
+                p.skip.insert(alert.target.clone());
+                p.report.failed += 1;
+                return Ok(());
+            }
+            Delivery::Rejected { reason } => {
+                tracing::warn!(outbox_id = id, target = %alert.target, %reason, "alert dropped");
+                store
+                    .call(move |c| store::mark_dropped(c, id, &reason, Utc::now()))
+                    .await?;
+                lock(pass).report.dropped += 1;
+            }
+            Delivery::Fatal { reason } => {
+                store
+                    .call({
+                        let reason = reason.clone();
+                        move |c| store::mark_attempt_failed(c, id, &reason)
+                    })
+                    .await?;
+                lock(pass).report.fatal = Some(reason);
+                return Ok(());
             }
         }
     }
-    drain_digests(store, sink, now, &mut skip, &mut report).await?;
-    Ok(report)
+    Ok(())
 }
 
 /// Targets suspended and not due for a re-probe at `now`.

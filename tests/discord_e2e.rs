@@ -704,3 +704,70 @@ async fn a_second_outlet_edits_the_first_alert_instead_of_posting_again() {
     assert_eq!(edit.message_id, world.fake.messages()[0].message_id);
     world.fake.assert_no_violations();
 }
+
+/// A channel waiting for its rate-limit window (5 messages / 5 s) does not hold up alerts for
+/// other channels queued behind it: delivery runs one lane per channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_channel_does_not_hold_up_other_channels() {
+    let world = World::new(FakeConfig::default()).await;
+    world
+        .publish(&[item("seed", "Markets steady before the holiday")])
+        .await;
+    let bot = world.start_bot();
+    world.ready(&bot).await;
+    world
+        .command(
+            member_cmd("subscribe", ALICE)
+                .string_option("query", "Meta")
+                .build(),
+        )
+        .await;
+    world
+        .command(
+            member_cmd("subscribe", BOB)
+                .string_option("query", "Gemini")
+                .channel_option("channel", OTHER_CHANNEL)
+                .build(),
+        )
+        .await;
+    // Eight Meta items for the default channel, then one Gemini item for the other channel.
+    let guids: Vec<String> = (1..=8).map(|i| format!("m{i}")).collect();
+    let titles: Vec<String> = (1..=8).map(|i| format!("Meta update number {i}")).collect();
+    let mut items: Vec<RssItem<'_>> = (0..8).map(|i| item(&guids[i], &titles[i])).collect();
+    items.push(item("g1", "Gemini lands in cars"));
+    world.publish(&items).await;
+    world.wait_for_title("Gemini lands in cars").await;
+    for t in &titles {
+        world.wait_for_title(t).await;
+    }
+    let order: Vec<String> = world
+        .fake
+        .messages()
+        .iter()
+        .map(|m| embed_title(&m.body))
+        .collect();
+    let gemini = order
+        .iter()
+        .position(|t| t == "Gemini lands in cars")
+        .unwrap();
+    let sixth_meta = order
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.starts_with("Meta update"))
+        .nth(5)
+        .map(|(i, _)| i)
+        .unwrap();
+    assert!(
+        gemini < sixth_meta,
+        "the other channel waited for the busy one: {order:?}"
+    );
+    assert!(
+        order
+            .iter()
+            .position(|t| t == "Meta update number 1")
+            .unwrap()
+            < gemini,
+        "the Gemini alert was queued behind the Meta ones: {order:?}"
+    );
+    world.fake.assert_no_violations();
+}

@@ -400,6 +400,11 @@ fn also_covered_value(reports: &[Alert]) -> String {
 }
 
 impl Sink for DiscordSink {
+    /// Channels are paced separately: one waiting for its window must not hold up the rest.
+    fn parallel_targets(&self) -> usize {
+        16
+    }
+
     async fn deliver_digest(&self, digest: &Digest) -> Delivery {
         self.deliver_digest_inner(digest).await
     }
