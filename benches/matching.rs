@@ -20,12 +20,9 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use newshound::core::matcher::{Document, IncrementalMatcher, Matcher};
 use newshound::core::query::{self, Query, Term};
 
-const VOCABULARY: usize = 200_000;
-/// Items per scale: 2,000 up to 100k subscriptions, fewer beyond (each item matches a share of
-/// all subscriptions, so an item costs more as they grow).
-fn items_for(scale: usize) -> usize {
-    (200_000_000 / scale.max(1)).clamp(200, 2_000)
-}
+const VOCABULARY: usize = 500_000;
+/// The same items at every scale, so the curve compares like with like.
+const ITEMS: usize = 1_000;
 const DEFAULT_SCALES: &str = "10000,100000,1000000";
 const CHILD_VAR: &str = "NEWSHOUND_BENCH_CHILD";
 
@@ -51,6 +48,7 @@ fn main() {
         rows.push(String::from_utf8_lossy(&output.stdout).into_owned());
     }
     for (title, prefix) in [
+        ("Workload: matched subscriptions per item", "W|"),
         ("Build and memory", "B|"),
         ("Per-item match time, side by side", "M|"),
         ("Adding / removing one subscription", "A|"),
@@ -98,7 +96,7 @@ struct Data {
 
 fn data(scale: usize) -> Data {
     let vocab = gen::Vocabulary::new(VOCABULARY, 1);
-    let items = gen::items(&vocab, items_for(scale), 2);
+    let items = gen::items(&vocab, ITEMS, 2);
     let queries = gen::subscriptions(&vocab, scale, 3)
         .into_iter()
         .map(|s| s.query)
@@ -142,6 +140,7 @@ fn run_scale(scale: usize) {
 
     // The compiled matcher, item by item.
     let mut matched = 0usize;
+    let mut per_item_matches = Vec::with_capacity(data.items.len());
     let matcher_times: Vec<Duration> = data
         .items
         .iter()
@@ -154,9 +153,11 @@ fn run_scale(scale: usize) {
             let found = black_box(matcher.match_document(black_box(&doc)));
             let elapsed = started.elapsed();
             matched += found.len();
+            per_item_matches.push(found.len());
             elapsed
         })
         .collect();
+    workload_row(scale, &data, &per_item_matches);
 
     // (a) The limit: one bare overlapping scan of the lower-cased text for the same patterns.
     let queries = parse_all(&data.queries);
@@ -230,6 +231,30 @@ fn run_scale(scale: usize) {
     );
 
     add_remove(scale, &data, build_time + parse_time);
+}
+
+/// How many subscriptions each item matches (the distribution the whole report depends on).
+fn workload_row(scale: usize, data: &Data, per_item: &[usize]) {
+    let distinct: HashSet<&str> = data.queries.iter().map(String::as_str).collect();
+    let mut sorted = per_item.to_vec();
+    sorted.sort_unstable();
+    let at = |p: usize| sorted[(sorted.len() * p).div_ceil(100).clamp(1, sorted.len()) - 1];
+    let share = |n: usize| 100.0 * n as f64 / scale as f64;
+    let mean = per_item.iter().sum::<usize>() as f64 / per_item.len().max(1) as f64;
+    let none = per_item.iter().filter(|&&n| n == 0).count();
+    println!("W|H|| subscriptions | distinct query texts | items | matched per item: median | p90 | p99 | max | mean | median share | p99 share | items matching nothing |");
+    println!("W|H||---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "W|| {scale} | {} | {} | {} | {} | {} | {} | {mean:.0} | {:.3}% | {:.2}% | {none} |",
+        distinct.len(),
+        per_item.len(),
+        at(50),
+        at(90),
+        at(99),
+        sorted.last().copied().unwrap_or(0),
+        share(at(50)),
+        share(at(99)),
+    );
 }
 
 /// Adding or removing one subscription: a full rebuild (what a plain [`Matcher`] needs) against
