@@ -242,7 +242,9 @@ impl SubscriptionSet {
         body: &str,
         source_guild: Option<&str>,
     ) -> Vec<SubscriptionMatch<'_>> {
-        let mut found: Vec<(u32, SubscriptionMatch<'_>)> = Vec::new();
+        // Sorted by (id, slot) read once here: sorting through the row pointers would chase
+        // a cache miss per comparison (tens of ms for a popular term at 1M subscriptions).
+        let mut found: Vec<(i64, u32, SubscriptionMatch<'_>)> = Vec::new();
         self.matcher
             .for_each_match(&Document { title, body }, |slot, terms| {
                 let Some(row) = self.row(slot) else { return };
@@ -250,6 +252,7 @@ impl SubscriptionSet {
                     return;
                 }
                 found.push((
+                    row.id,
                     slot,
                     SubscriptionMatch {
                         row,
@@ -257,8 +260,8 @@ impl SubscriptionSet {
                     },
                 ));
             });
-        found.sort_unstable_by_key(|(slot, m)| (m.row.id, *slot));
-        found.into_iter().map(|(_, m)| m).collect()
+        found.sort_unstable_by_key(|&(id, slot, _)| (id, slot));
+        found.into_iter().map(|(_, _, m)| m).collect()
     }
 
     /// The alerts one item produces, one per target (every match delivered instantly).
