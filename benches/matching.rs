@@ -19,13 +19,12 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use newshound::core::matcher::{Document, IncrementalMatcher, Matcher};
 use newshound::core::query::{self, Query, Term};
+use newshound::store::SubscriptionRow;
+use newshound::subscriptions::SubscriptionSet;
 
-const VOCABULARY: usize = 200_000;
-/// Items per scale: 2,000 up to 100k subscriptions, fewer beyond (each item matches a share of
-/// all subscriptions, so an item costs more as they grow).
-fn items_for(scale: usize) -> usize {
-    (200_000_000 / scale.max(1)).clamp(200, 2_000)
-}
+const VOCABULARY: usize = 500_000;
+/// The same items at every scale, so the curve compares like with like.
+const ITEMS: usize = 1_000;
 const DEFAULT_SCALES: &str = "10000,100000,1000000";
 const CHILD_VAR: &str = "NEWSHOUND_BENCH_CHILD";
 
@@ -51,6 +50,7 @@ fn main() {
         rows.push(String::from_utf8_lossy(&output.stdout).into_owned());
     }
     for (title, prefix) in [
+        ("Workload: matched subscriptions per item", "W|"),
         ("Build and memory", "B|"),
         ("Per-item match time, side by side", "M|"),
         ("Adding / removing one subscription", "A|"),
@@ -98,7 +98,7 @@ struct Data {
 
 fn data(scale: usize) -> Data {
     let vocab = gen::Vocabulary::new(VOCABULARY, 1);
-    let items = gen::items(&vocab, items_for(scale), 2);
+    let items = gen::items(&vocab, ITEMS, 2);
     let queries = gen::subscriptions(&vocab, scale, 3)
         .into_iter()
         .map(|s| s.query)
@@ -142,6 +142,7 @@ fn run_scale(scale: usize) {
 
     // The compiled matcher, item by item.
     let mut matched = 0usize;
+    let mut per_item_matches = Vec::with_capacity(data.items.len());
     let matcher_times: Vec<Duration> = data
         .items
         .iter()
@@ -154,6 +155,30 @@ fn run_scale(scale: usize) {
             let found = black_box(matcher.match_document(black_box(&doc)));
             let elapsed = started.elapsed();
             matched += found.len();
+            per_item_matches.push(found.len());
+            elapsed
+        })
+        .collect();
+    workload_row(scale, &per_item_matches, matcher.distinct_queries());
+
+    // The matching work alone: which subscriptions match (every one visited with its matched
+    // terms), without building the per-subscription output vector.
+    let core_times: Vec<Duration> = data
+        .items
+        .iter()
+        .map(|item| {
+            let doc = Document {
+                title: &item.title,
+                body: &item.body,
+            };
+            let started = Instant::now();
+            let mut visited = 0usize;
+            matcher.for_each_match(black_box(&doc), |key, terms| {
+                black_box((key, terms));
+                visited += 1;
+            });
+            let elapsed = started.elapsed();
+            black_box(visited);
             elapsed
         })
         .collect();
@@ -210,18 +235,24 @@ fn run_scale(scale: usize) {
     let bare_total = total(&bare_times);
     let per_item = |t: &[Duration]| total(t) / t.len() as u32;
     let naive_mean = per_item(&naive_times);
-    println!("M|H|| subscriptions | matcher median | matcher p99 | matcher MB/s | matches/item | bare scan median | bare MB/s | matcher / bare throughput | naive mean (sample) | matcher vs naive |");
-    println!("M|H||---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let core_total = total(&core_times);
+    println!("M|H|| subscriptions | core median | core p99 | core MB/s | match_document median | match_document p99 | match_document MB/s | matches/item (mean) | bare scan median | bare MB/s | core / bare throughput | match_document / bare | naive mean (sample) | naive / core (mean) | naive / match_document (mean) |");
+    println!("M|H||---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "M|| {scale} | {} | {} | {:.1} | {:.0} | {} | {:.1} | {:.0}% | {} ({sample} items) | {:.0}x |",
+        "M|| {scale} | {} | {} | {:.1} | {} | {} | {:.1} | {:.0} | {} | {:.1} | {:.0}% | {:.0}% | {} ({sample} items) | {:.0}x | {:.0}x |",
+        fmt_duration(percentile(&core_times, 50)),
+        fmt_duration(percentile(&core_times, 99)),
+        bytes as f64 / 1e6 / core_total.as_secs_f64(),
         fmt_duration(percentile(&matcher_times, 50)),
         fmt_duration(percentile(&matcher_times, 99)),
         bytes as f64 / 1e6 / matcher_total.as_secs_f64(),
         matched as f64 / data.items.len() as f64,
         fmt_duration(percentile(&bare_times, 50)),
         bytes as f64 / 1e6 / bare_total.as_secs_f64(),
+        100.0 * bare_total.as_secs_f64() / core_total.as_secs_f64(),
         100.0 * bare_total.as_secs_f64() / matcher_total.as_secs_f64(),
         fmt_duration(naive_mean),
+        naive_mean.as_secs_f64() / per_item(&core_times).as_secs_f64(),
         naive_mean.as_secs_f64() / per_item(&matcher_times).as_secs_f64(),
     );
     eprintln!(
@@ -230,6 +261,29 @@ fn run_scale(scale: usize) {
     );
 
     add_remove(scale, &data, build_time + parse_time);
+}
+
+/// How many subscriptions each item matches (the distribution the whole report depends on).
+fn workload_row(scale: usize, per_item: &[usize], distinct_queries: usize) {
+    let mut sorted = per_item.to_vec();
+    sorted.sort_unstable();
+    let at = |p: usize| sorted[(sorted.len() * p).div_ceil(100).clamp(1, sorted.len()) - 1];
+    let share = |n: usize| 100.0 * n as f64 / scale as f64;
+    let mean = per_item.iter().sum::<usize>() as f64 / per_item.len().max(1) as f64;
+    let none = per_item.iter().filter(|&&n| n == 0).count();
+    println!("W|H|| subscriptions | distinct queries | items | matched per item: median | p90 | p99 | max | mean | median share | p99 share | items matching nothing |");
+    println!("W|H||---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "W|| {scale} | {} | {} | {} | {} | {} | {} | {mean:.0} | {:.3}% | {:.2}% | {none} |",
+        distinct_queries,
+        per_item.len(),
+        at(50),
+        at(90),
+        at(99),
+        sorted.last().copied().unwrap_or(0),
+        share(at(50)),
+        share(at(99)),
+    );
 }
 
 /// Adding or removing one subscription: a full rebuild (what a plain [`Matcher`] needs) against
@@ -265,15 +319,65 @@ fn add_remove(scale: usize, data: &Data, full_rebuild: Duration) {
         }));
     }
     let with_pending = started.elapsed() / data.items.len() as u32;
-    println!("A|H|| subscriptions | full rebuild (parse + build) | incremental add | incremental remove | match/item with {} pending changes |", 250);
-    println!("A|H||---:|---:|---:|---:|---:|");
+    drop(incremental);
+
+    // The same through the live `SubscriptionSet`, the way `reload_subscriptions` uses it: the
+    // stored rows come in, the difference by id is applied (this includes comparing every row).
+    let rows: Vec<SubscriptionRow> = data
+        .queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| row(i as i64, q))
+        .collect();
+    let started = Instant::now();
+    let (set, _) = SubscriptionSet::new(rows.clone());
+    let set_build = started.elapsed();
+    // Steady state: 200 additions pending.
+    let mut current: Vec<SubscriptionRow> = rows;
+    current.extend((0..200).map(|i| row((scale + i) as i64, "\"Brand New\" OR Newshound")));
+    let (set, _) = set.updated(current.clone());
+    let mut one_more = current.clone();
+    one_more.push(row((scale + 1_000) as i64, "Newshound -horoscope"));
+    let started = Instant::now();
+    let (added, _) = set.updated(one_more);
+    let set_add = started.elapsed();
+    let mut one_less = current;
+    one_less.remove(7);
+    let started = Instant::now();
+    let (removed, _) = set.updated(one_less);
+    let set_remove = started.elapsed();
+    assert_eq!(added.len(), set.len() + 1);
+    assert_eq!(removed.len(), set.len() - 1);
+    let started = Instant::now();
+    for item in &data.items {
+        black_box(added.matches_for(&item.title, &item.body, None));
+    }
+    let set_per_item = started.elapsed() / data.items.len() as u32;
+
+    println!("A|H|| subscriptions | full rebuild (parse + build) | IncrementalMatcher add | IncrementalMatcher remove | match/item with 250 pending changes (mean) | SubscriptionSet::new (full) | SubscriptionSet::updated, one added row | one removed row | matches_for per item (mean) |");
+    println!("A|H||---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "A|| {scale} | {} | {} | {} | {} |",
+        "A|| {scale} | {} | {} | {} | {} | {} | {} | {} | {} |",
         fmt_duration(full_rebuild),
         fmt_duration(add),
         fmt_duration(remove),
         fmt_duration(with_pending),
+        fmt_duration(set_build),
+        fmt_duration(set_add),
+        fmt_duration(set_remove),
+        fmt_duration(set_per_item),
     );
+}
+
+fn row(id: i64, query: &str) -> SubscriptionRow {
+    SubscriptionRow {
+        id,
+        origin: "discord".into(),
+        user: format!("{}", 100_000_000 + id / 10),
+        query: query.to_string(),
+        target: format!("channel:{}", id % 5_000),
+        guild_id: Some(format!("{}", id % 2_000)),
+    }
 }
 
 /// Every folded pattern the queries use (words joined by spaces, lower-cased), compiled the

@@ -87,17 +87,49 @@ impl App {
         &self.ctx.store
     }
 
-    /// Recompiles the matcher from the stored subscriptions.
+    /// Brings the live subscription set in line with the stored subscriptions: the difference
+    /// (by subscription id) is applied to the compiled set, so a `/subscribe` costs a compile
+    /// of the recent changes, not of every subscription. More than
+    /// `IncrementalMatcher::COMPACT_AFTER` changes at once compile everything; once that many
+    /// piled up, a full rebuild runs in the background and is swapped in when done.
     pub async fn reload_subscriptions(&self) -> anyhow::Result<usize> {
+        // One reload at a time, so a set made from older rows never replaces a newer one.
+        static RELOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let guard = RELOAD.lock().await;
         let rows = self.store().call(|c| store::subscriptions(c)).await?;
-        let (set, rejected) = SubscriptionSet::new(rows);
+        let current = self.ctx.subscriptions();
+        let (set, rejected) = tokio::task::spawn_blocking(move || current.updated(rows)).await?;
         for (row, reason) in rejected {
             tracing::warn!(subscription = row.id, user = %row.user, %reason, "subscription skipped: its query does not parse");
         }
         let n = set.len();
-        match self.ctx.subscriptions.write() {
-            Ok(mut guard) => *guard = Arc::new(set),
+        let compact = set.needs_compaction() && set.start_compaction();
+        let replace = |ctx: &PollContext, set: SubscriptionSet| match ctx.subscriptions.write() {
+            Ok(mut live) => *live = Arc::new(set),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
+        };
+        replace(&self.ctx, set);
+        drop(guard);
+        if compact {
+            let ctx = Arc::clone(&self.ctx);
+            tokio::spawn(async move {
+                let rebuilt = async {
+                    let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
+                    let (fresh, _) =
+                        tokio::task::spawn_blocking(move || SubscriptionSet::new(rows)).await?;
+                    // Catch up with the changes made while it compiled.
+                    let _guard = RELOAD.lock().await;
+                    let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
+                    let (fresh, _) =
+                        tokio::task::spawn_blocking(move || fresh.updated(rows)).await?;
+                    replace(&ctx, fresh);
+                    anyhow::Ok(())
+                };
+                if let Err(e) = rebuilt.await {
+                    tracing::warn!("background rebuild of the subscription matcher failed: {e:#}");
+                    ctx.subscriptions().abort_compaction();
+                }
+            });
         }
         Ok(n)
     }

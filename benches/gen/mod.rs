@@ -390,23 +390,39 @@ const SYLLABLES: &[&str] = &[
     "ste", "fa", "jin", "wu", "ha", "re", "bo", "ci", "den", "gal", "hor", "is",
 ];
 
-/// A vocabulary of `size` terms ranked by popularity, sampled with Zipf-like weights
-/// (probability of rank r proportional to 1 / r).
+/// How steeply news items favour popular terms: an item's topical words are drawn with
+/// probability proportional to 1 / rank^`ITEM_ZIPF_EXPONENT`. Flatter than the subscriptions'
+/// 1 / rank, because news covers a far wider spread of topics than members pick as keywords
+/// (with the same exponent, nearly every item would name a top-10 term and match several
+/// per cent of all subscriptions; see BENCHMARKS.md "Synthetic data").
+const ITEM_ZIPF_EXPONENT: f64 = 0.8;
+
+/// A vocabulary of `size` terms ranked by popularity. Subscriptions sample it with Zipf
+/// weights (probability of rank r proportional to 1 / r); items sample it with the flatter
+/// [`ITEM_ZIPF_EXPONENT`].
 pub struct Vocabulary {
     words: Vec<String>,
     /// Cumulative weights, for sampling by binary search.
     cumulative: Vec<f64>,
+    /// The same ranking with the items' flatter weights.
+    item_cumulative: Vec<f64>,
     /// Two-word names and topics (`"Google Cloud"`), also Zipf-ranked.
     phrases: Vec<String>,
     phrase_cumulative: Vec<f64>,
+    phrase_item_cumulative: Vec<f64>,
 }
 
 impl Vocabulary {
     pub fn new(size: usize, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut words: Vec<String> = HEAD.iter().map(|w| (*w).to_string()).collect();
-        let mut known: std::collections::HashSet<String> =
-            words.iter().map(|w| w.to_lowercase()).collect();
+        // Function words never become vocabulary terms: a subscription to `more` (a possible
+        // syllable word) would match almost every item.
+        let mut known: std::collections::HashSet<String> = words
+            .iter()
+            .map(|w| w.to_lowercase())
+            .chain(FUNCTION_WORDS.iter().map(|w| (*w).to_string()))
+            .collect();
         while words.len() < size {
             let syllables = rng.gen_range(2..=4);
             let mut word: String = (0..syllables)
@@ -421,7 +437,8 @@ impl Vocabulary {
             words.push(word);
         }
         words.truncate(size);
-        let cumulative = zipf_cumulative(words.len());
+        let cumulative = zipf_cumulative(words.len(), 1.0);
+        let item_cumulative = zipf_cumulative(words.len(), ITEM_ZIPF_EXPONENT);
         let phrase_count = (size / 5).max(10);
         let phrases: Vec<String> = (0..phrase_count)
             .map(|_| {
@@ -430,21 +447,36 @@ impl Vocabulary {
                 format!("{} {}", words[a], words[b])
             })
             .collect();
-        let phrase_cumulative = zipf_cumulative(phrases.len());
+        let phrase_cumulative = zipf_cumulative(phrases.len(), 1.0);
+        let phrase_item_cumulative = zipf_cumulative(phrases.len(), ITEM_ZIPF_EXPONENT);
         Self {
             words,
             cumulative,
+            item_cumulative,
             phrases,
             phrase_cumulative,
+            phrase_item_cumulative,
         }
     }
 
+    /// A term as members pick keywords (Zipf, exponent 1).
     pub fn word(&self, rng: &mut StdRng) -> &str {
         &self.words[sample(&self.cumulative, rng)]
     }
 
+    /// A phrase as members pick keywords (Zipf, exponent 1).
     pub fn phrase(&self, rng: &mut StdRng) -> &str {
         &self.phrases[sample(&self.phrase_cumulative, rng)]
+    }
+
+    /// A term as news items mention topics (flatter Zipf).
+    pub fn item_word(&self, rng: &mut StdRng) -> &str {
+        &self.words[sample(&self.item_cumulative, rng)]
+    }
+
+    /// A phrase as news items mention topics (flatter Zipf).
+    pub fn item_phrase(&self, rng: &mut StdRng) -> &str {
+        &self.phrases[sample(&self.phrase_item_cumulative, rng)]
     }
 
     pub fn len(&self) -> usize {
@@ -459,11 +491,11 @@ fn capitalise(word: &str) -> String {
     })
 }
 
-fn zipf_cumulative(n: usize) -> Vec<f64> {
+fn zipf_cumulative(n: usize, exponent: f64) -> Vec<f64> {
     let mut total = 0.0;
     (1..=n)
         .map(|rank| {
-            total += 1.0 / rank as f64;
+            total += (rank as f64).powf(-exponent);
             total
         })
         .collect()
@@ -528,19 +560,40 @@ pub struct Item {
     pub body: String,
 }
 
-/// `count` items: a 6-12 word headline and a 1-2 KB summary, one word in ten drawn
-/// from the vocabulary (so popular terms appear often, the tail rarely), the rest function
-/// words; sentences end with `.` and some contain a phrase or a link.
+/// `count` items, each about a handful of topics: 3-8 distinct vocabulary terms (and, for
+/// half of them, one two-word phrase) drawn with the items' flatter Zipf weights. The 6-12 word
+/// headline names one or two of them; the 1-2 KB summary is prose of function words that
+/// mentions the topics again (about one word in twelve), sentences end with `.`, and the odd
+/// one holds a link. So an item matches the subscriptions to its few topics, not a share of
+/// all subscriptions.
 pub fn items(vocab: &Vocabulary, count: usize, seed: u64) -> Vec<Item> {
     let mut rng = StdRng::seed_from_u64(seed);
     (0..count)
         .map(|_| {
+            let mut topics: Vec<&str> = Vec::new();
+            for _ in 0..rng.gen_range(3..=8) {
+                let word = vocab.item_word(&mut rng);
+                if !topics.contains(&word) {
+                    topics.push(word);
+                }
+            }
+            if rng.gen_bool(0.5) {
+                topics.push(vocab.item_phrase(&mut rng));
+            }
+            let title_words = rng.gen_range(6..=12);
+            let named: Vec<usize> = (0..rng.gen_range(1..=2))
+                .map(|_| rng.gen_range(0..title_words))
+                .collect();
             let mut title = String::new();
-            for i in 0..rng.gen_range(6..=12) {
+            for i in 0..title_words {
                 if i > 0 {
                     title.push(' ');
                 }
-                title.push_str(&prose_word(vocab, &mut rng));
+                if named.contains(&i) {
+                    title.push_str(topics[rng.gen_range(0..topics.len())]);
+                } else {
+                    title.push_str(function_word(&mut rng));
+                }
             }
             let target = rng.gen_range(1000..=2000);
             let mut body = String::with_capacity(target + 200);
@@ -553,12 +606,12 @@ pub fn items(vocab: &Vocabulary, count: usize, seed: u64) -> Vec<Item> {
                             body.push(' ');
                         }
                     }
-                    if rng.gen_bool(0.01) {
-                        body.push_str(vocab.phrase(&mut rng));
+                    if rng.gen_bool(0.08) {
+                        body.push_str(topics[rng.gen_range(0..topics.len())]);
                     } else if rng.gen_bool(0.005) {
                         let _ = write!(body, "https://example.com/news/{}", rng.gen::<u32>());
                     } else {
-                        body.push_str(&prose_word(vocab, &mut rng));
+                        body.push_str(function_word(&mut rng));
                     }
                 }
                 body.push_str(". ");
@@ -568,12 +621,8 @@ pub fn items(vocab: &Vocabulary, count: usize, seed: u64) -> Vec<Item> {
         .collect()
 }
 
-fn prose_word(vocab: &Vocabulary, rng: &mut StdRng) -> String {
-    if rng.gen_bool(0.10) {
-        vocab.word(rng).to_string()
-    } else {
-        FUNCTION_WORDS[rng.gen_range(0..FUNCTION_WORDS.len())].to_string()
-    }
+fn function_word(rng: &mut StdRng) -> &'static str {
+    FUNCTION_WORDS[rng.gen_range(0..FUNCTION_WORDS.len())]
 }
 
 /// The three feed formats newshound reads.

@@ -15,9 +15,10 @@
 //! 5. Only subscriptions that use a found variant as a positive term are evaluated. The work
 //!    per document grows with the text and the hits, not with the number of subscriptions.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::Hash;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use unicode_normalization::UnicodeNormalization;
@@ -43,20 +44,64 @@ pub struct Match<K> {
     pub matched: Vec<String>,
 }
 
-/// The automaton could not be built (only possible with absurdly many or long patterns).
+/// The matcher could not be built (only possible with absurdly many or long patterns).
 #[derive(Debug, thiserror::Error)]
-#[error("the subscriptions are too many or too long to compile into one matcher ({0}) — remove some subscriptions")]
-pub struct MatcherError(#[from] aho_corasick::BuildError);
+pub enum MatcherError {
+    #[error("the subscriptions are too many or too long to compile into one matcher ({0}) — remove some subscriptions")]
+    Automaton(#[from] aho_corasick::BuildError),
+    #[error("{0} subscriptions are more than one matcher can index (at most {max}) — remove some subscriptions", max = u32::MAX)]
+    TooMany(usize),
+}
 
 /// Every subscription, compiled for matching many documents.
+///
+/// Subscriptions sharing the same query (1M subscriptions have far fewer distinct queries)
+/// are compiled and evaluated once; the subscriptions using a query are only looked at when
+/// the query matched. Everything on the per-document path is an integer id until the output.
 pub struct Matcher<K> {
     automaton: AhoCorasick,
     /// Pattern id -> the variants sharing that folded pattern.
-    pattern_variants: Vec<Vec<usize>>,
+    pattern_variants: PackedLists<u32>,
     variants: Vec<Variant>,
-    /// Variant id -> subscriptions that use it as a positive term (the inverted index).
-    variant_subscriptions: Vec<Vec<usize>>,
-    subscriptions: Vec<Subscription<K>>,
+    /// Variant id -> distinct queries that use it as a positive term (the inverted index).
+    variant_queries: PackedLists<u32>,
+    queries: Vec<CompiledQuery>,
+    /// Query id -> the keys of the subscriptions that use it, in the order they were given.
+    query_keys: PackedLists<K>,
+    /// Query id -> the same subscriptions' positions in the input (ascending), for output in
+    /// input order.
+    query_positions: PackedLists<u32>,
+    /// Canonical term forms (`Meta`, `"Google Cloud"`, `title:Gemini`), interned.
+    displays: Vec<String>,
+    subscriptions: usize,
+}
+
+/// Lists of items in one allocation: list `i` is `items[starts[i]..starts[i + 1]]`.
+struct PackedLists<T> {
+    starts: Vec<usize>,
+    items: Vec<T>,
+}
+
+impl<T: Copy> PackedLists<T> {
+    fn new(lists: &[Vec<T>]) -> Self {
+        let mut starts = Vec::with_capacity(lists.len() + 1);
+        let mut items = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        starts.push(0);
+        for list in lists {
+            items.extend_from_slice(list);
+            starts.push(items.len());
+        }
+        Self { starts, items }
+    }
+
+    fn get(&self, list: usize) -> &[T] {
+        &self.items[self.starts[list]..self.starts[list + 1]]
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.starts.capacity() * std::mem::size_of::<usize>()
+            + self.items.capacity() * std::mem::size_of::<T>()
+    }
 }
 
 /// One spelling of a pattern: what each word must look like, and whether the last word is a
@@ -78,17 +123,18 @@ struct NameCase {
     upper: String,
 }
 
+#[derive(Debug, Clone, Copy)]
 struct CompiledTerm {
-    variant: usize,
+    variant: u32,
+    /// The term's canonical form (an index into `displays`), reported in [`Match::matched`].
+    display: u32,
     title_only: bool,
-    /// The term's canonical form, reported in [`Match::matched`].
-    display: String,
 }
 
-struct Subscription<K> {
-    key: K,
-    groups: Vec<Vec<CompiledTerm>>,
-    exclusions: Vec<CompiledTerm>,
+/// One distinct query: groups of alternatives (all groups must match), then exclusions.
+struct CompiledQuery {
+    groups: Box<[Box<[CompiledTerm]>]>,
+    exclusions: Box<[CompiledTerm]>,
 }
 
 /// Where a variant was found in one document.
@@ -96,6 +142,34 @@ struct Subscription<K> {
 struct Seen {
     title: bool,
     body: bool,
+}
+
+/// The variants found in one document, sorted by variant id (a handful to a few hundred).
+struct Found(Vec<(u32, Seen)>);
+
+impl Found {
+    fn get(&self, variant: u32) -> Option<Seen> {
+        self.0
+            .binary_search_by_key(&variant, |&(id, _)| id)
+            .ok()
+            .map(|at| self.0[at].1)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The distinct queries one document matched: `(query, range of its terms in terms)`.
+struct FoundQueries {
+    queries: Vec<(u32, std::ops::Range<usize>)>,
+    /// Display ids of the matched terms of every matched query, back to back.
+    terms: Vec<u32>,
+}
+
+fn id(n: usize) -> Result<u32, MatcherError> {
+    u32::try_from(n).map_err(|_| MatcherError::TooMany(n))
 }
 
 impl<K: Copy + Eq + Hash> Matcher<K> {
@@ -117,90 +191,172 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         subscriptions: impl IntoIterator<Item = (K, Query)>,
     ) -> Result<Self, MatcherError> {
         let mut compiler = Compiler::default();
-        let mut compiled = Vec::new();
-        for (index, (key, query)) in subscriptions.into_iter().enumerate() {
-            let groups = query
-                .groups()
-                .iter()
-                .map(|group| group.iter().map(|t| compiler.term(t)).collect::<Vec<_>>())
-                .collect::<Vec<_>>();
-            let exclusions = query
-                .exclusions()
-                .iter()
-                .map(|t| compiler.term(t))
-                .collect();
-            for term in groups.iter().flatten() {
-                let users = &mut compiler.variant_subscriptions[term.variant];
-                if users.last() != Some(&index) {
-                    users.push(index);
-                }
-            }
-            compiled.push(Subscription {
-                key,
-                groups,
-                exclusions,
-            });
+        let mut query_ids: HashMap<Query, u32> = HashMap::new();
+        let mut query_keys: Vec<Vec<K>> = Vec::new();
+        let mut query_positions: Vec<Vec<u32>> = Vec::new();
+        let mut queries = Vec::new();
+        let mut count = 0;
+        for (position, (key, query)) in subscriptions.into_iter().enumerate() {
+            count = position + 1;
+            let position = id(position)?;
+            let query_id = if let Some(&known) = query_ids.get(&query) {
+                known
+            } else {
+                let query_id = id(queries.len())?;
+                let compiled = compiler.query(&query, query_id)?;
+                queries.push(compiled);
+                query_keys.push(Vec::new());
+                query_positions.push(Vec::new());
+                query_ids.insert(query, query_id);
+                query_id
+            };
+            query_keys[query_id as usize].push(key);
+            query_positions[query_id as usize].push(position);
         }
+        drop(query_ids);
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .build(&compiler.patterns)?;
         Ok(Self {
             automaton,
-            pattern_variants: compiler.pattern_variants,
+            pattern_variants: PackedLists::new(&compiler.pattern_variants),
             variants: compiler.variants,
-            variant_subscriptions: compiler.variant_subscriptions,
-            subscriptions: compiled,
+            variant_queries: PackedLists::new(&compiler.variant_queries),
+            queries,
+            query_keys: PackedLists::new(&query_keys),
+            query_positions: PackedLists::new(&query_positions),
+            displays: compiler.displays,
+            subscriptions: count,
         })
     }
 
     /// The subscriptions this document matches, in the order they were given to [`Matcher::new`].
     pub fn match_document(&self, doc: &Document<'_>) -> Vec<Match<K>> {
-        if self.subscriptions.is_empty() {
-            return Vec::new();
+        let found = self.find_queries(doc);
+        let mut hits: Vec<(u32, K, usize)> = Vec::new();
+        for (index, (query, _)) in found.queries.iter().enumerate() {
+            let query = *query as usize;
+            hits.extend(
+                self.query_positions
+                    .get(query)
+                    .iter()
+                    .zip(self.query_keys.get(query))
+                    .map(|(&position, &key)| (position, key, index)),
+            );
         }
-        let seen = self.find_variants(&FoldedText::new(doc));
-        self.candidates(&seen)
-            .into_iter()
-            .filter_map(|index| self.subscriptions[index].evaluate(&seen))
+        hits.sort_unstable_by_key(|&(position, _, _)| position);
+        hits.into_iter()
+            .map(|(_, key, index)| Match {
+                key,
+                matched: found.terms[found.queries[index].1.clone()]
+                    .iter()
+                    .map(|&d| self.displays[d as usize].clone())
+                    .collect(),
+            })
             .collect()
+    }
+
+    /// Calls `visit(key, matched terms)` for every subscription this document matches, grouped
+    /// by query (not in input order). Nothing is allocated per subscription, so this is the
+    /// way to filter a large result before building output.
+    pub fn for_each_match(&self, doc: &Document<'_>, mut visit: impl FnMut(K, &[&str])) {
+        let found = self.find_queries(doc);
+        let mut terms: Vec<&str> = Vec::new();
+        for (query, range) in &found.queries {
+            terms.clear();
+            terms.extend(
+                found.terms[range.clone()]
+                    .iter()
+                    .map(|&d| self.displays[d as usize].as_str()),
+            );
+            for &key in self.query_keys.get(*query as usize) {
+                visit(key, &terms);
+            }
+        }
+    }
+
+    /// How many subscriptions this document matches (the work of matching without the output).
+    pub fn count_matches(&self, doc: &Document<'_>) -> usize {
+        self.find_queries(doc)
+            .queries
+            .iter()
+            .map(|(query, _)| self.query_keys.get(*query as usize).len())
+            .sum()
+    }
+
+    /// Every distinct query the document matches, with its matched terms.
+    fn find_queries(&self, doc: &Document<'_>) -> FoundQueries {
+        let mut out = FoundQueries {
+            queries: Vec::new(),
+            terms: Vec::new(),
+        };
+        if self.queries.is_empty() {
+            return out;
+        }
+        let found = self.find_variants(&FoldedText::new(doc));
+        for query in self.candidates(&found) {
+            let start = out.terms.len();
+            if self.queries[query as usize].evaluate(&found, &mut out.terms) {
+                out.queries.push((query, start..out.terms.len()));
+            } else {
+                out.terms.truncate(start);
+            }
+        }
+        out
     }
 
     /// Scans the text once: every variant whose words, boundaries and case rule hold, and
     /// where it was found.
-    fn find_variants(&self, text: &FoldedText) -> HashMap<usize, Seen> {
-        let mut seen: HashMap<usize, Seen> = HashMap::new();
+    fn find_variants(&self, text: &FoldedText) -> Found {
+        let mut seen: Vec<(u32, Seen)> = Vec::new();
         for hit in self.automaton.find_overlapping_iter(text.folded.as_str()) {
             // Patterns start with a word, so a hit must start where a word starts.
             let Ok(first) = text.words.binary_search_by_key(&hit.start(), |w| w.start) else {
                 continue;
             };
-            for &id in &self.pattern_variants[hit.pattern().as_usize()] {
-                let variant = &self.variants[id];
+            for &id in self.pattern_variants.get(hit.pattern().as_usize()) {
+                let variant = &self.variants[id as usize];
                 let Some(words) = text.words.get(first..first + variant.words.len()) else {
                     continue;
                 };
                 let whole_last_word = words.last().is_some_and(|w| w.end == hit.end());
-                if !(variant.prefix || whole_last_word) || !variant.accepts(words) {
+                if !(variant.prefix || whole_last_word) || !variant.accepts(words, text) {
                     continue;
                 }
-                let entry = seen.entry(id).or_default();
                 // A pattern never spans the title/body border, so its first word tells the field.
-                if words[0].in_title {
-                    entry.title = true;
-                } else {
-                    entry.body = true;
-                }
+                let in_title = words[0].in_title;
+                seen.push((
+                    id,
+                    Seen {
+                        title: in_title,
+                        body: !in_title,
+                    },
+                ));
             }
         }
-        seen
+        seen.sort_unstable_by_key(|&(id, _)| id);
+        seen.dedup_by(|later, kept| {
+            if later.0 == kept.0 {
+                kept.1.title |= later.1.title;
+                kept.1.body |= later.1.body;
+                true
+            } else {
+                false
+            }
+        });
+        Found(seen)
     }
 
-    /// The subscriptions worth evaluating: those using a found variant as a positive term, in
-    /// subscription order. Exclusions alone never make a candidate.
-    fn candidates(&self, seen: &HashMap<usize, Seen>) -> BTreeSet<usize> {
-        seen.keys()
-            .flat_map(|&id| self.variant_subscriptions[id].iter().copied())
-            .collect()
+    /// The distinct queries worth evaluating: those using a found variant as a positive term,
+    /// ascending. Exclusions alone never make a candidate.
+    fn candidates(&self, found: &Found) -> Vec<u32> {
+        let mut candidates: Vec<u32> = Vec::new();
+        for &(variant, _) in &found.0 {
+            candidates.extend_from_slice(self.variant_queries.get(variant as usize));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
     }
 
     /// An estimate of the heap memory the matcher holds, in bytes: the automaton's own figure
@@ -208,7 +364,6 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
         let string = |s: &String| s.capacity();
-        let term = |t: &CompiledTerm| size_of::<CompiledTerm>() + string(&t.display);
         let variants: usize = self
             .variants
             .iter()
@@ -222,57 +377,68 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
                         .sum::<usize>()
             })
             .sum();
-        let index = |lists: &[Vec<usize>]| -> usize {
-            lists
-                .iter()
-                .map(|l| size_of::<Vec<usize>>() + l.capacity() * size_of::<usize>())
-                .sum()
-        };
-        let subscriptions: usize = self
-            .subscriptions
+        let queries: usize = self
+            .queries
             .iter()
-            .map(|s| {
-                size_of::<Subscription<K>>()
-                    + s.groups
+            .map(|q| {
+                size_of::<CompiledQuery>()
+                    + q.groups
                         .iter()
-                        .map(|g| size_of::<Vec<CompiledTerm>>() + g.iter().map(term).sum::<usize>())
+                        .map(|g| {
+                            size_of::<Box<[CompiledTerm]>>() + g.len() * size_of::<CompiledTerm>()
+                        })
                         .sum::<usize>()
-                    + s.exclusions.iter().map(term).sum::<usize>()
+                    + q.exclusions.len() * size_of::<CompiledTerm>()
             })
             .sum();
+        let displays: usize = self
+            .displays
+            .iter()
+            .map(|d| size_of::<String>() + d.capacity())
+            .sum();
         self.automaton.memory_usage()
-            + index(&self.pattern_variants)
+            + self.pattern_variants.heap_bytes()
             + variants
-            + index(&self.variant_subscriptions)
-            + subscriptions
+            + self.variant_queries.heap_bytes()
+            + queries
+            + self.query_keys.heap_bytes()
+            + self.query_positions.heap_bytes()
+            + displays
     }
 
     /// How many subscriptions were compiled.
     pub fn len(&self) -> usize {
-        self.subscriptions.len()
+        self.subscriptions
     }
 
     /// Whether no subscriptions were compiled.
     pub fn is_empty(&self) -> bool {
-        self.subscriptions.is_empty()
+        self.subscriptions == 0
+    }
+
+    /// How many distinct queries the subscriptions use (each is evaluated once per document).
+    pub fn distinct_queries(&self) -> usize {
+        self.queries.len()
     }
 }
 
-/// A [`Matcher`] that takes one subscription added or removed without recompiling all of them.
+/// A [`Matcher`] that takes subscriptions added or removed without recompiling all of them.
 ///
-/// The full automaton (`base`) is compiled once. Changes since then live beside it: a removed
-/// or replaced key is *retired* (its base matches are dropped, an O(1) set insert) and an added
-/// subscription goes into a small matcher of recent additions, recompiled on each change (its
-/// cost grows with the number of pending changes, not with all subscriptions). When
-/// [`IncrementalMatcher::needs_compaction`] says so, the caller compiles a fresh one from its
-/// full list off the hot path and swaps it in.
+/// The full automaton (`base`) is compiled once and shared (cloning an `IncrementalMatcher`
+/// is cheap, so a new version can be made beside the one in use). Changes since then live
+/// beside it: a removed or replaced key is *retired* (its base matches are dropped, an O(1)
+/// set insert) and an added subscription goes into a small matcher of recent additions,
+/// recompiled on each change (its cost grows with the number of pending changes, not with all
+/// subscriptions). When [`IncrementalMatcher::needs_compaction`] says so, the caller compiles
+/// a fresh one from its full list off the hot path and swaps it in.
+#[derive(Clone)]
 pub struct IncrementalMatcher<K> {
-    base: Matcher<K>,
+    base: Arc<Matcher<K>>,
     /// Keys removed or replaced since `base` was compiled.
     retired: HashSet<K>,
     /// Subscriptions added (or replaced) since `base` was compiled, in order.
     recent: Vec<(K, Query)>,
-    recent_matcher: Matcher<K>,
+    recent_matcher: Arc<Matcher<K>>,
 }
 
 impl<K: Copy + Eq + Hash> IncrementalMatcher<K> {
@@ -282,38 +448,67 @@ impl<K: Copy + Eq + Hash> IncrementalMatcher<K> {
 
     /// Compiles all subscriptions; see [`Matcher::new`] (same panics).
     pub fn new(subscriptions: impl IntoIterator<Item = (K, Query)>) -> Self {
+        Self::from_matcher(Matcher::new(subscriptions))
+    }
+
+    /// Starts from a compiled matcher with no pending changes.
+    pub fn from_matcher(base: Matcher<K>) -> Self {
         Self {
-            base: Matcher::new(subscriptions),
+            base: Arc::new(base),
             retired: HashSet::new(),
             recent: Vec::new(),
-            recent_matcher: Matcher::new(Vec::new()),
+            recent_matcher: Arc::new(Matcher::new(Vec::new())),
         }
     }
 
     /// Adds a subscription, or replaces the query of an existing key. Costs a compile of the
     /// pending additions only.
     pub fn add(&mut self, key: K, query: Query) -> Result<(), MatcherError> {
-        self.retired.insert(key);
-        self.recent.retain(|(k, _)| *k != key);
-        self.recent.push((key, query));
-        self.recompile_recent()
+        self.apply(None, Some((key, query)))
     }
 
     /// Removes a subscription (unknown keys are ignored).
     pub fn remove(&mut self, key: &K) -> Result<(), MatcherError> {
-        self.retired.insert(*key);
-        let before = self.recent.len();
-        self.recent.retain(|(k, _)| k != key);
-        if self.recent.len() == before {
-            Ok(())
-        } else {
-            self.recompile_recent()
-        }
+        self.apply(Some(*key), None)
     }
 
-    fn recompile_recent(&mut self) -> Result<(), MatcherError> {
-        self.recent_matcher = Matcher::try_new(self.recent.iter().cloned())?;
+    /// Removes `removed` and adds (or replaces) `added` in one step: the side matcher is
+    /// compiled once. On error nothing changes.
+    pub fn apply(
+        &mut self,
+        removed: impl IntoIterator<Item = K>,
+        added: impl IntoIterator<Item = (K, Query)>,
+    ) -> Result<(), MatcherError> {
+        let mut retired = Vec::new();
+        let mut gone: HashSet<K> = HashSet::new();
+        for key in removed {
+            retired.push(key);
+            gone.insert(key);
+        }
+        let added: Vec<(K, Query)> = added.into_iter().collect();
+        for (key, _) in &added {
+            retired.push(*key);
+            gone.insert(*key);
+        }
+        let recent_changed = !added.is_empty() || self.recent.iter().any(|(k, _)| gone.contains(k));
+        if recent_changed {
+            let mut recent: Vec<(K, Query)> = self
+                .recent
+                .iter()
+                .filter(|(k, _)| !gone.contains(k))
+                .cloned()
+                .collect();
+            recent.extend(added);
+            self.recent_matcher = Arc::new(Matcher::try_new(recent.iter().cloned())?);
+            self.recent = recent;
+        }
+        self.retired.extend(retired);
         Ok(())
+    }
+
+    /// Whether `key` was removed or replaced since the base was compiled.
+    pub fn is_retired(&self, key: &K) -> bool {
+        self.retired.contains(key)
     }
 
     /// How many changes are held beside the compiled base.
@@ -337,6 +532,25 @@ impl<K: Copy + Eq + Hash> IncrementalMatcher<K> {
         found.extend(self.recent_matcher.match_document(doc));
         found
     }
+
+    /// [`Matcher::for_each_match`] over the current subscriptions.
+    pub fn for_each_match(&self, doc: &Document<'_>, mut visit: impl FnMut(K, &[&str])) {
+        if self.retired.is_empty() {
+            self.base.for_each_match(doc, &mut visit);
+        } else {
+            self.base.for_each_match(doc, |key, terms| {
+                if !self.retired.contains(&key) {
+                    visit(key, terms);
+                }
+            });
+        }
+        self.recent_matcher.for_each_match(doc, visit);
+    }
+
+    /// The compiled base (for its size and memory figures).
+    pub fn base(&self) -> &Matcher<K> {
+        &self.base
+    }
 }
 
 impl<K> fmt::Debug for IncrementalMatcher<K> {
@@ -352,8 +566,12 @@ impl<K> fmt::Debug for IncrementalMatcher<K> {
 impl<K> fmt::Debug for Matcher<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Matcher")
-            .field("subscriptions", &self.subscriptions.len())
-            .field("patterns", &self.pattern_variants.len())
+            .field("subscriptions", &self.subscriptions)
+            .field("queries", &self.queries.len())
+            .field(
+                "patterns",
+                &(self.pattern_variants.starts.len().saturating_sub(1)),
+            )
             .field("variants", &self.variants.len())
             .finish_non_exhaustive()
     }
@@ -361,7 +579,7 @@ impl<K> fmt::Debug for Matcher<K> {
 
 impl Variant {
     /// Whether the text words at a hit satisfy each query word's case rule.
-    fn accepts(&self, words: &[TextWord]) -> bool {
+    fn accepts(&self, words: &[TextWord], text: &FoldedText) -> bool {
         let last = self.words.len().saturating_sub(1);
         self.words
             .iter()
@@ -369,53 +587,89 @@ impl Variant {
             .enumerate()
             .all(|(i, (rule, word))| match rule {
                 None => true,
-                Some(name) if self.prefix && i == last => {
-                    word.cased.starts_with(&name.exact)
-                        || (!word.cased.chars().any(char::is_lowercase)
-                            && word.cased.starts_with(&name.upper))
+                Some(name) => {
+                    let cased = text.cased(word);
+                    if self.prefix && i == last {
+                        cased.starts_with(&name.exact)
+                            || (!cased.chars().any(char::is_lowercase)
+                                && cased.starts_with(&name.upper))
+                    } else {
+                        cased == name.exact || cased == name.upper
+                    }
                 }
-                Some(name) => word.cased == name.exact || word.cased == name.upper,
             })
     }
 }
 
-impl<K: Copy> Subscription<K> {
-    fn evaluate(&self, seen: &HashMap<usize, Seen>) -> Option<Match<K>> {
-        let found = |term: &CompiledTerm| {
-            seen.get(&term.variant)
+impl CompiledQuery {
+    /// Whether the query matches, given the variants found; if so, appends the display ids
+    /// of its found positive terms (deduplicated, in query order) to `matched`.
+    fn evaluate(&self, found: &Found, matched: &mut Vec<u32>) -> bool {
+        let is_found = |term: &CompiledTerm| {
+            found
+                .get(term.variant)
                 .is_some_and(|s| s.title || (s.body && !term.title_only))
         };
-        if !self.groups.iter().all(|group| group.iter().any(found))
-            || self.exclusions.iter().any(found)
+        if !self.groups.iter().all(|group| group.iter().any(is_found))
+            || self.exclusions.iter().any(is_found)
         {
-            return None;
+            return false;
         }
-        let mut matched: Vec<String> = Vec::new();
-        for term in self.groups.iter().flatten().filter(|t| found(t)) {
-            if !matched.contains(&term.display) {
-                matched.push(term.display.clone());
+        let start = matched.len();
+        for term in self
+            .groups
+            .iter()
+            .flat_map(|g| g.iter())
+            .filter(|t| is_found(t))
+        {
+            if !matched[start..].contains(&term.display) {
+                matched.push(term.display);
             }
         }
-        Some(Match {
-            key: self.key,
-            matched,
-        })
+        true
     }
 }
 
-/// Interns patterns and variants while subscriptions are compiled.
+/// Interns patterns, variants and term displays while subscriptions are compiled.
 #[derive(Default)]
 struct Compiler {
     patterns: Vec<String>,
-    pattern_ids: HashMap<String, usize>,
-    pattern_variants: Vec<Vec<usize>>,
+    pattern_ids: HashMap<String, u32>,
+    pattern_variants: Vec<Vec<u32>>,
     variants: Vec<Variant>,
-    variant_ids: HashMap<(usize, Variant), usize>,
-    variant_subscriptions: Vec<Vec<usize>>,
+    variant_ids: HashMap<(u32, Variant), u32>,
+    variant_queries: Vec<Vec<u32>>,
+    displays: Vec<String>,
+    display_ids: HashMap<String, u32>,
 }
 
 impl Compiler {
-    fn term(&mut self, term: &Term) -> CompiledTerm {
+    fn query(&mut self, query: &Query, query_id: u32) -> Result<CompiledQuery, MatcherError> {
+        let groups = query
+            .groups()
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|t| self.term(t))
+                    .collect::<Result<Box<[_]>, _>>()
+            })
+            .collect::<Result<Box<[_]>, _>>()?;
+        let exclusions = query
+            .exclusions()
+            .iter()
+            .map(|t| self.term(t))
+            .collect::<Result<Box<[_]>, _>>()?;
+        for term in groups.iter().flat_map(|g| g.iter()) {
+            let users = &mut self.variant_queries[term.variant as usize];
+            if users.last() != Some(&query_id) {
+                users.push(query_id);
+            }
+        }
+        Ok(CompiledQuery { groups, exclusions })
+    }
+
+    fn term(&mut self, term: &Term) -> Result<CompiledTerm, MatcherError> {
         let mut folded_words = Vec::with_capacity(term.words().len());
         let mut rules = Vec::with_capacity(term.words().len());
         for word in term.words() {
@@ -427,35 +681,44 @@ impl Compiler {
             }));
         }
         let pattern = folded_words.join(" ");
-        let pattern_id = if let Some(&id) = self.pattern_ids.get(&pattern) {
-            id
+        let pattern_id = if let Some(&known) = self.pattern_ids.get(&pattern) {
+            known
         } else {
-            let id = self.patterns.len();
+            let new = id(self.patterns.len())?;
             self.patterns.push(pattern.clone());
-            self.pattern_ids.insert(pattern, id);
+            self.pattern_ids.insert(pattern, new);
             self.pattern_variants.push(Vec::new());
-            id
+            new
         };
         let variant = Variant {
             words: rules,
             prefix: term.is_prefix(),
         };
         let key = (pattern_id, variant);
-        let variant_id = if let Some(&id) = self.variant_ids.get(&key) {
-            id
+        let variant_id = if let Some(&known) = self.variant_ids.get(&key) {
+            known
         } else {
-            let id = self.variants.len();
+            let new = id(self.variants.len())?;
             self.variants.push(key.1.clone());
-            self.variant_ids.insert(key, id);
-            self.pattern_variants[pattern_id].push(id);
-            self.variant_subscriptions.push(Vec::new());
-            id
+            self.variant_ids.insert(key, new);
+            self.pattern_variants[pattern_id as usize].push(new);
+            self.variant_queries.push(Vec::new());
+            new
         };
-        CompiledTerm {
+        let display = term.to_string();
+        let display_id = if let Some(&known) = self.display_ids.get(&display) {
+            known
+        } else {
+            let new = id(self.displays.len())?;
+            self.displays.push(display.clone());
+            self.display_ids.insert(display, new);
+            new
+        };
+        Ok(CompiledTerm {
             variant: variant_id,
+            display: display_id,
             title_only: term.is_title_only(),
-            display: term.to_string(),
-        }
+        })
     }
 }
 
@@ -463,6 +726,8 @@ impl Compiler {
 struct FoldedText {
     /// Folded words joined by `' '` (same clause) or `'\n'` (a break between them).
     folded: String,
+    /// Every word accent-folded with its case kept (for the case rule), back to back.
+    cased: String,
     /// In text order, so sorted by `start`.
     words: Vec<TextWord>,
 }
@@ -471,20 +736,26 @@ struct TextWord {
     /// Byte range in `folded`.
     start: usize,
     end: usize,
-    /// Accent-folded, case kept, for the case rule.
-    cased: String,
+    /// Byte range in `cased`.
+    cased: std::ops::Range<usize>,
     in_title: bool,
 }
 
 impl FoldedText {
     fn new(doc: &Document<'_>) -> Self {
+        let capacity = doc.title.len() + doc.body.len() + 1;
         let mut text = Self {
-            folded: String::with_capacity(doc.title.len() + doc.body.len() + 1),
+            folded: String::with_capacity(capacity),
+            cased: String::with_capacity(capacity),
             words: Vec::new(),
         };
         text.push_field(doc.title, true);
         text.push_field(doc.body, false);
         text
+    }
+
+    fn cased(&self, word: &TextWord) -> &str {
+        &self.cased[word.cased.clone()]
     }
 
     fn push_field(&mut self, raw: &str, in_title: bool) {
@@ -496,13 +767,23 @@ impl FoldedText {
             if !self.folded.is_empty() {
                 self.folded.push(if is_break { '\n' } else { ' ' });
             }
-            let cased = fold_accents(&plain[start..end]);
+            let word = &plain[start..end];
+            let cased_start = self.cased.len();
             let folded_start = self.folded.len();
-            self.folded.push_str(&fold_case(&cased));
+            if word.is_ascii() {
+                // ASCII needs no decomposition and lower-cases byte by byte (the common case).
+                self.cased.push_str(word);
+                self.folded.push_str(word);
+                self.folded[folded_start..].make_ascii_lowercase();
+            } else {
+                let cased = fold_accents(word);
+                self.folded.push_str(&fold_case(&cased));
+                self.cased.push_str(&cased);
+            }
             self.words.push(TextWord {
                 start: folded_start,
                 end: self.folded.len(),
-                cased,
+                cased: cased_start..self.cased.len(),
                 in_title,
             });
             previous_end = Some(end);
