@@ -377,6 +377,7 @@ fn row(id: i64, query: &str) -> SubscriptionRow {
         query: query.to_string(),
         target: format!("channel:{}", id % 5_000),
         guild_id: Some(format!("{}", id % 2_000)),
+        ..SubscriptionRow::default()
     }
 }
 

@@ -311,6 +311,7 @@ mod tests {
             query: query.into(),
             target: format!("channel:{}", id % 3),
             guild_id: Some(format!("guild{}", id % 2)),
+            ..SubscriptionRow::default()
         }
     }
 
