@@ -54,12 +54,14 @@ impl App {
             .await
             .context("cannot record the configured sources in the database")?;
         let fetcher = Fetcher::new(fetch_settings(&config))?;
+        let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
         let ctx = Arc::new(PollContext {
             store,
             fetcher,
             subscriptions: Arc::new(std::sync::RwLock::new(Arc::new(
                 SubscriptionSet::new(Vec::new()).0,
             ))),
+            subscriptions_ready: ready_rx,
             summary_length: config.summary_length,
             allow_private_config_sources: config.fetch.allow_private_addresses,
             article_min_chars: config
@@ -79,7 +81,24 @@ impl App {
             new_sources: std::sync::Mutex::new(None),
             deliver_now: Arc::new(Notify::new()),
         };
-        app.reload_subscriptions().await?;
+        // Compiling a million subscriptions takes seconds: the gateway, command registration
+        // and fetching start meanwhile, and a poll waits for the set before it matches.
+        let ctx = Arc::clone(&app.ctx);
+        tokio::spawn(async move {
+            loop {
+                match reload(&ctx).await {
+                    Ok(n) => {
+                        tracing::info!(subscriptions = n, "subscriptions compiled");
+                        let _ = ready_tx.send(true);
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::error!("cannot load the subscriptions (retrying in 5 s): {e:#}");
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    }
+                }
+            }
+        });
         Ok(app)
     }
 
@@ -93,45 +112,7 @@ impl App {
     /// `IncrementalMatcher::COMPACT_AFTER` changes at once compile everything; once that many
     /// piled up, a full rebuild runs in the background and is swapped in when done.
     pub async fn reload_subscriptions(&self) -> anyhow::Result<usize> {
-        // One reload at a time, so a set made from older rows never replaces a newer one.
-        static RELOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-        let guard = RELOAD.lock().await;
-        let rows = self.store().call(|c| store::subscriptions(c)).await?;
-        let current = self.ctx.subscriptions();
-        let (set, rejected) = tokio::task::spawn_blocking(move || current.updated(rows)).await?;
-        for (row, reason) in rejected {
-            tracing::warn!(subscription = row.id, user = %row.user, %reason, "subscription skipped: its query does not parse");
-        }
-        let n = set.len();
-        let compact = set.needs_compaction() && set.start_compaction();
-        let replace = |ctx: &PollContext, set: SubscriptionSet| match ctx.subscriptions.write() {
-            Ok(mut live) => *live = Arc::new(set),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
-        };
-        replace(&self.ctx, set);
-        drop(guard);
-        if compact {
-            let ctx = Arc::clone(&self.ctx);
-            tokio::spawn(async move {
-                let rebuilt = async {
-                    let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
-                    let (fresh, _) =
-                        tokio::task::spawn_blocking(move || SubscriptionSet::new(rows)).await?;
-                    // Catch up with the changes made while it compiled.
-                    let _guard = RELOAD.lock().await;
-                    let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
-                    let (fresh, _) =
-                        tokio::task::spawn_blocking(move || fresh.updated(rows)).await?;
-                    replace(&ctx, fresh);
-                    anyhow::Ok(())
-                };
-                if let Err(e) = rebuilt.await {
-                    tracing::warn!("background rebuild of the subscription matcher failed: {e:#}");
-                    ctx.subscriptions().abort_compaction();
-                }
-            });
-        }
-        Ok(n)
+        reload(&self.ctx).await
     }
 
     /// Asks the deliverer for a pass now (e.g. an admin fixed a suspended channel).
@@ -437,6 +418,48 @@ impl OnceReport {
         }
         lines.join("\n")
     }
+}
+
+/// The body of [`App::reload_subscriptions`] (also the initial load at start-up).
+async fn reload(ctx: &Arc<PollContext>) -> anyhow::Result<usize> {
+    // One reload at a time, so a set made from older rows never replaces a newer one.
+    static RELOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let guard = RELOAD.lock().await;
+    let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
+    let current = ctx.subscriptions();
+    let (set, rejected) = tokio::task::spawn_blocking(move || current.updated(rows)).await?;
+    for (row, reason) in rejected {
+        tracing::warn!(subscription = row.id, user = %row.user, %reason, "subscription skipped: its query does not parse");
+    }
+    let n = set.len();
+    let compact = set.needs_compaction() && set.start_compaction();
+    let replace = |ctx: &PollContext, set: SubscriptionSet| match ctx.subscriptions.write() {
+        Ok(mut live) => *live = Arc::new(set),
+        Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
+    };
+    replace(ctx, set);
+    drop(guard);
+    if compact {
+        let ctx = Arc::clone(ctx);
+        tokio::spawn(async move {
+            let rebuilt = async {
+                let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
+                let (fresh, _) =
+                    tokio::task::spawn_blocking(move || SubscriptionSet::new(rows)).await?;
+                // Catch up with the changes made while it compiled.
+                let _guard = RELOAD.lock().await;
+                let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
+                let (fresh, _) = tokio::task::spawn_blocking(move || fresh.updated(rows)).await?;
+                replace(&ctx, fresh);
+                anyhow::Ok(())
+            };
+            if let Err(e) = rebuilt.await {
+                tracing::warn!("background rebuild of the subscription matcher failed: {e:#}");
+                ctx.subscriptions().abort_compaction();
+            }
+        });
+    }
+    Ok(n)
 }
 
 /// A table of every source's health, for `newshound sources`.

@@ -51,6 +51,8 @@ pub struct PollContext {
     pub store: Store,
     pub fetcher: Fetcher,
     pub subscriptions: Arc<std::sync::RwLock<Arc<SubscriptionSet>>>,
+    /// `true` once the stored subscriptions are compiled (start-up compiles in the background).
+    pub subscriptions_ready: tokio::sync::watch::Receiver<bool>,
     pub summary_length: usize,
     pub allow_private_config_sources: bool,
     /// Article-page threshold per config source (by lower-case name), and for the rest.
@@ -61,6 +63,13 @@ pub struct PollContext {
 }
 
 impl PollContext {
+    /// Waits until the start-up compile of the subscriptions is done (at once afterwards), so
+    /// no item is matched against an incomplete set.
+    pub async fn subscriptions_ready(&self) {
+        let mut ready = self.subscriptions_ready.clone();
+        let _ = ready.wait_for(|r| *r).await;
+    }
+
     pub fn subscriptions(&self) -> Arc<SubscriptionSet> {
         match self.subscriptions.read() {
             Ok(guard) => Arc::clone(&guard),
@@ -496,6 +505,7 @@ async fn poll_inner(
         }
     }
     let total = new_items.len();
+    ctx.subscriptions_ready().await;
     let subs = ctx.subscriptions();
     let source_row = source.clone();
     let summary_length = ctx.summary_length;

@@ -600,3 +600,62 @@ async fn a_member_pinged_by_dm_does_not_get_the_same_item_in_a_channel_digest() 
     assert_eq!(digests.len(), 1);
     assert_eq!(titles(&digests[0]), vec!["Gemini alone"]);
 }
+
+/// Start-up compiles the subscriptions in the background: a poll that finishes first waits
+/// for them before matching, so no item is matched against an empty set (and lost).
+#[tokio::test]
+async fn a_poll_waits_for_the_subscriptions_before_matching() {
+    use newshound::pipeline::PollContext;
+    use newshound::sources::fetch::{FetchSettings, Fetcher};
+    use std::sync::Arc;
+    let w = World::new().await;
+    w.subscribe(ALICE, "Meta", Cadence::Instant);
+    w.reload().await;
+    let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
+    let ctx = Arc::new(PollContext {
+        store: w.app.store().clone(),
+        fetcher: Fetcher::new(FetchSettings::default()).unwrap(),
+        subscriptions: Arc::clone(&w.app.ctx.subscriptions),
+        subscriptions_ready: ready_rx,
+        summary_length: 300,
+        allow_private_config_sources: true,
+        article_min_chars: std::collections::HashMap::new(),
+        default_article_min_chars: 0,
+        summarizer: None,
+    });
+    std::fs::write(
+        w.setup.path("feed.xml"),
+        rss(&[item(
+            "m1",
+            "Meta while compiling",
+            "https://wire.example/m1",
+        )]),
+    )
+    .unwrap();
+    let sources = w
+        .app
+        .store()
+        .call(|c| store::active_sources(c))
+        .await
+        .unwrap();
+    let wire = sources.into_iter().find(|s| s.name == "Wire").unwrap();
+    let poll = {
+        let ctx = Arc::clone(&ctx);
+        tokio::spawn(async move { poll_source(&ctx, &wire, at("2026-01-15T10:00:00Z")).await })
+    };
+    // Not ready: the poll is parked before matching, nothing recorded yet.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !poll.is_finished(),
+        "the poll matched before the subscriptions were ready"
+    );
+    ready_tx.send(true).unwrap();
+    poll.await.unwrap();
+    drain_outbox_at(w.app.store(), &w.sink, at("2026-01-15T10:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.sink.take_alerts(),
+        vec![("Meta while compiling".to_string(), vec![ALICE.to_string()])]
+    );
+}
