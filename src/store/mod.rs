@@ -274,10 +274,22 @@ pub(crate) fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceR
 /// Sources no longer in the config are retired (kept, not polled), never deleted.
 pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -> Result<()> {
     let tx = conn.transaction()?;
-    tx.execute(
-        "UPDATE sources SET retired = 1 WHERE origin = ?1",
-        [ORIGIN_CONFIG],
-    )?;
+    // One read of every config source, then writes only for what changed: a restart with
+    // 10,000 unchanged sources must not cost 20,000 statements.
+    let mut existing: std::collections::HashMap<String, (i64, String, String, String, i64, bool)> = {
+        let mut stmt = tx.prepare(
+            "SELECT id, name, coalesce(config_url, url), schedule, backfill, retired FROM sources
+             WHERE origin = ?1 AND guild_id IS NULL",
+        )?;
+        let rows = stmt.query_map([ORIGIN_CONFIG], |r| {
+            let name: String = r.get(1)?;
+            Ok((
+                name.to_lowercase(),
+                (r.get(0)?, name, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+            ))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
     for source in &config.sources {
         let url = match &source.location {
             Location::Url(u) => u.clone(),
@@ -285,15 +297,14 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
         };
         // Compared with the URL the config gave last time, not with `url`: a permanent
         // redirect may have moved `url` on, and that must survive a restart.
-        let existing: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT id, coalesce(config_url, url) FROM sources WHERE origin = ?1 AND guild_id IS NULL AND lower(name) = lower(?2)",
-                params![ORIGIN_CONFIG, source.name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match existing {
-            Some((id, old_url)) => {
+        match existing.remove(&source.name.to_lowercase()) {
+            Some((_, name, old_url, schedule, backfill, retired))
+                if !retired
+                    && name == source.name
+                    && old_url == url
+                    && schedule == source.schedule_text
+                    && backfill == i64::from(source.backfill) => {}
+            Some((id, _, old_url, ..)) => {
                 // A new URL is a new place to ask: forget the old validators.
                 let url_changed = old_url != url;
                 tx.execute(
@@ -313,6 +324,10 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
                 )?;
             }
         }
+    }
+    // Sources no longer in the config: retired (memory kept), never deleted.
+    for (id, ..) in existing.into_values() {
+        tx.execute("UPDATE sources SET retired = 1 WHERE id = ?1", [id])?;
     }
     tx.execute(
         "DELETE FROM subscriptions WHERE origin = ?1",
@@ -824,6 +839,75 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("junk.db"), "{text}");
+    }
+
+    fn config_with(sources: &[(&str, &str)]) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for (name, url) in sources {
+            text.push_str(&format!(
+                "[[sources]]\nname = \"{name}\"\nurl = \"{url}\"\n\n"
+            ));
+        }
+        Config::from_toml(&text, Path::new("t.toml"), dir.path()).unwrap()
+    }
+
+    fn source_state(store: &Store) -> Vec<(i64, String, String, bool, Option<String>)> {
+        store
+            .with(|c| {
+                let mut stmt =
+                    c.prepare("SELECT id, name, url, retired, etag FROM sources ORDER BY id")?;
+                let rows = stmt.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn config_sync_retires_revives_and_forgets_validators_only_on_a_new_url() {
+        let store = Store::open_in_memory().unwrap();
+        let now = Utc::now();
+        let sync = |config: &Config| store.with(|c| sync_config(c, config, now)).unwrap();
+        sync(&config_with(&[
+            ("A", "https://a.example/f"),
+            ("B", "https://b.example/f"),
+        ]));
+        store
+            .with(|c| Ok(c.execute("UPDATE sources SET etag = 'e1'", [])?))
+            .unwrap();
+        // Unchanged A keeps its validators; B leaves; C arrives.
+        sync(&config_with(&[
+            ("A", "https://a.example/f"),
+            ("C", "https://c.example/f"),
+        ]));
+        let state = source_state(&store);
+        assert_eq!(state.len(), 3);
+        assert_eq!(
+            state[0],
+            (
+                1,
+                "A".into(),
+                "https://a.example/f".into(),
+                false,
+                Some("e1".into())
+            )
+        );
+        assert!(state[1].3, "B is retired, not deleted");
+        assert!(!state[2].3);
+        // B comes back with the same id (its seen-item memory); A moves: validators forgotten.
+        sync(&config_with(&[
+            ("A", "https://a2.example/f"),
+            ("B", "https://b.example/f"),
+        ]));
+        let state = source_state(&store);
+        assert_eq!(
+            state[0],
+            (1, "A".into(), "https://a2.example/f".into(), false, None)
+        );
+        assert_eq!((state[1].0, state[1].3), (2, false));
+        assert!(state[2].3, "C is retired now");
     }
 
     #[test]
