@@ -27,8 +27,8 @@ const DECL_WINDOW: usize = 512;
 
 /// Decodes a feed document to UTF-8, whatever it was sent as.
 ///
-/// The encoding is taken from, in order: a byte-order mark (UTF-8, UTF-16 LE/BE; UTF-16 without
-/// a BOM is recognised from its zero bytes), the XML declaration's `encoding`, `http_charset`
+/// The encoding is taken from, in order: a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE;
+/// UTF-16 and UTF-32 without a BOM are recognised from their zero bytes), the XML declaration's `encoding`, `http_charset`
 /// (the `charset` of the HTTP `Content-Type`). Without any of these, valid UTF-8 is kept as is
 /// and bytes that are not valid UTF-8 are read as Windows-1252, one by one — this covers both
 /// feeds that say UTF-8 but contain cp1252 "smart quotes" and legacy feeds with no declaration.
@@ -50,6 +50,15 @@ pub fn to_utf8(bytes: &[u8], http_charset: Option<&str>) -> String {
 }
 
 fn decode(bytes: &[u8], http_charset: Option<&str>) -> String {
+    // UTF-32 first: its little-endian BOM starts with UTF-16's, and an ASCII first character
+    // leaves three zero bytes beside it. encoding_rs (the WHATWG set) has no UTF-32 decoder.
+    match bytes {
+        [0, 0, 0xFE, 0xFF, rest @ ..] => return decode_utf32(rest, u32::from_be_bytes),
+        [0xFF, 0xFE, 0, 0, rest @ ..] => return decode_utf32(rest, u32::from_le_bytes),
+        [first, 0, 0, 0, ..] if *first != 0 => return decode_utf32(bytes, u32::from_le_bytes),
+        [0, 0, 0, last, ..] if *last != 0 => return decode_utf32(bytes, u32::from_be_bytes),
+        _ => {}
+    }
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         return decode_as(encoding, &bytes[bom_len..]);
     }
@@ -65,7 +74,8 @@ fn decode(bytes: &[u8], http_charset: Option<&str>) -> String {
         http_charset.and_then(|label| Encoding::for_label_no_replacement(label.trim().as_bytes()));
     match declared.or(from_http) {
         // The bytes are ASCII-compatible (we just read a declaration, or there is no zero
-        // byte), so a UTF-16 label is wrong: read them as UTF-8.
+        // byte), so a UTF-16 label is wrong: read them as UTF-8. (A UTF-32 label is not one
+        // encoding_rs knows, so it lands in the last arm, which does the same.)
         Some(encoding) if encoding == UTF_16LE || encoding == UTF_16BE => {
             decode_utf8_lenient(bytes)
         }
@@ -82,6 +92,25 @@ fn decode_as(encoding: &'static Encoding, bytes: &[u8]) -> String {
     } else {
         encoding.decode_without_bom_handling(bytes).0.into_owned()
     }
+}
+
+/// UTF-32 code units (4 bytes each, in the byte order `unit` reads); a unit that is not a
+/// Unicode scalar value, or a cut-off last unit, becomes U+FFFD.
+fn decode_utf32(bytes: &[u8], unit: fn([u8; 4]) -> u32) -> String {
+    let chunks = bytes.chunks_exact(4);
+    let cut_off = !chunks.remainder().is_empty();
+    let mut out: String = chunks
+        .map(|chunk| {
+            <[u8; 4]>::try_from(chunk)
+                .ok()
+                .and_then(|b| char::from_u32(unit(b)))
+                .unwrap_or(char::REPLACEMENT_CHARACTER)
+        })
+        .collect();
+    if cut_off {
+        out.push(char::REPLACEMENT_CHARACTER);
+    }
+    out
 }
 
 /// Valid UTF-8 that is not plain ASCII: a legacy encoding label on such bytes is a lie (the
@@ -223,6 +252,8 @@ impl<'a> XmlRepairer<'a> {
             verbatim_until(&mut self.out, "]]>", 9)
         } else if rest.starts_with("<!--") {
             verbatim_until(&mut self.out, "-->", 4)
+        } else if is_xml_declaration(rest) {
+            self.xml_declaration(i)
         } else if rest.starts_with("<?") {
             verbatim_until(&mut self.out, "?>", 2)
         } else if rest.starts_with("<!") {
@@ -249,6 +280,29 @@ impl<'a> XmlRepairer<'a> {
             self.out.push_str("&lt;");
             i + 1
         }
+    }
+
+    /// Handles an XML declaration at `i`; returns the index just past it.
+    ///
+    /// feed-rs hands every declaration's `encoding` to quick-xml, which switches its decoder
+    /// (our text is already UTF-8, so any other encoding garbles it) and panics when the switch
+    /// comes after its first 64 bytes — a second declaration inside the document, or a long
+    /// first one. So the leading declaration is replaced by a plain UTF-8 one and any later one
+    /// (never legal XML) is dropped; their line breaks are kept so line numbers stay true.
+    fn xml_declaration(&mut self, i: usize) -> usize {
+        let rest = &self.src[i..];
+        let Some(end) = rest.find("?>").map(|p| p + 2) else {
+            // Never terminated: quick-xml reports it as cut off, without reading it.
+            push_legal(&mut self.out, rest);
+            return self.src.len();
+        };
+        if i == 0 {
+            self.out
+                .push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+        }
+        let line_breaks = rest[..end].matches('\n').count();
+        self.out.extend(std::iter::repeat_n('\n', line_breaks));
+        i + end
     }
 
     /// Handles a start tag at `i`; returns the index just past it.
@@ -582,6 +636,13 @@ fn name_length(s: &str) -> usize {
 
 fn local_name(name: &str) -> &str {
     name.rsplit_once(':').map_or(name, |(_, local)| local)
+}
+
+/// Whether `s` starts with an XML declaration as quick-xml reads one: `<?xml` then whitespace or
+/// `?>` (`<?xml-stylesheet ...?>` is an ordinary processing instruction).
+fn is_xml_declaration(s: &str) -> bool {
+    s.strip_prefix("<?xml")
+        .is_some_and(|after| after.starts_with([' ', '\t', '\r', '\n', '?']))
 }
 
 /// Length of a `<!...>` declaration (DOCTYPE with an optional `[...]` internal subset).
@@ -955,6 +1016,46 @@ mod tests {
             .collect();
         assert_eq!(to_utf8(&le, None), "<rss>é</rss>");
         assert_eq!(to_utf8(&be, None), "<rss>é</rss>");
+    }
+
+    #[test]
+    fn utf32_with_or_without_bom_is_decoded() {
+        let text = "<?xml version=\"1.0\" encoding=\"UTF-32\"?><rss>Tromsø 🚢</rss>";
+        let le: Vec<u8> = text
+            .chars()
+            .flat_map(|c| u32::from(c).to_le_bytes())
+            .collect();
+        let be: Vec<u8> = text
+            .chars()
+            .flat_map(|c| u32::from(c).to_be_bytes())
+            .collect();
+        let expected = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss>Tromsø 🚢</rss>";
+        for bytes in [
+            le.clone(),
+            be.clone(),
+            [&[0xFF, 0xFE, 0, 0][..], &le].concat(),
+            [&[0, 0, 0xFE, 0xFF][..], &be].concat(),
+        ] {
+            assert_eq!(to_utf8(&bytes, None), expected);
+        }
+    }
+
+    #[test]
+    fn utf32_units_that_are_not_characters_become_replacement_characters() {
+        let bytes = [b'<', 0, 0, 0, 0, 0xD8, 0, 0, b'>', 0, 0, 0, b'x', 0];
+        assert_eq!(to_utf8(&bytes, None), "<\u{fffd}>\u{fffd}");
+    }
+
+    #[test]
+    fn leading_declaration_is_plain_utf8_and_later_ones_are_dropped() {
+        let xml = "<?xml version='1.0'\n encoding='UTF-16'?>\n<rss>\
+                   <?xml version=\"1.0\" encoding=\"UTF-16\"?><channel/>\
+                   <?xml-stylesheet href=\"a.xsl\"?></rss>";
+        assert_eq!(
+            repair_xml(xml),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<rss version=\"2.0\"><channel/>\
+             <?xml-stylesheet href=\"a.xsl\"?></rss>"
+        );
     }
 
     #[test]
