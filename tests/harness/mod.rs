@@ -213,6 +213,16 @@ impl World {
             .flatten()
     }
 
+    /// Changes the bot's database while it runs (WAL: the bot keeps working; waits out its
+    /// locks). Used to make "30 minutes later" without waiting 30 minutes.
+    pub fn execute(&self, sql: &str, params: impl rusqlite::Params) -> usize {
+        let conn = rusqlite::Connection::open(self.db_path()).expect("open the bot's database");
+        conn.busy_timeout(Duration::from_secs(10))
+            .expect("set a busy timeout");
+        conn.execute(sql, params)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Alerts neither delivered nor dropped.
     /// Waits (bounded) until the bot has recorded every alert as delivered or dropped: a
     /// message reaches the fake a moment before the bot marks it delivered.
