@@ -9,8 +9,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // Panics that newshound catches (feed-rs on one document, a task) must not dump a
     // multi-line backtrace into the log; one error line says where and what. Developers who
-    // want the backtrace set RUST_BACKTRACE, which keeps Rust's default report.
-    if std::env::var_os("RUST_BACKTRACE").is_none() {
+    // want the backtrace set RUST_BACKTRACE (to anything but 0), which keeps Rust's default
+    // report.
+    if std::env::var_os("RUST_BACKTRACE").is_none_or(|v| v == "0") {
         std::panic::set_hook(Box::new(log_panic));
     }
     newshound::cli::main()

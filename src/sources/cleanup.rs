@@ -337,6 +337,13 @@ impl<'a> XmlRepairer<'a> {
         }
 
         let local = local_name(name);
+        if matches!(local, "text" | "thumbnail") {
+            // Media RSS `media:text start/end`, `media:thumbnail time`: see `is_safe_play_time`.
+            attributes.retain(|a| {
+                !matches!(local_name(a.name), "start" | "end" | "time")
+                    || is_safe_play_time(&a.value)
+            });
+        }
         if !self.seen_root {
             self.seen_root = true;
             self.fix_root(local, &mut attributes);
@@ -374,6 +381,18 @@ impl<'a> XmlRepairer<'a> {
             .map_or("", |t| &t[t.trim_end().len()..]);
         self.out.push_str(trailing_ws);
         self.out.push_str(closing);
+        if local == "duration" && !self_closing {
+            // `itunes:duration`: see `is_safe_play_time`. An unsafe value is left out (the
+            // element stays, empty); its line breaks are kept so line numbers stay true.
+            if let Some(content_len) = rest[end..].find("</") {
+                let content = &rest[end..end + content_len];
+                if !is_safe_play_time(content) {
+                    let line_breaks = content.matches('\n').count();
+                    self.out.extend(std::iter::repeat_n('\n', line_breaks));
+                    return i + end + content_len;
+                }
+            }
+        }
         i + end
     }
 
@@ -636,6 +655,22 @@ fn name_length(s: &str) -> usize {
 
 fn local_name(name: &str) -> &str {
     name.rsplit_once(':').map_or(name, |(_, local)| local)
+}
+
+/// Whether feed-rs can read `value` as a play time without panicking.
+///
+/// feed-rs 3.0.0 reads `itunes:duration` and Media RSS `start`/`end`/`time` with the regex
+/// `\d+` (which matches any Unicode digit) and then `parse::<u64>().unwrap()`, multiplying hours
+/// by 3600: Arabic-Indic digits (`١٢:٣٠`), a run of 20 digits, or hours near `u64::MAX` panic,
+/// and the whole feed would fail. newshound never uses these values, so a value that is not
+/// plain ASCII with digit runs of at most 9 (no references, no CDATA) is left out.
+fn is_safe_play_time(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii() && b != b'&' && b != b'<')
+        && value
+            .split(|c: char| !c.is_ascii_digit())
+            .all(|digits| digits.len() <= 9)
 }
 
 /// Whether `s` starts with an XML declaration as quick-xml reads one: `<?xml` then whitespace or
@@ -1055,6 +1090,33 @@ mod tests {
             repair_xml(xml),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<rss version=\"2.0\"><channel/>\
              <?xml-stylesheet href=\"a.xsl\"?></rss>"
+        );
+    }
+
+    #[test]
+    fn play_times_that_would_crash_feed_rs_are_left_out() {
+        let xml = "<rss><channel><item>\
+                   <itunes:duration>1:02:03</itunes:duration>\
+                   <itunes:duration>\u{661}\u{662}:\u{663}\u{660}</itunes:duration>\
+                   <itunes:duration>99999999999999999999</itunes:duration>\
+                   <itunes:duration><![CDATA[12]]></itunes:duration>\
+                   <itunes:duration>&#1633;\n</itunes:duration>\
+                   <media:thumbnail url=\"a.jpg\" time=\"12:05:01.5\"/>\
+                   <media:thumbnail url=\"b.jpg\" time=\"5124095576030431:59:59\"/>\
+                   <media:text start=\"\u{661}\" end=\"00:00:10\" type=\"plain\">x</media:text>\
+                   </item></channel></rss>";
+        assert_eq!(
+            repair_xml(xml),
+            "<rss version=\"2.0\"><channel><item>\
+             <itunes:duration>1:02:03</itunes:duration>\
+             <itunes:duration></itunes:duration>\
+             <itunes:duration></itunes:duration>\
+             <itunes:duration></itunes:duration>\
+             <itunes:duration>\n</itunes:duration>\
+             <media:thumbnail url=\"a.jpg\" time=\"12:05:01.5\"/>\
+             <media:thumbnail url=\"b.jpg\"/>\
+             <media:text end=\"00:00:10\" type=\"plain\">x</media:text>\
+             </item></channel></rss>"
         );
     }
 

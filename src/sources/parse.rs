@@ -823,6 +823,28 @@ mod tests {
     }
 
     #[test]
+    fn a_podcast_duration_feed_rs_cannot_read_does_not_fail_the_feed() {
+        // feed-rs 3.0.0 panicked on each of these (`parse::<u64>().unwrap()` on `\d+`).
+        for duration in ["١٢:٣٠", "99999999999999999999", "5124095576030431:59:59.9"] {
+            let xml = format!(
+                "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" \
+                 xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>Pod</title>\
+                 <item><title>Episode one</title><link>https://pod.example/1</link>\
+                 <itunes:duration>{duration}</itunes:duration>\
+                 <media:thumbnail url=\"https://pod.example/1.jpg\" time=\"{duration}\"/>\
+                 </item></channel></rss>"
+            );
+            let feed = parse(xml.as_bytes());
+            assert_eq!(titles(&feed), ["Episode one"], "{duration}");
+            assert_eq!(
+                feed.items[0].image.as_deref(),
+                Some("https://pod.example/1.jpg"),
+                "{duration}"
+            );
+        }
+    }
+
+    #[test]
     fn legacy_encodings_decode_with_or_without_declaration() {
         let feed = parse(fixture!("rss_latin1_no_declaration.xml"));
         assert_eq!(feed.items[0].title, "Ponte de São João reabre ao trânsito");
