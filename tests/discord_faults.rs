@@ -24,14 +24,7 @@ async fn world_with_alice() -> (World, harness::Bot) {
         .await;
     let bot = world.start_bot();
     world.ready(&bot).await;
-    let r = world
-        .command(
-            member_cmd("subscribe", ALICE)
-                .string_option("query", "Gemini")
-                .build(),
-        )
-        .await;
-    assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
+    world.subscribed(ALICE, "Gemini", None).await;
     (world, bot)
 }
 
@@ -197,25 +190,8 @@ async fn a_lost_response_after_discord_accepted_the_message_is_not_posted_twice(
 async fn a_broken_channel_keeps_its_alerts_until_an_admin_fixes_it() {
     let (world, bot) = world_with_alice().await;
     // Alerts default to the main channel; Bob's go to another channel.
-    let r = world
-        .command(
-            admin_cmd("alerts")
-                .subcommand("default", |o| {
-                    o.channel_option("channel", DEFAULT_CHANNEL_ID)
-                })
-                .build(),
-        )
-        .await;
-    assert!(!reply_text(&r).is_empty());
-    let r = world
-        .command(
-            member_cmd("subscribe", BOB)
-                .string_option("query", "Gemini")
-                .channel_option("channel", OTHER_CHANNEL)
-                .build(),
-        )
-        .await;
-    assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
+    world.set_alert_channel(DEFAULT_CHANNEL_ID).await;
+    world.subscribed(BOB, "Gemini", Some(OTHER_CHANNEL)).await;
 
     let mut published = vec![item("seed", "Markets steady before the holiday")];
     for (phase, fault) in [
@@ -289,13 +265,7 @@ async fn a_broken_channel_keeps_its_alerts_until_an_admin_fixes_it() {
 
         // Fixed: re-selecting the channel delivers both, once each, in order.
         world.fake.clear_faults();
-        world
-            .command(
-                admin_cmd("alerts")
-                    .subcommand("default", |o| o.channel_option("channel", OTHER_CHANNEL))
-                    .build(),
-            )
-            .await;
+        world.set_alert_channel(OTHER_CHANNEL).await;
         world
             .fake
             .wait_until("the kept alerts reach the fixed channel", WAIT, |f| {
@@ -317,15 +287,7 @@ async fn a_broken_channel_keeps_its_alerts_until_an_admin_fixes_it() {
         let b = titles.iter().position(|t| *t == second);
         assert!(a < b, "{phase}: kept alerts in order: {titles:?}");
         // Back to the main channel as the default for the next phase.
-        world
-            .command(
-                admin_cmd("alerts")
-                    .subcommand("default", |o| {
-                        o.channel_option("channel", DEFAULT_CHANNEL_ID)
-                    })
-                    .build(),
-            )
-            .await;
+        world.set_alert_channel(DEFAULT_CHANNEL_ID).await;
     }
     world.wait_no_pending().await;
     world.assert_nothing_posted_twice();
@@ -372,15 +334,7 @@ fn bobs_alerts(world: &World) -> Vec<(String, i64, bool)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_channel_is_reprobed_after_thirty_minutes_and_delivers_what_it_kept() {
     let (world, bot) = world_with_alice().await;
-    let r = world
-        .command(
-            member_cmd("subscribe", BOB)
-                .string_option("query", "Gemini")
-                .channel_option("channel", OTHER_CHANNEL)
-                .build(),
-        )
-        .await;
-    assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
+    world.subscribed(BOB, "Gemini", Some(OTHER_CHANNEL)).await;
     world.fake.fail_always(
         Route::CreateMessageIn(OTHER_CHANNEL),
         Fault::MissingPermissions,
@@ -557,14 +511,7 @@ async fn gateway_drops_are_resumed_and_commands_still_answered() {
             bot.log()
         );
     }
-    let r = world
-        .command(
-            member_cmd("subscribe", BOB)
-                .string_option("query", "Zebra")
-                .build(),
-        )
-        .await;
-    assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
+    world.subscribed(BOB, "Zebra", None).await;
     world
         .publish(&[
             item("z1", "Zebra and Gemini after the reconnect"),
