@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::core::alert::{searchable_body, PlannedAlert};
+pub use crate::subscriptions::SubscriptionSet;
 use crate::core::dedup::{guids_usable, item_keys};
 use crate::core::model::Item;
 use crate::core::story::{same_story, StoryKey};
@@ -17,7 +18,6 @@ use crate::schedule::{hinted_next_check, needs_unconditional, retry_at};
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetcher, Validators};
 use crate::sources::parse::parse_feed;
 use crate::store::{self, FetchRecord, NewItem, SourceRow, Store};
-pub use crate::subscriptions::SubscriptionSet;
 
 /// What one poll did.
 #[derive(Debug, Clone, PartialEq, Eq)]

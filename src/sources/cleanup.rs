@@ -28,10 +28,11 @@ const DECL_WINDOW: usize = 512;
 /// Decodes a feed document to UTF-8, whatever it was sent as.
 ///
 /// The encoding is taken from, in order: a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE;
-/// UTF-16 and UTF-32 without a BOM are recognised from their zero bytes), the XML declaration's `encoding`, `http_charset`
-/// (the `charset` of the HTTP `Content-Type`). Without any of these, valid UTF-8 is kept as is
-/// and bytes that are not valid UTF-8 are read as Windows-1252, one by one — this covers both
-/// feeds that say UTF-8 but contain cp1252 "smart quotes" and legacy feeds with no declaration.
+/// UTF-16 and UTF-32 without a BOM are recognised from their zero bytes), the XML declaration's
+/// `encoding`, `http_charset` (the `charset` of the HTTP `Content-Type`). Without any of these,
+/// valid UTF-8 is kept as is and bytes that are not valid UTF-8 are read as Windows-1252, one by
+/// one — this covers both feeds that say UTF-8 but contain cp1252 "smart quotes" and legacy
+/// feeds with no declaration.
 /// A legacy label on a document that is in fact valid, non-ASCII UTF-8 is not believed.
 ///
 /// The XML declaration's `encoding` is rewritten to `UTF-8` so the XML parser does not decode a
