@@ -475,6 +475,28 @@ fn fuzz_regression_a_second_utf16_declaration_no_longer_crashes_the_parser() {
     }
 }
 
+/// `fuzz/` feed_parse (second round): the first declaration never ends and the UTF-16 text after
+/// it is full of NULs; dropping them made a new `<?xml … encoding="UTF-16"?>` that feed-rs acted
+/// on, and quick-xml panicked again. Illegal characters are now dropped before markup is read.
+/// The file is the fuzzer's input as saved: the first byte picks the Content-Type (1: RSS,
+/// UTF-8).
+#[test]
+fn fuzz_regression_nuls_cannot_join_into_a_second_declaration() {
+    let input = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fuzz/feed_parse_nul_joined_declaration.bin"
+    ))
+    .unwrap();
+    let result = parse_feed(
+        &input[1..],
+        Some("application/rss+xml; charset=utf-8"),
+        Some("https://wire.example/feed/"),
+    );
+    if let Err(err) = result {
+        assert!(!err.to_string().contains("crashed"), "{err}");
+    }
+}
+
 /// Regression (fuzz `query_parse`): a query accepted as typed but too long once written in
 /// canonical form was skipped at the next start. Now it is either refused up front or
 /// round-trips.

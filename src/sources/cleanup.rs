@@ -196,8 +196,11 @@ fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// CDATA sections, comments, processing instructions and the DOCTYPE are copied verbatim (only
 /// illegal characters are dropped from them: no XML parser accepts those anywhere).
 pub fn repair_xml(xml: &str) -> String {
+    // Illegal characters go first, so that dropping them cannot join what surrounds them into
+    // new markup after it was judged: `<\0?xml … ?\0>` must not become a declaration.
+    let xml = without_illegal_characters(xml);
     let mut repairer = XmlRepairer {
-        src: xml,
+        src: &xml,
         out: String::with_capacity(xml.len() + xml.len() / 32),
         seen_root: false,
         atom03_prefixes: Vec::new(),
@@ -630,12 +633,22 @@ fn is_xml_char(c: char) -> bool {
 }
 
 /// Appends `s` without the characters XML 1.0 forbids.
+fn without_illegal_characters(s: &str) -> Cow<'_, str> {
+    if !has_suspicious_bytes(s) || s.chars().all(is_xml_char) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|&c| is_xml_char(c)).collect())
+    }
+}
+
+/// Fast check: the illegal characters are C0 controls or encoded as EF BF BE / EF BF BF.
+fn has_suspicious_bytes(s: &str) -> bool {
+    s.bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF)
+}
+
 fn push_legal(out: &mut String, s: &str) {
-    // Fast path: the illegal characters are C0 controls or encoded as EF BF BE / EF BF BF.
-    let suspicious = s
-        .bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
-    if suspicious {
+    if has_suspicious_bytes(s) {
         out.extend(s.chars().filter(|&c| is_xml_char(c)));
     } else {
         out.push_str(s);
@@ -1092,6 +1105,17 @@ mod tests {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<rss version=\"2.0\"><channel/>\
              <?xml-stylesheet href=\"a.xsl\"?></rss>"
         );
+    }
+
+    #[test]
+    fn dropped_control_characters_cannot_make_a_new_declaration() {
+        // Found by fuzzing: an unterminated first declaration was copied as it was, minus its
+        // NULs, which turned `<\0?\0x\0m\0l … ?\0>` into a declaration feed-rs acted on.
+        let xml = "<?xml version=\"1.0\" encoding\u{0}<rss><\u{0}?xml version=\"1.0\" \
+                   encoding=\"UTF-16\"?\u{0}><channel/></rss>";
+        let repaired = repair_xml(xml);
+        assert_eq!(repaired.matches("<?xml").count(), 1, "{repaired}");
+        assert!(!repaired.contains("UTF-16"), "{repaired}");
     }
 
     #[test]
