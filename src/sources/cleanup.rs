@@ -206,7 +206,24 @@ pub fn repair_xml(xml: &str) -> String {
         atom03_prefixes: Vec::new(),
     };
     repairer.run();
-    repairer.out
+    defuse_later_declarations(repairer.out)
+}
+
+/// Turns every `<?xml` after the start of `out` into `<?_xml`, an ordinary processing
+/// instruction, wherever it is. The repairer drops the later declarations it sees as markup,
+/// but quick-xml can tokenise a damaged document differently (an attribute value that never
+/// closes swallows a `>`, and then a comment or CDATA section), so this last pass makes sure
+/// no declaration but the first one reaches it (see [`XmlRepairer::xml_declaration`]).
+fn defuse_later_declarations(mut out: String) -> String {
+    let later: Vec<usize> = out
+        .match_indices("<?xml")
+        .map(|(at, _)| at)
+        .filter(|&at| at > 0 && is_xml_declaration(&out[at..]))
+        .collect();
+    for at in later.into_iter().rev() {
+        out.insert(at + 2, '_');
+    }
+    out
 }
 
 struct XmlRepairer<'a> {
@@ -1116,6 +1133,22 @@ mod tests {
         let repaired = repair_xml(xml);
         assert_eq!(repaired.matches("<?xml").count(), 1, "{repaired}");
         assert!(!repaired.contains("UTF-16"), "{repaired}");
+    }
+
+    #[test]
+    fn declarations_inside_comments_cdata_and_attributes_are_defused() {
+        let xml = "<?xml version=\"1.0\"?><rss a=\"<?xml encoding='UTF-16'?>\"><!-- <?xml?> -->\
+                   <![CDATA[<?xml version=\"1.0\"?>]]><?xml-stylesheet href=\"a.xsl\"?></rss>";
+        let repaired = repair_xml(xml);
+        assert!(
+            repaired
+                .match_indices("<?xml")
+                .all(|(at, _)| at == 0 || repaired[at..].starts_with("<?xml-stylesheet")),
+            "{repaired}"
+        );
+        assert!(repaired.contains("<!-- <?_xml?> -->"), "{repaired}");
+        assert!(repaired.contains("<![CDATA[<?_xml version"), "{repaired}");
+        assert!(repaired.contains("<?xml-stylesheet"), "{repaired}");
     }
 
     #[test]
