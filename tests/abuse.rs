@@ -281,6 +281,102 @@ async fn sources_add_refuses_every_internal_address() {
     assert!(!reply_text(&r).contains("Sneaky"), "{}", reply_text(&r));
 }
 
+/// Host names (not IP literals, not `localhost`) that this machine's own resolver maps to a
+/// non-public address without the internet: its host name and the names in `/etc/hosts`, kept
+/// only when every address they resolve to is loopback or private. Found at run time because no
+/// such name exists on every machine; `localhost`-shaped names are tested without it.
+async fn names_resolving_to_private_addresses() -> Vec<String> {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let mut candidates: Vec<String> = std::iter::once(hostname.trim())
+        .chain(
+            hosts
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or_default())
+                .flat_map(|l| l.split_whitespace().skip(1)),
+        )
+        .filter(|n| !n.is_empty() && n.parse::<std::net::IpAddr>().is_err())
+        .map(str::to_ascii_lowercase)
+        .filter(|n| n != "localhost" && !n.ends_with(".localhost"))
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    let mut found = Vec::new();
+    for name in candidates {
+        let lookup = tokio::net::lookup_host((name.as_str(), 80));
+        let Ok(Ok(addrs)) = tokio::time::timeout(Duration::from_secs(5), lookup).await else {
+            continue;
+        };
+        let addrs: Vec<_> = addrs.collect();
+        if !addrs.is_empty()
+            && addrs
+                .iter()
+                .all(|a| newshound::sources::address::check_ip(a.ip()).is_err())
+        {
+            found.push(name);
+        }
+    }
+    found
+}
+
+/// `/sources add` with host names, not addresses, that lead to this machine: `localhost` in its
+/// other spellings is refused by name (RFC 6761, whatever DNS says), and a name the resolver maps
+/// to loopback or a private address is refused once resolved — before any connection, so the
+/// test's own server on 127.0.0.1 never sees a request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_add_refuses_names_that_resolve_to_this_machine() {
+    let (world, _bot) = running_world().await;
+    world
+        .mount("/internal.xml", &[item("x", "Internal only")])
+        .await;
+    let port = world.feeds.address().port();
+    let mut cases: Vec<(String, &str)> = [
+        "localhost.",
+        "foo.localhost",
+        "Feeds.LOCALHOST.",
+        "a.b.localhost",
+    ]
+    .iter()
+    .map(|host| {
+        (
+            format!("http://{host}:{port}/internal.xml"),
+            "is this machine",
+        )
+    })
+    .collect();
+    let resolved = names_resolving_to_private_addresses().await;
+    eprintln!("names resolving to private addresses here: {resolved:?}");
+    for name in &resolved {
+        cases.push((format!("http://{name}:{port}/internal.xml"), "resolves to"));
+    }
+    for (url, reason) in &cases {
+        let r = world
+            .command_final(
+                admin_cmd("sources")
+                    .subcommand("add", |o| {
+                        o.string_option("url", url).string_option("name", "Sneaky")
+                    })
+                    .build(),
+            )
+            .await;
+        let text = reply_text(&r);
+        assert!(
+            text.contains("Could not add") && text.contains(reason),
+            "{url}: expected a refusal saying {reason:?}, got: {text}"
+        );
+    }
+    let asked = world.feeds.received_requests().await.unwrap_or_default();
+    assert!(
+        !asked.iter().any(|r| r.url.path() == "/internal.xml"),
+        "a name leading to this machine was fetched: {:?}",
+        asked.iter().map(|r| r.url.to_string()).collect::<Vec<_>>()
+    );
+    let r = world
+        .command(admin_cmd("sources").subcommand("list", |o| o).build())
+        .await;
+    assert!(!reply_text(&r).contains("Sneaky"), "{}", reply_text(&r));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_cannot_see_or_change_each_others_subscriptions() {
     let (world, _bot) = running_world().await;

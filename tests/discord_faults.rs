@@ -24,14 +24,7 @@ async fn world_with_alice() -> (World, harness::Bot) {
         .await;
     let bot = world.start_bot();
     world.ready(&bot).await;
-    let r = world
-        .command(
-            member_cmd("subscribe", ALICE)
-                .string_option("query", "Gemini")
-                .build(),
-        )
-        .await;
-    assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
+    world.subscribed(ALICE, "Gemini", None).await;
     (world, bot)
 }
 
@@ -197,25 +190,8 @@ async fn a_lost_response_after_discord_accepted_the_message_is_not_posted_twice(
 async fn a_broken_channel_keeps_its_alerts_until_an_admin_fixes_it() {
     let (world, bot) = world_with_alice().await;
     // Alerts default to the main channel; Bob's go to another channel.
-    let r = world
-        .command(
-            admin_cmd("alerts")
-                .subcommand("default", |o| {
-                    o.channel_option("channel", DEFAULT_CHANNEL_ID)
-                })
-                .build(),
-        )
-        .await;
-    assert!(!reply_text(&r).is_empty());
-    let r = world
-        .command(
-            member_cmd("subscribe", BOB)
-                .string_option("query", "Gemini")
-                .channel_option("channel", OTHER_CHANNEL)
-                .build(),
-        )
-        .await;
-    assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
+    world.set_alert_channel(DEFAULT_CHANNEL_ID).await;
+    world.subscribed(BOB, "Gemini", Some(OTHER_CHANNEL)).await;
 
     let mut published = vec![item("seed", "Markets steady before the holiday")];
     for (phase, fault) in [
@@ -289,13 +265,7 @@ async fn a_broken_channel_keeps_its_alerts_until_an_admin_fixes_it() {
 
         // Fixed: re-selecting the channel delivers both, once each, in order.
         world.fake.clear_faults();
-        world
-            .command(
-                admin_cmd("alerts")
-                    .subcommand("default", |o| o.channel_option("channel", OTHER_CHANNEL))
-                    .build(),
-            )
-            .await;
+        world.set_alert_channel(OTHER_CHANNEL).await;
         world
             .fake
             .wait_until("the kept alerts reach the fixed channel", WAIT, |f| {
@@ -317,17 +287,156 @@ async fn a_broken_channel_keeps_its_alerts_until_an_admin_fixes_it() {
         let b = titles.iter().position(|t| *t == second);
         assert!(a < b, "{phase}: kept alerts in order: {titles:?}");
         // Back to the main channel as the default for the next phase.
-        world
-            .command(
-                admin_cmd("alerts")
-                    .subcommand("default", |o| {
-                        o.channel_option("channel", DEFAULT_CHANNEL_ID)
-                    })
-                    .build(),
-            )
-            .await;
+        world.set_alert_channel(DEFAULT_CHANNEL_ID).await;
     }
     world.wait_no_pending().await;
+    world.assert_nothing_posted_twice();
+    world.fake.assert_no_violations();
+}
+
+/// Moves a suspended channel's `broken_at` and `probed_at` 31 minutes into the past, as if the
+/// bot had waited out [`BROKEN_TARGET_PROBE`](newshound::delivery::BROKEN_TARGET_PROBE).
+fn half_an_hour_passes_for(world: &World, channel: u64) {
+    let earlier = (chrono::Utc::now()
+        - newshound::delivery::BROKEN_TARGET_PROBE
+        - chrono::Duration::minutes(1))
+    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let changed = world.execute(
+        "UPDATE targets SET broken_at = ?1, probed_at = ?1 WHERE target = ?2",
+        rusqlite::params![earlier, format!("channel:{channel}")],
+    );
+    assert_eq!(changed, 1, "channel {channel} is not suspended");
+}
+
+/// Bob's alerts to `OTHER_CHANNEL`, oldest first: (title, attempts, delivered).
+fn bobs_alerts(world: &World) -> Vec<(String, i64, bool)> {
+    let conn = rusqlite::Connection::open(world.db_path()).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT items.title, outbox.attempts, outbox.delivered_at IS NOT NULL
+             FROM outbox JOIN items ON items.id = outbox.item_id
+             WHERE outbox.target = ?1 ORDER BY outbox.id",
+        )
+        .unwrap();
+    stmt.query_map([format!("channel:{OTHER_CHANNEL}")], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+/// A suspended channel is retried with one alert once it has been suspended for 30 minutes:
+/// still broken, that one attempt fails and the alerts stay kept; fixed, every kept alert goes
+/// out once, in order, with no admin action. "30 minutes later" is made by rewriting the
+/// suspension's timestamps in the running bot's database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_channel_is_reprobed_after_thirty_minutes_and_delivers_what_it_kept() {
+    let (world, bot) = world_with_alice().await;
+    world.subscribed(BOB, "Gemini", Some(OTHER_CHANNEL)).await;
+    world.fake.fail_always(
+        Route::CreateMessageIn(OTHER_CHANNEL),
+        Fault::MissingPermissions,
+    );
+
+    let titles = [
+        "Gemini kept one",
+        "Gemini kept two",
+        "Gemini kept three",
+        "Gemini kept four",
+    ];
+    let mut published = vec![item("seed", "Markets steady before the holiday")];
+    // Publishes the next title and waits until Alice has it (so the pass that handled it has
+    // also decided about Bob's copy) and Bob's copy is recorded.
+    let mut publish_next = async |n: usize| {
+        published.insert(0, item(leak(format!("probe-{n}")), titles[n]));
+        world.publish(&published).await;
+        world.wait_for_title(titles[n]).await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while bobs_alerts(&world).len() < n + 1 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "log:\n{}",
+                bot.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+
+    // Suspended by the first 403; the second alert is kept without a try.
+    publish_next(0).await;
+    world
+        .fake
+        .wait_until("the 403 that suspends the channel", WAIT, |f| {
+            f.requests().iter().any(|r| r.status == 403)
+        })
+        .await;
+    publish_next(1).await;
+    assert_eq!(world.message_posts(OTHER_CHANNEL, Some(403)), 1);
+
+    // 30 minutes later, still broken: one alert (the oldest) is tried, and fails; all kept.
+    half_an_hour_passes_for(&world, OTHER_CHANNEL);
+    publish_next(2).await;
+    world
+        .fake
+        .wait_until("one probe of the suspended channel", WAIT, |f| {
+            f.requests()
+                .iter()
+                .filter(|r| {
+                    r.status == 403 && r.path.ends_with(&format!("/{OTHER_CHANNEL}/messages"))
+                })
+                .count()
+                == 2
+        })
+        .await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while bobs_alerts(&world)[0].1 < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            bobs_alerts(&world)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        bobs_alerts(&world),
+        [
+            (titles[0].to_string(), 2, false),
+            (titles[1].to_string(), 0, false),
+            (titles[2].to_string(), 0, false),
+        ],
+        "one probe, with the oldest alert; nothing delivered"
+    );
+    assert!(world.fake.messages_in(OTHER_CHANNEL).is_empty());
+
+    // Fixed in Discord (no admin command): 30 minutes later the next pass delivers all four,
+    // once each, in order, and the suspension is lifted.
+    world.fake.clear_faults();
+    half_an_hour_passes_for(&world, OTHER_CHANNEL);
+    publish_next(3).await;
+    world
+        .fake
+        .wait_until("the kept alerts reach the fixed channel", WAIT, |f| {
+            f.messages_in(OTHER_CHANNEL).len() >= titles.len()
+        })
+        .await;
+    let posted: Vec<String> = world
+        .fake
+        .messages_in(OTHER_CHANNEL)
+        .iter()
+        .map(|m| embed_title(&m.body))
+        .collect();
+    assert_eq!(posted, titles, "each kept alert once, in order");
+    world.wait_no_pending().await;
+    assert_eq!(
+        world.query_i64(&format!(
+            "SELECT count(*) FROM targets WHERE target = 'channel:{OTHER_CHANNEL}'"
+        )),
+        Some(0),
+        "the suspension is lifted"
+    );
+    assert_eq!(world.message_posts(OTHER_CHANNEL, Some(403)), 2);
     world.assert_nothing_posted_twice();
     world.fake.assert_no_violations();
 }
@@ -402,14 +511,7 @@ async fn gateway_drops_are_resumed_and_commands_still_answered() {
             bot.log()
         );
     }
-    let r = world
-        .command(
-            member_cmd("subscribe", BOB)
-                .string_option("query", "Zebra")
-                .build(),
-        )
-        .await;
-    assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
+    world.subscribed(BOB, "Zebra", None).await;
     world
         .publish(&[
             item("z1", "Zebra and Gemini after the reconnect"),

@@ -439,18 +439,68 @@ proptest! {
 
 // ---- regressions found by fuzzing ----------------------------------------------------------
 
-/// `fuzz/` feed_parse: a UTF-16 document whose declaration names UTF-16 makes quick-xml (inside
-/// feed-rs) panic with "set_encoding() called after prefix buffer was drained". The panic is
-/// caught per document: that source fails with a clear error, nothing else does.
+/// `fuzz/` feed_parse: a UTF-16 document (BOM, declares UTF-16) with a second, mid-document
+/// `<?xml ... encoding="UTF-16"?>` made quick-xml (inside feed-rs) panic with
+/// "set_encoding() called after prefix buffer was drained". The clean-up pass now hands feed-rs
+/// one plain UTF-8 declaration and drops later ones, so the fuzzer's document (which is also cut
+/// off) gets the ordinary cut-off error, and the same shape without the damage parses.
 #[test]
-fn feed_rs_panic_on_utf16_encoding_switch_fails_only_that_document() {
+fn fuzz_regression_a_second_utf16_declaration_no_longer_crashes_the_parser() {
     let doc = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/fuzz/feed_parse_utf16_encoding_switch.xml"
     ))
     .unwrap();
     let err = parse_feed(&doc, Some("application/rss+xml; charset=utf-8"), None).unwrap_err();
-    assert!(err.to_string().contains("crashed"), "{err}");
+    let message = err.to_string();
+    assert!(!message.contains("crashed"), "{message}");
+    assert!(
+        message.contains("line 20") && message.contains("cut off"),
+        "{message}"
+    );
+
+    let feed_with_a_second_declaration = "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-16\"?>
+<rss version=\"2.0\"><channel><title>Nordic Wire</title>
+<?xml version=\"1.0\" encoding=\"UTF-16\"?>
+<item><title>Tromsø harbour expansion approved</title>
+<link>https://nordicwire.example.no/2024/tromso-harbour</link></item></channel></rss>";
+    for utf16 in [u16::to_le_bytes, u16::to_be_bytes] {
+        let bytes: Vec<u8> = feed_with_a_second_declaration
+            .encode_utf16()
+            .flat_map(utf16)
+            .collect();
+        let feed = parse_feed(&bytes, Some("application/rss+xml; charset=utf-8"), None).unwrap();
+        let titles: Vec<&str> = feed.items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(titles, ["Tromsø harbour expansion approved"]);
+    }
+}
+
+/// `fuzz/` feed_parse (second round): the first declaration never ends and the UTF-16 text after
+/// it is full of NULs; dropping them made a new `<?xml … encoding="UTF-16"?>` that feed-rs acted
+/// on, and quick-xml panicked again. Illegal characters are now dropped before markup is read.
+/// The file is the fuzzer's input as saved: the first byte picks the Content-Type (1: RSS,
+/// UTF-8).
+///
+/// Third round: an attribute value that never closes made quick-xml read past what the clean-up
+/// took for an open comment, into a `<?xml … encoding="ISO-8859-1"?>` inside it. Every later
+/// `<?xml` is now renamed `<?_xml` as the clean-up's last step, wherever it is.
+#[test]
+fn fuzz_regression_no_second_declaration_reaches_the_parser() {
+    for file in [
+        "feed_parse_nul_joined_declaration.bin",
+        "feed_parse_declaration_in_open_comment.bin",
+    ] {
+        let path = format!("{}/tests/fixtures/fuzz/{file}", env!("CARGO_MANIFEST_DIR"));
+        let input = std::fs::read(&path).unwrap();
+        let result = parse_feed(
+            &input[1..],
+            Some("application/rss+xml; charset=utf-8"),
+            Some("https://wire.example/feed/"),
+        );
+        if let Err(err) = result {
+            assert!(!err.to_string().contains("crashed"), "{file}: {err}");
+        }
+    }
 }
 
 /// Regression (fuzz `query_parse`): a query accepted as typed but too long once written in

@@ -51,6 +51,9 @@ fuzz_target!(|input: Input| {
         subscribers,
         target: input.target,
         image: input.image,
+        // Fields this target does not vary (e.g. `also_of`) keep their defaults, so a new field
+        // in `Alert` does not break the fuzz build.
+        ..Alert::default()
     };
     let outbox = input.id.checked_abs().unwrap_or(1).max(1);
     for m in render_alert(&alert, outbox) {

@@ -27,11 +27,12 @@ const DECL_WINDOW: usize = 512;
 
 /// Decodes a feed document to UTF-8, whatever it was sent as.
 ///
-/// The encoding is taken from, in order: a byte-order mark (UTF-8, UTF-16 LE/BE; UTF-16 without
-/// a BOM is recognised from its zero bytes), the XML declaration's `encoding`, `http_charset`
-/// (the `charset` of the HTTP `Content-Type`). Without any of these, valid UTF-8 is kept as is
-/// and bytes that are not valid UTF-8 are read as Windows-1252, one by one — this covers both
-/// feeds that say UTF-8 but contain cp1252 "smart quotes" and legacy feeds with no declaration.
+/// The encoding is taken from, in order: a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE;
+/// UTF-16 and UTF-32 without a BOM are recognised from their zero bytes), the XML declaration's
+/// `encoding`, `http_charset` (the `charset` of the HTTP `Content-Type`). Without any of these,
+/// valid UTF-8 is kept as is and bytes that are not valid UTF-8 are read as Windows-1252, one by
+/// one — this covers both feeds that say UTF-8 but contain cp1252 "smart quotes" and legacy
+/// feeds with no declaration.
 /// A legacy label on a document that is in fact valid, non-ASCII UTF-8 is not believed.
 ///
 /// The XML declaration's `encoding` is rewritten to `UTF-8` so the XML parser does not decode a
@@ -50,6 +51,15 @@ pub fn to_utf8(bytes: &[u8], http_charset: Option<&str>) -> String {
 }
 
 fn decode(bytes: &[u8], http_charset: Option<&str>) -> String {
+    // UTF-32 first: its little-endian BOM starts with UTF-16's, and an ASCII first character
+    // leaves three zero bytes beside it. encoding_rs (the WHATWG set) has no UTF-32 decoder.
+    match bytes {
+        [0, 0, 0xFE, 0xFF, rest @ ..] => return decode_utf32(rest, u32::from_be_bytes),
+        [0xFF, 0xFE, 0, 0, rest @ ..] => return decode_utf32(rest, u32::from_le_bytes),
+        [first, 0, 0, 0, ..] if *first != 0 => return decode_utf32(bytes, u32::from_le_bytes),
+        [0, 0, 0, last, ..] if *last != 0 => return decode_utf32(bytes, u32::from_be_bytes),
+        _ => {}
+    }
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         return decode_as(encoding, &bytes[bom_len..]);
     }
@@ -65,7 +75,8 @@ fn decode(bytes: &[u8], http_charset: Option<&str>) -> String {
         http_charset.and_then(|label| Encoding::for_label_no_replacement(label.trim().as_bytes()));
     match declared.or(from_http) {
         // The bytes are ASCII-compatible (we just read a declaration, or there is no zero
-        // byte), so a UTF-16 label is wrong: read them as UTF-8.
+        // byte), so a UTF-16 label is wrong: read them as UTF-8. (A UTF-32 label is not one
+        // encoding_rs knows, so it lands in the last arm, which does the same.)
         Some(encoding) if encoding == UTF_16LE || encoding == UTF_16BE => {
             decode_utf8_lenient(bytes)
         }
@@ -82,6 +93,25 @@ fn decode_as(encoding: &'static Encoding, bytes: &[u8]) -> String {
     } else {
         encoding.decode_without_bom_handling(bytes).0.into_owned()
     }
+}
+
+/// UTF-32 code units (4 bytes each, in the byte order `unit` reads); a unit that is not a
+/// Unicode scalar value, or a cut-off last unit, becomes U+FFFD.
+fn decode_utf32(bytes: &[u8], unit: fn([u8; 4]) -> u32) -> String {
+    let chunks = bytes.chunks_exact(4);
+    let cut_off = !chunks.remainder().is_empty();
+    let mut out: String = chunks
+        .map(|chunk| {
+            <[u8; 4]>::try_from(chunk)
+                .ok()
+                .and_then(|b| char::from_u32(unit(b)))
+                .unwrap_or(char::REPLACEMENT_CHARACTER)
+        })
+        .collect();
+    if cut_off {
+        out.push(char::REPLACEMENT_CHARACTER);
+    }
+    out
 }
 
 /// Valid UTF-8 that is not plain ASCII: a legacy encoding label on such bytes is a lie (the
@@ -166,14 +196,34 @@ fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// CDATA sections, comments, processing instructions and the DOCTYPE are copied verbatim (only
 /// illegal characters are dropped from them: no XML parser accepts those anywhere).
 pub fn repair_xml(xml: &str) -> String {
+    // Illegal characters go first, so that dropping them cannot join what surrounds them into
+    // new markup after it was judged: `<\0?xml … ?\0>` must not become a declaration.
+    let xml = without_illegal_characters(xml);
     let mut repairer = XmlRepairer {
-        src: xml,
+        src: &xml,
         out: String::with_capacity(xml.len() + xml.len() / 32),
         seen_root: false,
         atom03_prefixes: Vec::new(),
     };
     repairer.run();
-    repairer.out
+    defuse_later_declarations(repairer.out)
+}
+
+/// Turns every `<?xml` after the start of `out` into `<?_xml`, an ordinary processing
+/// instruction, wherever it is. The repairer drops the later declarations it sees as markup,
+/// but quick-xml can tokenise a damaged document differently (an attribute value that never
+/// closes swallows a `>`, and then a comment or CDATA section), so this last pass makes sure
+/// no declaration but the first one reaches it (see [`XmlRepairer::xml_declaration`]).
+fn defuse_later_declarations(mut out: String) -> String {
+    let later: Vec<usize> = out
+        .match_indices("<?xml")
+        .map(|(at, _)| at)
+        .filter(|&at| at > 0 && is_xml_declaration(&out[at..]))
+        .collect();
+    for at in later.into_iter().rev() {
+        out.insert(at + 2, '_');
+    }
+    out
 }
 
 struct XmlRepairer<'a> {
@@ -223,6 +273,8 @@ impl<'a> XmlRepairer<'a> {
             verbatim_until(&mut self.out, "]]>", 9)
         } else if rest.starts_with("<!--") {
             verbatim_until(&mut self.out, "-->", 4)
+        } else if is_xml_declaration(rest) {
+            self.xml_declaration(i)
         } else if rest.starts_with("<?") {
             verbatim_until(&mut self.out, "?>", 2)
         } else if rest.starts_with("<!") {
@@ -249,6 +301,29 @@ impl<'a> XmlRepairer<'a> {
             self.out.push_str("&lt;");
             i + 1
         }
+    }
+
+    /// Handles an XML declaration at `i`; returns the index just past it.
+    ///
+    /// feed-rs hands every declaration's `encoding` to quick-xml, which switches its decoder
+    /// (our text is already UTF-8, so any other encoding garbles it) and panics when the switch
+    /// comes after its first 64 bytes — a second declaration inside the document, or a long
+    /// first one. So the leading declaration is replaced by a plain UTF-8 one and any later one
+    /// (never legal XML) is dropped; their line breaks are kept so line numbers stay true.
+    fn xml_declaration(&mut self, i: usize) -> usize {
+        let rest = &self.src[i..];
+        let Some(end) = rest.find("?>").map(|p| p + 2) else {
+            // Never terminated: quick-xml reports it as cut off, without reading it.
+            push_legal(&mut self.out, rest);
+            return self.src.len();
+        };
+        if i == 0 {
+            self.out
+                .push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+        }
+        let line_breaks = rest[..end].matches('\n').count();
+        self.out.extend(std::iter::repeat_n('\n', line_breaks));
+        i + end
     }
 
     /// Handles a start tag at `i`; returns the index just past it.
@@ -283,6 +358,13 @@ impl<'a> XmlRepairer<'a> {
         }
 
         let local = local_name(name);
+        if matches!(local, "text" | "thumbnail") {
+            // Media RSS `media:text start/end`, `media:thumbnail time`: see `is_safe_play_time`.
+            attributes.retain(|a| {
+                !matches!(local_name(a.name), "start" | "end" | "time")
+                    || is_safe_play_time(&a.value)
+            });
+        }
         if !self.seen_root {
             self.seen_root = true;
             self.fix_root(local, &mut attributes);
@@ -320,6 +402,18 @@ impl<'a> XmlRepairer<'a> {
             .map_or("", |t| &t[t.trim_end().len()..]);
         self.out.push_str(trailing_ws);
         self.out.push_str(closing);
+        if local == "duration" && !self_closing {
+            // `itunes:duration`: see `is_safe_play_time`. An unsafe value is left out (the
+            // element stays, empty); its line breaks are kept so line numbers stay true.
+            if let Some(content_len) = rest[end..].find("</") {
+                let content = &rest[end..end + content_len];
+                if !is_safe_play_time(content) {
+                    let line_breaks = content.matches('\n').count();
+                    self.out.extend(std::iter::repeat_n('\n', line_breaks));
+                    return i + end + content_len;
+                }
+            }
+        }
         i + end
     }
 
@@ -556,12 +650,22 @@ fn is_xml_char(c: char) -> bool {
 }
 
 /// Appends `s` without the characters XML 1.0 forbids.
+fn without_illegal_characters(s: &str) -> Cow<'_, str> {
+    if !has_suspicious_bytes(s) || s.chars().all(is_xml_char) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|&c| is_xml_char(c)).collect())
+    }
+}
+
+/// Fast check: the illegal characters are C0 controls or encoded as EF BF BE / EF BF BF.
+fn has_suspicious_bytes(s: &str) -> bool {
+    s.bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF)
+}
+
 fn push_legal(out: &mut String, s: &str) {
-    // Fast path: the illegal characters are C0 controls or encoded as EF BF BE / EF BF BF.
-    let suspicious = s
-        .bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
-    if suspicious {
+    if has_suspicious_bytes(s) {
         out.extend(s.chars().filter(|&c| is_xml_char(c)));
     } else {
         out.push_str(s);
@@ -582,6 +686,29 @@ fn name_length(s: &str) -> usize {
 
 fn local_name(name: &str) -> &str {
     name.rsplit_once(':').map_or(name, |(_, local)| local)
+}
+
+/// Whether feed-rs can read `value` as a play time without panicking.
+///
+/// feed-rs 3.0.0 reads `itunes:duration` and Media RSS `start`/`end`/`time` with the regex
+/// `\d+` (which matches any Unicode digit) and then `parse::<u64>().unwrap()`, multiplying hours
+/// by 3600: Arabic-Indic digits (`١٢:٣٠`), a run of 20 digits, or hours near `u64::MAX` panic,
+/// and the whole feed would fail. newshound never uses these values, so a value that is not
+/// plain ASCII with digit runs of at most 9 (no references, no CDATA) is left out.
+fn is_safe_play_time(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii() && b != b'&' && b != b'<')
+        && value
+            .split(|c: char| !c.is_ascii_digit())
+            .all(|digits| digits.len() <= 9)
+}
+
+/// Whether `s` starts with an XML declaration as quick-xml reads one: `<?xml` then whitespace or
+/// `?>` (`<?xml-stylesheet ...?>` is an ordinary processing instruction).
+fn is_xml_declaration(s: &str) -> bool {
+    s.strip_prefix("<?xml")
+        .is_some_and(|after| after.starts_with([' ', '\t', '\r', '\n', '?']))
 }
 
 /// Length of a `<!...>` declaration (DOCTYPE with an optional `[...]` internal subset).
@@ -955,6 +1082,100 @@ mod tests {
             .collect();
         assert_eq!(to_utf8(&le, None), "<rss>é</rss>");
         assert_eq!(to_utf8(&be, None), "<rss>é</rss>");
+    }
+
+    #[test]
+    fn utf32_with_or_without_bom_is_decoded() {
+        let text = "<?xml version=\"1.0\" encoding=\"UTF-32\"?><rss>Tromsø 🚢</rss>";
+        let le: Vec<u8> = text
+            .chars()
+            .flat_map(|c| u32::from(c).to_le_bytes())
+            .collect();
+        let be: Vec<u8> = text
+            .chars()
+            .flat_map(|c| u32::from(c).to_be_bytes())
+            .collect();
+        let expected = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss>Tromsø 🚢</rss>";
+        for bytes in [
+            le.clone(),
+            be.clone(),
+            [&[0xFF, 0xFE, 0, 0][..], &le].concat(),
+            [&[0, 0, 0xFE, 0xFF][..], &be].concat(),
+        ] {
+            assert_eq!(to_utf8(&bytes, None), expected);
+        }
+    }
+
+    #[test]
+    fn utf32_units_that_are_not_characters_become_replacement_characters() {
+        let bytes = [b'<', 0, 0, 0, 0, 0xD8, 0, 0, b'>', 0, 0, 0, b'x', 0];
+        assert_eq!(to_utf8(&bytes, None), "<\u{fffd}>\u{fffd}");
+    }
+
+    #[test]
+    fn leading_declaration_is_plain_utf8_and_later_ones_are_dropped() {
+        let xml = "<?xml version='1.0'\n encoding='UTF-16'?>\n<rss>\
+                   <?xml version=\"1.0\" encoding=\"UTF-16\"?><channel/>\
+                   <?xml-stylesheet href=\"a.xsl\"?></rss>";
+        assert_eq!(
+            repair_xml(xml),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<rss version=\"2.0\"><channel/>\
+             <?xml-stylesheet href=\"a.xsl\"?></rss>"
+        );
+    }
+
+    #[test]
+    fn dropped_control_characters_cannot_make_a_new_declaration() {
+        // Found by fuzzing: an unterminated first declaration was copied as it was, minus its
+        // NULs, which turned `<\0?\0x\0m\0l … ?\0>` into a declaration feed-rs acted on.
+        let xml = "<?xml version=\"1.0\" encoding\u{0}<rss><\u{0}?xml version=\"1.0\" \
+                   encoding=\"UTF-16\"?\u{0}><channel/></rss>";
+        let repaired = repair_xml(xml);
+        assert_eq!(repaired.matches("<?xml").count(), 1, "{repaired}");
+        assert!(!repaired.contains("UTF-16"), "{repaired}");
+    }
+
+    #[test]
+    fn declarations_inside_comments_cdata_and_attributes_are_defused() {
+        let xml = "<?xml version=\"1.0\"?><rss a=\"<?xml encoding='UTF-16'?>\"><!-- <?xml?> -->\
+                   <![CDATA[<?xml version=\"1.0\"?>]]><?xml-stylesheet href=\"a.xsl\"?></rss>";
+        let repaired = repair_xml(xml);
+        assert!(
+            repaired
+                .match_indices("<?xml")
+                .all(|(at, _)| at == 0 || repaired[at..].starts_with("<?xml-stylesheet")),
+            "{repaired}"
+        );
+        assert!(repaired.contains("<!-- <?_xml?> -->"), "{repaired}");
+        assert!(repaired.contains("<![CDATA[<?_xml version"), "{repaired}");
+        assert!(repaired.contains("<?xml-stylesheet"), "{repaired}");
+    }
+
+    #[test]
+    fn play_times_that_would_crash_feed_rs_are_left_out() {
+        let xml = "<rss><channel><item>\
+                   <itunes:duration>1:02:03</itunes:duration>\
+                   <itunes:duration>\u{661}\u{662}:\u{663}\u{660}</itunes:duration>\
+                   <itunes:duration>99999999999999999999</itunes:duration>\
+                   <itunes:duration><![CDATA[12]]></itunes:duration>\
+                   <itunes:duration>&#1633;\n</itunes:duration>\
+                   <media:thumbnail url=\"a.jpg\" time=\"12:05:01.5\"/>\
+                   <media:thumbnail url=\"b.jpg\" time=\"5124095576030431:59:59\"/>\
+                   <media:text start=\"\u{661}\" end=\"00:00:10\" type=\"plain\">x</media:text>\
+                   </item></channel></rss>";
+        assert_eq!(
+            repair_xml(xml),
+            "<rss version=\"2.0\"><channel><item>\
+             <itunes:duration>1:02:03</itunes:duration>\
+             <itunes:duration></itunes:duration>\
+             <itunes:duration></itunes:duration>\
+             <itunes:duration></itunes:duration>\
+             <itunes:duration>\n</itunes:duration>\
+             <media:thumbnail url=\"a.jpg\" time=\"12:05:01.5\"/>\
+             <media:thumbnail url=\"b.jpg\"/>\
+             <media:text end=\"00:00:10\" type=\"plain\">x</media:text>\
+             </item></channel></rss>"
+        );
     }
 
     #[test]

@@ -1685,6 +1685,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn public_only_refuses_every_spelling_of_an_internal_redirect_target() {
+        // What `/sources add` meets when a public site redirects inward; the first server stands
+        // in for the public site (a test cannot serve one), every later hop is checked.
+        let public = MockServer::start().await;
+        let internal = MockServer::start().await;
+        let port = internal.address().port();
+        let targets = [
+            format!("http://localhost:{port}/admin"),
+            format!("http://Admin.LOCALHOST.:{port}/admin"),
+            format!("http://127.1:{port}/admin"),
+            format!("http://2130706433:{port}/admin"),
+            format!("http://0x7f.0.0.1:{port}/admin"),
+            format!("http://[::1]:{port}/admin"),
+            format!("http://[::ffff:127.0.0.1]:{port}/admin"),
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            "http://10.0.0.1/admin".to_string(),
+            "http://[fd00::1]/admin".to_string(),
+            "gopher://127.0.0.1:70/".to_string(),
+        ];
+        for (n, target) in targets.iter().enumerate() {
+            let from = format!("/feed{n}");
+            respond(&public, &from, redirect(301, target)).await;
+            let url = Url::parse(&format!("{}{from}", public.uri())).unwrap();
+            let err = fetcher()
+                .fetch_url(
+                    url,
+                    &Validators::default(),
+                    AddressPolicy::PublicOnly,
+                    FirstHop::Trusted,
+                    now(),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(err, FetchError::Blocked(_)), "{target}: {err:?}");
+            assert!(err.to_string().starts_with("blocked: "), "{target}: {err}");
+        }
+        assert_eq!(request_count(&public).await, targets.len());
+        assert_eq!(request_count(&internal).await, 0);
+    }
+
+    #[tokio::test]
     async fn public_only_resolver_refuses_names_that_reach_this_machine() {
         // check_url is skipped for the first hop, so only the resolver stands in the way.
         let server = MockServer::start().await;

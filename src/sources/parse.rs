@@ -777,6 +777,74 @@ mod tests {
     }
 
     #[test]
+    fn utf32_feeds_parse() {
+        // The UTF-16 fixture (it declares UTF-16), re-encoded as UTF-32 and declared so.
+        let (text, _) = encoding_rs::UTF_16LE.decode_with_bom_removal(fixture!("rss_utf16le.xml"));
+        let text = text.replacen("UTF-16", "UTF-32", 1);
+        let le: Vec<u8> = text
+            .chars()
+            .flat_map(|c| u32::from(c).to_le_bytes())
+            .collect();
+        let be: Vec<u8> = text
+            .chars()
+            .flat_map(|c| u32::from(c).to_be_bytes())
+            .collect();
+        for bytes in [[&[0xFF, 0xFE, 0, 0][..], &le].concat(), be] {
+            let feed = parse(&bytes);
+            assert_eq!(titles(&feed), ["Tromsø harbour expansion approved"]);
+            assert_eq!(
+                feed.items[0].summary_html,
+                "Work starts in the autumn – at a cost of 1.2bn kroner."
+            );
+        }
+    }
+
+    #[test]
+    fn a_second_xml_declaration_inside_the_feed_does_not_crash_the_parser() {
+        // quick-xml (inside feed-rs) panicked on an encoding switch after its first 64 bytes.
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>\
+                   <title>Wire</title><?xml version=\"1.0\" encoding=\"UTF-16\"?>\
+                   <item><title>Harbour expansion approved</title></item></channel></rss>";
+        assert_eq!(
+            titles(&parse(xml.as_bytes())),
+            ["Harbour expansion approved"]
+        );
+    }
+
+    #[test]
+    fn a_legacy_declaration_after_a_php_warning_does_not_garble_the_text() {
+        let body = b"Notice: Undefined index: page in /var/www/feed.php on line 3\n\
+                     <?xml version=\"1.0\" encoding=\"windows-1252\"?><rss version=\"2.0\">\
+                     <channel><title>Z\xfcrcher Blatt</title><item><title>Gr\xfcnes Licht \x96 \
+                     neue Tramlinie</title></item></channel></rss>";
+        let feed = parse(body);
+        assert_eq!(feed.title, "Zürcher Blatt");
+        assert_eq!(titles(&feed), ["Grünes Licht – neue Tramlinie"]);
+    }
+
+    #[test]
+    fn a_podcast_duration_feed_rs_cannot_read_does_not_fail_the_feed() {
+        // feed-rs 3.0.0 panicked on each of these (`parse::<u64>().unwrap()` on `\d+`).
+        for duration in ["١٢:٣٠", "99999999999999999999", "5124095576030431:59:59.9"] {
+            let xml = format!(
+                "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" \
+                 xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>Pod</title>\
+                 <item><title>Episode one</title><link>https://pod.example/1</link>\
+                 <itunes:duration>{duration}</itunes:duration>\
+                 <media:thumbnail url=\"https://pod.example/1.jpg\" time=\"{duration}\"/>\
+                 </item></channel></rss>"
+            );
+            let feed = parse(xml.as_bytes());
+            assert_eq!(titles(&feed), ["Episode one"], "{duration}");
+            assert_eq!(
+                feed.items[0].image.as_deref(),
+                Some("https://pod.example/1.jpg"),
+                "{duration}"
+            );
+        }
+    }
+
+    #[test]
     fn legacy_encodings_decode_with_or_without_declaration() {
         let feed = parse(fixture!("rss_latin1_no_declaration.xml"));
         assert_eq!(feed.items[0].title, "Ponte de São João reabre ao trânsito");

@@ -229,6 +229,42 @@ impl World {
         }
     }
 
+    /// `/subscribe query:` as `user` (to `channel` when given), asserting it was accepted.
+    pub async fn subscribed(&self, user: u64, query: &str, channel: Option<u64>) {
+        let mut cmd = member_cmd("subscribe", user).string_option("query", query);
+        if let Some(channel) = channel {
+            cmd = cmd.channel_option("channel", channel);
+        }
+        let r = self.command(cmd.build()).await;
+        assert!(
+            reply_text(&r).contains("Subscribed"),
+            "/subscribe {query:?} as {user}: {}",
+            reply_text(&r)
+        );
+    }
+
+    /// `/alerts default channel:` as an admin (also how an admin re-selects a suspended channel).
+    pub async fn set_alert_channel(&self, channel: u64) {
+        let r = self
+            .command(
+                admin_cmd("alerts")
+                    .subcommand("default", |o| o.channel_option("channel", channel))
+                    .build(),
+            )
+            .await;
+        assert!(!reply_text(&r).is_empty(), "/alerts default: no reply");
+    }
+
+    /// Changes the bot's database while it runs (WAL: the bot keeps working; waits out its
+    /// locks). Used to make "30 minutes later" without waiting 30 minutes.
+    pub fn execute(&self, sql: &str, params: impl rusqlite::Params) -> usize {
+        let conn = rusqlite::Connection::open(self.db_path()).expect("open the bot's database");
+        conn.busy_timeout(Duration::from_secs(10))
+            .expect("set a busy timeout");
+        conn.execute(sql, params)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Alerts neither delivered nor dropped.
     /// Waits (bounded) until the bot has recorded every alert as delivered or dropped: a
     /// message reaches the fake a moment before the bot marks it delivered.
