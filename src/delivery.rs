@@ -5,8 +5,6 @@ use std::future::Future;
 use std::io::Write;
 use std::sync::Mutex;
 
-use futures::StreamExt as _;
-
 use chrono::Utc;
 
 use crate::core::alert::Alert;
@@ -43,10 +41,10 @@ pub trait Sink: Send + Sync {
         reports: &[Alert],
     ) -> impl Future<Output = Delivery> + Send;
 
-    /// How many targets may be delivered to at once (each target's alerts stay in order).
-    /// One by default, so console output keeps the outbox order.
-    fn parallel_targets(&self) -> usize {
-        1
+    /// When `target` can take a message without waiting for its own rate limit (`None`:
+    /// now, or unknown). The drain sets a busy target aside instead of waiting on it.
+    fn ready_at(&self, _target: &str) -> Option<std::time::Instant> {
+        None
     }
 
     /// Delivers a member's digest (items held for an hourly or daily digest, during quiet
@@ -176,142 +174,126 @@ pub async fn drain_outbox_at<S: Sink>(
     sink: &S,
     now: chrono::DateTime<Utc>,
 ) -> store::Result<DrainReport> {
-    let pass = Mutex::new(Pass {
-        skip: suspended_targets(store, now).await?,
-        report: DrainReport::default(),
-    });
-    let width = sink.parallel_targets().max(1);
+    let mut report = DrainReport::default();
+    let mut skip = suspended_targets(store, now).await?;
     let mut after = 0_i64;
     loop {
         let batch = store
-            .call(move |c| store::pending_alerts_after(c, after, 500))
+            .call(move |c| store::pending_alerts_after(c, after, 1000))
             .await?;
         let Some(last) = batch.last() else {
             break;
         };
         after = last.id;
-        // Each target's alerts in order, one target at a time per lane: a channel waiting
-        // for its rate-limit window never holds up the others.
-        let mut groups: Vec<Vec<Alert>> = Vec::new();
-        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for alert in batch {
-            let slot = *index.entry(alert.target.clone()).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[slot].push(alert);
-        }
-        let results: Vec<store::Result<()>> = futures::stream::iter(groups)
-            .map(|group| deliver_target(store, sink, group, &pass))
-            .buffer_unordered(width)
-            .collect()
-            .await;
-        for r in results {
-            r?;
-        }
-        if lock(&pass).report.fatal.is_some() {
-            return Ok(pass
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .report);
+        // One request at a time, in outbox order — except that a target which cannot take a
+        // message yet (its rate-limit window is full) is set aside with all its later alerts,
+        // so it never holds up the others; each target keeps its own order.
+        let mut work: std::collections::VecDeque<Alert> = batch.into();
+        loop {
+            let mut waiting = Vec::new();
+            let mut blocked = std::collections::HashSet::new();
+            let mut earliest: Option<std::time::Instant> = None;
+            let mut progressed = false;
+            while let Some(alert) = work.pop_front() {
+                if skip.contains(&alert.target) {
+                    continue;
+                }
+                if blocked.contains(&alert.target) {
+                    waiting.push(alert);
+                    continue;
+                }
+                if let Some(at) = sink
+                    .ready_at(&alert.target)
+                    .filter(|at| *at > std::time::Instant::now())
+                {
+                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                    blocked.insert(alert.target.clone());
+                    waiting.push(alert);
+                    continue;
+                }
+                if deliver_one(store, sink, alert, &mut skip, &mut report).await? {
+                    return Ok(report);
+                }
+                progressed = true;
+            }
+            if waiting.is_empty() {
+                break;
+            }
+            if !progressed {
+                if let Some(at) = earliest {
+                    tokio::time::sleep_until(at.into()).await;
+                }
+            }
+            work = waiting.into();
         }
     }
-    let Pass {
-        mut skip,
-        mut report,
-    } = pass
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     drain_digests(store, sink, now, &mut skip, &mut report).await?;
     Ok(report)
 }
 
-/// What one delivery pass shares between its lanes.
-struct Pass {
-    /// Targets not to try again this pass (suspended, or failing now).
-    skip: std::collections::HashSet<String>,
-    report: DrainReport,
-}
-
-fn lock(pass: &Mutex<Pass>) -> std::sync::MutexGuard<'_, Pass> {
-    pass.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Delivers one target's alerts in order, stopping at its first failure (the rest stay
-/// pending, in order) or when another lane hit a fatal error.
-async fn deliver_target<S: Sink>(
+/// Delivers one alert and records the outcome. Returns `true` when delivery must stop
+/// altogether (fatal).
+async fn deliver_one<S: Sink>(
     store: &Store,
     sink: &S,
-    alerts: Vec<Alert>,
-    pass: &Mutex<Pass>,
-) -> store::Result<()> {
-    for alert in alerts {
-        {
-            let p = lock(pass);
-            if p.report.fatal.is_some() || p.skip.contains(&alert.target) {
-                return Ok(());
-            }
+    alert: Alert,
+    skip: &mut std::collections::HashSet<String>,
+    report: &mut DrainReport,
+) -> store::Result<bool> {
+    let id = alert.id;
+    let target = alert.target.clone();
+    let outcome = match alert.also_of {
+        Some(original) => deliver_also(store, sink, &alert, original).await?,
+        None => sink.deliver(&alert).await,
+    };
+    match outcome {
+        Delivery::Delivered => {
+            store
+                .call(move |c| {
+                    store::mark_delivered(c, id, Utc::now())?;
+                    store::mark_target_ok(c, &target)
+                })
+                .await?;
+            report.delivered += 1;
         }
-        let id = alert.id;
-        let target = alert.target.clone();
-        let outcome = match alert.also_of {
-            Some(original) => deliver_also(store, sink, &alert, original).await?,
-            None => sink.deliver(&alert).await,
-        };
-        match outcome {
-            Delivery::Delivered => {
-                store
-                    .call(move |c| {
-                        store::mark_delivered(c, id, Utc::now())?;
-                        store::mark_target_ok(c, &target)
-                    })
-                    .await?;
-                lock(pass).report.delivered += 1;
-            }
-            Delivery::Retry { reason } => {
-                tracing::warn!(outbox_id = id, target = %alert.target, %reason, "delivery failed; will retry");
-                store
-                    .call(move |c| store::mark_attempt_failed(c, id, &reason))
-                    .await?;
-                let mut p = lock(pass);
-                p.skip.insert(alert.target.clone());
-                p.report.failed += 1;
-                return Ok(());
-            }
-            Delivery::TargetBroken { reason } => {
-                tracing::warn!(outbox_id = id, target = %alert.target, %reason, "target suspended; its alerts are kept");
-                store
-                    .call(move |c| {
-                        store::mark_attempt_failed(c, id, &reason)?;
-                        store::mark_target_broken(c, &target, &reason, Utc::now())
-                    })
-                    .await?;
-                let mut p = lock(pass);
-                p.skip.insert(alert.target.clone());
-                p.report.failed += 1;
-                return Ok(());
-            }
-            Delivery::Rejected { reason } => {
-                tracing::warn!(outbox_id = id, target = %alert.target, %reason, "alert dropped");
-                store
-                    .call(move |c| store::mark_dropped(c, id, &reason, Utc::now()))
-                    .await?;
-                lock(pass).report.dropped += 1;
-            }
-            Delivery::Fatal { reason } => {
-                store
-                    .call({
-                        let reason = reason.clone();
-                        move |c| store::mark_attempt_failed(c, id, &reason)
-                    })
-                    .await?;
-                lock(pass).report.fatal = Some(reason);
-                return Ok(());
-            }
+        Delivery::Retry { reason } => {
+            tracing::warn!(outbox_id = id, target = %alert.target, %reason, "delivery failed; will retry");
+            store
+                .call(move |c| store::mark_attempt_failed(c, id, &reason))
+                .await?;
+            skip.insert(alert.target.clone());
+            report.failed += 1;
+        }
+        Delivery::TargetBroken { reason } => {
+            tracing::warn!(outbox_id = id, target = %alert.target, %reason, "target suspended; its alerts are kept");
+            store
+                .call(move |c| {
+                    store::mark_attempt_failed(c, id, &reason)?;
+                    store::mark_target_broken(c, &target, &reason, Utc::now())
+                })
+                .await?;
+            skip.insert(alert.target.clone());
+            report.failed += 1;
+        }
+        Delivery::Rejected { reason } => {
+            tracing::warn!(outbox_id = id, target = %alert.target, %reason, "alert dropped");
+            store
+                .call(move |c| store::mark_dropped(c, id, &reason, Utc::now()))
+                .await?;
+            report.dropped += 1;
+        }
+        Delivery::Fatal { reason } => {
+            store
+                .call({
+                    let reason = reason.clone();
+                    move |c| store::mark_attempt_failed(c, id, &reason)
+                })
+                .await?;
+            report.fatal = Some(reason);
+            return Ok(true);
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Targets suspended and not due for a re-probe at `now`.

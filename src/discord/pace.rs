@@ -328,6 +328,32 @@ impl Pacer {
         }
     }
 
+    /// When a message create in `channel_id` could go out without waiting for that channel's
+    /// window or pause: `None` means now (the overall limit is not considered).
+    pub fn channel_ready_at(&self, channel_id: u64) -> Option<Instant> {
+        let now = Instant::now();
+        let mut state = self.shared.lock();
+        let limits = state.limits;
+        let pause = state
+            .channel_pauses
+            .get(&channel_id)
+            .copied()
+            .filter(|until| *until > now);
+        let window = state.channels.get_mut(&channel_id).and_then(|w| {
+            w.prune(limits.channel_window, now);
+            match w.wait(limits.per_channel, limits.channel_window) {
+                Some(Wait::Until(at)) => Some(at),
+                // Every slot is in flight: ask again shortly.
+                Some(Wait::ForRelease) => Some(now + Duration::from_millis(50)),
+                None => None,
+            }
+        });
+        match (pause, window) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Stops message creates in `channel_id` for `duration`.
     pub fn pause_channel(&self, channel_id: u64, duration: Duration) {
         self.shared

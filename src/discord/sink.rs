@@ -400,9 +400,13 @@ fn also_covered_value(reports: &[Alert]) -> String {
 }
 
 impl Sink for DiscordSink {
-    /// Channels are paced separately: one waiting for its window must not hold up the rest.
-    fn parallel_targets(&self) -> usize {
-        16
+    /// A channel whose 5-per-5-s window is full is set aside by the drain, not waited on.
+    fn ready_at(&self, target: &str) -> Option<std::time::Instant> {
+        match parse_target(target) {
+            Some(Target::Channel(id)) => self.pacer.channel_ready_at(id),
+            // A DM channel's id is known only once opened; the pacer handles it when sending.
+            _ => None,
+        }
     }
 
     async fn deliver_digest(&self, digest: &Digest) -> Delivery {
