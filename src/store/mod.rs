@@ -566,6 +566,69 @@ pub fn subscriptions(conn: &Connection) -> Result<Vec<SubscriptionRow>> {
     )
 }
 
+/// The active subscriptions (see [`subscriptions`]) read straight into the packed form the
+/// live set keeps: no `Vec<SubscriptionRow>` of every row on the way.
+pub fn load_subscriptions(conn: &Connection) -> Result<crate::subscriptions::LoadedRows> {
+    load_subscription_rows(conn, "", [])
+}
+
+/// The active subscriptions of one member in one server, or (`user` empty) the server's
+/// channel-wide ones: what `/subscribe`, `/pause` and the like change.
+pub fn load_scope_subscriptions(
+    conn: &Connection,
+    guild_id: Option<&str>,
+    user: &str,
+) -> Result<crate::subscriptions::LoadedRows> {
+    if user.is_empty() {
+        load_subscription_rows(
+            conn,
+            "AND s.guild_id IS ?1 AND s.kind = 'channel'",
+            [guild_id],
+        )
+    } else {
+        load_subscription_rows(
+            conn,
+            "AND s.guild_id IS ?1 AND s.user = ?2 AND s.kind <> 'channel'",
+            rusqlite::params![guild_id, user],
+        )
+    }
+}
+
+fn load_subscription_rows(
+    conn: &Connection,
+    filter: &str,
+    args: impl rusqlite::Params,
+) -> Result<crate::subscriptions::LoadedRows> {
+    fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+        r.get_ref(i)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until, s.source
+         FROM subscriptions s
+         WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.guild_id = s.guild_id AND m.user_id = s.user AND m.paused = 1) {filter}
+         ORDER BY s.id"
+    ))?;
+    let mut rows = stmt.query(args)?;
+    let mut loader = crate::subscriptions::RowLoader::default();
+    while let Some(r) = rows.next()? {
+        loader.push(&crate::subscriptions::SubscriptionView {
+            id: r.get(0)?,
+            origin: text(r, 1)?.unwrap_or_default(),
+            user: text(r, 2)?.unwrap_or_default(),
+            query: text(r, 3)?.unwrap_or_default(),
+            target: text(r, 4)?.unwrap_or_default(),
+            guild_id: text(r, 5)?,
+            mode: text(r, 6)?.unwrap_or_default(),
+            digest_at: text(r, 7)?,
+            snoozed_until: parse_ts(r.get(8)?),
+            source: text(r, 9)?,
+        });
+    }
+    Ok(loader.finish())
+}
+
 /// Runs a query selecting [`SUBSCRIPTION_COLUMNS`].
 pub(crate) fn subscription_rows(
     conn: &Connection,
