@@ -19,7 +19,7 @@ use crate::pipeline::{poll_source, PollContext, PollOutcome, PollReport, Subscri
 use crate::schedule::next_poll;
 use crate::sources::fetch::{FetchSettings, Fetcher};
 use crate::store::{self, SourceRow, Store};
-use crate::subscriptions::{Rejected, Scope};
+use crate::subscriptions::{LoadedRows, Rejected, RowLoader, Scope};
 
 /// The running application's shared parts.
 pub struct App {
@@ -440,10 +440,34 @@ impl OnceReport {
 /// One reload at a time, so a set made from older rows never replaces a newer one.
 static RELOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Every active subscription, read in pages so that other users of the database connection
+/// (the source tasks starting, a command) are not held up for the seconds a million rows
+/// take. Not one snapshot: a change committed meanwhile is applied by the reload that follows
+/// it (every change is followed by one).
+async fn load_all(ctx: &PollContext) -> anyhow::Result<LoadedRows> {
+    const PAGE: usize = 50_000;
+    let mut loader = RowLoader::default();
+    let mut after = i64::MIN;
+    loop {
+        let (back, last) = ctx
+            .store
+            .call(move |c| {
+                let last = store::load_subscriptions_page(c, &mut loader, after, PAGE)?;
+                Ok((loader, last))
+            })
+            .await?;
+        loader = back;
+        match last {
+            Some(last) => after = last,
+            None => return Ok(loader.finish()),
+        }
+    }
+}
+
 /// The body of [`App::reload_subscriptions`] (also the initial load at start-up).
 async fn reload(ctx: &Arc<PollContext>) -> anyhow::Result<usize> {
     let guard = RELOAD.lock().await;
-    let loaded = ctx.store.call(|c| store::load_subscriptions(c)).await?;
+    let loaded = load_all(ctx).await?;
     let current = ctx.subscriptions();
     let (set, rejected) = tokio::task::spawn_blocking(move || current.updated_from(loaded)).await?;
     Ok(install(ctx, guard, set, rejected))
@@ -504,13 +528,13 @@ fn install(
         let ctx = Arc::clone(ctx);
         tokio::spawn(async move {
             let rebuilt = async {
-                let loaded = ctx.store.call(|c| store::load_subscriptions(c)).await?;
+                let loaded = load_all(&ctx).await?;
                 let (fresh, _) =
                     tokio::task::spawn_blocking(move || SubscriptionSet::from_loaded(loaded))
                         .await?;
                 // Catch up with the changes made while it compiled.
                 let _guard = RELOAD.lock().await;
-                let loaded = ctx.store.call(|c| store::load_subscriptions(c)).await?;
+                let loaded = load_all(&ctx).await?;
                 let (fresh, _) =
                     tokio::task::spawn_blocking(move || fresh.updated_from(loaded)).await?;
                 replace(&ctx, fresh);
