@@ -331,16 +331,18 @@ fn breakdown(config_path: &Path) -> String {
         secs(t.elapsed()),
     ]);
     let t = Instant::now();
-    let subs = st.with(|c| store::subscriptions(c)).expect("subscriptions");
+    let subs = st
+        .with(|c| store::load_subscriptions(c))
+        .expect("subscriptions");
     rows.push(vec![
-        format!("store::subscriptions ({} rows)", subs.len()),
+        format!("store::load_subscriptions ({} rows, packed)", subs.len()),
         secs(t.elapsed()),
     ]);
     let t = Instant::now();
-    let (set, rejected) = newshound::subscriptions::SubscriptionSet::new(subs);
+    let (set, rejected) = newshound::subscriptions::SubscriptionSet::from_loaded(subs);
     rows.push(vec![
         format!(
-            "SubscriptionSet::new (parse + compile; {} kept, {} rejected)",
+            "SubscriptionSet::from_loaded (parse + compile; {} kept, {} rejected)",
             set.len(),
             rejected.len()
         ),
