@@ -59,6 +59,10 @@ async fn run(sources: usize, subscriptions: usize, hosts: usize) {
     let db = dir.join("state/newshound.db");
     let seeded = harness::seed_subscriptions(&db, subscriptions, 7);
     println!("seeded {subscriptions} subscriptions in {}\n", secs(seeded));
+    if std::env::var_os("NEWSHOUND_BENCH_MEMORY_ONLY").is_some() {
+        println!("{}", memory(&db));
+        return;
+    }
 
     let mut rows = Vec::new();
     let mut first_config = None;
@@ -202,6 +206,100 @@ fn log_time(log: &Path, needle: &str) -> Option<SystemTime> {
     Some(SystemTime::from(parsed.with_timezone(&chrono::Utc)))
 }
 
+/// This process's `VmRSS` and `VmHWM` (KiB).
+fn rss_hwm() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// `NEWSHOUND_BENCH_MEMORY_ONLY=1`: where the memory of the loaded subscriptions goes, in
+/// this process (`VmRSS` now and `VmHWM` so far after each step), and one `/subscribe`'s
+/// reload (a row added to the database, then the set brought in line).
+fn memory(db: &Path) -> String {
+    use newshound::store;
+    let mut rows = Vec::new();
+    let mut step = |name: String, t: Instant| {
+        let (rss, hwm) = rss_hwm();
+        rows.push(vec![
+            name,
+            secs(t.elapsed()),
+            harness::mib(rss),
+            harness::mib(hwm),
+        ]);
+    };
+    step("baseline".into(), Instant::now());
+    let st = store::Store::open(db).expect("open the store");
+    let t = Instant::now();
+    let loaded = st
+        .with(|c| store::load_subscriptions(c))
+        .expect("subscriptions");
+    step(
+        format!("store::load_subscriptions ({} rows, packed)", loaded.len()),
+        t,
+    );
+    let t = Instant::now();
+    let (set, _) = newshound::subscriptions::SubscriptionSet::from_loaded(loaded);
+    step(
+        format!("SubscriptionSet::from_loaded ({} kept)", set.len()),
+        t,
+    );
+    let (guild, user) = st
+        .with(|c| {
+            Ok(c.query_row(
+                "SELECT guild_id, user FROM subscriptions WHERE kind <> 'channel' LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)),
+            )?)
+        })
+        .expect("a member");
+    st.with(|c| {
+        Ok(c.execute(
+            "INSERT INTO subscriptions (origin, user, query, target, guild_id, created_at) SELECT origin, user, 'Zanzibar', target, guild_id, created_at FROM subscriptions WHERE guild_id IS ?1 AND user = ?2 LIMIT 1",
+            rusqlite::params![guild, user],
+        )?)
+    })
+    .expect("add one subscription");
+    let t = Instant::now();
+    let scoped = st
+        .with(|c| store::load_scope_subscriptions(c, guild.as_deref(), &user))
+        .expect("the member's subscriptions");
+    let rows_of_member = scoped.len();
+    let (next, _) = set
+        .updated_scope(
+            &scoped,
+            newshound::subscriptions::Scope {
+                guild_id: guild.as_deref(),
+                user: &user,
+            },
+        )
+        .expect("a scoped change");
+    step(
+        format!(
+            "one /subscribe: member reload ({rows_of_member} rows read; {} live)",
+            next.len()
+        ),
+        t,
+    );
+    let t = Instant::now();
+    let loaded = st
+        .with(|c| store::load_subscriptions(c))
+        .expect("subscriptions");
+    let (full, _) = set.updated_from(loaded);
+    step(format!("the same: full reload ({} live)", full.len()), t);
+    drop(full);
+    drop(set);
+    drop(next);
+    step("set dropped".into(), Instant::now());
+    table(&["step", "time", "VmRSS after", "VmHWM so far"], &rows)
+}
+
 fn breakdown(config_path: &Path) -> String {
     use newshound::store;
     let mut rows = Vec::new();
@@ -233,16 +331,18 @@ fn breakdown(config_path: &Path) -> String {
         secs(t.elapsed()),
     ]);
     let t = Instant::now();
-    let subs = st.with(|c| store::subscriptions(c)).expect("subscriptions");
+    let subs = st
+        .with(|c| store::load_subscriptions(c))
+        .expect("subscriptions");
     rows.push(vec![
-        format!("store::subscriptions ({} rows)", subs.len()),
+        format!("store::load_subscriptions ({} rows, packed)", subs.len()),
         secs(t.elapsed()),
     ]);
     let t = Instant::now();
-    let (set, rejected) = newshound::subscriptions::SubscriptionSet::new(subs);
+    let (set, rejected) = newshound::subscriptions::SubscriptionSet::from_loaded(subs);
     rows.push(vec![
         format!(
-            "SubscriptionSet::new (parse + compile; {} kept, {} rejected)",
+            "SubscriptionSet::from_loaded (parse + compile; {} kept, {} rejected)",
             set.len(),
             rejected.len()
         ),

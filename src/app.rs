@@ -19,6 +19,7 @@ use crate::pipeline::{poll_source, PollContext, PollOutcome, PollReport, Subscri
 use crate::schedule::next_poll;
 use crate::sources::fetch::{FetchSettings, Fetcher};
 use crate::store::{self, SourceRow, Store};
+use crate::subscriptions::{LoadedRows, Rejected, RowLoader, Scope};
 
 /// The running application's shared parts.
 pub struct App {
@@ -113,6 +114,22 @@ impl App {
     /// piled up, a full rebuild runs in the background and is swapped in when done.
     pub async fn reload_subscriptions(&self) -> anyhow::Result<usize> {
         reload(&self.ctx).await
+    }
+
+    /// [`App::reload_subscriptions`] after a change to one member's subscriptions in one
+    /// server (subscribe, unsubscribe, snooze, pause, resume): reads and compares only that
+    /// member's rows, not every subscription.
+    pub async fn reload_member(&self, guild_id: &str, user: &str) -> anyhow::Result<usize> {
+        if user.is_empty() {
+            return reload(&self.ctx).await;
+        }
+        reload_scope(&self.ctx, Some(guild_id.to_string()), user.to_string()).await
+    }
+
+    /// [`App::reload_subscriptions`] after a change to one server's channel-wide
+    /// subscriptions (`/alerts add`, `/alerts remove`): reads only those rows.
+    pub async fn reload_channel_subscriptions(&self, guild_id: &str) -> anyhow::Result<usize> {
+        reload_scope(&self.ctx, Some(guild_id.to_string()), String::new()).await
     }
 
     /// Asks the deliverer for a pass now (e.g. an admin fixed a suspended channel).
@@ -420,14 +437,82 @@ impl OnceReport {
     }
 }
 
+/// One reload at a time, so a set made from older rows never replaces a newer one.
+static RELOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Every active subscription, read in pages so that other users of the database connection
+/// (the source tasks starting, a command) are not held up for the seconds a million rows
+/// take. Not one snapshot: a change committed meanwhile is applied by the reload that follows
+/// it (every change is followed by one).
+async fn load_all(ctx: &PollContext) -> anyhow::Result<LoadedRows> {
+    const PAGE: usize = 50_000;
+    let mut loader = RowLoader::default();
+    let mut after = i64::MIN;
+    loop {
+        let (back, last) = ctx
+            .store
+            .call(move |c| {
+                let last = store::load_subscriptions_page(c, &mut loader, after, PAGE)?;
+                Ok((loader, last))
+            })
+            .await?;
+        loader = back;
+        match last {
+            Some(last) => after = last,
+            None => return Ok(loader.finish()),
+        }
+    }
+}
+
 /// The body of [`App::reload_subscriptions`] (also the initial load at start-up).
 async fn reload(ctx: &Arc<PollContext>) -> anyhow::Result<usize> {
-    // One reload at a time, so a set made from older rows never replaces a newer one.
-    static RELOAD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let guard = RELOAD.lock().await;
-    let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
+    let loaded = load_all(ctx).await?;
     let current = ctx.subscriptions();
-    let (set, rejected) = tokio::task::spawn_blocking(move || current.updated(rows)).await?;
+    let (set, rejected) = tokio::task::spawn_blocking(move || current.updated_from(loaded)).await?;
+    Ok(install(ctx, guard, set, rejected))
+}
+
+/// The body of [`App::reload_member`] and [`App::reload_channel_subscriptions`]: reads only
+/// the scope's rows and applies their difference; falls back to [`reload`] when the scope
+/// alone cannot answer (see [`SubscriptionSet::updated_scope`]).
+async fn reload_scope(
+    ctx: &Arc<PollContext>,
+    guild_id: Option<String>,
+    user: String,
+) -> anyhow::Result<usize> {
+    let guard = RELOAD.lock().await;
+    let (g, u) = (guild_id.clone(), user.clone());
+    let loaded = ctx
+        .store
+        .call(move |c| store::load_scope_subscriptions(c, g.as_deref(), &u))
+        .await?;
+    let current = ctx.subscriptions();
+    let scoped = tokio::task::spawn_blocking(move || {
+        current.updated_scope(
+            &loaded,
+            Scope {
+                guild_id: guild_id.as_deref(),
+                user: &user,
+            },
+        )
+    })
+    .await?;
+    if let Some((set, rejected)) = scoped {
+        return Ok(install(ctx, guard, set, rejected));
+    }
+    drop(guard);
+    reload(ctx).await
+}
+
+/// Swaps `set` in (the caller holds [`RELOAD`]) and starts a background rebuild when enough
+/// changes piled up. Returns how many subscriptions are live.
+fn install(
+    ctx: &Arc<PollContext>,
+    guard: tokio::sync::MutexGuard<'static, ()>,
+    set: SubscriptionSet,
+    rejected: Rejected,
+) -> usize {
     for (row, reason) in rejected {
         tracing::warn!(subscription = row.id, user = %row.user, %reason, "subscription skipped: its query does not parse");
     }
@@ -443,13 +528,15 @@ async fn reload(ctx: &Arc<PollContext>) -> anyhow::Result<usize> {
         let ctx = Arc::clone(ctx);
         tokio::spawn(async move {
             let rebuilt = async {
-                let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
+                let loaded = load_all(&ctx).await?;
                 let (fresh, _) =
-                    tokio::task::spawn_blocking(move || SubscriptionSet::new(rows)).await?;
+                    tokio::task::spawn_blocking(move || SubscriptionSet::from_loaded(loaded))
+                        .await?;
                 // Catch up with the changes made while it compiled.
                 let _guard = RELOAD.lock().await;
-                let rows = ctx.store.call(|c| store::subscriptions(c)).await?;
-                let (fresh, _) = tokio::task::spawn_blocking(move || fresh.updated(rows)).await?;
+                let loaded = load_all(&ctx).await?;
+                let (fresh, _) =
+                    tokio::task::spawn_blocking(move || fresh.updated_from(loaded)).await?;
                 replace(&ctx, fresh);
                 anyhow::Ok(())
             };
@@ -459,7 +546,7 @@ async fn reload(ctx: &Arc<PollContext>) -> anyhow::Result<usize> {
             }
         });
     }
-    Ok(n)
+    n
 }
 
 /// A table of every source's health, for `newshound sources`.

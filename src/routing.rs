@@ -58,7 +58,6 @@ pub fn route_item(
         }
         if m.row
             .source
-            .as_deref()
             .is_some_and(|only| !only.eq_ignore_ascii_case(source_name))
         {
             continue;
@@ -71,9 +70,8 @@ pub fn route_item(
             });
             continue;
         }
-        let guild = m.row.guild_id.clone().unwrap_or_default();
-        let cadence =
-            Cadence::parse(&m.row.mode, m.row.digest_at.as_deref()).unwrap_or(Cadence::Instant);
+        let guild = m.row.guild_id.unwrap_or_default().to_string();
+        let cadence = Cadence::parse(m.row.mode, m.row.digest_at).unwrap_or(Cadence::Instant);
         let pos = wanted
             .iter()
             .position(|w| w.guild == guild && w.user == m.row.user && w.target == m.row.target);
@@ -82,8 +80,8 @@ pub fn route_item(
         } else {
             wanted.push(Wanted {
                 guild,
-                user: m.row.user.clone(),
-                target: m.row.target.clone(),
+                user: m.row.user.to_string(),
+                target: m.row.target.to_string(),
                 cadences: Vec::new(),
                 matches: Vec::new(),
                 matched: Vec::new(),
@@ -141,15 +139,15 @@ pub fn route_item(
     let pinged: std::collections::HashSet<(&str, &str)> = instant
         .iter()
         .filter_map(|m| found.get(m.key))
-        .map(|m| (m.row.guild_id.as_deref().unwrap_or(""), m.row.user.as_str()))
+        .map(|m| (m.row.guild_id.unwrap_or(""), m.row.user))
         .collect();
     held.retain(|h| !pinged.contains(&(h.guild.as_str(), h.user.as_str())));
     instant.sort_by_key(|m| m.key);
     let alerts = plan_alerts(&instant, |k| {
         let row = found.get(k)?.row;
         Some(Recipient {
-            user: row.user.clone(),
-            target: row.target.clone(),
+            user: row.user.to_string(),
+            target: row.target.to_string(),
         })
     });
     Ok((alerts, held))

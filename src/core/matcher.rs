@@ -15,6 +15,7 @@
 //! 5. Only subscriptions that use a found variant as a positive term are evaluated. The work
 //!    per document grows with the text and the hits, not with the number of subscriptions.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::Hash;
@@ -179,7 +180,9 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     ///
     /// If the automaton cannot be built, which needs billions of pattern bytes (queries are
     /// capped at 500 characters); use [`Matcher::try_new`] to handle that as an error.
-    pub fn new(subscriptions: impl IntoIterator<Item = (K, Query)>) -> Self {
+    pub fn new<Q: Borrow<Query> + Eq + Hash>(
+        subscriptions: impl IntoIterator<Item = (K, Q)>,
+    ) -> Self {
         match Self::try_new(subscriptions) {
             Ok(matcher) => matcher,
             Err(e) => panic!("{e}"),
@@ -187,11 +190,11 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     }
 
     /// Compiles all subscriptions, reporting an automaton that is too large as an error.
-    pub fn try_new(
-        subscriptions: impl IntoIterator<Item = (K, Query)>,
+    pub fn try_new<Q: Borrow<Query> + Eq + Hash>(
+        subscriptions: impl IntoIterator<Item = (K, Q)>,
     ) -> Result<Self, MatcherError> {
         let mut compiler = Compiler::default();
-        let mut query_ids: HashMap<Query, u32> = HashMap::new();
+        let mut query_ids: HashMap<Q, u32> = HashMap::new();
         let mut query_keys: Vec<Vec<K>> = Vec::new();
         let mut query_positions: Vec<Vec<u32>> = Vec::new();
         let mut queries = Vec::new();
@@ -199,11 +202,11 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         for (position, (key, query)) in subscriptions.into_iter().enumerate() {
             count = position + 1;
             let position = id(position)?;
-            let query_id = if let Some(&known) = query_ids.get(&query) {
+            let query_id = if let Some(&known) = query_ids.get::<Q>(&query) {
                 known
             } else {
                 let query_id = id(queries.len())?;
-                let compiled = compiler.query(&query, query_id)?;
+                let compiled = compiler.query(query.borrow(), query_id)?;
                 queries.push(compiled);
                 query_keys.push(Vec::new());
                 query_positions.push(Vec::new());
@@ -457,7 +460,7 @@ impl<K: Copy + Eq + Hash> IncrementalMatcher<K> {
             base: Arc::new(base),
             retired: HashSet::new(),
             recent: Vec::new(),
-            recent_matcher: Arc::new(Matcher::new(Vec::new())),
+            recent_matcher: Arc::new(Matcher::new(Vec::<(K, Query)>::new())),
         }
     }
 
@@ -1251,7 +1254,7 @@ mod tests {
 
     #[test]
     fn empty_matcher_matches_nothing() {
-        let m: Matcher<u32> = Matcher::new(Vec::new());
+        let m: Matcher<u32> = Matcher::new(Vec::<(u32, Query)>::new());
         assert!(m.is_empty());
         assert_eq!(m.len(), 0);
         assert!(keys(&m, "Meta", "Gemini").is_empty());

@@ -422,7 +422,10 @@ async fn run_command(
             match outcome {
                 Err(msg) => Reply::private(msg),
                 Ok((added, existing, settings)) => {
-                    state.app.reload_subscriptions().await?;
+                    state
+                        .app
+                        .reload_member(&guild.to_string(), &inv.user_id.to_string())
+                        .await?;
                     let paused = {
                         let (g, user) = (g.clone(), user.clone());
                         store.call(move |c| q::is_paused(c, &g, &user)).await?
@@ -512,7 +515,10 @@ async fn run_command(
             if removed == 0 {
                 Reply::private("No subscription with that query. `/subscriptions` lists them; pick one from the suggestions as you type.")
             } else {
-                state.app.reload_subscriptions().await?;
+                state
+                    .app
+                    .reload_member(&guild.to_string(), &whose.to_string())
+                    .await?;
                 Reply::private(format!(
                     "Removed {removed} subscription{}.",
                     if removed == 1 { "" } else { "s" }
@@ -612,7 +618,10 @@ async fn run_command(
             if changed == 0 {
                 return Ok(Reply::private("No subscription with that query. `/subscriptions` lists them; pick one from the suggestions as you type."));
             }
-            state.app.reload_subscriptions().await?;
+            state
+                .app
+                .reload_member(&guild.to_string(), &inv.user_id.to_string())
+                .await?;
             Reply::private(match until {
                 Some(until) => format!(
                     "Snoozed until <t:{0}:f> (<t:{0}:R>). Items it matches meanwhile are skipped; `/snooze for: off` wakes it early.",
@@ -731,7 +740,10 @@ async fn run_command(
             store
                 .call(move |c| q::set_paused(c, &g, &user, pause))
                 .await?;
-            state.app.reload_subscriptions().await?;
+            state
+                .app
+                .reload_member(&guild.to_string(), &inv.user_id.to_string())
+                .await?;
             Reply::private(if pause {
                 "Your alerts are paused; your subscriptions are kept. `/resume` to get alerts again."
             } else {
@@ -913,7 +925,10 @@ async fn run_command(
                     fence_safe(&query)
                 )),
                 Some(true) => {
-                    state.app.reload_subscriptions().await?;
+                    state
+                        .app
+                        .reload_channel_subscriptions(&guild.to_string())
+                        .await?;
                     Reply::private(format!("Every item matching `{}` will be posted in <#{channel}> (without pinging anyone).", fence_safe(&query)))
                 }
             }
@@ -950,7 +965,10 @@ async fn run_command(
             if removed == 0 {
                 Reply::private("No channel-wide alert with that query. `/alerts list` shows them.")
             } else {
-                state.app.reload_subscriptions().await?;
+                state
+                    .app
+                    .reload_channel_subscriptions(&guild.to_string())
+                    .await?;
                 Reply::private(format!(
                     "Removed {removed} channel-wide alert{}.",
                     if removed == 1 { "" } else { "s" }

@@ -566,6 +566,96 @@ pub fn subscriptions(conn: &Connection) -> Result<Vec<SubscriptionRow>> {
     )
 }
 
+/// The active subscriptions (see [`subscriptions`]) read straight into the packed form the
+/// live set keeps: no `Vec<SubscriptionRow>` of every row on the way.
+pub fn load_subscriptions(conn: &Connection) -> Result<crate::subscriptions::LoadedRows> {
+    let mut loader = crate::subscriptions::RowLoader::default();
+    load_subscription_rows(conn, &mut loader, "ORDER BY s.id", [])?;
+    Ok(loader.finish())
+}
+
+/// One page of [`load_subscriptions`]: up to `limit` active subscriptions with an id above
+/// `after`, in id order, added to `loader`. Returns the last id read (`None`: none left).
+/// Reading a million rows in pages lets other users of the connection in between.
+pub fn load_subscriptions_page(
+    conn: &Connection,
+    loader: &mut crate::subscriptions::RowLoader,
+    after: i64,
+    limit: usize,
+) -> Result<Option<i64>> {
+    load_subscription_rows(
+        conn,
+        loader,
+        "AND s.id > ?1 ORDER BY s.id LIMIT ?2",
+        rusqlite::params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
+    )
+}
+
+/// The active subscriptions of one member in one server, or (`user` empty) the server's
+/// channel-wide ones: what `/subscribe`, `/pause` and the like change.
+pub fn load_scope_subscriptions(
+    conn: &Connection,
+    guild_id: Option<&str>,
+    user: &str,
+) -> Result<crate::subscriptions::LoadedRows> {
+    let mut loader = crate::subscriptions::RowLoader::default();
+    if user.is_empty() {
+        load_subscription_rows(
+            conn,
+            &mut loader,
+            "AND s.guild_id IS ?1 AND s.kind = 'channel' ORDER BY s.id",
+            [guild_id],
+        )?;
+    } else {
+        load_subscription_rows(
+            conn,
+            &mut loader,
+            "AND s.guild_id IS ?1 AND s.user = ?2 AND s.kind <> 'channel' ORDER BY s.id",
+            rusqlite::params![guild_id, user],
+        )?;
+    }
+    Ok(loader.finish())
+}
+
+/// Adds the active subscriptions `filter` selects (SQL after the `WHERE` clause, with its
+/// `ORDER BY`) to `loader`; returns the last id read.
+fn load_subscription_rows(
+    conn: &Connection,
+    loader: &mut crate::subscriptions::RowLoader,
+    filter: &str,
+    args: impl rusqlite::Params,
+) -> Result<Option<i64>> {
+    fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+        r.get_ref(i)?.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until, s.source
+         FROM subscriptions s
+         WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.guild_id = s.guild_id AND m.user_id = s.user AND m.paused = 1) {filter}"
+    ))?;
+    let mut rows = stmt.query(args)?;
+    let mut last = None;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        last = Some(id);
+        loader.push(&crate::subscriptions::SubscriptionView {
+            id,
+            origin: text(r, 1)?.unwrap_or_default(),
+            user: text(r, 2)?.unwrap_or_default(),
+            query: text(r, 3)?.unwrap_or_default(),
+            target: text(r, 4)?.unwrap_or_default(),
+            guild_id: text(r, 5)?,
+            mode: text(r, 6)?.unwrap_or_default(),
+            digest_at: text(r, 7)?,
+            snoozed_until: parse_ts(r.get(8)?),
+            source: text(r, 9)?,
+        });
+    }
+    Ok(last)
+}
+
 /// Runs a query selecting [`SUBSCRIPTION_COLUMNS`].
 pub(crate) fn subscription_rows(
     conn: &Connection,
