@@ -240,45 +240,98 @@ async fn deliver_one<S: Sink>(
     skip: &mut std::collections::HashSet<String>,
     report: &mut DrainReport,
 ) -> store::Result<bool> {
-    let id = alert.id;
-    let target = alert.target.clone();
     let outcome = match alert.also_of {
         Some(original) => deliver_also(store, sink, &alert, original).await?,
         None => sink.deliver(&alert).await,
     };
+    record_outcome(
+        store,
+        Kind::Alert,
+        alert.id,
+        &alert.target,
+        outcome,
+        skip,
+        report,
+    )
+    .await
+}
+
+/// What was delivered: an outbox alert or a digest (each has its own table).
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Alert,
+    Digest,
+}
+
+impl Kind {
+    fn mark_delivered(self, c: &rusqlite::Connection, id: i64) -> store::Result<()> {
+        match self {
+            Kind::Alert => store::mark_delivered(c, id, Utc::now()),
+            Kind::Digest => store::digest::mark_digest_delivered(c, id, Utc::now()),
+        }
+    }
+
+    fn mark_failed(self, c: &rusqlite::Connection, id: i64, reason: &str) -> store::Result<()> {
+        match self {
+            Kind::Alert => store::mark_attempt_failed(c, id, reason),
+            Kind::Digest => store::digest::mark_digest_failed(c, id, reason),
+        }
+    }
+
+    fn mark_dropped(self, c: &rusqlite::Connection, id: i64, reason: &str) -> store::Result<()> {
+        match self {
+            Kind::Alert => store::mark_dropped(c, id, reason, Utc::now()),
+            Kind::Digest => store::digest::mark_digest_dropped(c, id, reason, Utc::now()),
+        }
+    }
+}
+
+/// Records what became of one delivery (alert or digest) and updates the pass: a failing or
+/// broken target is skipped for the rest of it. Returns `true` when delivery must stop
+/// altogether (fatal).
+async fn record_outcome(
+    store: &Store,
+    kind: Kind,
+    id: i64,
+    target: &str,
+    outcome: Delivery,
+    skip: &mut std::collections::HashSet<String>,
+    report: &mut DrainReport,
+) -> store::Result<bool> {
+    let owned = target.to_string();
     match outcome {
         Delivery::Delivered => {
             store
                 .call(move |c| {
-                    store::mark_delivered(c, id, Utc::now())?;
-                    store::mark_target_ok(c, &target)
+                    kind.mark_delivered(c, id)?;
+                    store::mark_target_ok(c, &owned)
                 })
                 .await?;
             report.delivered += 1;
         }
         Delivery::Retry { reason } => {
-            tracing::warn!(outbox_id = id, target = %alert.target, %reason, "delivery failed; will retry");
+            tracing::warn!(?kind, id, target, %reason, "delivery failed; will retry");
             store
-                .call(move |c| store::mark_attempt_failed(c, id, &reason))
+                .call(move |c| kind.mark_failed(c, id, &reason))
                 .await?;
-            skip.insert(alert.target.clone());
+            skip.insert(target.to_string());
             report.failed += 1;
         }
         Delivery::TargetBroken { reason } => {
-            tracing::warn!(outbox_id = id, target = %alert.target, %reason, "target suspended; its alerts are kept");
+            tracing::warn!(?kind, id, target, %reason, "target suspended; what it was to get is kept");
             store
                 .call(move |c| {
-                    store::mark_attempt_failed(c, id, &reason)?;
-                    store::mark_target_broken(c, &target, &reason, Utc::now())
+                    kind.mark_failed(c, id, &reason)?;
+                    store::mark_target_broken(c, &owned, &reason, Utc::now())
                 })
                 .await?;
-            skip.insert(alert.target.clone());
+            skip.insert(target.to_string());
             report.failed += 1;
         }
         Delivery::Rejected { reason } => {
-            tracing::warn!(outbox_id = id, target = %alert.target, %reason, "alert dropped");
+            tracing::warn!(?kind, id, target, %reason, "dropped");
             store
-                .call(move |c| store::mark_dropped(c, id, &reason, Utc::now()))
+                .call(move |c| kind.mark_dropped(c, id, &reason))
                 .await?;
             report.dropped += 1;
         }
@@ -286,7 +339,7 @@ async fn deliver_one<S: Sink>(
             store
                 .call({
                     let reason = reason.clone();
-                    move |c| store::mark_attempt_failed(c, id, &reason)
+                    move |c| kind.mark_failed(c, id, &reason)
                 })
                 .await?;
             report.fatal = Some(reason);
@@ -348,53 +401,19 @@ async fn drain_digests<S: Sink>(
             if skip.contains(&digest.target) {
                 continue;
             }
-            let target = digest.target.clone();
-            match sink.deliver_digest(&digest).await {
-                Delivery::Delivered => {
-                    store
-                        .call(move |c| {
-                            d::mark_digest_delivered(c, id, Utc::now())?;
-                            store::mark_target_ok(c, &target)
-                        })
-                        .await?;
-                    report.delivered += 1;
-                }
-                Delivery::Retry { reason } => {
-                    tracing::warn!(digest_id = id, target = %digest.target, %reason, "digest delivery failed; will retry");
-                    store
-                        .call(move |c| d::mark_digest_failed(c, id, &reason))
-                        .await?;
-                    skip.insert(digest.target.clone());
-                    report.failed += 1;
-                }
-                Delivery::TargetBroken { reason } => {
-                    tracing::warn!(digest_id = id, target = %digest.target, %reason, "target suspended; its digests are kept");
-                    store
-                        .call(move |c| {
-                            d::mark_digest_failed(c, id, &reason)?;
-                            store::mark_target_broken(c, &target, &reason, Utc::now())
-                        })
-                        .await?;
-                    skip.insert(digest.target.clone());
-                    report.failed += 1;
-                }
-                Delivery::Rejected { reason } => {
-                    tracing::warn!(digest_id = id, target = %digest.target, %reason, "digest dropped");
-                    store
-                        .call(move |c| d::mark_digest_dropped(c, id, &reason, Utc::now()))
-                        .await?;
-                    report.dropped += 1;
-                }
-                Delivery::Fatal { reason } => {
-                    store
-                        .call({
-                            let reason = reason.clone();
-                            move |c| d::mark_digest_failed(c, id, &reason)
-                        })
-                        .await?;
-                    report.fatal = Some(reason);
-                    return Ok(());
-                }
+            let outcome = sink.deliver_digest(&digest).await;
+            if record_outcome(
+                store,
+                Kind::Digest,
+                id,
+                &digest.target,
+                outcome,
+                skip,
+                report,
+            )
+            .await?
+            {
+                return Ok(());
             }
         }
     }
