@@ -175,13 +175,8 @@ impl App {
             .await?;
         let held = store
             .call(|c| {
-                let n: i64 = c.query_row(
-                    "SELECT count(*) FROM digest_entries WHERE digest_id IS NULL",
-                    [],
-                    |r| r.get(0),
-                )?;
                 Ok((
-                    usize::try_from(n).unwrap_or(0),
+                    store::digest::held_total(c)?,
                     store::digest::next_digest_due(c)?,
                 ))
             })

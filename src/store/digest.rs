@@ -220,6 +220,16 @@ pub fn next_digest_due(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
     Ok(parse_ts(due))
 }
 
+/// Items held for digests (not yet formed), across every member.
+pub fn held_total(conn: &Connection) -> Result<usize> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM digest_entries WHERE digest_id IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// Items a member has held for digests (not yet formed), per target.
 pub fn held_count(conn: &Connection, guild: &str, user: &str) -> Result<usize> {
     let n: i64 = conn.query_row(
