@@ -44,9 +44,25 @@ pub fn fetch_settings(config: &Config) -> FetchSettings {
     }
 }
 
+/// When [`App::start_with`] compiles the stored subscriptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compile {
+    /// Right away, in the background (`run`: the bot needs them for every poll).
+    AtStart,
+    /// When the first poll has new items to match (`once`: a cycle in which no source
+    /// changed never loads them).
+    WhenNeeded,
+}
+
 impl App {
-    /// Opens the database, brings it in line with the config and compiles the subscriptions.
+    /// Opens the database, brings it in line with the config and compiles the subscriptions
+    /// in the background.
     pub async fn start(config: Config) -> anyhow::Result<App> {
+        Self::start_with(config, Compile::AtStart).await
+    }
+
+    /// [`App::start`], choosing when the subscriptions are compiled.
+    pub async fn start_with(config: Config, compile: Compile) -> anyhow::Result<App> {
         let store = Store::open(&config.storage_path)?;
         let config = Arc::new(config);
         let synced = Arc::clone(&config);
@@ -63,6 +79,7 @@ impl App {
                 SubscriptionSet::new(Vec::new()).0,
             ))),
             subscriptions_ready: ready_rx,
+            subscriptions_wanted: Arc::default(),
             summary_length: config.summary_length,
             allow_private_config_sources: config.fetch.allow_private_addresses,
             article_min_chars: config
@@ -86,6 +103,9 @@ impl App {
         // and fetching start meanwhile, and a poll waits for the set before it matches.
         let ctx = Arc::clone(&app.ctx);
         tokio::spawn(async move {
+            if compile == Compile::WhenNeeded {
+                ctx.subscriptions_wanted.notified().await;
+            }
             loop {
                 match reload(&ctx).await {
                     Ok(n) => {

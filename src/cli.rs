@@ -10,7 +10,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{sources_table, App};
+use crate::app::{sources_table, App, Compile};
 use crate::config::Config;
 use crate::core::dedup::{guids_usable, item_keys};
 use crate::core::summary::summarize;
@@ -133,7 +133,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             output,
             force,
         } => {
-            let app = App::start(load(&config)?).await?;
+            // Nothing new anywhere (every source unchanged) means nothing to match: the
+            // subscriptions are loaded only when a poll has items for them.
+            let app = App::start_with(load(&config)?, Compile::WhenNeeded).await?;
             let sink = ConsoleSink::new(std::io::stdout(), output);
             let report = app.once(&sink, force).await?;
             eprintln!("{}", report.summary());

@@ -53,6 +53,9 @@ pub struct PollContext {
     pub subscriptions: Arc<std::sync::RwLock<Arc<SubscriptionSet>>>,
     /// `true` once the stored subscriptions are compiled (start-up compiles in the background).
     pub subscriptions_ready: tokio::sync::watch::Receiver<bool>,
+    /// Told when a poll first needs the subscriptions (`once` loads them only then, so a
+    /// cycle with nothing new never loads a million of them).
+    pub subscriptions_wanted: Arc<tokio::sync::Notify>,
     pub summary_length: usize,
     pub allow_private_config_sources: bool,
     /// Article-page threshold per config source (by lower-case name), and for the rest.
@@ -64,8 +67,9 @@ pub struct PollContext {
 
 impl PollContext {
     /// Waits until the start-up compile of the subscriptions is done (at once afterwards), so
-    /// no item is matched against an incomplete set.
+    /// no item is matched against an incomplete set; starts it if it waits to be wanted.
     pub async fn subscriptions_ready(&self) {
+        self.subscriptions_wanted.notify_one();
         let mut ready = self.subscriptions_ready.clone();
         let _ = ready.wait_for(|r| *r).await;
     }

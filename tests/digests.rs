@@ -617,6 +617,7 @@ async fn a_poll_waits_for_the_subscriptions_before_matching() {
         fetcher: Fetcher::new(FetchSettings::default()).unwrap(),
         subscriptions: Arc::clone(&w.app.ctx.subscriptions),
         subscriptions_ready: ready_rx,
+        subscriptions_wanted: Arc::default(),
         summary_length: 300,
         allow_private_config_sources: true,
         article_min_chars: std::collections::HashMap::new(),
