@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::core::alert::{plan_alerts, PlannedAlert, Recipient};
-use crate::core::matcher::{Document, IncrementalMatcher, Match, Matcher};
+use crate::core::matcher::{Compiled, Document, IncrementalMatcher, Match};
 use crate::core::query::{self, Query};
 use crate::store::SubscriptionRow;
 
@@ -317,30 +317,54 @@ impl SubscriptionSet {
     /// [`SubscriptionSet::new`] for rows read packed ([`RowLoader`]). Each distinct query
     /// text is parsed once.
     pub fn from_loaded(loaded: LoadedRows) -> (Self, Rejected) {
+        const UNSEEN: u32 = u32::MAX;
+        const REJECTED: u32 = u32::MAX - 1;
         let LoadedRows { mut rows, strings } = loaded;
-        let mut parsed: HashMap<u32, Result<Query, String>> = HashMap::new();
+        // Each distinct query text is parsed once and compiled at once; its `Query` is freed
+        // right after, so a million subscriptions never hold all their parsed queries at once.
+        let mut compiled: Compiled<u32> = Compiled::default();
+        let mut query_of_text = vec![UNSEEN; strings.len()];
+        let mut errors: HashMap<u32, String> = HashMap::new();
         for row in &rows {
-            parsed.entry(row.query).or_insert_with(|| {
-                query::parse(strings.get(row.query as usize).map_or("", |s| &**s))
-                    .map_err(|e| e.to_string())
-            });
+            let Some(seen) = query_of_text.get_mut(row.query as usize) else {
+                continue;
+            };
+            if *seen != UNSEEN {
+                continue;
+            }
+            let text = strings.get(row.query as usize).map_or("", |s| &**s);
+            *seen = match query::parse(text) {
+                Ok(parsed) => match compiled.add_query(&parsed) {
+                    Ok(id) => id,
+                    Err(e) => panic!("{e}"),
+                },
+                Err(e) => {
+                    errors.insert(row.query, e.to_string());
+                    REJECTED
+                }
+            };
         }
         let mut rejected = Vec::new();
-        rows.retain(|row| match parsed.get(&row.query) {
-            Some(Ok(_)) => true,
-            Some(Err(e)) => {
-                rejected.push((row.view(&strings).to_row(), e.clone()));
+        rows.retain(|row| match query_of_text.get(row.query as usize) {
+            Some(&REJECTED) => {
+                let reason = errors.get(&row.query).cloned().unwrap_or_default();
+                rejected.push((row.view(&strings).to_row(), reason));
                 false
             }
+            Some(_) => true,
             None => false,
         });
         rows.shrink_to_fit();
-        let matcher = Matcher::new(
-            rows.iter()
-                .enumerate()
-                .filter_map(|(s, row)| Some((slot(s), parsed.get(&row.query)?.as_ref().ok()?))),
-        );
-        drop(parsed);
+        for (s, row) in rows.iter().enumerate() {
+            if let Err(e) = compiled.add_subscription(slot(s), query_of_text[row.query as usize]) {
+                panic!("{e}");
+            }
+        }
+        drop(query_of_text);
+        let matcher = match compiled.finish() {
+            Ok(matcher) => matcher,
+            Err(e) => panic!("{e}"),
+        };
         let mut by_id: Vec<u32> = (0..slot(rows.len())).collect();
         by_id.sort_unstable_by_key(|&s| rows[s as usize].id);
         let unique = by_id

@@ -84,15 +84,28 @@ struct PackedLists<T> {
 }
 
 impl<T: Copy> PackedLists<T> {
-    fn new(lists: &[Vec<T>]) -> Self {
-        let mut starts = Vec::with_capacity(lists.len() + 1);
-        let mut items = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        starts.push(0);
-        for list in lists {
-            items.extend_from_slice(list);
-            starts.push(items.len());
+    /// `lists` lists from `(list, item)` pairs; each list keeps its items in pair order. One
+    /// counting pass instead of a `Vec` per list (at a million subscriptions, hundreds of
+    /// thousands of small allocations the allocator keeps after the build).
+    fn from_pairs(lists: usize, pairs: impl Iterator<Item = (u32, T)> + Clone) -> Self {
+        let mut starts = vec![0_usize; lists + 1];
+        for (list, _) in pairs.clone() {
+            starts[list as usize + 1] += 1;
         }
-        Self { starts, items }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut items: Vec<Option<T>> = vec![None; starts[lists]];
+        for (list, item) in pairs {
+            let at = &mut next[list as usize];
+            items[*at] = Some(item);
+            *at += 1;
+        }
+        Self {
+            starts,
+            items: items.into_iter().flatten().collect(),
+        }
     }
 
     fn get(&self, list: usize) -> &[T] {
@@ -162,6 +175,101 @@ impl Found {
     }
 }
 
+/// A [`Matcher`] being compiled: queries are added one at a time (and can be freed right
+/// after), then subscriptions refer to them by the id [`Compiled::add_query`] returned;
+/// [`Compiled::finish`] builds the automaton. [`Matcher::compile`] does it all from
+/// `(key, query)` pairs.
+pub struct Compiled<K> {
+    compiler: Compiler,
+    queries: Vec<CompiledQuery>,
+    /// Input order: each subscription's key and distinct query.
+    keys: Vec<K>,
+    key_queries: Vec<u32>,
+}
+
+impl<K> Default for Compiled<K> {
+    fn default() -> Self {
+        Self {
+            compiler: Compiler::default(),
+            queries: Vec::new(),
+            keys: Vec::new(),
+            key_queries: Vec::new(),
+        }
+    }
+}
+
+impl<K: Copy> Compiled<K> {
+    /// Compiles one query; the id is what [`Compiled::add_subscription`] takes.
+    pub fn add_query(&mut self, query: &Query) -> Result<u32, MatcherError> {
+        let query_id = id(self.queries.len())?;
+        let compiled = self.compiler.query(query, query_id)?;
+        self.queries.push(compiled);
+        Ok(query_id)
+    }
+
+    /// A subscription with `key` to the query `query_id` (from [`Compiled::add_query`]);
+    /// matches come out in the order subscriptions were added.
+    ///
+    /// # Panics
+    ///
+    /// If `query_id` was not returned by [`Compiled::add_query`] (a bug in the caller).
+    pub fn add_subscription(&mut self, key: K, query_id: u32) -> Result<(), MatcherError> {
+        assert!(
+            (query_id as usize) < self.queries.len(),
+            "unknown query id {query_id}"
+        );
+        id(self.keys.len())?;
+        self.keys.push(key);
+        self.key_queries.push(query_id);
+        Ok(())
+    }
+
+    /// Builds the automaton and packs the lists: the [`Matcher`].
+    pub fn finish(self) -> Result<Matcher<K>, MatcherError> {
+        let Compiled {
+            mut compiler,
+            queries,
+            keys,
+            key_queries,
+        } = self;
+        compiler.drop_lookups();
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&compiler.patterns)?;
+        drop(compiler.patterns);
+        let subscriptions = keys.len();
+        let lists = queries.len();
+        let query_positions = PackedLists::from_pairs(
+            lists,
+            key_queries
+                .iter()
+                .enumerate()
+                .map(|(position, &query)| (query, position as u32)),
+        );
+        let query_keys =
+            PackedLists::from_pairs(lists, key_queries.iter().copied().zip(keys.iter().copied()));
+        drop((keys, key_queries));
+        let variants = compiler.variants.len();
+        Ok(Matcher {
+            automaton,
+            pattern_variants: PackedLists::from_pairs(
+                compiler.pattern_count,
+                compiler.pattern_variants.iter().copied(),
+            ),
+            variants: compiler.variants.into_iter().map(|(_, v)| v).collect(),
+            variant_queries: PackedLists::from_pairs(
+                variants,
+                compiler.variant_queries.iter().copied(),
+            ),
+            queries,
+            query_keys,
+            query_positions,
+            displays: compiler.displays,
+            subscriptions,
+        })
+    }
+}
+
 /// The distinct queries one document matched: `(query, range of its terms in terms)`.
 struct FoundQueries {
     queries: Vec<(u32, std::ops::Range<usize>)>,
@@ -193,44 +301,28 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     pub fn try_new<Q: Borrow<Query> + Eq + Hash>(
         subscriptions: impl IntoIterator<Item = (K, Q)>,
     ) -> Result<Self, MatcherError> {
-        let mut compiler = Compiler::default();
+        Self::compile(subscriptions)?.finish()
+    }
+
+    /// The first half of [`Matcher::try_new`]: every query compiled, nothing kept of the
+    /// `Query` values, so the caller can free them before [`Compiled::finish`] builds the
+    /// automaton (the build's memory peak).
+    pub fn compile<Q: Borrow<Query> + Eq + Hash>(
+        subscriptions: impl IntoIterator<Item = (K, Q)>,
+    ) -> Result<Compiled<K>, MatcherError> {
+        let mut compiled = Compiled::default();
         let mut query_ids: HashMap<Q, u32> = HashMap::new();
-        let mut query_keys: Vec<Vec<K>> = Vec::new();
-        let mut query_positions: Vec<Vec<u32>> = Vec::new();
-        let mut queries = Vec::new();
-        let mut count = 0;
-        for (position, (key, query)) in subscriptions.into_iter().enumerate() {
-            count = position + 1;
-            let position = id(position)?;
+        for (key, query) in subscriptions {
             let query_id = if let Some(&known) = query_ids.get::<Q>(&query) {
                 known
             } else {
-                let query_id = id(queries.len())?;
-                let compiled = compiler.query(query.borrow(), query_id)?;
-                queries.push(compiled);
-                query_keys.push(Vec::new());
-                query_positions.push(Vec::new());
+                let query_id = compiled.add_query(query.borrow())?;
                 query_ids.insert(query, query_id);
                 query_id
             };
-            query_keys[query_id as usize].push(key);
-            query_positions[query_id as usize].push(position);
+            compiled.add_subscription(key, query_id)?;
         }
-        drop(query_ids);
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&compiler.patterns)?;
-        Ok(Self {
-            automaton,
-            pattern_variants: PackedLists::new(&compiler.pattern_variants),
-            variants: compiler.variants,
-            variant_queries: PackedLists::new(&compiler.variant_queries),
-            queries,
-            query_keys: PackedLists::new(&query_keys),
-            query_positions: PackedLists::new(&query_positions),
-            displays: compiler.displays,
-            subscriptions: count,
-        })
+        Ok(compiled)
     }
 
     /// The subscriptions this document matches, in the order they were given to [`Matcher::new`].
@@ -637,16 +729,55 @@ impl CompiledQuery {
 #[derive(Default)]
 struct Compiler {
     patterns: Vec<String>,
-    pattern_ids: HashMap<String, u32>,
-    pattern_variants: Vec<Vec<u32>>,
-    variants: Vec<Variant>,
-    variant_ids: HashMap<(u32, Variant), u32>,
-    variant_queries: Vec<Vec<u32>>,
+    pattern_count: usize,
+    pattern_ids: Ids,
+    /// `(pattern, variant)`, in variant order.
+    pattern_variants: Vec<(u32, u32)>,
+    /// Every variant with its pattern (a variant is a spelling of one pattern).
+    variants: Vec<(u32, Variant)>,
+    variant_ids: Ids,
+    /// `(variant, query)`: the queries using a variant as a positive term, in query order.
+    variant_queries: Vec<(u32, u32)>,
+    /// Per variant, the last query recorded in `variant_queries` (a query lists a variant once).
+    variant_last_query: Vec<u32>,
     displays: Vec<String>,
-    display_ids: HashMap<String, u32>,
+    display_ids: Ids,
+}
+
+/// Ids of interned values: the table holds only ids into the values' `Vec`, not a second
+/// copy of every value (at a million subscriptions, tens of megabytes during the build).
+#[derive(Default)]
+struct Ids {
+    table: hashbrown::HashTable<u32>,
+    hasher: std::hash::RandomState,
+}
+
+/// The id of `value` in `values`, pushing it if it is new.
+fn intern<T: Hash + Eq>(ids: &mut Ids, values: &mut Vec<T>, value: T) -> Result<u32, MatcherError> {
+    use std::hash::BuildHasher;
+    let hasher = &ids.hasher;
+    let hash = hasher.hash_one(&value);
+    if let Some(&known) = ids.table.find(hash, |&i| values[i as usize] == value) {
+        return Ok(known);
+    }
+    let new = id(values.len())?;
+    values.push(value);
+    ids.table
+        .insert_unique(hash, new, |&i| hasher.hash_one(&values[i as usize]));
+    Ok(new)
 }
 
 impl Compiler {
+    /// Frees the interning tables once every query is compiled.
+    fn drop_lookups(&mut self) {
+        self.pattern_ids = Ids::default();
+        self.variant_ids = Ids::default();
+        self.display_ids = Ids::default();
+        self.variant_last_query = Vec::new();
+        self.pattern_variants.shrink_to_fit();
+        self.variant_queries.shrink_to_fit();
+    }
+
     fn query(&mut self, query: &Query, query_id: u32) -> Result<CompiledQuery, MatcherError> {
         let groups = query
             .groups()
@@ -664,9 +795,10 @@ impl Compiler {
             .map(|t| self.term(t))
             .collect::<Result<Box<[_]>, _>>()?;
         for term in groups.iter().flat_map(|g| g.iter()) {
-            let users = &mut self.variant_queries[term.variant as usize];
-            if users.last() != Some(&query_id) {
-                users.push(query_id);
+            let last = &mut self.variant_last_query[term.variant as usize];
+            if *last != query_id {
+                *last = query_id;
+                self.variant_queries.push((term.variant, query_id));
             }
         }
         Ok(CompiledQuery { groups, exclusions })
@@ -684,39 +816,23 @@ impl Compiler {
             }));
         }
         let pattern = folded_words.join(" ");
-        let pattern_id = if let Some(&known) = self.pattern_ids.get(&pattern) {
-            known
-        } else {
-            let new = id(self.patterns.len())?;
-            self.patterns.push(pattern.clone());
-            self.pattern_ids.insert(pattern, new);
-            self.pattern_variants.push(Vec::new());
-            new
-        };
-        let variant = Variant {
-            words: rules,
-            prefix: term.is_prefix(),
-        };
-        let key = (pattern_id, variant);
-        let variant_id = if let Some(&known) = self.variant_ids.get(&key) {
-            known
-        } else {
-            let new = id(self.variants.len())?;
-            self.variants.push(key.1.clone());
-            self.variant_ids.insert(key, new);
-            self.pattern_variants[pattern_id as usize].push(new);
-            self.variant_queries.push(Vec::new());
-            new
-        };
-        let display = term.to_string();
-        let display_id = if let Some(&known) = self.display_ids.get(&display) {
-            known
-        } else {
-            let new = id(self.displays.len())?;
-            self.displays.push(display.clone());
-            self.display_ids.insert(display, new);
-            new
-        };
+        let pattern_id = intern(&mut self.pattern_ids, &mut self.patterns, pattern)?;
+        if pattern_id as usize == self.pattern_count {
+            self.pattern_count += 1;
+        }
+        let variant = (
+            pattern_id,
+            Variant {
+                words: rules,
+                prefix: term.is_prefix(),
+            },
+        );
+        let variant_id = intern(&mut self.variant_ids, &mut self.variants, variant)?;
+        if variant_id as usize == self.variant_last_query.len() {
+            self.pattern_variants.push((pattern_id, variant_id));
+            self.variant_last_query.push(u32::MAX);
+        }
+        let display_id = intern(&mut self.display_ids, &mut self.displays, term.to_string())?;
         Ok(CompiledTerm {
             variant: variant_id,
             display: display_id,
