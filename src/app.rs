@@ -252,10 +252,11 @@ impl App {
                 let stop = if std::mem::take(&mut first_pass) {
                     false
                 } else {
+                    let wait = crate::delivery::next_pass_after(app.store(), retry).await;
                     tokio::select! {
                         () = cancel.cancelled() => true,
                         () = notify.notified() => false,
-                        () = tokio::time::sleep(retry) => false,
+                        () = tokio::time::sleep(wait) => false,
                     }
                 };
                 match drain_outbox(app.store(), sink.as_ref()).await {

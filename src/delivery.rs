@@ -160,6 +160,36 @@ pub struct DrainReport {
 /// How long a suspended target waits before one alert is tried again.
 pub const BROKEN_TARGET_PROBE: chrono::Duration = chrono::Duration::minutes(30);
 
+/// How long the deliverer sleeps after a pass: `retry` (the outbox's regular re-check), or
+/// less when a held digest falls due sooner, so a 08:00 digest goes out at 08:00, not up to
+/// `retry` later. A due time already past (a paused member's digest waits for `/resume`) is
+/// not a reason to wake at once.
+pub fn next_pass_in(
+    now: chrono::DateTime<Utc>,
+    next_digest_due: Option<chrono::DateTime<Utc>>,
+    retry: std::time::Duration,
+) -> std::time::Duration {
+    next_digest_due
+        .and_then(|due| (due - now).to_std().ok())
+        .filter(|until| !until.is_zero())
+        // A little after the due time, so the pass finds it due.
+        .map_or(retry, |until| {
+            retry.min(until + std::time::Duration::from_millis(50))
+        })
+}
+
+/// [`next_pass_in`] with the store's next digest due time.
+pub async fn next_pass_after(store: &Store, retry: std::time::Duration) -> std::time::Duration {
+    let due = store
+        .call(|c| store::digest::next_digest_due(c))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read when the next digest is due");
+            None
+        });
+    next_pass_in(Utc::now(), due, retry)
+}
+
 /// Delivers every pending alert, oldest first, then the digests that are due. A target whose delivery fails is skipped for the
 /// rest of this pass (its alerts stay pending, in order); a suspended target is tried again
 /// once per [`BROKEN_TARGET_PROBE`].
@@ -441,4 +471,32 @@ async fn deliver_also<S: Sink>(
         Some(first) if delivered => sink.also_covered(&first, &reports).await,
         _ => sink.deliver(alert).await,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use std::time::Duration;
+
+    #[test]
+    fn the_deliverer_wakes_for_a_digest_due_before_its_regular_check() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 7, 59, 50).unwrap();
+        let retry = Duration::from_secs(30);
+        let eight = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap();
+        // Due in 10 s: wake then (just after), not 30 s from now.
+        let wait = next_pass_in(now, Some(eight), retry);
+        assert!(
+            wait >= Duration::from_secs(10) && wait < Duration::from_secs(11),
+            "{wait:?}"
+        );
+        // Due later than the regular check, or nothing held: the regular check.
+        let later = Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
+        assert_eq!(next_pass_in(now, Some(later), retry), retry);
+        assert_eq!(next_pass_in(now, None, retry), retry);
+        // Already past (a paused member's digest): no busy loop.
+        let past = Utc.with_ymd_and_hms(2026, 11, 30, 7, 0, 0).unwrap();
+        assert_eq!(next_pass_in(now, Some(past), retry), retry);
+        assert_eq!(next_pass_in(eight, Some(eight), retry), retry);
+    }
 }
