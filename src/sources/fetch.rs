@@ -666,6 +666,9 @@ fn closed() -> FetchError {
     }
 }
 
+/// How long an idle connection to a feed host is kept for the next request.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(3);
+
 fn build_client(settings: &FetchSettings, policy: AddressPolicy) -> reqwest::Result<Client> {
     let builder = Client::builder()
         .user_agent(settings.user_agent.clone())
@@ -674,7 +677,12 @@ fn build_client(settings: &FetchSettings, policy: AddressPolicy) -> reqwest::Res
         .connect_timeout(settings.connect_timeout)
         .gzip(true)
         .brotli(true)
-        .deflate(true);
+        .deflate(true)
+        // Feeds on one host are polled in bursts (one cron tick); between ticks a pooled
+        // connection only holds memory: ~80 KB each, and with thousands of hosts that was
+        // over a third of an ingest cycle's peak (BENCHMARKS.md, section 3).
+        .pool_max_idle_per_host(1)
+        .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT);
     match policy {
         AddressPolicy::AllowPrivate => builder.dns_resolver(Arc::new(UncheckedResolver)),
         AddressPolicy::PublicOnly => builder.no_proxy().dns_resolver(Arc::new(GuardedResolver)),
