@@ -108,45 +108,60 @@ pub fn collapse_whitespace(text: &str) -> String {
 /// `keep_lines` is set. One pass; text that is already squeezed is copied in whole runs.
 fn squeeze_whitespace(text: &str, keep_lines: bool) -> String {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    // The verbatim span being extended (words separated by single spaces), not yet copied.
-    let mut run: Option<(usize, usize)> = None;
-    let mut newline = false;
-    let mut word_start = None;
-    let mut i = 0;
-    while i <= bytes.len() {
-        let (is_space, width) = match bytes.get(i) {
-            None => (true, 0),
-            Some(&b) if b < 0x80 => (matches!(b, b'\t'..=b'\r' | b' '), 1),
-            Some(_) => text[i..]
+    let n = bytes.len();
+    // The character at `i`: whether it is whitespace, and its length in bytes.
+    let at = |i: usize| -> (bool, usize) {
+        let b = bytes[i];
+        if b < 0x80 {
+            (matches!(b, b'\t'..=b'\r' | b' '), 1)
+        } else {
+            text[i..]
                 .chars()
                 .next()
-                .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8())),
-        };
-        if is_space {
-            if let Some(start) = word_start.take() {
-                run = match run {
-                    // One plain space between the last word and this one: keep copying.
-                    Some((s, e)) if start == e + 1 && bytes[e] == b' ' => Some((s, i)),
-                    Some((s, e)) => {
-                        out.push_str(&text[s..e]);
-                        out.push(if keep_lines && newline { '\n' } else { ' ' });
-                        Some((start, i))
-                    }
-                    None => Some((start, i)),
-                };
-                newline = false;
+                .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8()))
+        }
+    };
+    let mut out = String::with_capacity(n);
+    // The verbatim span being extended (words separated by single spaces), not yet copied.
+    let mut run: Option<(usize, usize)> = None;
+    let mut i = 0;
+    loop {
+        let mut newline = false;
+        while i < n {
+            let (space, width) = at(i);
+            if !space {
+                break;
             }
-            if bytes.get(i) == Some(&b'\n') {
-                newline = true;
+            newline |= bytes[i] == b'\n';
+            i += width;
+        }
+        if i >= n {
+            break;
+        }
+        let start = i;
+        while i < n {
+            // Most bytes are ASCII letters: decide those without decoding.
+            let b = bytes[i];
+            if b > b' ' && b < 0x80 {
+                i += 1;
+                continue;
             }
-            i += width.max(1);
-        } else {
-            if word_start.is_none() {
-                word_start = Some(i);
+            let (space, width) = at(i);
+            if space {
+                break;
             }
             i += width;
         }
+        run = match run {
+            // One plain space between the last word and this one: keep copying.
+            Some((s, e)) if start == e + 1 && bytes[e] == b' ' => Some((s, i)),
+            Some((s, e)) => {
+                out.push_str(&text[s..e]);
+                out.push(if keep_lines && newline { '\n' } else { ' ' });
+                Some((start, i))
+            }
+            None => Some((start, i)),
+        };
     }
     if let Some((s, e)) = run {
         out.push_str(&text[s..e]);
@@ -779,8 +794,8 @@ fn ascii_insensitive(patterns: &[&str]) -> Option<AhoCorasick> {
 }
 
 /// Whether `text` may hold one of `finder`'s markers (`false` only when it surely does not).
-fn may_contain(finder: &Option<AhoCorasick>, text: &str) -> bool {
-    finder.as_ref().is_none_or(|f| f.is_match(text))
+fn may_contain(finder: Option<&AhoCorasick>, text: &str) -> bool {
+    finder.is_none_or(|f| f.is_match(text))
 }
 
 const APPEARED_MARKERS: [&str; 3] = [
@@ -796,7 +811,7 @@ static READ_MORE_MARKERS: LazyLock<Option<AhoCorasick>> =
 
 /// Removes "The post X appeared first on Y." and "This story first appeared on Y." sentences.
 fn cut_appeared_first_on(text: &str) -> Cow<'_, str> {
-    if !may_contain(&APPEARED, text) {
+    if !may_contain(APPEARED.as_ref(), text) {
         return Cow::Borrowed(text);
     }
     let lower = text.to_ascii_lowercase();
@@ -826,7 +841,7 @@ fn cut_read_more_tail(text: &str) -> Cow<'_, str> {
     while !text.is_char_boundary(start) {
         start += 1;
     }
-    if !may_contain(&READ_MORE_MARKERS, &text[start..]) {
+    if !may_contain(READ_MORE_MARKERS.as_ref(), &text[start..]) {
         return Cow::Borrowed(text);
     }
     let lower = text[start..].to_ascii_lowercase();
