@@ -109,18 +109,6 @@ pub fn collapse_whitespace(text: &str) -> String {
 fn squeeze_whitespace(text: &str, keep_lines: bool) -> String {
     let bytes = text.as_bytes();
     let n = bytes.len();
-    // The character at `i`: whether it is whitespace, and its length in bytes.
-    let at = |i: usize| -> (bool, usize) {
-        let b = bytes[i];
-        if b < 0x80 {
-            (matches!(b, b'\t'..=b'\r' | b' '), 1)
-        } else {
-            text[i..]
-                .chars()
-                .next()
-                .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8()))
-        }
-    };
     let mut out = String::with_capacity(n);
     // The verbatim span being extended (words separated by single spaces), not yet copied.
     let mut run: Option<(usize, usize)> = None;
@@ -128,11 +116,16 @@ fn squeeze_whitespace(text: &str, keep_lines: bool) -> String {
     loop {
         let mut newline = false;
         while i < n {
-            let (space, width) = at(i);
+            let b = bytes[i];
+            if b == b' ' {
+                i += 1;
+                continue;
+            }
+            let (space, width) = char_at(text, i);
             if !space {
                 break;
             }
-            newline |= bytes[i] == b'\n';
+            newline |= b == b'\n';
             i += width;
         }
         if i >= n {
@@ -146,7 +139,7 @@ fn squeeze_whitespace(text: &str, keep_lines: bool) -> String {
                 i += 1;
                 continue;
             }
-            let (space, width) = at(i);
+            let (space, width) = char_at(text, i);
             if space {
                 break;
             }
@@ -167,6 +160,20 @@ fn squeeze_whitespace(text: &str, keep_lines: bool) -> String {
         out.push_str(&text[s..e]);
     }
     out
+}
+
+/// Whether the character at byte `i` of `text` is whitespace, and its length in bytes.
+#[inline]
+fn char_at(text: &str, i: usize) -> (bool, usize) {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        (matches!(b, b'\t'..=b'\r' | b' '), 1)
+    } else {
+        text[i..]
+            .chars()
+            .next()
+            .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8()))
+    }
 }
 
 /// Cuts `text` to at most `max_chars` characters (Unicode scalar values).
