@@ -248,7 +248,7 @@ impl<'a> XmlRepairer<'a> {
     fn run(&mut self) {
         let src = self.src;
         let mut i = 0;
-        while let Some(offset) = src[i..].find(['<', '&']) {
+        while let Some(offset) = find_markup_byte(&src[i..]) {
             self.out.push_str(&src[i..i + offset]);
             i += offset;
             i = if src.as_bytes()[i] == b'&' {
@@ -573,7 +573,7 @@ fn parse_attributes(s: &str) -> Option<(Vec<Attribute<'_>>, bool, usize)> {
 fn repair_attribute_value(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut i = 0;
-    while let Some(offset) = raw[i..].find(['&', '<']) {
+    while let Some(offset) = find_markup_byte(&raw[i..]) {
         push_legal(&mut out, &raw[i..i + offset]);
         i += offset;
         if raw.as_bytes()[i] == b'&' {
@@ -672,6 +672,12 @@ fn push_legal(out: &mut String, s: &str) {
     } else {
         out.push_str(s);
     }
+}
+
+/// Byte offset of the first `<` or `&` in `s`. Both are ASCII, so the offset is a character
+/// boundary; a byte loop does not decode every character as a `char` pattern does.
+fn find_markup_byte(s: &str) -> Option<usize> {
+    s.bytes().position(|b| b == b'<' || b == b'&')
 }
 
 /// Length in bytes of the XML name at the start of `s` (0 if none starts there).
