@@ -97,28 +97,32 @@ fn oldest_first(mut items: Vec<Item>) -> Vec<Item> {
     items
 }
 
-fn to_new_items(items: &[Item], summary_length: usize) -> Vec<NewItem> {
-    let use_guid = guids_usable(items);
+/// The rows to record for `items` (keys, summaries, searchable text): the per-item CPU work of
+/// a poll, so it runs off the async workers (see `poll_inner`).
+fn to_new_items(items: Vec<Item>, summary_length: usize) -> Vec<NewItem> {
+    let use_guid = guids_usable(&items);
     items
-        .iter()
+        .into_iter()
         .map(|item| {
-            let keys = item_keys(item, use_guid);
+            let keys = item_keys(&item, use_guid);
+            let summary = summarize(&item.summary_html, &item.content_html, summary_length);
+            let body = searchable_body(&item);
             let summary_source = if item.summary_html.trim().is_empty() {
-                item.content_html.clone()
+                item.content_html
             } else {
-                item.summary_html.clone()
+                item.summary_html
             };
             NewItem {
                 ai_summary: false,
                 summary_source,
                 key: keys.primary,
                 fingerprints: keys.all,
-                title: item.title.clone(),
-                link: item.link.clone(),
+                title: item.title,
+                link: item.link,
                 published: item.published,
-                summary: summarize(&item.summary_html, &item.content_html, summary_length),
-                body: searchable_body(item),
-                image: item.image.clone(),
+                summary,
+                body,
+                image: item.image,
             }
         })
         .collect()
@@ -501,7 +505,26 @@ async fn poll_inner(
         enrich_from_articles(ctx, source, &mut items, &alerting, threshold, policy, now).await;
     }
     let ai = ai_summaries(ctx, &items, &alerting).await;
-    let mut new_items = to_new_items(&items, ctx.summary_length);
+    // Summaries and searchable text take most of a poll's CPU: on a blocking thread they run
+    // beside other polls' (`once` drives every poll from one task, so on the async side they
+    // would all share one core).
+    let summary_length = ctx.summary_length;
+    let mut new_items =
+        match tokio::task::spawn_blocking(move || to_new_items(items, summary_length)).await {
+            Ok(rows) => rows,
+            Err(join) => {
+                return record_failure(
+                    ctx,
+                    source,
+                    now,
+                    format!("summarising this feed's items crashed ({join})"),
+                    None,
+                    None,
+                    None,
+                )
+                .await;
+            }
+        };
     for (i, summary) in ai {
         if let Some(item) = new_items.get_mut(i) {
             item.summary = summary;

@@ -39,9 +39,17 @@ pub fn env_usize(name: &str, default: usize) -> usize {
     }
 }
 
-/// The release binary `cargo bench` built next to this bench.
+/// The newshound binary to measure: the release binary `cargo bench` built next to this
+/// bench, or `NEWSHOUND_BENCH_BINARY` (e.g. a copy built from an earlier commit, to measure
+/// before and after in one session with the same bench code and data).
 pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_newshound")
+    static BINARY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        std::env::var("NEWSHOUND_BENCH_BINARY")
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_newshound").to_string())
+    })
 }
 
 /// A work directory under `target/tmp` (kept after the run, for inspection; cleared first).

@@ -74,6 +74,10 @@ pub fn canonical_link(raw: &str) -> Option<String> {
 
 /// Accent-folds text: NFD, then drops combining marks ("Nestlé" -> "Nestle").
 pub fn fold_accents(text: &str) -> String {
+    if text.is_ascii() {
+        // ASCII decomposes to itself and has no combining marks.
+        return text.to_string();
+    }
     text.nfd().filter(|c| !is_combining_mark(*c)).collect()
 }
 

@@ -2,7 +2,11 @@
 //! links, "appeared first on" tails or markup debris), led by the first sentences and showing
 //! the sentence that explains why an item matched, cut at a sentence or word boundary.
 
+use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 use scraper::{ElementRef, Html, Node};
 
@@ -91,27 +95,85 @@ fn walk(element: ElementRef<'_>, out: &mut String) {
 
 /// Collapses whitespace inside lines, trims them and drops empty ones.
 fn normalize_lines(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let mut first = true;
-        for word in line.split_whitespace() {
-            if first {
-                if !out.is_empty() {
-                    out.push('\n');
-                }
-                first = false;
-            } else {
-                out.push(' ');
-            }
-            out.push_str(word);
-        }
-    }
-    out
+    squeeze_whitespace(text, true)
 }
 
 /// All whitespace (including line breaks) collapsed to single spaces.
 pub fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    squeeze_whitespace(text, false)
+}
+
+/// The words of `text` (runs of non-whitespace, as `split_whitespace` finds them) joined by
+/// one space, or by one line break where the gap between two words held a `\n` and
+/// `keep_lines` is set. One pass; text that is already squeezed is copied in whole runs.
+fn squeeze_whitespace(text: &str, keep_lines: bool) -> String {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut out = String::with_capacity(n);
+    // The verbatim span being extended (words separated by single spaces), not yet copied.
+    let mut run: Option<(usize, usize)> = None;
+    let mut i = 0;
+    loop {
+        let mut newline = false;
+        while i < n {
+            let b = bytes[i];
+            if b == b' ' {
+                i += 1;
+                continue;
+            }
+            let (space, width) = char_at(text, i);
+            if !space {
+                break;
+            }
+            newline |= b == b'\n';
+            i += width;
+        }
+        if i >= n {
+            break;
+        }
+        let start = i;
+        while i < n {
+            // Most bytes are ASCII letters: decide those without decoding.
+            let b = bytes[i];
+            if b > b' ' && b < 0x80 {
+                i += 1;
+                continue;
+            }
+            let (space, width) = char_at(text, i);
+            if space {
+                break;
+            }
+            i += width;
+        }
+        run = match run {
+            // One plain space between the last word and this one: keep copying.
+            Some((s, e)) if start == e + 1 && bytes[e] == b' ' => Some((s, i)),
+            Some((s, e)) => {
+                out.push_str(&text[s..e]);
+                out.push(if keep_lines && newline { '\n' } else { ' ' });
+                Some((start, i))
+            }
+            None => Some((start, i)),
+        };
+    }
+    if let Some((s, e)) = run {
+        out.push_str(&text[s..e]);
+    }
+    out
+}
+
+/// Whether the character at byte `i` of `text` is whitespace, and its length in bytes.
+#[inline]
+fn char_at(text: &str, i: usize) -> (bool, usize) {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        (matches!(b, b'\t'..=b'\r' | b' '), 1)
+    } else {
+        text[i..]
+            .chars()
+            .next()
+            .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8()))
+    }
 }
 
 /// Cuts `text` to at most `max_chars` characters (Unicode scalar values).
@@ -136,8 +198,7 @@ pub fn truncate_at_boundary(text: &str, max_chars: usize) -> String {
 
     // A sentence (or line) end in the second half of the budget.
     let half = head.len() / 2;
-    let sentence_end = sentence_ends(text)
-        .take_while(|&cut| cut <= end)
+    let sentence_end = sentence_ends_within(text, end)
         .filter(|&cut| cut >= half)
         .last();
     if let Some(cut) = sentence_end {
@@ -164,7 +225,14 @@ pub fn truncate_at_boundary(text: &str, max_chars: usize) -> String {
 /// lower-case, and the word before is not an initial or a common abbreviation ("J. Smith",
 /// "Mr. Pichai", "the U.S. said"). `。`, `！` and `？` always end one.
 fn sentence_ends(text: &str) -> impl Iterator<Item = usize> + '_ {
-    text.char_indices().filter_map(move |(i, c)| match c {
+    text.char_indices()
+        .filter_map(move |(i, c)| sentence_end_at(text, i, c))
+}
+
+/// Where the sentence that character `c` at byte `i` of `text` may end, ends (see
+/// [`sentence_ends`]).
+fn sentence_end_at(text: &str, i: usize, c: char) -> Option<usize> {
+    match c {
         '\n' => Some(i),
         '.' | '!' | '?' => {
             let after = skip_closers(text, i + c.len_utf8());
@@ -183,7 +251,21 @@ fn sentence_ends(text: &str) -> impl Iterator<Item = usize> + '_ {
         }
         '。' | '！' | '？' => Some(skip_closers(text, i + c.len_utf8())),
         _ => None,
-    })
+    }
+}
+
+/// The [`sentence_ends`] of `text` that are at most `limit`. The text after `limit` is only
+/// looked at to decide a cut right at it: every later character could only end a sentence
+/// after `limit` (the cuts come in order and are never before their character).
+fn sentence_ends_within(text: &str, limit: usize) -> impl Iterator<Item = usize> + '_ {
+    let mut scan_to = (limit + 1).min(text.len());
+    while !text.is_char_boundary(scan_to) {
+        scan_to += 1;
+    }
+    text[..scan_to]
+        .char_indices()
+        .filter_map(move |(i, c)| sentence_end_at(text, i, c))
+        .take_while(move |&cut| cut <= limit)
 }
 
 /// The index past any closing quotes or brackets at `from`.
@@ -327,7 +409,7 @@ fn lead_sentences(text: &str, max_chars: usize) -> String {
         .char_indices()
         .nth(max_chars)
         .map_or(text.len(), |(i, _)| i);
-    match sentence_ends(text).take_while(|&end| end <= limit).last() {
+    match sentence_ends_within(text, limit).last() {
         Some(end) if !text[..end].trim().is_empty() => text[..end].trim_end().to_string(),
         _ => truncate_at_boundary(text, max_chars),
     }
@@ -475,16 +557,19 @@ pub fn summary_text(html: &str) -> String {
     if raw.contains('&') {
         raw = html_escape::decode_html_entities(&raw).into_owned();
     }
-    let mut paragraphs: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(raw.len());
     for line in raw.lines() {
         let line = clean_line(line);
         // Reddit's "submitted by /u/name" byline.
         let byline = line.starts_with("submitted by /u/") || line.starts_with("submitted by u/");
         if !line.is_empty() && !byline && !is_share_bar(&line) {
-            paragraphs.push(line);
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&line);
         }
     }
-    paragraphs.join("\n")
+    out
 }
 
 /// Extra elements the summary leaves out: captions (photo credits) and inline images.
@@ -685,36 +770,68 @@ fn looks_like_markup(text: &str) -> bool {
 
 /// One paragraph with its whitespace normalised and its debris and boilerplate tail removed.
 fn clean_line(line: &str) -> String {
-    let line: String = line
-        .chars()
-        .filter(|c| !matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}'))
-        .collect();
-    let mut text = strip_markdown(&collapse_whitespace(&line));
-    text = cut_appeared_first_on(&text);
-    text = cut_read_more_tail(&text);
-    text = replace_elision_marks(&text);
-    collapse_whitespace(&text)
+    let line: Cow<'_, str> = if line.contains(['\u{200B}', '\u{2060}', '\u{FEFF}']) {
+        Cow::Owned(
+            line.chars()
+                .filter(|c| !matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}'))
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(line)
+    };
+    let collapsed = collapse_whitespace(&line);
+    let text = strip_markdown(&collapsed);
+    let text = cut_appeared_first_on(&text);
+    let text = cut_read_more_tail(&text);
+    let text = replace_elision_marks(&text);
+    match text {
+        // Nothing was removed from the collapsed text: it is collapsed already.
+        Cow::Borrowed(same) if same.len() == collapsed.len() => collapsed,
+        changed => collapse_whitespace(&changed),
+    }
 }
 
+/// A case-insensitive (ASCII) finder for boilerplate markers: most text has none of them, and
+/// one scan says so without lower-casing a copy of it. `None` (the build failed) means "look".
+fn ascii_insensitive(patterns: &[&str]) -> Option<AhoCorasick> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(patterns)
+        .ok()
+}
+
+/// Whether `text` may hold one of `finder`'s markers (`false` only when it surely does not).
+fn may_contain(finder: Option<&AhoCorasick>, text: &str) -> bool {
+    finder.is_none_or(|f| f.is_match(text))
+}
+
+const APPEARED_MARKERS: [&str; 3] = [
+    "appeared first on",
+    "first appeared on",
+    "originally appeared on",
+];
+
+static APPEARED: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| ascii_insensitive(&APPEARED_MARKERS));
+static READ_MORE_MARKERS: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| ascii_insensitive(READ_MORE));
+
 /// Removes "The post X appeared first on Y." and "This story first appeared on Y." sentences.
-fn cut_appeared_first_on(text: &str) -> String {
+fn cut_appeared_first_on(text: &str) -> Cow<'_, str> {
+    if !may_contain(APPEARED.as_ref(), text) {
+        return Cow::Borrowed(text);
+    }
     let lower = text.to_ascii_lowercase();
-    let marker = [
-        "appeared first on",
-        "first appeared on",
-        "originally appeared on",
-    ]
-    .iter()
-    .find_map(|m| lower.find(m));
+    let marker = APPEARED_MARKERS.iter().find_map(|m| lower.find(m));
     let Some(at) = marker else {
-        return text.to_string();
+        return Cow::Borrowed(text);
     };
     // Back to the start of that sentence ("The post", "This article", …).
     // Whichever is later: an earlier "the post office" must not take its sentence along.
     let post = lower[..at].rfind("the post ");
     let sentence = sentence_ends(&text[..at]).last();
     let start = post.max(sentence).unwrap_or(0);
-    text[..start].trim_end().to_string()
+    Cow::Owned(text[..start].trim_end().to_string())
 }
 
 /// Removes a trailing "Continue reading …", "Read more »" and the like.
@@ -724,12 +841,15 @@ fn cut_appeared_first_on(text: &str) -> String {
 /// How far from the end a "read more" tail is looked for (bytes).
 const TAIL_WINDOW: usize = 600;
 
-fn cut_read_more_tail(text: &str) -> String {
+fn cut_read_more_tail(text: &str) -> Cow<'_, str> {
     // A tail marker ends the text (at most ~120 chars after it), so only the end is searched:
     // scanning a 20,000-char article once per marker was a hot spot of cold ingest.
     let mut start = text.len().saturating_sub(TAIL_WINDOW);
     while !text.is_char_boundary(start) {
         start += 1;
+    }
+    if !may_contain(READ_MORE_MARKERS.as_ref(), &text[start..]) {
+        return Cow::Borrowed(text);
     }
     let lower = text[start..].to_ascii_lowercase();
     for more in READ_MORE {
@@ -744,16 +864,22 @@ fn cut_read_more_tail(text: &str) -> String {
         let ends_line =
             after.is_empty() || (*more == "continue reading" && after.chars().count() <= 120);
         if starts_sentence && ends_line {
-            return before
-                .trim_end_matches(|c: char| c.is_whitespace() || "|-–—".contains(c))
-                .to_string();
+            return Cow::Owned(
+                before
+                    .trim_end_matches(|c: char| c.is_whitespace() || "|-–—".contains(c))
+                    .to_string(),
+            );
         }
     }
-    text.to_string()
+    Cow::Borrowed(text)
 }
 
 /// "[…]" and "[...]" become a plain "…" when the text was cut mid-sentence, else vanish.
-fn replace_elision_marks(text: &str) -> String {
+fn replace_elision_marks(text: &str) -> Cow<'_, str> {
+    // Every mark starts with a bracket.
+    if !text.contains('[') {
+        return Cow::Borrowed(text);
+    }
     let mut out = text.to_string();
     for mark in ["[…]", "[...]", "[ … ]", "[ ... ]", "[&hellip;]"] {
         while let Some(at) = out.find(mark) {
@@ -767,24 +893,39 @@ fn replace_elision_marks(text: &str) -> String {
             };
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Whether a whole line is share buttons ("Share this: Twitter Facebook Like this: Loading...").
 fn is_share_bar(line: &str) -> bool {
-    let mut rest = line.to_lowercase();
+    if line.is_ascii() {
+        // Lower-casing ASCII keeps every byte in place: compare without a lower-case copy.
+        share_words_only(line, true)
+    } else {
+        share_words_only(&line.to_lowercase(), false)
+    }
+}
+
+/// Whether `text` is nothing but [`SHARE_WORDS`] and separators; `ignore_case` compares ASCII
+/// case-insensitively (else `text` must be lower-case already).
+fn share_words_only(text: &str, ignore_case: bool) -> bool {
+    let mut rest = text;
     loop {
-        rest = rest
-            .trim_start_matches(|c: char| c.is_whitespace() || "|·•,/".contains(c))
-            .to_string();
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || "|·•,/".contains(c));
         if rest.is_empty() {
             return true;
         }
-        let word = SHARE_WORDS
-            .iter()
-            .find(|w| rest.starts_with(**w) && !rest[w.len()..].starts_with(char::is_alphanumeric));
+        let word = SHARE_WORDS.iter().find(|w| {
+            let starts = if ignore_case {
+                rest.get(..w.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(w))
+            } else {
+                rest.starts_with(**w)
+            };
+            starts && !rest[w.len()..].starts_with(char::is_alphanumeric)
+        });
         match word {
-            Some(w) => rest = rest[w.len()..].to_string(),
+            Some(w) => rest = &rest[w.len()..],
             None => return false,
         }
     }
@@ -792,30 +933,41 @@ fn is_share_bar(line: &str) -> bool {
 
 /// Markdown a feed left in its text, reduced to what it says: `![alt](src)` goes, `[text](url)`
 /// keeps its text, `**bold**`, `__bold__` and `~~strike~~` lose their markers, `# ` heading marks go.
-fn strip_markdown(line: &str) -> String {
+fn strip_markdown(line: &str) -> Cow<'_, str> {
     let mut text = line.trim_start_matches('#');
     if text.len() == line.len() || !text.starts_with(' ') {
         text = line;
     }
-    let mut out = String::with_capacity(text.len());
     let mut rest = text.trim_start();
-    while let Some(open) = rest.find('[') {
-        let image = rest[..open].ends_with('!');
-        let Some(link) = markdown_link(&rest[open..]) else {
-            out.push_str(&rest[..=open]);
-            rest = &rest[open + 1..];
-            continue;
-        };
-        out.push_str(&rest[..if image { open - 1 } else { open }]);
-        if !image {
-            out.push_str(link.label);
+    let mut out: Cow<'_, str> = if rest.contains('[') {
+        let mut out = String::with_capacity(text.len());
+        while let Some(open) = rest.find('[') {
+            let image = rest[..open].ends_with('!');
+            let Some(link) = markdown_link(&rest[open..]) else {
+                out.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+                continue;
+            };
+            out.push_str(&rest[..if image { open - 1 } else { open }]);
+            if !image {
+                out.push_str(link.label);
+            }
+            rest = &rest[open + link.len..];
         }
-        rest = &rest[open + link.len..];
-    }
-    out.push_str(rest);
+        out.push_str(rest);
+        Cow::Owned(out)
+    } else {
+        // No link or image: nothing to rewrite but the emphasis markers below.
+        Cow::Borrowed(rest)
+    };
     for marker in ["**", "__", "~~"] {
-        if out.matches(marker).count() >= 2 && out.matches(marker).count() % 2 == 0 {
-            out = out.replace(marker, "");
+        // A byte search first: most text has none of these characters.
+        if !out.as_bytes().contains(&marker.as_bytes()[0]) {
+            continue;
+        }
+        let count = out.matches(marker).count();
+        if count >= 2 && count % 2 == 0 {
+            out = Cow::Owned(out.replace(marker, ""));
         }
     }
     out
@@ -1143,5 +1295,91 @@ mod tests {
             );
             let _ = truncate_at_boundary(&html, max);
         }
+    }
+
+    /// The whitespace rules as first written (`split_whitespace` per line), kept as the
+    /// reference for the one-pass version.
+    fn reference_normalize_lines(text: &str) -> String {
+        text.lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|line| !line.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    const AWKWARD_WHITESPACE: &[&str] = &[
+        "",
+        " ",
+        "\n\n",
+        "one",
+        "  two  words  ",
+        "a\tb\u{0B}c\u{0C}d\re",
+        "line one\r\nline two\n\n\n  line three  \n",
+        "café\u{00A0}crème\u{2003}brûlée\u{3000}終わり",
+        "next\u{85}line\u{2028}sep\u{2029}para",
+        " \n leading and trailing \n ",
+        "single spaces only, already clean.",
+        "mixed  \n\t spaces\n\u{200B}zero width stays",
+    ];
+
+    #[test]
+    fn whitespace_is_squeezed_as_split_whitespace_would() {
+        for text in AWKWARD_WHITESPACE {
+            assert_eq!(
+                normalize_lines(text),
+                reference_normalize_lines(text),
+                "normalize_lines({text:?})"
+            );
+            assert_eq!(
+                collapse_whitespace(text),
+                text.split_whitespace().collect::<Vec<_>>().join(" "),
+                "collapse_whitespace({text:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn sentence_ends_within_a_limit_are_the_ends_up_to_it() {
+        let texts = [
+            "First one. Second one!\nThird \"quoted.\" Fourth? no. Mr. Smith said so. 終わり。次",
+            "lower. case. after. dots. only",
+            "Ends exactly here.",
+            "Line\nbreaks\n\nare ends. ",
+        ];
+        for text in texts {
+            for limit in 0..=text.len() + 2 {
+                let all: Vec<usize> = sentence_ends(text).take_while(|&e| e <= limit).collect();
+                let within: Vec<usize> = sentence_ends_within(text, limit).collect();
+                assert_eq!(within, all, "{text:?} up to {limit}");
+            }
+        }
+    }
+
+    #[test]
+    fn share_bars_and_tails_are_found_in_any_letter_case() {
+        assert!(is_share_bar("SHARE THIS: Twitter | FACEBOOK"));
+        assert!(
+            is_share_bar("Share · Tweet · Email"),
+            "non-ASCII separators"
+        );
+        assert!(!is_share_bar("Sharepoint news for admins"));
+        assert!(!is_share_bar("Émail from the editor"));
+        assert_eq!(
+            summary_text("<p>Rates rose again. READ MORE »</p>"),
+            "Rates rose again."
+        );
+        assert_eq!(
+            summary_text("Rates rose again. The post Rates Rose Appeared First On Daily Bugle."),
+            "Rates rose again."
+        );
+        assert_eq!(
+            summary_text("A **bold** claim about [the bank](https://b.example/x) rates"),
+            "A bold claim about the bank rates"
+        );
+        assert_eq!(
+            summary_text("# Heading   with  gaps"),
+            "Heading with gaps",
+            "a heading's text is squeezed after its marks go"
+        );
     }
 }

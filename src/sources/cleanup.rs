@@ -227,6 +227,8 @@ fn defuse_later_declarations(mut out: String) -> String {
 }
 
 struct XmlRepairer<'a> {
+    /// The document without illegal characters (see [`repair_xml`]): its pieces are copied
+    /// as they are.
     src: &'a str,
     out: String,
     seen_root: bool,
@@ -246,8 +248,8 @@ impl<'a> XmlRepairer<'a> {
     fn run(&mut self) {
         let src = self.src;
         let mut i = 0;
-        while let Some(offset) = src[i..].find(['<', '&']) {
-            push_legal(&mut self.out, &src[i..i + offset]);
+        while let Some(offset) = find_markup_byte(&src[i..]) {
+            self.out.push_str(&src[i..i + offset]);
             i += offset;
             i = if src.as_bytes()[i] == b'&' {
                 i + push_repaired_reference(&mut self.out, &src[i..])
@@ -255,7 +257,7 @@ impl<'a> XmlRepairer<'a> {
                 self.markup(i)
             };
         }
-        push_legal(&mut self.out, &src[i..]);
+        self.out.push_str(&src[i..]);
     }
 
     /// Handles markup starting with `<` at `i`; returns the index just past it.
@@ -266,7 +268,7 @@ impl<'a> XmlRepairer<'a> {
             let end = rest[skip..]
                 .find(terminator)
                 .map_or(rest.len(), |p| skip + p + terminator.len());
-            push_legal(out, &rest[..end]);
+            out.push_str(&rest[..end]);
             i + end
         };
         if rest.starts_with("<![CDATA[") {
@@ -279,7 +281,7 @@ impl<'a> XmlRepairer<'a> {
             verbatim_until(&mut self.out, "?>", 2)
         } else if rest.starts_with("<!") {
             let end = declaration_end(rest);
-            push_legal(&mut self.out, &rest[..end]);
+            self.out.push_str(&rest[..end]);
             i + end
         } else if let Some(after_slash) = rest.strip_prefix("</") {
             let name_len = name_length(after_slash);
@@ -292,7 +294,7 @@ impl<'a> XmlRepairer<'a> {
             self.out.push_str("</");
             let renamed = self.element_name(name);
             self.out.push_str(&renamed);
-            push_legal(&mut self.out, &rest[2 + name_len..end]);
+            self.out.push_str(&rest[2 + name_len..end]);
             i + end
         } else if name_length(&rest[1..]) > 0 {
             self.start_tag(i)
@@ -314,7 +316,7 @@ impl<'a> XmlRepairer<'a> {
         let rest = &self.src[i..];
         let Some(end) = rest.find("?>").map(|p| p + 2) else {
             // Never terminated: quick-xml reports it as cut off, without reading it.
-            push_legal(&mut self.out, rest);
+            self.out.push_str(rest);
             return self.src.len();
         };
         if i == 0 {
@@ -336,7 +338,7 @@ impl<'a> XmlRepairer<'a> {
         else {
             // Not a tag we understand (or cut off): copy up to the next `>` as it is.
             let end = rest.find('>').map_or(rest.len(), |p| p + 1);
-            push_legal(&mut self.out, &rest[..end]);
+            self.out.push_str(&rest[..end]);
             return i + end;
         };
         let end = 1 + name_len + len;
@@ -571,7 +573,7 @@ fn parse_attributes(s: &str) -> Option<(Vec<Attribute<'_>>, bool, usize)> {
 fn repair_attribute_value(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut i = 0;
-    while let Some(offset) = raw[i..].find(['&', '<']) {
+    while let Some(offset) = find_markup_byte(&raw[i..]) {
         push_legal(&mut out, &raw[i..i + offset]);
         i += offset;
         if raw.as_bytes()[i] == b'&' {
@@ -670,6 +672,12 @@ fn push_legal(out: &mut String, s: &str) {
     } else {
         out.push_str(s);
     }
+}
+
+/// Byte offset of the first `<` or `&` in `s`. Both are ASCII, so the offset is a character
+/// boundary; a byte loop does not decode every character as a `char` pattern does.
+fn find_markup_byte(s: &str) -> Option<usize> {
+    s.bytes().position(|b| b == b'<' || b == b'&')
 }
 
 /// Length in bytes of the XML name at the start of `s` (0 if none starts there).
@@ -877,12 +885,17 @@ pub(crate) fn first_structure_error(xml: &str) -> Option<String> {
 /// The first Media RSS `<media:thumbnail url>` of each item / entry, in document order.
 ///
 /// feed-rs 3.0.0 drops a thumbnail that has no `<media:content>` beside it (the usual shape,
-/// e.g. the BBC's feeds), so we read them ourselves. One slot per `<item>`/`<entry>`.
+/// e.g. the BBC's feeds), so we read them ourselves. One slot per `<item>`/`<entry>`; empty
+/// when the document never names the Media RSS namespace (then no item has a thumbnail, and
+/// the second pass over the document is skipped).
 pub(crate) fn media_thumbnails_by_item(xml: &str) -> Vec<Option<String>> {
     const MRSS_NAMESPACES: [&str; 2] = [
         "http://search.yahoo.com/mrss/",
         "http://search.yahoo.com/mrss",
     ];
+    if !xml.contains(MRSS_NAMESPACES[1]) {
+        return Vec::new();
+    }
     let mut prefixes: Vec<&str> = Vec::new();
     let mut thumbnails = Vec::new();
     let mut in_item = false;

@@ -333,13 +333,13 @@ fn to_feed(
     }
 }
 
-fn to_item(entry: Entry, base: Option<&Url>, declared_image: Option<String>) -> Item {
+fn to_item(mut entry: Entry, base: Option<&Url>, declared_image: Option<String>) -> Item {
     // RSS 2.0: a guid is a permalink unless it says otherwise, and many feeds put the page
     // URL only there. feed-rs hides `isPermaLink`, so any absolute http(s) guid will do.
     let link_url = pick_link(&entry.links)
         .and_then(|href| absolute_http(href, base))
         .or_else(|| absolute_http(&entry.id, None));
-    let summary_html = entry.summary.as_ref().map(text_as_html).unwrap_or_default();
+    let summary_html = entry.summary.take().map(text_as_html).unwrap_or_default();
     let content_html = entry
         .content
         .as_ref()
@@ -383,11 +383,11 @@ fn to_item(entry: Entry, base: Option<&Url>, declared_image: Option<String>) -> 
 }
 
 /// Text as HTML: plain-text constructs are escaped so they read the same when rendered.
-fn text_as_html(text: &Text) -> String {
+fn text_as_html(text: Text) -> String {
     if text.content_type.essence().to_string() == "text/plain" {
         html_escape::encode_text(&text.content).into_owned()
     } else {
-        text.content.clone()
+        text.content
     }
 }
 
