@@ -532,7 +532,12 @@ async fn poll_inner(
         }
     }
     let total = new_items.len();
-    ctx.subscriptions_ready().await;
+    // A first poll without backfill records its items and alerts none, so it needs no
+    // subscriptions: it does not wait for (or, in `once`, cause) their compile.
+    let may_alert = source.initialized || source.backfill > 0;
+    if may_alert {
+        ctx.subscriptions_ready().await;
+    }
     let subs = ctx.subscriptions();
     let source_row = source.clone();
     let summary_length = ctx.summary_length;

@@ -289,23 +289,13 @@ async fn etag_is_sent_back_and_304_means_unchanged() {
         .expect(1)
         .mount(&server)
         .await;
-    // With info logs, to see whether the subscriptions were loaded.
-    let once_logged = || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_newshound"))
-            .args(["once", "--config", config.to_str().unwrap()])
-            .env_remove("DISCORD_TOKEN")
-            .env("NEWSHOUND_LOG", "info")
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        String::from_utf8_lossy(&out.stderr).to_string()
-    };
-    let first = once_logged();
-    assert!(first.contains("subscriptions compiled"), "{first}");
-    let second = once_logged();
-    assert!(second.contains("Wire: unchanged"), "{second}");
-    // Nothing new to match: the subscriptions (a million on a big bot) are not even loaded.
-    assert!(!second.contains("subscriptions compiled"), "{second}");
+    once_json(&config);
+    let second = once_json(&config);
+    assert!(
+        second.stderr.contains("Wire: unchanged"),
+        "{}",
+        second.stderr
+    );
     server.verify().await;
 }
 
@@ -935,4 +925,46 @@ async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
         "budget exhausted falls back"
     );
     server.verify().await;
+}
+
+/// `once` compiles the subscriptions (a million on a big bot: seconds and ~150 MB) only when a
+/// poll has items that can alert: not for a first poll (which records and alerts nothing) and
+/// not when nothing changed; but it does when a new item arrives, and the item alerts.
+#[test]
+fn once_compiles_subscriptions_only_when_an_item_can_alert() {
+    let setup = Setup::new();
+    let feed = setup.path("feed.xml");
+    let config = setup.write_config(&format!(
+        "[[sources]]\nname = \"Wire\"\nurl = \"{}\"\n\n{META_GEMINI_SUBS}",
+        feed.display()
+    ));
+    // With info logs, to see whether the subscriptions were compiled.
+    let once_logged = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_newshound"))
+            .args(["once", "--config", config.to_str().unwrap(), "--output", "json"])
+            .env_remove("DISCORD_TOKEN")
+            .env("NEWSHOUND_LOG", "info")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let old = || item("old-1", "Markets open higher", "https://wire.example/old-1");
+    std::fs::write(&feed, rss(&[old()])).unwrap();
+    let (_, first) = once_logged();
+    assert!(first.contains("first poll"), "{first}");
+    assert!(!first.contains("subscriptions compiled"), "{first}");
+
+    let new = item("g-1", HEADLINES[0], "https://wire.example/g-1");
+    std::fs::write(&feed, rss(&[new, old()])).unwrap();
+    let (alerts, second) = once_logged();
+    assert!(second.contains("subscriptions compiled"), "{second}");
+    assert!(alerts.contains("ad targeting"), "{alerts}\n{second}");
+
+    let (alerts, third) = once_logged();
+    assert!(alerts.trim().is_empty(), "{alerts}");
+    assert!(!third.contains("subscriptions compiled"), "{third}");
 }
