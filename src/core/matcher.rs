@@ -16,6 +16,7 @@
 //!    per document grows with the text and the hits, not with the number of subscriptions.
 
 use std::borrow::Borrow;
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::Hash;
@@ -64,8 +65,12 @@ pub struct Matcher<K> {
     /// Pattern id -> the variants sharing that folded pattern.
     pattern_variants: PackedLists<u32>,
     variants: Vec<Variant>,
-    /// Variant id -> distinct queries that use it as a positive term (the inverted index).
-    variant_queries: PackedLists<u32>,
+    /// Variant id -> the distinct queries that are that one term alone: they match as soon as
+    /// the variant is found in the right field, with no evaluation.
+    variant_simple: PackedLists<SimpleQuery>,
+    /// Variant id -> the other distinct queries that use it as a positive term (the inverted
+    /// index of the queries that need evaluating).
+    variant_compound: PackedLists<u32>,
     queries: Vec<CompiledQuery>,
     /// Query id -> the keys of the subscriptions that use it, in the order they were given.
     query_keys: PackedLists<K>,
@@ -84,13 +89,25 @@ struct PackedLists<T> {
 }
 
 impl<T: Copy> PackedLists<T> {
-    fn new(lists: &[Vec<T>]) -> Self {
-        let mut starts = Vec::with_capacity(lists.len() + 1);
-        let mut items = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        starts.push(0);
-        for list in lists {
-            items.extend_from_slice(list);
-            starts.push(items.len());
+    /// `lists` lists from `(list, item)` pairs, each list keeping its items in pair order
+    /// (a counting sort: no `Vec` per list is ever made).
+    fn from_pairs(lists: usize, pairs: impl ExactSizeIterator<Item = (u32, T)> + Clone) -> Self {
+        let mut starts = vec![0usize; lists + 1];
+        for (list, _) in pairs.clone() {
+            starts[list as usize + 1] += 1;
+        }
+        for i in 0..lists {
+            starts[i + 1] += starts[i];
+        }
+        let mut items = Vec::new();
+        let mut next = starts.clone();
+        for (list, item) in pairs {
+            if items.is_empty() {
+                items = vec![item; starts[lists]];
+            }
+            let at = &mut next[list as usize];
+            items[*at] = item;
+            *at += 1;
         }
         Self { starts, items }
     }
@@ -113,6 +130,15 @@ struct Variant {
     /// name.
     words: Vec<Option<NameCase>>,
     prefix: bool,
+    /// Some word has a case rule (otherwise any hit on whole words is accepted as it is).
+    cased: bool,
+}
+
+/// A distinct query made of one positive term and nothing else (most subscriptions).
+#[derive(Debug, Clone, Copy)]
+struct SimpleQuery {
+    query: u32,
+    term: CompiledTerm,
 }
 
 /// A query word with a capital letter matches its own capitalisation or ALL CAPS.
@@ -138,28 +164,52 @@ struct CompiledQuery {
     exclusions: Box<[CompiledTerm]>,
 }
 
-/// Where a variant was found in one document.
-#[derive(Debug, Default, Clone, Copy)]
-struct Seen {
-    title: bool,
-    body: bool,
+/// `Scratch::seen` bits: where a variant was found.
+const IN_TITLE: u8 = 1;
+const IN_BODY: u8 = 2;
+
+/// Per-thread working memory of one match, reused from document to document so the hot path
+/// allocates nothing but its output. Every table is left all-zero after use (only the entries
+/// set are cleared), so reuse costs nothing per document.
+#[derive(Default)]
+struct Scratch {
+    text: FoldedText,
+    /// Variant id -> `IN_TITLE | IN_BODY` bits where it was found (0 = not found).
+    seen: Vec<u8>,
+    /// The variant ids set in `seen`, in the order first found.
+    found: Vec<u32>,
+    /// Query id bitset: the compound query is already in `candidates`.
+    marked: Vec<u64>,
+    /// Compound queries using a found variant, each once.
+    candidates: Vec<u32>,
 }
 
-/// The variants found in one document, sorted by variant id (a handful to a few hundred).
-struct Found(Vec<(u32, Seen)>);
-
-impl Found {
-    fn get(&self, variant: u32) -> Option<Seen> {
-        self.0
-            .binary_search_by_key(&variant, |&(id, _)| id)
-            .ok()
-            .map(|at| self.0[at].1)
+impl Scratch {
+    /// Clears what one match set in the tables (only those entries).
+    fn reset(&mut self) {
+        for &variant in &self.found {
+            self.seen[variant as usize] = 0;
+        }
+        self.found.clear();
+        for &query in &self.candidates {
+            self.marked[query as usize / 64] = 0;
+        }
+        self.candidates.clear();
     }
+}
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.0.len()
-    }
+thread_local! {
+    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch (a fresh one if it is in use: a nested match from
+/// inside a visit callback, or a thread being torn down).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut scratch = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    let result = f(&mut scratch);
+    // Dropped instead when the thread is being torn down; nothing to do then.
+    let _ = SCRATCH.try_with(|cell| cell.set(scratch));
+    result
 }
 
 /// The distinct queries one document matched: `(query, range of its terms in terms)`.
@@ -167,6 +217,66 @@ struct FoundQueries {
     queries: Vec<(u32, std::ops::Range<usize>)>,
     /// Display ids of the matched terms of every matched query, back to back.
     terms: Vec<u32>,
+}
+
+/// The distinct queries one document matched ([`Matcher::find_matches`]), in the order their
+/// terms were first found.
+pub struct QueryMatches<'m, K> {
+    matcher: &'m Matcher<K>,
+    found: FoundQueries,
+}
+
+/// One distinct query a document matched: its matched terms and the subscriptions using it.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryMatch<'m, K> {
+    keys: &'m [K],
+    terms: &'m [u32],
+    displays: &'m [String],
+}
+
+impl<K: Copy + Eq + Hash> QueryMatches<'_, K> {
+    /// How many distinct queries matched.
+    pub fn len(&self) -> usize {
+        self.found.queries.len()
+    }
+
+    /// Whether nothing matched.
+    pub fn is_empty(&self) -> bool {
+        self.found.queries.is_empty()
+    }
+
+    /// How many subscriptions matched (the sum of the key slices' lengths).
+    pub fn subscriptions(&self) -> usize {
+        self.found
+            .queries
+            .iter()
+            .map(|(query, _)| self.matcher.query_keys.get(*query as usize).len())
+            .sum()
+    }
+
+    /// Every matched distinct query.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = QueryMatch<'_, K>> {
+        self.found.queries.iter().map(|(query, terms)| QueryMatch {
+            keys: self.matcher.query_keys.get(*query as usize),
+            terms: &self.found.terms[terms.clone()],
+            displays: &self.matcher.displays,
+        })
+    }
+}
+
+impl<'m, K> QueryMatch<'m, K> {
+    /// The keys of the subscriptions using this query, in the order they were given.
+    pub fn keys(&self) -> &'m [K] {
+        self.keys
+    }
+
+    /// The positive terms that were found, as in [`Match::matched`].
+    pub fn terms(&self) -> impl ExactSizeIterator<Item = &'m str> + use<'m, K> {
+        let displays = self.displays;
+        self.terms
+            .iter()
+            .map(move |&d| displays[d as usize].as_str())
+    }
 }
 
 fn id(n: usize) -> Result<u32, MatcherError> {
@@ -195,42 +305,81 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     ) -> Result<Self, MatcherError> {
         let mut compiler = Compiler::default();
         let mut query_ids: HashMap<Q, u32> = HashMap::new();
-        let mut query_keys: Vec<Vec<K>> = Vec::new();
-        let mut query_positions: Vec<Vec<u32>> = Vec::new();
+        // Per subscription, in input order: its key and its distinct query.
+        let mut keys: Vec<K> = Vec::new();
+        let mut uses: Vec<u32> = Vec::new();
         let mut queries = Vec::new();
-        let mut count = 0;
         for (position, (key, query)) in subscriptions.into_iter().enumerate() {
-            count = position + 1;
-            let position = id(position)?;
+            id(position)?;
             let query_id = if let Some(&known) = query_ids.get::<Q>(&query) {
                 known
             } else {
                 let query_id = id(queries.len())?;
                 let compiled = compiler.query(query.borrow(), query_id)?;
                 queries.push(compiled);
-                query_keys.push(Vec::new());
-                query_positions.push(Vec::new());
                 query_ids.insert(query, query_id);
                 query_id
             };
-            query_keys[query_id as usize].push(key);
-            query_positions[query_id as usize].push(position);
+            keys.push(key);
+            uses.push(query_id);
         }
+        // Free the transients before the automaton, the peak of the build, is compiled.
         drop(query_ids);
+        let count = keys.len();
+        let query_keys = PackedLists::from_pairs(
+            queries.len(),
+            uses.iter().copied().zip(keys.iter().copied()),
+        );
+        drop(keys);
+        let query_positions =
+            PackedLists::from_pairs(queries.len(), uses.iter().copied().zip(0..id(count)?));
+        drop(uses);
+        let Compiler {
+            patterns,
+            pattern_ids,
+            pattern_variants: pattern_pairs,
+            variants,
+            variant_ids,
+            variant_simple: simple_pairs,
+            variant_compound: compound_pairs,
+            displays,
+            display_ids,
+        } = compiler;
+        drop((pattern_ids, variant_ids, display_ids));
+        let pattern_variants =
+            PackedLists::from_pairs(patterns.len(), pattern_pairs.iter().copied());
+        drop(pattern_pairs);
+        let variant_simple = PackedLists::from_pairs(variants.len(), simple_pairs.iter().copied());
+        drop(simple_pairs);
+        let variant_compound =
+            PackedLists::from_pairs(variants.len(), compound_pairs.iter().copied());
+        drop(compound_pairs);
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .build(&compiler.patterns)?;
+            .build(&patterns)?;
+        drop(patterns);
         Ok(Self {
             automaton,
-            pattern_variants: PackedLists::new(&compiler.pattern_variants),
-            variants: compiler.variants,
-            variant_queries: PackedLists::new(&compiler.variant_queries),
+            pattern_variants,
+            variants,
+            variant_simple,
+            variant_compound,
             queries,
-            query_keys: PackedLists::new(&query_keys),
-            query_positions: PackedLists::new(&query_positions),
-            displays: compiler.displays,
+            query_keys,
+            query_positions,
+            displays,
             subscriptions: count,
         })
+    }
+
+    /// Every distinct query this document matches, with its matched terms and the keys of the
+    /// subscriptions using it (as slices: nothing is done per subscription). This is the
+    /// matching work itself; walking the keys is the caller's, as output.
+    pub fn find_matches(&self, doc: &Document<'_>) -> QueryMatches<'_, K> {
+        QueryMatches {
+            matcher: self,
+            found: self.find_queries(doc),
+        }
     }
 
     /// The subscriptions this document matches, in the order they were given to [`Matcher::new`].
@@ -263,16 +412,12 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     /// by query (not in input order). Nothing is allocated per subscription, so this is the
     /// way to filter a large result before building output.
     pub fn for_each_match(&self, doc: &Document<'_>, mut visit: impl FnMut(K, &[&str])) {
-        let found = self.find_queries(doc);
+        let found = self.find_matches(doc);
         let mut terms: Vec<&str> = Vec::new();
-        for (query, range) in &found.queries {
+        for query in found.iter() {
             terms.clear();
-            terms.extend(
-                found.terms[range.clone()]
-                    .iter()
-                    .map(|&d| self.displays[d as usize].as_str()),
-            );
-            for &key in self.query_keys.get(*query as usize) {
+            terms.extend(query.terms());
+            for &key in query.keys() {
                 visit(key, &terms);
             }
         }
@@ -280,11 +425,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
 
     /// How many subscriptions this document matches (the work of matching without the output).
     pub fn count_matches(&self, doc: &Document<'_>) -> usize {
-        self.find_queries(doc)
-            .queries
-            .iter()
-            .map(|(query, _)| self.query_keys.get(*query as usize).len())
-            .sum()
+        self.find_matches(doc).subscriptions()
     }
 
     /// Every distinct query the document matches, with its matched terms.
@@ -296,70 +437,108 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         if self.queries.is_empty() {
             return out;
         }
-        let found = self.find_variants(&FoldedText::new(doc));
-        for query in self.candidates(&found) {
-            let start = out.terms.len();
-            if self.queries[query as usize].evaluate(&found, &mut out.terms) {
-                out.queries.push((query, start..out.terms.len()));
-            } else {
-                out.terms.truncate(start);
+        with_scratch(|scratch| {
+            scratch.text.fill(doc);
+            self.find_variants(scratch);
+            self.collect(scratch, &mut out);
+            for &query in &scratch.candidates {
+                let start = out.terms.len();
+                if self.queries[query as usize].evaluate(&scratch.seen, &mut out.terms) {
+                    out.queries.push((query, start..out.terms.len()));
+                } else {
+                    out.terms.truncate(start);
+                }
             }
-        }
+            scratch.reset();
+        });
         out
     }
 
     /// Scans the text once: every variant whose words, boundaries and case rule hold, and
-    /// where it was found.
-    fn find_variants(&self, text: &FoldedText) -> Found {
-        let mut seen: Vec<(u32, Seen)> = Vec::new();
+    /// where it was found, into `scratch.seen` / `scratch.found`.
+    fn find_variants(&self, scratch: &mut Scratch) {
+        if scratch.seen.len() < self.variants.len() {
+            scratch.seen.resize(self.variants.len(), 0);
+        }
+        let text = &scratch.text;
+        let folded = text.folded.as_bytes();
+        // Words are separated by exactly one `' '` or `'\n'`, and no folded word holds either.
+        let boundary = |at: usize| at == folded.len() || matches!(folded[at], b' ' | b'\n');
         for hit in self.automaton.find_overlapping_iter(text.folded.as_str()) {
+            let (start, end) = (hit.start(), hit.end());
             // Patterns start with a word, so a hit must start where a word starts.
-            let Ok(first) = text.words.binary_search_by_key(&hit.start(), |w| w.start) else {
+            if start > 0 && !boundary(start - 1) {
                 continue;
+            }
+            let whole_last_word = boundary(end);
+            // A pattern never spans the title/body border (a `'\n'`), so its start tells the field.
+            let field = if start < text.title_end {
+                IN_TITLE
+            } else {
+                IN_BODY
             };
             for &id in self.pattern_variants.get(hit.pattern().as_usize()) {
                 let variant = &self.variants[id as usize];
-                let Some(words) = text.words.get(first..first + variant.words.len()) else {
-                    continue;
-                };
-                let whole_last_word = words.last().is_some_and(|w| w.end == hit.end());
-                if !(variant.prefix || whole_last_word) || !variant.accepts(words, text) {
+                if !(variant.prefix || whole_last_word)
+                    || (variant.cased && !variant.accepts(text.words_from(start), text))
+                {
                     continue;
                 }
-                // A pattern never spans the title/body border, so its first word tells the field.
-                let in_title = words[0].in_title;
-                seen.push((
-                    id,
-                    Seen {
-                        title: in_title,
-                        body: !in_title,
-                    },
-                ));
+                let seen = &mut scratch.seen[id as usize];
+                if *seen == 0 {
+                    scratch.found.push(id);
+                }
+                *seen |= field;
             }
         }
-        seen.sort_unstable_by_key(|&(id, _)| id);
-        seen.dedup_by(|later, kept| {
-            if later.0 == kept.0 {
-                kept.1.title |= later.1.title;
-                kept.1.body |= later.1.body;
-                true
-            } else {
-                false
-            }
-        });
-        Found(seen)
     }
 
-    /// The distinct queries worth evaluating: those using a found variant as a positive term,
-    /// ascending. Exclusions alone never make a candidate.
-    fn candidates(&self, found: &Found) -> Vec<u32> {
-        let mut candidates: Vec<u32> = Vec::new();
-        for &(variant, _) in &found.0 {
-            candidates.extend_from_slice(self.variant_queries.get(variant as usize));
+    /// From the found variants: the one-term queries that match (into `out`) and the compound
+    /// queries worth evaluating (into `scratch.candidates`, each once). Exclusions alone never
+    /// make a candidate.
+    fn collect(&self, scratch: &mut Scratch, out: &mut FoundQueries) {
+        let words = self.queries.len().div_ceil(64);
+        if scratch.marked.len() < words {
+            scratch.marked.resize(words, 0);
         }
-        candidates.sort_unstable();
-        candidates.dedup();
-        candidates
+        for &variant in &scratch.found {
+            let seen = scratch.seen[variant as usize];
+            for simple in self.variant_simple.get(variant as usize) {
+                if seen & IN_TITLE != 0 || !simple.term.title_only {
+                    let start = out.terms.len();
+                    out.terms.push(simple.term.display);
+                    out.queries.push((simple.query, start..start + 1));
+                }
+            }
+            for &query in self.variant_compound.get(variant as usize) {
+                let (word, bit) = (query as usize / 64, 1u64 << (query % 64));
+                if scratch.marked[word] & bit == 0 {
+                    scratch.marked[word] |= bit;
+                    scratch.candidates.push(query);
+                }
+            }
+        }
+    }
+}
+
+impl<K: Copy + Eq + Hash> Matcher<K> {
+    /// For tests: how many variants a document holds, and the compound queries evaluated.
+    #[cfg(test)]
+    fn variants_and_candidates(&self, doc: &Document<'_>) -> (usize, Vec<u32>) {
+        let mut out = FoundQueries {
+            queries: Vec::new(),
+            terms: Vec::new(),
+        };
+        with_scratch(|scratch| {
+            scratch.text.fill(doc);
+            self.find_variants(scratch);
+            self.collect(scratch, &mut out);
+            let mut candidates = scratch.candidates.clone();
+            candidates.sort_unstable();
+            let found = scratch.found.len();
+            scratch.reset();
+            (found, candidates)
+        })
     }
 
     /// An estimate of the heap memory the matcher holds, in bytes: the automaton's own figure
@@ -402,7 +581,8 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         self.automaton.memory_usage()
             + self.pattern_variants.heap_bytes()
             + variants
-            + self.variant_queries.heap_bytes()
+            + self.variant_simple.heap_bytes()
+            + self.variant_compound.heap_bytes()
             + queries
             + self.query_keys.heap_bytes()
             + self.query_positions.heap_bytes()
@@ -584,34 +764,35 @@ impl Variant {
     /// Whether the text words at a hit satisfy each query word's case rule.
     fn accepts(&self, words: &[TextWord], text: &FoldedText) -> bool {
         let last = self.words.len().saturating_sub(1);
-        self.words
-            .iter()
-            .zip(words)
-            .enumerate()
-            .all(|(i, (rule, word))| match rule {
-                None => true,
-                Some(name) => {
-                    let cased = text.cased(word);
-                    if self.prefix && i == last {
-                        cased.starts_with(&name.exact)
-                            || (!cased.chars().any(char::is_lowercase)
-                                && cased.starts_with(&name.upper))
-                    } else {
-                        cased == name.exact || cased == name.upper
+        words.len() >= self.words.len()
+            && self
+                .words
+                .iter()
+                .zip(words)
+                .enumerate()
+                .all(|(i, (rule, word))| match rule {
+                    None => true,
+                    Some(name) => {
+                        let cased = text.cased(word);
+                        if self.prefix && i == last {
+                            cased.starts_with(&name.exact)
+                                || (!cased.chars().any(char::is_lowercase)
+                                    && cased.starts_with(&name.upper))
+                        } else {
+                            cased == name.exact || cased == name.upper
+                        }
                     }
-                }
-            })
+                })
     }
 }
 
 impl CompiledQuery {
     /// Whether the query matches, given the variants found; if so, appends the display ids
     /// of its found positive terms (deduplicated, in query order) to `matched`.
-    fn evaluate(&self, found: &Found, matched: &mut Vec<u32>) -> bool {
+    fn evaluate(&self, seen: &[u8], matched: &mut Vec<u32>) -> bool {
         let is_found = |term: &CompiledTerm| {
-            found
-                .get(term.variant)
-                .is_some_and(|s| s.title || (s.body && !term.title_only))
+            let at = seen[term.variant as usize];
+            at & IN_TITLE != 0 || (at & IN_BODY != 0 && !term.title_only)
         };
         if !self.groups.iter().all(|group| group.iter().any(is_found))
             || self.exclusions.iter().any(is_found)
@@ -633,21 +814,43 @@ impl CompiledQuery {
     }
 }
 
-/// Interns patterns, variants and term displays while subscriptions are compiled.
+/// Interns patterns, variants and term displays while subscriptions are compiled. The lists
+/// keyed by an id are gathered as `(id, item)` pairs and packed at the end.
 #[derive(Default)]
 struct Compiler {
     patterns: Vec<String>,
     pattern_ids: HashMap<String, u32>,
-    pattern_variants: Vec<Vec<u32>>,
+    /// `(pattern, variant)`.
+    pattern_variants: Vec<(u32, u32)>,
     variants: Vec<Variant>,
     variant_ids: HashMap<(u32, Variant), u32>,
-    variant_queries: Vec<Vec<u32>>,
+    /// `(variant, one-term query)`.
+    variant_simple: Vec<(u32, SimpleQuery)>,
+    /// `(variant, compound query using it)`, each pair once.
+    variant_compound: Vec<(u32, u32)>,
     displays: Vec<String>,
     display_ids: HashMap<String, u32>,
 }
 
 impl Compiler {
     fn query(&mut self, query: &Query, query_id: u32) -> Result<CompiledQuery, MatcherError> {
+        if let ([group], []) = (query.groups(), query.exclusions()) {
+            if let [term] = group.as_slice() {
+                // One term alone: matched straight from the variant, never evaluated.
+                let term = self.term(term)?;
+                self.variant_simple.push((
+                    term.variant,
+                    SimpleQuery {
+                        query: query_id,
+                        term,
+                    },
+                ));
+                return Ok(CompiledQuery {
+                    groups: Box::new([]),
+                    exclusions: Box::new([]),
+                });
+            }
+        }
         let groups = query
             .groups()
             .iter()
@@ -663,10 +866,10 @@ impl Compiler {
             .iter()
             .map(|t| self.term(t))
             .collect::<Result<Box<[_]>, _>>()?;
+        let first = self.variant_compound.len();
         for term in groups.iter().flat_map(|g| g.iter()) {
-            let users = &mut self.variant_queries[term.variant as usize];
-            if users.last() != Some(&query_id) {
-                users.push(query_id);
+            if !self.variant_compound[first..].contains(&(term.variant, query_id)) {
+                self.variant_compound.push((term.variant, query_id));
             }
         }
         Ok(CompiledQuery { groups, exclusions })
@@ -690,10 +893,10 @@ impl Compiler {
             let new = id(self.patterns.len())?;
             self.patterns.push(pattern.clone());
             self.pattern_ids.insert(pattern, new);
-            self.pattern_variants.push(Vec::new());
             new
         };
         let variant = Variant {
+            cased: rules.iter().any(Option::is_some),
             words: rules,
             prefix: term.is_prefix(),
         };
@@ -704,8 +907,7 @@ impl Compiler {
             let new = id(self.variants.len())?;
             self.variants.push(key.1.clone());
             self.variant_ids.insert(key, new);
-            self.pattern_variants[pattern_id as usize].push(new);
-            self.variant_queries.push(Vec::new());
+            self.pattern_variants.push((pattern_id, new));
             new
         };
         let display = term.to_string();
@@ -726,6 +928,7 @@ impl Compiler {
 }
 
 /// A document's words, folded and joined for scanning.
+#[derive(Debug, Default, PartialEq, Eq)]
 struct FoldedText {
     /// Folded words joined by `' '` (same clause) or `'\n'` (a break between them).
     folded: String,
@@ -733,65 +936,172 @@ struct FoldedText {
     cased: String,
     /// In text order, so sorted by `start`.
     words: Vec<TextWord>,
+    /// Where the body starts in `folded` (title words are before it).
+    title_end: usize,
 }
 
+#[derive(Debug, PartialEq, Eq)]
 struct TextWord {
-    /// Byte range in `folded`.
+    /// Where it starts in `folded`.
     start: usize,
-    end: usize,
     /// Byte range in `cased`.
     cased: std::ops::Range<usize>,
-    in_title: bool,
 }
 
 impl FoldedText {
+    #[cfg(test)]
     fn new(doc: &Document<'_>) -> Self {
-        let capacity = doc.title.len() + doc.body.len() + 1;
-        let mut text = Self {
-            folded: String::with_capacity(capacity),
-            cased: String::with_capacity(capacity),
-            words: Vec::new(),
-        };
-        text.push_field(doc.title, true);
-        text.push_field(doc.body, false);
+        let mut text = Self::default();
+        text.fill(doc);
         text
+    }
+
+    /// Replaces the content with `doc`'s, reusing the buffers.
+    fn fill(&mut self, doc: &Document<'_>) {
+        self.folded.clear();
+        self.cased.clear();
+        self.words.clear();
+        self.push_field(doc.title);
+        self.title_end = self.folded.len();
+        self.push_field(doc.body);
     }
 
     fn cased(&self, word: &TextWord) -> &str {
         &self.cased[word.cased.clone()]
     }
 
-    fn push_field(&mut self, raw: &str, in_title: bool) {
-        let plain = strip_urls(raw);
+    /// The words from the one starting at byte `start` of `folded` (none if no word starts
+    /// there).
+    fn words_from(&self, start: usize) -> &[TextWord] {
+        self.words
+            .binary_search_by_key(&start, |w| w.start)
+            .map_or(&[], |first| &self.words[first..])
+    }
+
+    /// Cuts one field into words and folds them in a single pass over its bytes, removing
+    /// links on the way. ASCII (most news text) is classified and lower-cased byte by byte;
+    /// a non-ASCII character is decoded and classified by the Unicode rules of
+    /// [`query::word_spans`], and a word holding one is folded by [`fold_accents`] and
+    /// [`fold_case`]. The result equals [`query::word_spans`] over [`strip_urls`] with every
+    /// word folded on its own (a test holds the two paths together).
+    fn push_field(&mut self, raw: &str) {
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        // Start of the word being read, and whether it is one character of an unspaced script.
+        let mut current: Option<(usize, bool)> = None;
         // The first word of a field always follows a break: phrases never span title and body.
         let mut previous_end: Option<usize> = None;
-        for (start, end) in query::word_spans(&plain) {
-            let is_break = previous_end.is_none_or(|p| is_clause_break(&plain[p..start]));
-            if !self.folded.is_empty() {
-                self.folded.push(if is_break { '\n' } else { ' ' });
+        // A link was removed since the previous word (a link is a break).
+        let mut link_since_word = false;
+        // Whether the character before `i` is a letter, digit or word continuation.
+        let mut after_word_char = false;
+        while i < bytes.len() {
+            let byte = bytes[i];
+            if matches!(byte, b'h' | b'H' | b'w' | b'W')
+                && !after_word_char
+                && starts_link(&bytes[i..])
+            {
+                link_since_word = true;
+                i = raw[i..]
+                    .find(char::is_whitespace)
+                    .map_or(raw.len(), |offset| i + offset);
+                continue;
             }
-            let word = &plain[start..end];
-            let cased_start = self.cased.len();
-            let folded_start = self.folded.len();
-            if word.is_ascii() {
-                // ASCII needs no decomposition and lower-cases byte by byte (the common case).
-                self.cased.push_str(word);
-                self.folded.push_str(word);
-                self.folded[folded_start..].make_ascii_lowercase();
+            let (len, is_word, unspaced) = if byte.is_ascii() {
+                (1, byte.is_ascii_alphanumeric(), false)
             } else {
-                let cased = fold_accents(word);
-                self.folded.push_str(&fold_case(&cased));
-                self.cased.push_str(&cased);
+                let Some(c) = raw[i..].chars().next() else {
+                    break;
+                };
+                if query::is_word_continuation(c) {
+                    // A mark or soft hyphen belongs to the word before it; on its own it is noise.
+                    after_word_char = true;
+                    i += c.len_utf8();
+                    continue;
+                }
+                (c.len_utf8(), c.is_alphanumeric(), query::is_unspaced(c))
+            };
+            match current {
+                // A letter or digit continues a word of a spaced script.
+                Some((_, false)) if is_word && !unspaced => {}
+                Some((start, _)) => {
+                    self.push_word(raw, start, i, previous_end, link_since_word);
+                    previous_end = Some(i);
+                    link_since_word = false;
+                    current = is_word.then_some((i, unspaced));
+                }
+                None => current = is_word.then_some((i, unspaced)),
             }
-            self.words.push(TextWord {
-                start: folded_start,
-                end: self.folded.len(),
-                cased: cased_start..self.cased.len(),
-                in_title,
-            });
-            previous_end = Some(end);
+            after_word_char = is_word;
+            i += len;
+        }
+        if let Some((start, _)) = current {
+            self.push_word(raw, start, raw.len(), previous_end, link_since_word);
         }
     }
+
+    /// Appends the word `raw[start..end]`, after `' '` or `'\n'` (a break since the previous
+    /// word, which ended at `previous_end`).
+    fn push_word(
+        &mut self,
+        raw: &str,
+        start: usize,
+        end: usize,
+        previous_end: Option<usize>,
+        link_between: bool,
+    ) {
+        if !self.folded.is_empty() {
+            let is_break =
+                previous_end.is_none_or(|p| link_between || is_clause_break(&raw[p..start]));
+            self.folded.push(if is_break { '\n' } else { ' ' });
+        }
+        let word = &raw[start..end];
+        let cased_start = self.cased.len();
+        let folded_start = self.folded.len();
+        if word.is_ascii() {
+            // ASCII needs no decomposition and lower-cases byte by byte (the common case).
+            self.cased.push_str(word);
+            self.folded.push_str(word);
+            self.folded[folded_start..].make_ascii_lowercase();
+        } else {
+            let cased = fold_accents(word);
+            self.folded.push_str(&fold_case(&cased));
+            self.cased.push_str(&cased);
+        }
+        self.words.push(TextWord {
+            start: folded_start,
+            cased: cased_start..self.cased.len(),
+        });
+    }
+
+    /// The same text folded the plain way: links removed, then cut into words, then each word
+    /// folded. Kept to test the one-pass [`FoldedText::push_field`] against.
+    #[cfg(test)]
+    fn reference(doc: &Document<'_>) -> Self {
+        let mut text = Self::default();
+        for (raw, in_title) in [(doc.title, true), (doc.body, false)] {
+            if !in_title {
+                text.title_end = text.folded.len();
+            }
+            let plain = strip_urls(raw);
+            let mut previous_end: Option<usize> = None;
+            for (start, end) in query::word_spans(&plain) {
+                text.push_word(&plain, start, end, previous_end, false);
+                previous_end = Some(end);
+            }
+        }
+        text
+    }
+}
+
+/// Whether `bytes` start with a link (`http://`, `https://` or `www.`, any case).
+fn starts_link(bytes: &[u8]) -> bool {
+    const STARTS: [&[u8]; 3] = [b"http://", b"https://", b"www."];
+    STARTS.iter().any(|p| {
+        bytes
+            .get(..p.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(p))
+    })
 }
 
 /// Whether the characters between two words end a sentence or clause.
@@ -827,6 +1137,8 @@ fn is_clause_break(separator: &str) -> bool {
 }
 
 /// The text with every link replaced by a line break (which also stops phrases across it).
+/// The reference for the one-pass folding, which removes links as it goes.
+#[cfg(test)]
 fn strip_urls(text: &str) -> std::borrow::Cow<'_, str> {
     const STARTS: [&[u8]; 3] = [b"http://", b"https://", b"www."];
     let bytes = text.as_bytes();
@@ -1232,24 +1544,19 @@ mod tests {
         let m = Matcher::new(
             (0..10_000u32).map(|i| (i, parse(&format!("keyword{i} Gemini")).unwrap())),
         );
-        let text = FoldedText::new(&Document {
+        let (variants, candidates) = m.variants_and_candidates(&Document {
             title: "Gemini and keyword5",
             body: "",
         });
-        let seen = m.find_variants(&text);
-        assert_eq!(seen.len(), 2, "found `Gemini` and `keyword5`");
+        assert_eq!(variants, 2, "found `Gemini` and `keyword5`");
         // Every subscription uses `Gemini`, so all are candidates here...
-        assert_eq!(m.candidates(&seen).len(), 10_000);
-        let text = FoldedText::new(&Document {
+        assert_eq!(candidates.len(), 10_000);
+        // ...but a document without it only reaches the two subscriptions it names.
+        let (_, candidates) = m.variants_and_candidates(&Document {
             title: "keyword5 and keyword6",
             body: "",
         });
-        // ...but a document without it only reaches the two subscriptions it names.
-        let seen = m.find_variants(&text);
-        assert_eq!(
-            m.candidates(&seen).into_iter().collect::<Vec<_>>(),
-            vec![5, 6]
-        );
+        assert_eq!(candidates, vec![5, 6]);
     }
 
     #[test]
@@ -1277,6 +1584,150 @@ mod tests {
         assert!(!body_matches("Meta", "(www.Meta.com)"));
         // `www.` must start the link; a word ending in "www" followed by "." does not.
         assert!(body_matches("Meta", "awww. Meta"));
+    }
+
+    /// Text fragments that exercise every branch of the one-pass folding: ASCII, accents,
+    /// curly quotes, unspaced scripts, stray marks and soft hyphens, links in any case (also
+    /// glued to a word, where they are not links), sentence breaks and abbreviations.
+    const FRAGMENTS: &[&str] = &[
+        "Meta",
+        "meta",
+        "META",
+        "Gemini",
+        "said",
+        "a",
+        "3.5",
+        "U.S",
+        "10:30",
+        "Nestlé",
+        "NESTLÉ",
+        "Straße",
+        "ΣΟΦΟΣ",
+        "σοφός",
+        "İstanbul",
+        "東京都",
+        "がぎ",
+        "ภาษาไทย",
+        "Ａｐｐｌｅ",
+        "😀",
+        "\u{301}",
+        "\u{AD}",
+        "co\u{AD}op",
+        "e\u{301}te",
+        "\u{2019}s",
+        "'s",
+        "https://ex.com/meta/x",
+        "HTTP://EX.COM",
+        "www.gemini.example/Meta",
+        "WwW.",
+        "http:/",
+        "awww.x",
+        "a.b",
+        " ",
+        "  ",
+        ".",
+        ". ",
+        ":",
+        ": ",
+        ";",
+        "!",
+        "?",
+        "…",
+        "\n",
+        "\r\n",
+        "\u{2029}",
+        "。",
+        "-",
+        "(",
+        ")",
+        "\t",
+        "\u{A0}",
+        "\u{3000}",
+        "/",
+        "&",
+        "#1",
+    ];
+
+    fn text_from(picks: &[usize]) -> String {
+        picks
+            .iter()
+            .map(|&i| FRAGMENTS[i % FRAGMENTS.len()])
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+        /// The one-pass folding gives exactly what removing links, cutting words and folding
+        /// each word on its own gives (the way the matcher folded text before).
+        #[test]
+        fn one_pass_folding_equals_word_by_word_folding(
+            title in proptest::collection::vec(0usize..1_000, 0..12),
+            body in proptest::collection::vec(0usize..1_000, 0..40),
+        ) {
+            let (title, body) = (text_from(&title), text_from(&body));
+            let doc = Document { title: &title, body: &body };
+            proptest::prop_assert_eq!(FoldedText::new(&doc), FoldedText::reference(&doc));
+        }
+    }
+
+    #[test]
+    fn one_pass_folding_handles_links_breaks_and_accents() {
+        let doc = Document {
+            title: "Nestlé\u{2019}s CEO: U.S. deal",
+            body: "See https://ex.com/Meta now. Meta said www.x.y Gemini",
+        };
+        let text = FoldedText::new(&doc);
+        assert_eq!(
+            text.folded,
+            "nestle s ceo\nu s\ndeal\nsee\nnow\nmeta said\ngemini"
+        );
+        assert_eq!(text, FoldedText::reference(&doc));
+    }
+
+    #[test]
+    fn find_matches_lists_distinct_queries_with_their_subscriptions() {
+        let m = matcher(&[
+            (1, "Meta"),
+            (2, "Gemini OR Meta"),
+            (3, "Meta"),
+            (4, "Apple"),
+            (5, "title:Gemini"),
+        ]);
+        let doc = Document {
+            title: "Meta news",
+            body: "Gemini too",
+        };
+        let found = m.find_matches(&doc);
+        let mut got: Vec<(Vec<u32>, Vec<&str>)> = found
+            .iter()
+            .map(|q| (q.keys().to_vec(), q.terms().collect()))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (vec![1, 3], vec!["Meta"]),
+                (vec![2], vec!["Gemini", "Meta"]),
+            ]
+        );
+        assert_eq!(found.len(), 2);
+        assert_eq!(found.subscriptions(), 3);
+        assert_eq!(m.count_matches(&doc), 3);
+    }
+
+    #[test]
+    fn matching_from_inside_a_visit_callback_works() {
+        let m = meta_gemini();
+        let doc = Document {
+            title: "Meta and Gemini",
+            body: "",
+        };
+        let mut inner = Vec::new();
+        m.for_each_match(&doc, |key, _| {
+            inner.push((key, keys(&m, "Gemini", "")));
+        });
+        inner.sort();
+        assert_eq!(inner, vec![(1, vec![2]), (2, vec![2])]);
     }
 
     #[test]
