@@ -71,7 +71,11 @@ pub struct Matcher<K> {
     /// Variant id -> the other distinct queries that use it as a positive term (the inverted
     /// index of the queries that need evaluating).
     variant_compound: PackedLists<u32>,
+    /// Query id -> where its terms are in `query_terms` (empty for a one-term query).
     queries: Vec<CompiledQuery>,
+    /// The terms of every compound query, back to back (one allocation: evaluating a
+    /// candidate touches one place in memory, not a chain of boxes).
+    query_terms: Vec<CompiledTerm>,
     /// Query id -> the keys of the subscriptions that use it, in the order they were given.
     query_keys: PackedLists<K>,
     /// Query id -> the same subscriptions' positions in the input (ascending), for output in
@@ -156,12 +160,18 @@ struct CompiledTerm {
     /// The term's canonical form (an index into `displays`), reported in [`Match::matched`].
     display: u32,
     title_only: bool,
+    /// The last term of its OR-group (positive terms only).
+    ends_group: bool,
 }
 
-/// One distinct query: groups of alternatives (all groups must match), then exclusions.
+/// One distinct query: `query_terms[start..positives_end]` are its groups of alternatives
+/// (all groups must match; each ends with a term marked `ends_group`), then
+/// `query_terms[positives_end..end]` its exclusions.
+#[derive(Debug, Clone, Copy)]
 struct CompiledQuery {
-    groups: Box<[Box<[CompiledTerm]>]>,
-    exclusions: Box<[CompiledTerm]>,
+    start: u32,
+    positives_end: u32,
+    end: u32,
 }
 
 /// `Scratch::seen` bits: where a variant was found.
@@ -308,15 +318,13 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         // Per subscription, in input order: its key and its distinct query.
         let mut keys: Vec<K> = Vec::new();
         let mut uses: Vec<u32> = Vec::new();
-        let mut queries = Vec::new();
         for (position, (key, query)) in subscriptions.into_iter().enumerate() {
             id(position)?;
             let query_id = if let Some(&known) = query_ids.get::<Q>(&query) {
                 known
             } else {
-                let query_id = id(queries.len())?;
-                let compiled = compiler.query(query.borrow(), query_id)?;
-                queries.push(compiled);
+                let query_id = id(compiler.queries.len())?;
+                compiler.query(query.borrow(), query_id)?;
                 query_ids.insert(query, query_id);
                 query_id
             };
@@ -326,13 +334,16 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         // Free the transients before the automaton, the peak of the build, is compiled.
         drop(query_ids);
         let count = keys.len();
+        let compound_pairs = compiler.compound_index();
         let query_keys = PackedLists::from_pairs(
-            queries.len(),
+            compiler.queries.len(),
             uses.iter().copied().zip(keys.iter().copied()),
         );
         drop(keys);
-        let query_positions =
-            PackedLists::from_pairs(queries.len(), uses.iter().copied().zip(0..id(count)?));
+        let query_positions = PackedLists::from_pairs(
+            compiler.queries.len(),
+            uses.iter().copied().zip(0..id(count)?),
+        );
         drop(uses);
         let Compiler {
             patterns,
@@ -341,10 +352,13 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             variants,
             variant_ids,
             variant_simple: simple_pairs,
-            variant_compound: compound_pairs,
+            mut queries,
+            mut query_terms,
             displays,
             display_ids,
         } = compiler;
+        queries.shrink_to_fit();
+        query_terms.shrink_to_fit();
         drop((pattern_ids, variant_ids, display_ids));
         let pattern_variants =
             PackedLists::from_pairs(patterns.len(), pattern_pairs.iter().copied());
@@ -365,6 +379,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             variant_simple,
             variant_compound,
             queries,
+            query_terms,
             query_keys,
             query_positions,
             displays,
@@ -443,7 +458,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             self.collect(scratch, &mut out);
             for &query in &scratch.candidates {
                 let start = out.terms.len();
-                if self.queries[query as usize].evaluate(&scratch.seen, &mut out.terms) {
+                if self.evaluate(query, &scratch.seen, &mut out.terms) {
                     out.queries.push((query, start..out.terms.len()));
                 } else {
                     out.terms.truncate(start);
@@ -522,6 +537,43 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
 }
 
 impl<K: Copy + Eq + Hash> Matcher<K> {
+    /// Whether compound query `query` matches, given where variants were found; if so,
+    /// appends the display ids of its found positive terms (deduplicated, in query order) to
+    /// `matched`.
+    fn evaluate(&self, query: u32, seen: &[u8], matched: &mut Vec<u32>) -> bool {
+        let is_found = |term: &CompiledTerm| {
+            let at = seen[term.variant as usize];
+            at & IN_TITLE != 0 || (at & IN_BODY != 0 && !term.title_only)
+        };
+        let CompiledQuery {
+            start,
+            positives_end,
+            end,
+        } = self.queries[query as usize];
+        let positives = &self.query_terms[start as usize..positives_end as usize];
+        let exclusions = &self.query_terms[positives_end as usize..end as usize];
+        let mut group_found = false;
+        for term in positives {
+            group_found = group_found || is_found(term);
+            if term.ends_group {
+                if !group_found {
+                    return false;
+                }
+                group_found = false;
+            }
+        }
+        if exclusions.iter().any(is_found) {
+            return false;
+        }
+        let first = matched.len();
+        for term in positives.iter().filter(|t| is_found(t)) {
+            if !matched[first..].contains(&term.display) {
+                matched.push(term.display);
+            }
+        }
+        true
+    }
+
     /// For tests: how many variants a document holds, and the compound queries evaluated.
     #[cfg(test)]
     fn variants_and_candidates(&self, doc: &Document<'_>) -> (usize, Vec<u32>) {
@@ -559,20 +611,8 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
                         .sum::<usize>()
             })
             .sum();
-        let queries: usize = self
-            .queries
-            .iter()
-            .map(|q| {
-                size_of::<CompiledQuery>()
-                    + q.groups
-                        .iter()
-                        .map(|g| {
-                            size_of::<Box<[CompiledTerm]>>() + g.len() * size_of::<CompiledTerm>()
-                        })
-                        .sum::<usize>()
-                    + q.exclusions.len() * size_of::<CompiledTerm>()
-            })
-            .sum();
+        let queries = self.queries.capacity() * size_of::<CompiledQuery>()
+            + self.query_terms.capacity() * size_of::<CompiledTerm>();
         let displays: usize = self
             .displays
             .iter()
@@ -786,34 +826,6 @@ impl Variant {
     }
 }
 
-impl CompiledQuery {
-    /// Whether the query matches, given the variants found; if so, appends the display ids
-    /// of its found positive terms (deduplicated, in query order) to `matched`.
-    fn evaluate(&self, seen: &[u8], matched: &mut Vec<u32>) -> bool {
-        let is_found = |term: &CompiledTerm| {
-            let at = seen[term.variant as usize];
-            at & IN_TITLE != 0 || (at & IN_BODY != 0 && !term.title_only)
-        };
-        if !self.groups.iter().all(|group| group.iter().any(is_found))
-            || self.exclusions.iter().any(is_found)
-        {
-            return false;
-        }
-        let start = matched.len();
-        for term in self
-            .groups
-            .iter()
-            .flat_map(|g| g.iter())
-            .filter(|t| is_found(t))
-        {
-            if !matched[start..].contains(&term.display) {
-                matched.push(term.display);
-            }
-        }
-        true
-    }
-}
-
 /// Interns patterns, variants and term displays while subscriptions are compiled. The lists
 /// keyed by an id are gathered as `(id, item)` pairs and packed at the end.
 #[derive(Default)]
@@ -826,14 +838,16 @@ struct Compiler {
     variant_ids: HashMap<(u32, Variant), u32>,
     /// `(variant, one-term query)`.
     variant_simple: Vec<(u32, SimpleQuery)>,
-    /// `(variant, compound query using it)`, each pair once.
-    variant_compound: Vec<(u32, u32)>,
+    queries: Vec<CompiledQuery>,
+    query_terms: Vec<CompiledTerm>,
     displays: Vec<String>,
     display_ids: HashMap<String, u32>,
 }
 
 impl Compiler {
-    fn query(&mut self, query: &Query, query_id: u32) -> Result<CompiledQuery, MatcherError> {
+    /// Compiles one distinct query as query `query_id` (the next id).
+    fn query(&mut self, query: &Query, query_id: u32) -> Result<(), MatcherError> {
+        let start = id(self.query_terms.len())?;
         if let ([group], []) = (query.groups(), query.exclusions()) {
             if let [term] = group.as_slice() {
                 // One term alone: matched straight from the variant, never evaluated.
@@ -845,34 +859,71 @@ impl Compiler {
                         term,
                     },
                 ));
-                return Ok(CompiledQuery {
-                    groups: Box::new([]),
-                    exclusions: Box::new([]),
+                self.queries.push(CompiledQuery {
+                    start,
+                    positives_end: start,
+                    end: start,
                 });
+                return Ok(());
             }
         }
-        let groups = query
-            .groups()
-            .iter()
-            .map(|group| {
-                group
+        for group in query.groups() {
+            for (i, term) in group.iter().enumerate() {
+                let mut compiled = self.term(term)?;
+                compiled.ends_group = i + 1 == group.len();
+                self.query_terms.push(compiled);
+            }
+        }
+        let positives_end = id(self.query_terms.len())?;
+        for term in query.exclusions() {
+            let compiled = self.term(term)?;
+            self.query_terms.push(compiled);
+        }
+        self.queries.push(CompiledQuery {
+            start,
+            positives_end,
+            end: id(self.query_terms.len())?,
+        });
+        Ok(())
+    }
+
+    /// The inverted index of the compound queries: `(variant, query)` pairs. A query is
+    /// indexed under the terms of one of its groups only, the group whose terms the fewest
+    /// queries use: it cannot match unless that group is found, so a query like
+    /// `Google Newshound` is evaluated for items naming `Newshound`, not for every item
+    /// naming `Google`.
+    fn compound_index(&self) -> Vec<(u32, u32)> {
+        let mut users = vec![0u32; self.variants.len()];
+        for term in self.positive_terms() {
+            users[term.variant as usize] = users[term.variant as usize].saturating_add(1);
+        }
+        let mut pairs = Vec::new();
+        for (query_id, query) in (0u32..).zip(&self.queries) {
+            let positives = &self.query_terms[query.start as usize..query.positives_end as usize];
+            let mut best: Option<(u64, &[CompiledTerm])> = None;
+            for group in positives.split_inclusive(|t| t.ends_group) {
+                let cost: u64 = group
                     .iter()
-                    .map(|t| self.term(t))
-                    .collect::<Result<Box<[_]>, _>>()
-            })
-            .collect::<Result<Box<[_]>, _>>()?;
-        let exclusions = query
-            .exclusions()
-            .iter()
-            .map(|t| self.term(t))
-            .collect::<Result<Box<[_]>, _>>()?;
-        let first = self.variant_compound.len();
-        for term in groups.iter().flat_map(|g| g.iter()) {
-            if !self.variant_compound[first..].contains(&(term.variant, query_id)) {
-                self.variant_compound.push((term.variant, query_id));
+                    .map(|t| u64::from(users[t.variant as usize]))
+                    .sum();
+                if best.is_none_or(|(least, _)| cost < least) {
+                    best = Some((cost, group));
+                }
+            }
+            let first = pairs.len();
+            for term in best.map_or(&[][..], |(_, group)| group) {
+                if !pairs[first..].contains(&(term.variant, query_id)) {
+                    pairs.push((term.variant, query_id));
+                }
             }
         }
-        Ok(CompiledQuery { groups, exclusions })
+        pairs
+    }
+
+    fn positive_terms(&self) -> impl Iterator<Item = &CompiledTerm> {
+        self.queries
+            .iter()
+            .flat_map(|q| self.query_terms[q.start as usize..q.positives_end as usize].iter())
     }
 
     fn term(&mut self, term: &Term) -> Result<CompiledTerm, MatcherError> {
@@ -923,6 +974,7 @@ impl Compiler {
             variant: variant_id,
             display: display_id,
             title_only: term.is_title_only(),
+            ends_group: false,
         })
     }
 }
@@ -1549,14 +1601,35 @@ mod tests {
             body: "",
         });
         assert_eq!(variants, 2, "found `Gemini` and `keyword5`");
-        // Every subscription uses `Gemini`, so all are candidates here...
-        assert_eq!(candidates.len(), 10_000);
-        // ...but a document without it only reaches the two subscriptions it names.
+        // Every subscription uses `Gemini`, but each is indexed under its rarer group, so
+        // only the one naming `keyword5` is evaluated...
+        assert_eq!(candidates, vec![5]);
+        assert_eq!(keys(&m, "Gemini and keyword5", ""), vec![5]);
+        // ...and `Gemini` alone reaches none of them.
+        let (_, candidates) = m.variants_and_candidates(&Document {
+            title: "Gemini again",
+            body: "",
+        });
+        assert!(candidates.is_empty());
         let (_, candidates) = m.variants_and_candidates(&Document {
             title: "keyword5 and keyword6",
             body: "",
         });
         assert_eq!(candidates, vec![5, 6]);
+        assert!(keys(&m, "keyword5 and keyword6", "").is_empty());
+    }
+
+    #[test]
+    fn every_alternative_of_an_indexed_group_reaches_the_query() {
+        // `Gemini` is common, so these queries are indexed under `Apple OR Banana`.
+        let mut subscriptions: Vec<(u32, Query)> = (0..100u32)
+            .map(|i| (i, parse(&format!("Gemini keyword{i}")).unwrap()))
+            .collect();
+        subscriptions.push((100, parse("Apple OR Banana Gemini").unwrap()));
+        let m = Matcher::new(subscriptions);
+        assert_eq!(keys(&m, "Gemini", "Banana bread"), vec![100]);
+        assert_eq!(keys(&m, "Apple", "Gemini"), vec![100]);
+        assert!(keys(&m, "Apple and Banana", "").is_empty());
     }
 
     #[test]
@@ -1667,6 +1740,58 @@ mod tests {
             let (title, body) = (text_from(&title), text_from(&body));
             let doc = Document { title: &title, body: &body };
             proptest::prop_assert_eq!(FoldedText::new(&doc), FoldedText::reference(&doc));
+        }
+    }
+
+    const QUERY_WORDS: &[&str] = &["Meta", "meta", "gem*", "Nestle", "cloud", "Google", "ai"];
+    const TEXT_WORDS: &[&str] = &[
+        "Meta", "META", "meta", "Gemini", "gems", "Nestlé", "cloud", "Google", "AI", "ai", ".", ",",
+    ];
+
+    fn random_query(picks: &[(usize, u8)]) -> String {
+        let mut query = String::new();
+        for (n, &(word, kind)) in picks.iter().enumerate() {
+            let word = QUERY_WORDS[word % QUERY_WORDS.len()];
+            if n > 0 {
+                query.push_str(if kind % 4 == 0 { " OR " } else { " " });
+            }
+            match kind % 5 {
+                1 if n > 0 => query.push_str(&format!("-{word}")),
+                2 => query.push_str(&format!("title:{word}")),
+                _ => query.push_str(word),
+            }
+        }
+        query
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// All subscriptions compiled together (with the shared index choices) find exactly
+        /// what each subscription compiled on its own finds.
+        #[test]
+        fn one_matcher_agrees_with_each_query_alone(
+            queries in proptest::collection::vec(
+                proptest::collection::vec((0usize..100, 0u8..20), 1..4), 1..30),
+            title in proptest::collection::vec(0usize..100, 0..6),
+            body in proptest::collection::vec(0usize..100, 0..20),
+        ) {
+            let join = |picks: &[usize]| picks
+                .iter()
+                .map(|&i| TEXT_WORDS[i % TEXT_WORDS.len()])
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (title, body) = (join(&title), join(&body));
+            let parsed: Vec<(u32, Query)> = (0u32..)
+                .zip(&queries)
+                .filter_map(|(k, q)| Some((k, parse(&random_query(q)).ok()?)))
+                .collect();
+            let all = Matcher::new(parsed.clone());
+            let doc = Document { title: &title, body: &body };
+            let expected: Vec<Match<u32>> = parsed
+                .iter()
+                .flat_map(|(k, q)| Matcher::new([(*k, q.clone())]).match_document(&doc))
+                .collect();
+            proptest::prop_assert_eq!(all.match_document(&doc), expected);
         }
     }
 
