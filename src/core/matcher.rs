@@ -1031,7 +1031,8 @@ impl FoldedText {
     }
 
     /// Cuts one field into words and folds them in a single pass over its bytes, removing
-    /// links on the way. ASCII (most news text) is classified and lower-cased byte by byte;
+    /// links on the way. ASCII (most news text) is classified, copied and lower-cased byte by
+    /// byte straight into the buffers, and sentence breaks are noted as the separators go by;
     /// a non-ASCII character is decoded and classified by the Unicode rules of
     /// [`query::word_spans`], and a word holding one is folded by [`fold_accents`] and
     /// [`fold_case`]. The result equals [`query::word_spans`] over [`strip_urls`] with every
@@ -1039,12 +1040,12 @@ impl FoldedText {
     fn push_field(&mut self, raw: &str) {
         let bytes = raw.as_bytes();
         let mut i = 0;
-        // Start of the word being read, and whether it is one character of an unspaced script.
-        let mut current: Option<(usize, bool)> = None;
-        // The first word of a field always follows a break: phrases never span title and body.
-        let mut previous_end: Option<usize> = None;
-        // A link was removed since the previous word (a link is a break).
-        let mut link_since_word = false;
+        let mut word: Option<WordInProgress> = None;
+        // What lies between the previous word of the field and the next one.
+        let mut separator = Separator {
+            first_of_field: true,
+            ..Separator::default()
+        };
         // Whether the character before `i` is a letter, digit or word continuation.
         let mut after_word_char = false;
         while i < bytes.len() {
@@ -1053,45 +1054,120 @@ impl FoldedText {
                 && !after_word_char
                 && starts_link(&bytes[i..])
             {
-                link_since_word = true;
+                // Not after a letter or digit, so no word is open.
+                separator.link = true;
                 i = raw[i..]
                     .find(char::is_whitespace)
                     .map_or(raw.len(), |offset| i + offset);
                 continue;
             }
-            let (len, is_word, unspaced) = if byte.is_ascii() {
-                (1, byte.is_ascii_alphanumeric(), false)
-            } else {
-                let Some(c) = raw[i..].chars().next() else {
-                    break;
-                };
-                if query::is_word_continuation(c) {
-                    // A mark or soft hyphen belongs to the word before it; on its own it is noise.
+            if byte.is_ascii() {
+                if byte.is_ascii_alphanumeric() {
+                    match &mut word {
+                        Some(current) if !current.unspaced => {
+                            if !current.slow {
+                                self.folded.push(char::from(byte.to_ascii_lowercase()));
+                                self.cased.push(char::from(byte));
+                            }
+                        }
+                        _ => {
+                            if let Some(done) = word.take() {
+                                self.finish_word(raw, &done, i);
+                            }
+                            word = Some(self.start_word(i, false, &mut separator));
+                            self.folded.push(char::from(byte.to_ascii_lowercase()));
+                            self.cased.push(char::from(byte));
+                        }
+                    }
                     after_word_char = true;
-                    i += c.len_utf8();
+                    i += 1;
                     continue;
                 }
-                (c.len_utf8(), c.is_alphanumeric(), query::is_unspaced(c))
-            };
-            match current {
-                // A letter or digit continues a word of a spaced script.
-                Some((_, false)) if is_word && !unspaced => {}
-                Some((start, _)) => {
-                    self.push_word(raw, start, i, previous_end, link_since_word);
-                    previous_end = Some(i);
-                    link_since_word = false;
-                    current = is_word.then_some((i, unspaced));
+                if let Some(done) = word.take() {
+                    self.finish_word(raw, &done, i);
                 }
-                None => current = is_word.then_some((i, unspaced)),
+                separator.add(byte, char::from(byte));
+                after_word_char = false;
+                i += 1;
+                continue;
+            }
+            let Some(c) = raw[i..].chars().next() else {
+                break;
+            };
+            let len = c.len_utf8();
+            if query::is_word_continuation(c) {
+                // A mark or soft hyphen belongs to the word before it; on its own it is noise.
+                match &mut word {
+                    Some(current) => current.slow = true,
+                    None => separator.add(byte, c),
+                }
+                after_word_char = true;
+                i += len;
+                continue;
+            }
+            let is_word = c.is_alphanumeric();
+            let unspaced = query::is_unspaced(c);
+            match &mut word {
+                // A letter or digit continues a word of a spaced script.
+                Some(current) if is_word && !unspaced && !current.unspaced => current.slow = true,
+                _ => {
+                    if let Some(done) = word.take() {
+                        self.finish_word(raw, &done, i);
+                    }
+                    if is_word {
+                        let mut current = self.start_word(i, unspaced, &mut separator);
+                        current.slow = true;
+                        word = Some(current);
+                    } else {
+                        separator.add(byte, c);
+                    }
+                }
             }
             after_word_char = is_word;
             i += len;
         }
-        if let Some((start, _)) = current {
-            self.push_word(raw, start, raw.len(), previous_end, link_since_word);
+        if let Some(done) = word {
+            self.finish_word(raw, &done, raw.len());
         }
     }
 
+    /// Opens a word at `raw[start..]`: writes the separator before it and resets `separator`.
+    fn start_word(
+        &mut self,
+        start: usize,
+        unspaced: bool,
+        separator: &mut Separator,
+    ) -> WordInProgress {
+        if !self.folded.is_empty() {
+            self.folded
+                .push(if separator.is_break() { '\n' } else { ' ' });
+        }
+        *separator = Separator::default();
+        WordInProgress {
+            start,
+            folded_start: self.folded.len(),
+            cased_start: self.cased.len(),
+            unspaced,
+            slow: false,
+        }
+    }
+
+    /// Closes the word `raw[word.start..end]`; one holding non-ASCII is folded here, whole.
+    fn finish_word(&mut self, raw: &str, word: &WordInProgress, end: usize) {
+        if word.slow {
+            self.folded.truncate(word.folded_start);
+            self.cased.truncate(word.cased_start);
+            let cased = fold_accents(&raw[word.start..end]);
+            self.folded.push_str(&fold_case(&cased));
+            self.cased.push_str(&cased);
+        }
+        self.words.push(TextWord {
+            start: word.folded_start,
+            cased: word.cased_start..self.cased.len(),
+        });
+    }
+
+    #[cfg(test)]
     /// Appends the word `raw[start..end]`, after `' '` or `'\n'` (a break since the previous
     /// word, which ended at `previous_end`).
     fn push_word(
@@ -1146,6 +1222,51 @@ impl FoldedText {
     }
 }
 
+/// A word being read by [`FoldedText::push_field`].
+struct WordInProgress {
+    /// Byte offset in the field.
+    start: usize,
+    folded_start: usize,
+    cased_start: usize,
+    /// One character of an unspaced script (a word of its own).
+    unspaced: bool,
+    /// Holds non-ASCII: folded as a whole when it ends, not byte by byte.
+    slow: bool,
+}
+
+/// What separates two words, noted as it goes by, to tell a sentence or clause break
+/// ([`is_clause_break`] without re-reading it).
+#[derive(Default)]
+struct Separator {
+    /// No word of the field came before (the first word always follows a break).
+    first_of_field: bool,
+    /// A link was removed here.
+    link: bool,
+    /// Its length in bytes, and its first byte.
+    len: usize,
+    first: u8,
+    /// It holds a sentence or clause break character.
+    has_break: bool,
+}
+
+impl Separator {
+    fn add(&mut self, first_byte: u8, c: char) {
+        if self.len == 0 {
+            self.first = first_byte;
+        }
+        self.len += c.len_utf8();
+        self.has_break = self.has_break || is_break_char(c);
+    }
+
+    fn is_break(&self) -> bool {
+        // A lone `.` or `:` squeezed between two words is part of an abbreviation, number or
+        // time (`U.S`, `3.5`, `10:30`), not the end of a sentence.
+        self.first_of_field
+            || self.link
+            || (self.has_break && !(self.len == 1 && matches!(self.first, b'.' | b':')))
+    }
+}
+
 /// Whether `bytes` start with a link (`http://`, `https://` or `www.`, any case).
 fn starts_link(bytes: &[u8]) -> bool {
     const STARTS: [&[u8]; 3] = [b"http://", b"https://", b"www."];
@@ -1157,35 +1278,39 @@ fn starts_link(bytes: &[u8]) -> bool {
 }
 
 /// Whether the characters between two words end a sentence or clause.
+#[cfg(test)]
 fn is_clause_break(separator: &str) -> bool {
     // A lone `.` or `:` squeezed between two words is part of an abbreviation, number or time
     // (`U.S`, `3.5`, `10:30`), not the end of a sentence.
     if separator == "." || separator == ":" {
         return false;
     }
-    separator.chars().any(|c| {
-        matches!(
-            c,
-            '.' | '!'
-                | '?'
-                | ';'
-                | ':'
-                | '\n'
-                | '\r'
-                | '\u{2026}' // …
-                | '\u{2028}' // line separator
-                | '\u{2029}' // paragraph separator
-                | '\u{3002}' // 。
-                | '\u{FF01}' // ！
-                | '\u{FF0E}' // ．
-                | '\u{FF1A}' // ：
-                | '\u{FF1B}' // ；
-                | '\u{FF1F}' // ？
-                | '\u{0964}' // Devanagari danda
-                | '\u{061F}' // Arabic question mark
-                | '\u{06D4}' // Arabic full stop
-        )
-    })
+    separator.chars().any(is_break_char)
+}
+
+/// Characters that end a sentence or clause.
+fn is_break_char(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!'
+            | '?'
+            | ';'
+            | ':'
+            | '\n'
+            | '\r'
+            | '\u{2026}' // …
+            | '\u{2028}' // line separator
+            | '\u{2029}' // paragraph separator
+            | '\u{3002}' // 。
+            | '\u{FF01}' // ！
+            | '\u{FF0E}' // ．
+            | '\u{FF1A}' // ：
+            | '\u{FF1B}' // ；
+            | '\u{FF1F}' // ？
+            | '\u{0964}' // Devanagari danda
+            | '\u{061F}' // Arabic question mark
+            | '\u{06D4}' // Arabic full stop
+    )
 }
 
 /// The text with every link replaced by a line break (which also stops phrases across it).
