@@ -122,16 +122,29 @@ fn run_scale(scale: usize) {
     let started = Instant::now();
     let parsed = parse_all(&data.queries);
     let parse_time = started.elapsed();
+    let peak_before_build = proc_status_kib("VmHWM");
+    // Reset the peak to the current RSS, so the next reading is the build's own peak (Linux).
+    let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let rss_before_build = proc_status_kib("VmRSS");
     let started = Instant::now();
     let matcher = Matcher::new(parsed.into_iter().enumerate());
     let build_time = started.elapsed();
     let rss_after = proc_status_kib("VmRSS");
-    let peak = proc_status_kib("VmHWM");
+    let build_peak = proc_status_kib("VmHWM");
+    let peak = build_peak.max(peak_before_build);
+    let build_peak_growth = if peak_reset {
+        format!(
+            "{:.1} MB",
+            build_peak.saturating_sub(rss_before_build) as f64 / 1024.0
+        )
+    } else {
+        "n/a".to_string()
+    };
 
-    println!("B|H|| subscriptions | members | items | parse queries | build matcher | heap held (estimate) | RSS growth | peak RSS of process |");
-    println!("B|H||---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("B|H|| subscriptions | members | items | parse queries | build matcher | heap held (estimate) | RSS growth | peak RSS of process | build peak above its start RSS |");
+    println!("B|H||---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "B|| {scale} | {members} | {} | {} | {} | {:.1} MB | {:.1} MB | {:.1} MB |",
+        "B|| {scale} | {members} | {} | {} | {} | {:.1} MB | {:.1} MB | {:.1} MB | {build_peak_growth} |",
         data.items.len(),
         fmt_duration(parse_time),
         fmt_duration(build_time),
@@ -161,8 +174,27 @@ fn run_scale(scale: usize) {
         .collect();
     workload_row(scale, &per_item_matches, matcher.distinct_queries());
 
-    // The matching work alone: which subscriptions match (every one visited with its matched
-    // terms), without building the per-subscription output vector.
+    // The matching itself: the distinct queries found, each with its matched terms and its
+    // subscriptions' keys as a slice (nothing done per subscription).
+    let mut distinct_found = 0usize;
+    let find_times: Vec<Duration> = data
+        .items
+        .iter()
+        .map(|item| {
+            let doc = Document {
+                title: &item.title,
+                body: &item.body,
+            };
+            let started = Instant::now();
+            let found = black_box(matcher.find_matches(black_box(&doc)));
+            let elapsed = started.elapsed();
+            distinct_found += found.len();
+            elapsed
+        })
+        .collect();
+
+    // Matching + visiting every key: which subscriptions match (every one visited with its
+    // matched terms), without building the per-subscription output vector.
     let core_times: Vec<Duration> = data
         .items
         .iter()
@@ -236,22 +268,29 @@ fn run_scale(scale: usize) {
     let per_item = |t: &[Duration]| total(t) / t.len() as u32;
     let naive_mean = per_item(&naive_times);
     let core_total = total(&core_times);
-    println!("M|H|| subscriptions | core median | core p99 | core MB/s | match_document median | match_document p99 | match_document MB/s | matches/item (mean) | bare scan median | bare MB/s | core / bare throughput | match_document / bare | naive mean (sample) | naive / core (mean) | naive / match_document (mean) |");
-    println!("M|H||---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let find_total = total(&find_times);
+    println!("M|H|| subscriptions | bare scan median | bare MB/s | find_matches median | find_matches p99 | find_matches MB/s | **find_matches / bare** | distinct queries/item (mean) | for_each_match median | for_each_match p99 | for_each_match MB/s | **for_each_match / bare** | match_document median | match_document p99 | match_document MB/s | match_document / bare | keys/item (mean) | naive mean (sample) | naive / find_matches (mean) | naive / for_each_match (mean) | naive / match_document (mean) |");
+    println!("M|H||---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "M|| {scale} | {} | {} | {:.1} | {} | {} | {:.1} | {:.0} | {} | {:.1} | {:.0}% | {:.0}% | {} ({sample} items) | {:.0}x | {:.0}x |",
+        "M|| {scale} | {} | {:.1} | {} | {} | {:.1} | {:.0}% | {:.0} | {} | {} | {:.1} | {:.0}% | {} | {} | {:.1} | {:.0}% | {:.0} | {} ({sample} items) | {:.0}x | {:.0}x | {:.0}x |",
+        fmt_duration(percentile(&bare_times, 50)),
+        bytes as f64 / 1e6 / bare_total.as_secs_f64(),
+        fmt_duration(percentile(&find_times, 50)),
+        fmt_duration(percentile(&find_times, 99)),
+        bytes as f64 / 1e6 / find_total.as_secs_f64(),
+        100.0 * bare_total.as_secs_f64() / find_total.as_secs_f64(),
+        distinct_found as f64 / data.items.len() as f64,
         fmt_duration(percentile(&core_times, 50)),
         fmt_duration(percentile(&core_times, 99)),
         bytes as f64 / 1e6 / core_total.as_secs_f64(),
+        100.0 * bare_total.as_secs_f64() / core_total.as_secs_f64(),
         fmt_duration(percentile(&matcher_times, 50)),
         fmt_duration(percentile(&matcher_times, 99)),
         bytes as f64 / 1e6 / matcher_total.as_secs_f64(),
-        matched as f64 / data.items.len() as f64,
-        fmt_duration(percentile(&bare_times, 50)),
-        bytes as f64 / 1e6 / bare_total.as_secs_f64(),
-        100.0 * bare_total.as_secs_f64() / core_total.as_secs_f64(),
         100.0 * bare_total.as_secs_f64() / matcher_total.as_secs_f64(),
+        matched as f64 / data.items.len() as f64,
         fmt_duration(naive_mean),
+        naive_mean.as_secs_f64() / per_item(&find_times).as_secs_f64(),
         naive_mean.as_secs_f64() / per_item(&core_times).as_secs_f64(),
         naive_mean.as_secs_f64() / per_item(&matcher_times).as_secs_f64(),
     );
@@ -494,6 +533,25 @@ fn criterion_part(scales: &[usize]) {
                         .map(|item| {
                             matcher
                                 .match_document(&Document {
+                                    title: &item.title,
+                                    body: &item.body,
+                                })
+                                .len()
+                        })
+                        .sum::<usize>()
+                });
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("find_matches", scale),
+            &data.items,
+            |b, items| {
+                b.iter(|| {
+                    items
+                        .iter()
+                        .map(|item| {
+                            matcher
+                                .find_matches(&Document {
                                     title: &item.title,
                                     body: &item.body,
                                 })

@@ -16,6 +16,7 @@
 //!    per document grows with the text and the hits, not with the number of subscriptions.
 
 use std::borrow::Borrow;
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::Hash;
@@ -64,9 +65,17 @@ pub struct Matcher<K> {
     /// Pattern id -> the variants sharing that folded pattern.
     pattern_variants: PackedLists<u32>,
     variants: Vec<Variant>,
-    /// Variant id -> distinct queries that use it as a positive term (the inverted index).
-    variant_queries: PackedLists<u32>,
+    /// Variant id -> the distinct queries that are that one term alone: they match as soon as
+    /// the variant is found in the right field, with no evaluation.
+    variant_simple: PackedLists<SimpleQuery>,
+    /// Variant id -> the other distinct queries that use it as a positive term (the inverted
+    /// index of the queries that need evaluating).
+    variant_compound: PackedLists<u32>,
+    /// Query id -> where its terms are in `query_terms` (empty for a one-term query).
     queries: Vec<CompiledQuery>,
+    /// The terms of every compound query, back to back (one allocation: evaluating a
+    /// candidate touches one place in memory, not a chain of boxes).
+    query_terms: Vec<CompiledTerm>,
     /// Query id -> the keys of the subscriptions that use it, in the order they were given.
     query_keys: PackedLists<K>,
     /// Query id -> the same subscriptions' positions in the input (ascending), for output in
@@ -84,28 +93,27 @@ struct PackedLists<T> {
 }
 
 impl<T: Copy> PackedLists<T> {
-    /// `lists` lists from `(list, item)` pairs; each list keeps its items in pair order. One
-    /// counting pass instead of a `Vec` per list (at a million subscriptions, hundreds of
-    /// thousands of small allocations the allocator keeps after the build).
-    fn from_pairs(lists: usize, pairs: impl Iterator<Item = (u32, T)> + Clone) -> Self {
-        let mut starts = vec![0_usize; lists + 1];
+    /// `lists` lists from `(list, item)` pairs, each list keeping its items in pair order
+    /// (a counting sort: no `Vec` per list is ever made).
+    fn from_pairs(lists: usize, pairs: impl ExactSizeIterator<Item = (u32, T)> + Clone) -> Self {
+        let mut starts = vec![0usize; lists + 1];
         for (list, _) in pairs.clone() {
             starts[list as usize + 1] += 1;
         }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
+        for i in 0..lists {
+            starts[i + 1] += starts[i];
         }
+        let mut items = Vec::new();
         let mut next = starts.clone();
-        let mut items: Vec<Option<T>> = vec![None; starts[lists]];
         for (list, item) in pairs {
+            if items.is_empty() {
+                items = vec![item; starts[lists]];
+            }
             let at = &mut next[list as usize];
-            items[*at] = Some(item);
+            items[*at] = item;
             *at += 1;
         }
-        Self {
-            starts,
-            items: items.into_iter().flatten().collect(),
-        }
+        Self { starts, items }
     }
 
     fn get(&self, list: usize) -> &[T] {
@@ -126,6 +134,15 @@ struct Variant {
     /// name.
     words: Vec<Option<NameCase>>,
     prefix: bool,
+    /// Some word has a case rule (otherwise any hit on whole words is accepted as it is).
+    cased: bool,
+}
+
+/// A distinct query made of one positive term and nothing else (most subscriptions).
+#[derive(Debug, Clone, Copy)]
+struct SimpleQuery {
+    query: u32,
+    term: CompiledTerm,
 }
 
 /// A query word with a capital letter matches its own capitalisation or ALL CAPS.
@@ -143,57 +160,85 @@ struct CompiledTerm {
     /// The term's canonical form (an index into `displays`), reported in [`Match::matched`].
     display: u32,
     title_only: bool,
+    /// The last term of its OR-group (positive terms only).
+    ends_group: bool,
 }
 
-/// One distinct query: groups of alternatives (all groups must match), then exclusions.
+/// One distinct query: `query_terms[start..positives_end]` are its groups of alternatives
+/// (all groups must match; each ends with a term marked `ends_group`), then
+/// `query_terms[positives_end..end]` its exclusions.
+#[derive(Debug, Clone, Copy)]
 struct CompiledQuery {
-    groups: Box<[Box<[CompiledTerm]>]>,
-    exclusions: Box<[CompiledTerm]>,
+    start: u32,
+    positives_end: u32,
+    end: u32,
 }
 
-/// Where a variant was found in one document.
-#[derive(Debug, Default, Clone, Copy)]
-struct Seen {
-    title: bool,
-    body: bool,
+/// `Scratch::seen` bits: where a variant was found.
+const IN_TITLE: u8 = 1;
+const IN_BODY: u8 = 2;
+
+/// Per-thread working memory of one match, reused from document to document so the hot path
+/// allocates nothing but its output. Every table is left all-zero after use (only the entries
+/// set are cleared), so reuse costs nothing per document.
+#[derive(Default)]
+struct Scratch {
+    text: FoldedText,
+    /// Variant id -> `IN_TITLE | IN_BODY` bits where it was found (0 = not found).
+    seen: Vec<u8>,
+    /// The variant ids set in `seen`, in the order first found.
+    found: Vec<u32>,
+    /// Query id bitset: the compound query is already in `candidates`.
+    marked: Vec<u64>,
+    /// Compound queries using a found variant, each once.
+    candidates: Vec<u32>,
 }
 
-/// The variants found in one document, sorted by variant id (a handful to a few hundred).
-struct Found(Vec<(u32, Seen)>);
-
-impl Found {
-    fn get(&self, variant: u32) -> Option<Seen> {
-        self.0
-            .binary_search_by_key(&variant, |&(id, _)| id)
-            .ok()
-            .map(|at| self.0[at].1)
+impl Scratch {
+    /// Clears what one match set in the tables (only those entries).
+    fn reset(&mut self) {
+        for &variant in &self.found {
+            self.seen[variant as usize] = 0;
+        }
+        self.found.clear();
+        for &query in &self.candidates {
+            self.marked[query as usize / 64] = 0;
+        }
+        self.candidates.clear();
     }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.0.len()
-    }
 }
 
-/// A [`Matcher`] being compiled: queries are added one at a time (and can be freed right
-/// after), then subscriptions refer to them by the id [`Compiled::add_query`] returned;
+thread_local! {
+    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch (a fresh one if it is in use: a nested match from
+/// inside a visit callback, or a thread being torn down).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut scratch = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    let result = f(&mut scratch);
+    // Dropped instead when the thread is being torn down; nothing to do then.
+    let _ = SCRATCH.try_with(|cell| cell.set(scratch));
+    result
+}
+
+/// A [`Matcher`] being compiled: queries are added one at a time (so the caller can free each
+/// right after), subscriptions refer to them by the id [`Compiled::add_query`] returned, and
 /// [`Compiled::finish`] builds the automaton. [`Matcher::compile`] does it all from
 /// `(key, query)` pairs.
 pub struct Compiled<K> {
     compiler: Compiler,
-    queries: Vec<CompiledQuery>,
-    /// Input order: each subscription's key and distinct query.
+    /// Per subscription, in input order: its key and its distinct query.
     keys: Vec<K>,
-    key_queries: Vec<u32>,
+    uses: Vec<u32>,
 }
 
 impl<K> Default for Compiled<K> {
     fn default() -> Self {
         Self {
             compiler: Compiler::default(),
-            queries: Vec::new(),
             keys: Vec::new(),
-            key_queries: Vec::new(),
+            uses: Vec::new(),
         }
     }
 }
@@ -201,9 +246,8 @@ impl<K> Default for Compiled<K> {
 impl<K: Copy> Compiled<K> {
     /// Compiles one query; the id is what [`Compiled::add_subscription`] takes.
     pub fn add_query(&mut self, query: &Query) -> Result<u32, MatcherError> {
-        let query_id = id(self.queries.len())?;
-        let compiled = self.compiler.query(query, query_id)?;
-        self.queries.push(compiled);
+        let query_id = id(self.compiler.queries.len())?;
+        self.compiler.query(query, query_id)?;
         Ok(query_id)
     }
 
@@ -215,57 +259,74 @@ impl<K: Copy> Compiled<K> {
     /// If `query_id` was not returned by [`Compiled::add_query`] (a bug in the caller).
     pub fn add_subscription(&mut self, key: K, query_id: u32) -> Result<(), MatcherError> {
         assert!(
-            (query_id as usize) < self.queries.len(),
+            (query_id as usize) < self.compiler.queries.len(),
             "unknown query id {query_id}"
         );
         id(self.keys.len())?;
         self.keys.push(key);
-        self.key_queries.push(query_id);
+        self.uses.push(query_id);
         Ok(())
     }
 
     /// Builds the automaton and packs the lists: the [`Matcher`].
     pub fn finish(self) -> Result<Matcher<K>, MatcherError> {
         let Compiled {
-            mut compiler,
-            queries,
+            compiler,
             keys,
-            key_queries,
+            uses,
         } = self;
-        compiler.drop_lookups();
+        let count = keys.len();
+        let compound_pairs = compiler.compound_index();
+        let query_keys = PackedLists::from_pairs(
+            compiler.queries.len(),
+            uses.iter().copied().zip(keys.iter().copied()),
+        );
+        drop(keys);
+        let query_positions = PackedLists::from_pairs(
+            compiler.queries.len(),
+            uses.iter().copied().zip(0..id(count)?),
+        );
+        drop(uses);
+        let Compiler {
+            patterns,
+            pattern_ids,
+            pattern_variants: pattern_pairs,
+            variants,
+            variant_ids,
+            variant_simple: simple_pairs,
+            mut queries,
+            mut query_terms,
+            displays,
+            display_ids,
+        } = compiler;
+        queries.shrink_to_fit();
+        query_terms.shrink_to_fit();
+        drop((pattern_ids, variant_ids, display_ids));
+        let variants: Vec<Variant> = variants.into_iter().map(|(_, v)| v).collect();
+        let pattern_variants =
+            PackedLists::from_pairs(patterns.len(), pattern_pairs.iter().copied());
+        drop(pattern_pairs);
+        let variant_simple = PackedLists::from_pairs(variants.len(), simple_pairs.iter().copied());
+        drop(simple_pairs);
+        let variant_compound =
+            PackedLists::from_pairs(variants.len(), compound_pairs.iter().copied());
+        drop(compound_pairs);
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .build(&compiler.patterns)?;
-        drop(compiler.patterns);
-        let subscriptions = keys.len();
-        let lists = queries.len();
-        let query_positions = PackedLists::from_pairs(
-            lists,
-            key_queries
-                .iter()
-                .enumerate()
-                .map(|(position, &query)| (query, position as u32)),
-        );
-        let query_keys =
-            PackedLists::from_pairs(lists, key_queries.iter().copied().zip(keys.iter().copied()));
-        drop((keys, key_queries));
-        let variants = compiler.variants.len();
+            .build(&patterns)?;
+        drop(patterns);
         Ok(Matcher {
             automaton,
-            pattern_variants: PackedLists::from_pairs(
-                compiler.pattern_count,
-                compiler.pattern_variants.iter().copied(),
-            ),
-            variants: compiler.variants.into_iter().map(|(_, v)| v).collect(),
-            variant_queries: PackedLists::from_pairs(
-                variants,
-                compiler.variant_queries.iter().copied(),
-            ),
+            pattern_variants,
+            variants,
+            variant_simple,
+            variant_compound,
             queries,
+            query_terms,
             query_keys,
             query_positions,
-            displays: compiler.displays,
-            subscriptions,
+            displays,
+            subscriptions: count,
         })
     }
 }
@@ -275,6 +336,66 @@ struct FoundQueries {
     queries: Vec<(u32, std::ops::Range<usize>)>,
     /// Display ids of the matched terms of every matched query, back to back.
     terms: Vec<u32>,
+}
+
+/// The distinct queries one document matched ([`Matcher::find_matches`]), in the order their
+/// terms were first found.
+pub struct QueryMatches<'m, K> {
+    matcher: &'m Matcher<K>,
+    found: FoundQueries,
+}
+
+/// One distinct query a document matched: its matched terms and the subscriptions using it.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryMatch<'m, K> {
+    keys: &'m [K],
+    terms: &'m [u32],
+    displays: &'m [String],
+}
+
+impl<K: Copy + Eq + Hash> QueryMatches<'_, K> {
+    /// How many distinct queries matched.
+    pub fn len(&self) -> usize {
+        self.found.queries.len()
+    }
+
+    /// Whether nothing matched.
+    pub fn is_empty(&self) -> bool {
+        self.found.queries.is_empty()
+    }
+
+    /// How many subscriptions matched (the sum of the key slices' lengths).
+    pub fn subscriptions(&self) -> usize {
+        self.found
+            .queries
+            .iter()
+            .map(|(query, _)| self.matcher.query_keys.get(*query as usize).len())
+            .sum()
+    }
+
+    /// Every matched distinct query.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = QueryMatch<'_, K>> {
+        self.found.queries.iter().map(|(query, terms)| QueryMatch {
+            keys: self.matcher.query_keys.get(*query as usize),
+            terms: &self.found.terms[terms.clone()],
+            displays: &self.matcher.displays,
+        })
+    }
+}
+
+impl<'m, K> QueryMatch<'m, K> {
+    /// The keys of the subscriptions using this query, in the order they were given.
+    pub fn keys(&self) -> &'m [K] {
+        self.keys
+    }
+
+    /// The positive terms that were found, as in [`Match::matched`].
+    pub fn terms(&self) -> impl ExactSizeIterator<Item = &'m str> + use<'m, K> {
+        let displays = self.displays;
+        self.terms
+            .iter()
+            .map(move |&d| displays[d as usize].as_str())
+    }
 }
 
 fn id(n: usize) -> Result<u32, MatcherError> {
@@ -304,9 +425,9 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         Self::compile(subscriptions)?.finish()
     }
 
-    /// The first half of [`Matcher::try_new`]: every query compiled, nothing kept of the
-    /// `Query` values, so the caller can free them before [`Compiled::finish`] builds the
-    /// automaton (the build's memory peak).
+    /// The first half of [`Matcher::try_new`]: every distinct query compiled (queries equal
+    /// as `Query` values are compiled once), nothing kept of the `Query` values, so the caller
+    /// can free them before [`Compiled::finish`] builds the automaton.
     pub fn compile<Q: Borrow<Query> + Eq + Hash>(
         subscriptions: impl IntoIterator<Item = (K, Q)>,
     ) -> Result<Compiled<K>, MatcherError> {
@@ -323,6 +444,16 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             compiled.add_subscription(key, query_id)?;
         }
         Ok(compiled)
+    }
+
+    /// Every distinct query this document matches, with its matched terms and the keys of the
+    /// subscriptions using it (as slices: nothing is done per subscription). This is the
+    /// matching work itself; walking the keys is the caller's, as output.
+    pub fn find_matches(&self, doc: &Document<'_>) -> QueryMatches<'_, K> {
+        QueryMatches {
+            matcher: self,
+            found: self.find_queries(doc),
+        }
     }
 
     /// The subscriptions this document matches, in the order they were given to [`Matcher::new`].
@@ -355,16 +486,12 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     /// by query (not in input order). Nothing is allocated per subscription, so this is the
     /// way to filter a large result before building output.
     pub fn for_each_match(&self, doc: &Document<'_>, mut visit: impl FnMut(K, &[&str])) {
-        let found = self.find_queries(doc);
+        let found = self.find_matches(doc);
         let mut terms: Vec<&str> = Vec::new();
-        for (query, range) in &found.queries {
+        for query in found.iter() {
             terms.clear();
-            terms.extend(
-                found.terms[range.clone()]
-                    .iter()
-                    .map(|&d| self.displays[d as usize].as_str()),
-            );
-            for &key in self.query_keys.get(*query as usize) {
+            terms.extend(query.terms());
+            for &key in query.keys() {
                 visit(key, &terms);
             }
         }
@@ -372,11 +499,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
 
     /// How many subscriptions this document matches (the work of matching without the output).
     pub fn count_matches(&self, doc: &Document<'_>) -> usize {
-        self.find_queries(doc)
-            .queries
-            .iter()
-            .map(|(query, _)| self.query_keys.get(*query as usize).len())
-            .sum()
+        self.find_matches(doc).subscriptions()
     }
 
     /// Every distinct query the document matches, with its matched terms.
@@ -388,70 +511,145 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         if self.queries.is_empty() {
             return out;
         }
-        let found = self.find_variants(&FoldedText::new(doc));
-        for query in self.candidates(&found) {
-            let start = out.terms.len();
-            if self.queries[query as usize].evaluate(&found, &mut out.terms) {
-                out.queries.push((query, start..out.terms.len()));
-            } else {
-                out.terms.truncate(start);
+        with_scratch(|scratch| {
+            scratch.text.fill(doc);
+            self.find_variants(scratch);
+            self.collect(scratch, &mut out);
+            for &query in &scratch.candidates {
+                let start = out.terms.len();
+                if self.evaluate(query, &scratch.seen, &mut out.terms) {
+                    out.queries.push((query, start..out.terms.len()));
+                } else {
+                    out.terms.truncate(start);
+                }
             }
-        }
+            scratch.reset();
+        });
         out
     }
 
     /// Scans the text once: every variant whose words, boundaries and case rule hold, and
-    /// where it was found.
-    fn find_variants(&self, text: &FoldedText) -> Found {
-        let mut seen: Vec<(u32, Seen)> = Vec::new();
+    /// where it was found, into `scratch.seen` / `scratch.found`.
+    fn find_variants(&self, scratch: &mut Scratch) {
+        if scratch.seen.len() < self.variants.len() {
+            scratch.seen.resize(self.variants.len(), 0);
+        }
+        let text = &scratch.text;
+        let folded = text.folded.as_bytes();
+        // Words are separated by exactly one `' '` or `'\n'`, and no folded word holds either.
+        let boundary = |at: usize| at == folded.len() || matches!(folded[at], b' ' | b'\n');
         for hit in self.automaton.find_overlapping_iter(text.folded.as_str()) {
+            let (start, end) = (hit.start(), hit.end());
             // Patterns start with a word, so a hit must start where a word starts.
-            let Ok(first) = text.words.binary_search_by_key(&hit.start(), |w| w.start) else {
+            if start > 0 && !boundary(start - 1) {
                 continue;
+            }
+            let whole_last_word = boundary(end);
+            // A pattern never spans the title/body border (a `'\n'`), so its start tells the field.
+            let field = if start < text.title_end {
+                IN_TITLE
+            } else {
+                IN_BODY
             };
             for &id in self.pattern_variants.get(hit.pattern().as_usize()) {
                 let variant = &self.variants[id as usize];
-                let Some(words) = text.words.get(first..first + variant.words.len()) else {
-                    continue;
-                };
-                let whole_last_word = words.last().is_some_and(|w| w.end == hit.end());
-                if !(variant.prefix || whole_last_word) || !variant.accepts(words, text) {
+                if !(variant.prefix || whole_last_word)
+                    || (variant.cased && !variant.accepts(text.words_from(start), text))
+                {
                     continue;
                 }
-                // A pattern never spans the title/body border, so its first word tells the field.
-                let in_title = words[0].in_title;
-                seen.push((
-                    id,
-                    Seen {
-                        title: in_title,
-                        body: !in_title,
-                    },
-                ));
+                let seen = &mut scratch.seen[id as usize];
+                if *seen == 0 {
+                    scratch.found.push(id);
+                }
+                *seen |= field;
             }
         }
-        seen.sort_unstable_by_key(|&(id, _)| id);
-        seen.dedup_by(|later, kept| {
-            if later.0 == kept.0 {
-                kept.1.title |= later.1.title;
-                kept.1.body |= later.1.body;
-                true
-            } else {
-                false
-            }
-        });
-        Found(seen)
     }
 
-    /// The distinct queries worth evaluating: those using a found variant as a positive term,
-    /// ascending. Exclusions alone never make a candidate.
-    fn candidates(&self, found: &Found) -> Vec<u32> {
-        let mut candidates: Vec<u32> = Vec::new();
-        for &(variant, _) in &found.0 {
-            candidates.extend_from_slice(self.variant_queries.get(variant as usize));
+    /// From the found variants: the one-term queries that match (into `out`) and the compound
+    /// queries worth evaluating (into `scratch.candidates`, each once). Exclusions alone never
+    /// make a candidate.
+    fn collect(&self, scratch: &mut Scratch, out: &mut FoundQueries) {
+        let words = self.queries.len().div_ceil(64);
+        if scratch.marked.len() < words {
+            scratch.marked.resize(words, 0);
         }
-        candidates.sort_unstable();
-        candidates.dedup();
-        candidates
+        for &variant in &scratch.found {
+            let seen = scratch.seen[variant as usize];
+            for simple in self.variant_simple.get(variant as usize) {
+                if seen & IN_TITLE != 0 || !simple.term.title_only {
+                    let start = out.terms.len();
+                    out.terms.push(simple.term.display);
+                    out.queries.push((simple.query, start..start + 1));
+                }
+            }
+            for &query in self.variant_compound.get(variant as usize) {
+                let (word, bit) = (query as usize / 64, 1u64 << (query % 64));
+                if scratch.marked[word] & bit == 0 {
+                    scratch.marked[word] |= bit;
+                    scratch.candidates.push(query);
+                }
+            }
+        }
+    }
+}
+
+impl<K: Copy + Eq + Hash> Matcher<K> {
+    /// Whether compound query `query` matches, given where variants were found; if so,
+    /// appends the display ids of its found positive terms (deduplicated, in query order) to
+    /// `matched`.
+    fn evaluate(&self, query: u32, seen: &[u8], matched: &mut Vec<u32>) -> bool {
+        let is_found = |term: &CompiledTerm| {
+            let at = seen[term.variant as usize];
+            at & IN_TITLE != 0 || (at & IN_BODY != 0 && !term.title_only)
+        };
+        let CompiledQuery {
+            start,
+            positives_end,
+            end,
+        } = self.queries[query as usize];
+        let positives = &self.query_terms[start as usize..positives_end as usize];
+        let exclusions = &self.query_terms[positives_end as usize..end as usize];
+        let mut group_found = false;
+        for term in positives {
+            group_found = group_found || is_found(term);
+            if term.ends_group {
+                if !group_found {
+                    return false;
+                }
+                group_found = false;
+            }
+        }
+        if exclusions.iter().any(is_found) {
+            return false;
+        }
+        let first = matched.len();
+        for term in positives.iter().filter(|t| is_found(t)) {
+            if !matched[first..].contains(&term.display) {
+                matched.push(term.display);
+            }
+        }
+        true
+    }
+
+    /// For tests: how many variants a document holds, and the compound queries evaluated.
+    #[cfg(test)]
+    fn variants_and_candidates(&self, doc: &Document<'_>) -> (usize, Vec<u32>) {
+        let mut out = FoundQueries {
+            queries: Vec::new(),
+            terms: Vec::new(),
+        };
+        with_scratch(|scratch| {
+            scratch.text.fill(doc);
+            self.find_variants(scratch);
+            self.collect(scratch, &mut out);
+            let mut candidates = scratch.candidates.clone();
+            candidates.sort_unstable();
+            let found = scratch.found.len();
+            scratch.reset();
+            (found, candidates)
+        })
     }
 
     /// An estimate of the heap memory the matcher holds, in bytes: the automaton's own figure
@@ -472,20 +670,8 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
                         .sum::<usize>()
             })
             .sum();
-        let queries: usize = self
-            .queries
-            .iter()
-            .map(|q| {
-                size_of::<CompiledQuery>()
-                    + q.groups
-                        .iter()
-                        .map(|g| {
-                            size_of::<Box<[CompiledTerm]>>() + g.len() * size_of::<CompiledTerm>()
-                        })
-                        .sum::<usize>()
-                    + q.exclusions.len() * size_of::<CompiledTerm>()
-            })
-            .sum();
+        let queries = self.queries.capacity() * size_of::<CompiledQuery>()
+            + self.query_terms.capacity() * size_of::<CompiledTerm>();
         let displays: usize = self
             .displays
             .iter()
@@ -494,7 +680,8 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         self.automaton.memory_usage()
             + self.pattern_variants.heap_bytes()
             + variants
-            + self.variant_queries.heap_bytes()
+            + self.variant_simple.heap_bytes()
+            + self.variant_compound.heap_bytes()
             + queries
             + self.query_keys.heap_bytes()
             + self.query_positions.heap_bytes()
@@ -676,70 +863,43 @@ impl Variant {
     /// Whether the text words at a hit satisfy each query word's case rule.
     fn accepts(&self, words: &[TextWord], text: &FoldedText) -> bool {
         let last = self.words.len().saturating_sub(1);
-        self.words
-            .iter()
-            .zip(words)
-            .enumerate()
-            .all(|(i, (rule, word))| match rule {
-                None => true,
-                Some(name) => {
-                    let cased = text.cased(word);
-                    if self.prefix && i == last {
-                        cased.starts_with(&name.exact)
-                            || (!cased.chars().any(char::is_lowercase)
-                                && cased.starts_with(&name.upper))
-                    } else {
-                        cased == name.exact || cased == name.upper
+        words.len() >= self.words.len()
+            && self
+                .words
+                .iter()
+                .zip(words)
+                .enumerate()
+                .all(|(i, (rule, word))| match rule {
+                    None => true,
+                    Some(name) => {
+                        let cased = text.cased(word);
+                        if self.prefix && i == last {
+                            cased.starts_with(&name.exact)
+                                || (!cased.chars().any(char::is_lowercase)
+                                    && cased.starts_with(&name.upper))
+                        } else {
+                            cased == name.exact || cased == name.upper
+                        }
                     }
-                }
-            })
+                })
     }
 }
 
-impl CompiledQuery {
-    /// Whether the query matches, given the variants found; if so, appends the display ids
-    /// of its found positive terms (deduplicated, in query order) to `matched`.
-    fn evaluate(&self, found: &Found, matched: &mut Vec<u32>) -> bool {
-        let is_found = |term: &CompiledTerm| {
-            found
-                .get(term.variant)
-                .is_some_and(|s| s.title || (s.body && !term.title_only))
-        };
-        if !self.groups.iter().all(|group| group.iter().any(is_found))
-            || self.exclusions.iter().any(is_found)
-        {
-            return false;
-        }
-        let start = matched.len();
-        for term in self
-            .groups
-            .iter()
-            .flat_map(|g| g.iter())
-            .filter(|t| is_found(t))
-        {
-            if !matched[start..].contains(&term.display) {
-                matched.push(term.display);
-            }
-        }
-        true
-    }
-}
-
-/// Interns patterns, variants and term displays while subscriptions are compiled.
+/// Interns patterns, variants and term displays while subscriptions are compiled. The lists
+/// keyed by an id are gathered as `(id, item)` pairs and packed at the end.
 #[derive(Default)]
 struct Compiler {
     patterns: Vec<String>,
-    pattern_count: usize,
     pattern_ids: Ids,
-    /// `(pattern, variant)`, in variant order.
+    /// `(pattern, variant)`.
     pattern_variants: Vec<(u32, u32)>,
-    /// Every variant with its pattern (a variant is a spelling of one pattern).
+    /// Every variant with its pattern (a variant is one spelling of a pattern).
     variants: Vec<(u32, Variant)>,
     variant_ids: Ids,
-    /// `(variant, query)`: the queries using a variant as a positive term, in query order.
-    variant_queries: Vec<(u32, u32)>,
-    /// Per variant, the last query recorded in `variant_queries` (a query lists a variant once).
-    variant_last_query: Vec<u32>,
+    /// `(variant, one-term query)`.
+    variant_simple: Vec<(u32, SimpleQuery)>,
+    queries: Vec<CompiledQuery>,
+    query_terms: Vec<CompiledTerm>,
     displays: Vec<String>,
     display_ids: Ids,
 }
@@ -768,40 +928,85 @@ fn intern<T: Hash + Eq>(ids: &mut Ids, values: &mut Vec<T>, value: T) -> Result<
 }
 
 impl Compiler {
-    /// Frees the interning tables once every query is compiled.
-    fn drop_lookups(&mut self) {
-        self.pattern_ids = Ids::default();
-        self.variant_ids = Ids::default();
-        self.display_ids = Ids::default();
-        self.variant_last_query = Vec::new();
-        self.pattern_variants.shrink_to_fit();
-        self.variant_queries.shrink_to_fit();
-    }
-
-    fn query(&mut self, query: &Query, query_id: u32) -> Result<CompiledQuery, MatcherError> {
-        let groups = query
-            .groups()
-            .iter()
-            .map(|group| {
-                group
-                    .iter()
-                    .map(|t| self.term(t))
-                    .collect::<Result<Box<[_]>, _>>()
-            })
-            .collect::<Result<Box<[_]>, _>>()?;
-        let exclusions = query
-            .exclusions()
-            .iter()
-            .map(|t| self.term(t))
-            .collect::<Result<Box<[_]>, _>>()?;
-        for term in groups.iter().flat_map(|g| g.iter()) {
-            let last = &mut self.variant_last_query[term.variant as usize];
-            if *last != query_id {
-                *last = query_id;
-                self.variant_queries.push((term.variant, query_id));
+    /// Compiles one distinct query as query `query_id` (the next id).
+    fn query(&mut self, query: &Query, query_id: u32) -> Result<(), MatcherError> {
+        let start = id(self.query_terms.len())?;
+        if let ([group], []) = (query.groups(), query.exclusions()) {
+            if let [term] = group.as_slice() {
+                // One term alone: matched straight from the variant, never evaluated.
+                let term = self.term(term)?;
+                self.variant_simple.push((
+                    term.variant,
+                    SimpleQuery {
+                        query: query_id,
+                        term,
+                    },
+                ));
+                self.queries.push(CompiledQuery {
+                    start,
+                    positives_end: start,
+                    end: start,
+                });
+                return Ok(());
             }
         }
-        Ok(CompiledQuery { groups, exclusions })
+        for group in query.groups() {
+            for (i, term) in group.iter().enumerate() {
+                let mut compiled = self.term(term)?;
+                compiled.ends_group = i + 1 == group.len();
+                self.query_terms.push(compiled);
+            }
+        }
+        let positives_end = id(self.query_terms.len())?;
+        for term in query.exclusions() {
+            let compiled = self.term(term)?;
+            self.query_terms.push(compiled);
+        }
+        self.queries.push(CompiledQuery {
+            start,
+            positives_end,
+            end: id(self.query_terms.len())?,
+        });
+        Ok(())
+    }
+
+    /// The inverted index of the compound queries: `(variant, query)` pairs. A query is
+    /// indexed under the terms of one of its groups only, the group whose terms the fewest
+    /// queries use: it cannot match unless that group is found, so a query like
+    /// `Google Newshound` is evaluated for items naming `Newshound`, not for every item
+    /// naming `Google`.
+    fn compound_index(&self) -> Vec<(u32, u32)> {
+        let mut users = vec![0u32; self.variants.len()];
+        for term in self.positive_terms() {
+            users[term.variant as usize] = users[term.variant as usize].saturating_add(1);
+        }
+        let mut pairs = Vec::new();
+        for (query_id, query) in (0u32..).zip(&self.queries) {
+            let positives = &self.query_terms[query.start as usize..query.positives_end as usize];
+            let mut best: Option<(u64, &[CompiledTerm])> = None;
+            for group in positives.split_inclusive(|t| t.ends_group) {
+                let cost: u64 = group
+                    .iter()
+                    .map(|t| u64::from(users[t.variant as usize]))
+                    .sum();
+                if best.is_none_or(|(least, _)| cost < least) {
+                    best = Some((cost, group));
+                }
+            }
+            let first = pairs.len();
+            for term in best.map_or(&[][..], |(_, group)| group) {
+                if !pairs[first..].contains(&(term.variant, query_id)) {
+                    pairs.push((term.variant, query_id));
+                }
+            }
+        }
+        pairs
+    }
+
+    fn positive_terms(&self) -> impl Iterator<Item = &CompiledTerm> {
+        self.queries
+            .iter()
+            .flat_map(|q| self.query_terms[q.start as usize..q.positives_end as usize].iter())
     }
 
     fn term(&mut self, term: &Term) -> Result<CompiledTerm, MatcherError> {
@@ -817,31 +1022,32 @@ impl Compiler {
         }
         let pattern = folded_words.join(" ");
         let pattern_id = intern(&mut self.pattern_ids, &mut self.patterns, pattern)?;
-        if pattern_id as usize == self.pattern_count {
-            self.pattern_count += 1;
-        }
-        let variant = (
-            pattern_id,
-            Variant {
-                words: rules,
-                prefix: term.is_prefix(),
-            },
-        );
-        let variant_id = intern(&mut self.variant_ids, &mut self.variants, variant)?;
-        if variant_id as usize == self.variant_last_query.len() {
+        let variant = Variant {
+            cased: rules.iter().any(Option::is_some),
+            words: rules,
+            prefix: term.is_prefix(),
+        };
+        let known_variants = self.variants.len();
+        let variant_id = intern(
+            &mut self.variant_ids,
+            &mut self.variants,
+            (pattern_id, variant),
+        )?;
+        if variant_id as usize == known_variants {
             self.pattern_variants.push((pattern_id, variant_id));
-            self.variant_last_query.push(u32::MAX);
         }
         let display_id = intern(&mut self.display_ids, &mut self.displays, term.to_string())?;
         Ok(CompiledTerm {
             variant: variant_id,
             display: display_id,
             title_only: term.is_title_only(),
+            ends_group: false,
         })
     }
 }
 
 /// A document's words, folded and joined for scanning.
+#[derive(Debug, Default, PartialEq, Eq)]
 struct FoldedText {
     /// Folded words joined by `' '` (same clause) or `'\n'` (a break between them).
     folded: String,
@@ -849,100 +1055,334 @@ struct FoldedText {
     cased: String,
     /// In text order, so sorted by `start`.
     words: Vec<TextWord>,
+    /// Where the body starts in `folded` (title words are before it).
+    title_end: usize,
 }
 
+#[derive(Debug, PartialEq, Eq)]
 struct TextWord {
-    /// Byte range in `folded`.
+    /// Where it starts in `folded`.
     start: usize,
-    end: usize,
     /// Byte range in `cased`.
     cased: std::ops::Range<usize>,
-    in_title: bool,
 }
 
 impl FoldedText {
+    #[cfg(test)]
     fn new(doc: &Document<'_>) -> Self {
-        let capacity = doc.title.len() + doc.body.len() + 1;
-        let mut text = Self {
-            folded: String::with_capacity(capacity),
-            cased: String::with_capacity(capacity),
-            words: Vec::new(),
-        };
-        text.push_field(doc.title, true);
-        text.push_field(doc.body, false);
+        let mut text = Self::default();
+        text.fill(doc);
         text
+    }
+
+    /// Replaces the content with `doc`'s, reusing the buffers.
+    fn fill(&mut self, doc: &Document<'_>) {
+        self.folded.clear();
+        self.cased.clear();
+        self.words.clear();
+        self.push_field(doc.title);
+        self.title_end = self.folded.len();
+        self.push_field(doc.body);
     }
 
     fn cased(&self, word: &TextWord) -> &str {
         &self.cased[word.cased.clone()]
     }
 
-    fn push_field(&mut self, raw: &str, in_title: bool) {
-        let plain = strip_urls(raw);
-        // The first word of a field always follows a break: phrases never span title and body.
-        let mut previous_end: Option<usize> = None;
-        for (start, end) in query::word_spans(&plain) {
-            let is_break = previous_end.is_none_or(|p| is_clause_break(&plain[p..start]));
-            if !self.folded.is_empty() {
-                self.folded.push(if is_break { '\n' } else { ' ' });
+    /// The words from the one starting at byte `start` of `folded` (none if no word starts
+    /// there).
+    fn words_from(&self, start: usize) -> &[TextWord] {
+        self.words
+            .binary_search_by_key(&start, |w| w.start)
+            .map_or(&[], |first| &self.words[first..])
+    }
+
+    /// Cuts one field into words and folds them in a single pass over its bytes, removing
+    /// links on the way. ASCII (most news text) is classified, copied and lower-cased byte by
+    /// byte straight into the buffers, and sentence breaks are noted as the separators go by;
+    /// a non-ASCII character is decoded and classified by the Unicode rules of
+    /// [`query::word_spans`], and a word holding one is folded by [`fold_accents`] and
+    /// [`fold_case`]. The result equals [`query::word_spans`] over [`strip_urls`] with every
+    /// word folded on its own (a test holds the two paths together).
+    fn push_field(&mut self, raw: &str) {
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        let mut word: Option<WordInProgress> = None;
+        // What lies between the previous word of the field and the next one.
+        let mut separator = Separator {
+            first_of_field: true,
+            ..Separator::default()
+        };
+        // Whether the character before `i` is a letter, digit or word continuation.
+        let mut after_word_char = false;
+        while i < bytes.len() {
+            let byte = bytes[i];
+            if matches!(byte, b'h' | b'H' | b'w' | b'W')
+                && !after_word_char
+                && starts_link(&bytes[i..])
+            {
+                // Not after a letter or digit, so no word is open.
+                separator.link = true;
+                i = raw[i..]
+                    .find(char::is_whitespace)
+                    .map_or(raw.len(), |offset| i + offset);
+                continue;
             }
-            let word = &plain[start..end];
-            let cased_start = self.cased.len();
-            let folded_start = self.folded.len();
-            if word.is_ascii() {
-                // ASCII needs no decomposition and lower-cases byte by byte (the common case).
-                self.cased.push_str(word);
-                self.folded.push_str(word);
-                self.folded[folded_start..].make_ascii_lowercase();
-            } else {
-                let cased = fold_accents(word);
-                self.folded.push_str(&fold_case(&cased));
-                self.cased.push_str(&cased);
+            if byte.is_ascii() {
+                if byte.is_ascii_alphanumeric() {
+                    match &mut word {
+                        Some(current) if !current.unspaced => {
+                            if !current.slow {
+                                self.folded.push(char::from(byte.to_ascii_lowercase()));
+                                self.cased.push(char::from(byte));
+                            }
+                        }
+                        _ => {
+                            if let Some(done) = word.take() {
+                                self.finish_word(raw, &done, i);
+                            }
+                            word = Some(self.start_word(i, false, &mut separator));
+                            self.folded.push(char::from(byte.to_ascii_lowercase()));
+                            self.cased.push(char::from(byte));
+                        }
+                    }
+                    after_word_char = true;
+                    i += 1;
+                    continue;
+                }
+                if let Some(done) = word.take() {
+                    self.finish_word(raw, &done, i);
+                }
+                separator.add(byte, char::from(byte));
+                after_word_char = false;
+                i += 1;
+                continue;
             }
-            self.words.push(TextWord {
-                start: folded_start,
-                end: self.folded.len(),
-                cased: cased_start..self.cased.len(),
-                in_title,
-            });
-            previous_end = Some(end);
+            let Some(c) = raw[i..].chars().next() else {
+                break;
+            };
+            let len = c.len_utf8();
+            if query::is_word_continuation(c) {
+                // A mark or soft hyphen belongs to the word before it; on its own it is noise.
+                match &mut word {
+                    Some(current) => current.slow = true,
+                    None => separator.add(byte, c),
+                }
+                after_word_char = true;
+                i += len;
+                continue;
+            }
+            let is_word = c.is_alphanumeric();
+            let unspaced = query::is_unspaced(c);
+            match &mut word {
+                // A letter or digit continues a word of a spaced script.
+                Some(current) if is_word && !unspaced && !current.unspaced => current.slow = true,
+                _ => {
+                    if let Some(done) = word.take() {
+                        self.finish_word(raw, &done, i);
+                    }
+                    if is_word {
+                        let mut current = self.start_word(i, unspaced, &mut separator);
+                        current.slow = true;
+                        word = Some(current);
+                    } else {
+                        separator.add(byte, c);
+                    }
+                }
+            }
+            after_word_char = is_word;
+            i += len;
         }
+        if let Some(done) = word {
+            self.finish_word(raw, &done, raw.len());
+        }
+    }
+
+    /// Opens a word at `raw[start..]`: writes the separator before it and resets `separator`.
+    fn start_word(
+        &mut self,
+        start: usize,
+        unspaced: bool,
+        separator: &mut Separator,
+    ) -> WordInProgress {
+        if !self.folded.is_empty() {
+            self.folded
+                .push(if separator.is_break() { '\n' } else { ' ' });
+        }
+        *separator = Separator::default();
+        WordInProgress {
+            start,
+            folded_start: self.folded.len(),
+            cased_start: self.cased.len(),
+            unspaced,
+            slow: false,
+        }
+    }
+
+    /// Closes the word `raw[word.start..end]`; one holding non-ASCII is folded here, whole.
+    fn finish_word(&mut self, raw: &str, word: &WordInProgress, end: usize) {
+        if word.slow {
+            self.folded.truncate(word.folded_start);
+            self.cased.truncate(word.cased_start);
+            let cased = fold_accents(&raw[word.start..end]);
+            self.folded.push_str(&fold_case(&cased));
+            self.cased.push_str(&cased);
+        }
+        self.words.push(TextWord {
+            start: word.folded_start,
+            cased: word.cased_start..self.cased.len(),
+        });
+    }
+
+    #[cfg(test)]
+    /// Appends the word `raw[start..end]`, after `' '` or `'\n'` (a break since the previous
+    /// word, which ended at `previous_end`).
+    fn push_word(
+        &mut self,
+        raw: &str,
+        start: usize,
+        end: usize,
+        previous_end: Option<usize>,
+        link_between: bool,
+    ) {
+        if !self.folded.is_empty() {
+            let is_break =
+                previous_end.is_none_or(|p| link_between || is_clause_break(&raw[p..start]));
+            self.folded.push(if is_break { '\n' } else { ' ' });
+        }
+        let word = &raw[start..end];
+        let cased_start = self.cased.len();
+        let folded_start = self.folded.len();
+        if word.is_ascii() {
+            // ASCII needs no decomposition and lower-cases byte by byte (the common case).
+            self.cased.push_str(word);
+            self.folded.push_str(word);
+            self.folded[folded_start..].make_ascii_lowercase();
+        } else {
+            let cased = fold_accents(word);
+            self.folded.push_str(&fold_case(&cased));
+            self.cased.push_str(&cased);
+        }
+        self.words.push(TextWord {
+            start: folded_start,
+            cased: cased_start..self.cased.len(),
+        });
+    }
+
+    /// The same text folded the plain way: links removed, then cut into words, then each word
+    /// folded. Kept to test the one-pass [`FoldedText::push_field`] against.
+    #[cfg(test)]
+    fn reference(doc: &Document<'_>) -> Self {
+        let mut text = Self::default();
+        for (raw, in_title) in [(doc.title, true), (doc.body, false)] {
+            if !in_title {
+                text.title_end = text.folded.len();
+            }
+            let plain = strip_urls(raw);
+            let mut previous_end: Option<usize> = None;
+            for (start, end) in query::word_spans(&plain) {
+                text.push_word(&plain, start, end, previous_end, false);
+                previous_end = Some(end);
+            }
+        }
+        text
     }
 }
 
+/// A word being read by [`FoldedText::push_field`].
+struct WordInProgress {
+    /// Byte offset in the field.
+    start: usize,
+    folded_start: usize,
+    cased_start: usize,
+    /// One character of an unspaced script (a word of its own).
+    unspaced: bool,
+    /// Holds non-ASCII: folded as a whole when it ends, not byte by byte.
+    slow: bool,
+}
+
+/// What separates two words, noted as it goes by, to tell a sentence or clause break
+/// ([`is_clause_break`] without re-reading it).
+#[derive(Default)]
+struct Separator {
+    /// No word of the field came before (the first word always follows a break).
+    first_of_field: bool,
+    /// A link was removed here.
+    link: bool,
+    /// Its length in bytes, and its first byte.
+    len: usize,
+    first: u8,
+    /// It holds a sentence or clause break character.
+    has_break: bool,
+}
+
+impl Separator {
+    fn add(&mut self, first_byte: u8, c: char) {
+        if self.len == 0 {
+            self.first = first_byte;
+        }
+        self.len += c.len_utf8();
+        self.has_break = self.has_break || is_break_char(c);
+    }
+
+    fn is_break(&self) -> bool {
+        // A lone `.` or `:` squeezed between two words is part of an abbreviation, number or
+        // time (`U.S`, `3.5`, `10:30`), not the end of a sentence.
+        self.first_of_field
+            || self.link
+            || (self.has_break && !(self.len == 1 && matches!(self.first, b'.' | b':')))
+    }
+}
+
+/// Whether `bytes` start with a link (`http://`, `https://` or `www.`, any case).
+fn starts_link(bytes: &[u8]) -> bool {
+    const STARTS: [&[u8]; 3] = [b"http://", b"https://", b"www."];
+    STARTS.iter().any(|p| {
+        bytes
+            .get(..p.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(p))
+    })
+}
+
 /// Whether the characters between two words end a sentence or clause.
+#[cfg(test)]
 fn is_clause_break(separator: &str) -> bool {
     // A lone `.` or `:` squeezed between two words is part of an abbreviation, number or time
     // (`U.S`, `3.5`, `10:30`), not the end of a sentence.
     if separator == "." || separator == ":" {
         return false;
     }
-    separator.chars().any(|c| {
-        matches!(
-            c,
-            '.' | '!'
-                | '?'
-                | ';'
-                | ':'
-                | '\n'
-                | '\r'
-                | '\u{2026}' // …
-                | '\u{2028}' // line separator
-                | '\u{2029}' // paragraph separator
-                | '\u{3002}' // 。
-                | '\u{FF01}' // ！
-                | '\u{FF0E}' // ．
-                | '\u{FF1A}' // ：
-                | '\u{FF1B}' // ；
-                | '\u{FF1F}' // ？
-                | '\u{0964}' // Devanagari danda
-                | '\u{061F}' // Arabic question mark
-                | '\u{06D4}' // Arabic full stop
-        )
-    })
+    separator.chars().any(is_break_char)
+}
+
+/// Characters that end a sentence or clause.
+fn is_break_char(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!'
+            | '?'
+            | ';'
+            | ':'
+            | '\n'
+            | '\r'
+            | '\u{2026}' // …
+            | '\u{2028}' // line separator
+            | '\u{2029}' // paragraph separator
+            | '\u{3002}' // 。
+            | '\u{FF01}' // ！
+            | '\u{FF0E}' // ．
+            | '\u{FF1A}' // ：
+            | '\u{FF1B}' // ；
+            | '\u{FF1F}' // ？
+            | '\u{0964}' // Devanagari danda
+            | '\u{061F}' // Arabic question mark
+            | '\u{06D4}' // Arabic full stop
+    )
 }
 
 /// The text with every link replaced by a line break (which also stops phrases across it).
+/// The reference for the one-pass folding, which removes links as it goes.
+#[cfg(test)]
 fn strip_urls(text: &str) -> std::borrow::Cow<'_, str> {
     const STARTS: [&[u8]; 3] = [b"http://", b"https://", b"www."];
     let bytes = text.as_bytes();
@@ -1348,24 +1788,40 @@ mod tests {
         let m = Matcher::new(
             (0..10_000u32).map(|i| (i, parse(&format!("keyword{i} Gemini")).unwrap())),
         );
-        let text = FoldedText::new(&Document {
+        let (variants, candidates) = m.variants_and_candidates(&Document {
             title: "Gemini and keyword5",
             body: "",
         });
-        let seen = m.find_variants(&text);
-        assert_eq!(seen.len(), 2, "found `Gemini` and `keyword5`");
-        // Every subscription uses `Gemini`, so all are candidates here...
-        assert_eq!(m.candidates(&seen).len(), 10_000);
-        let text = FoldedText::new(&Document {
+        assert_eq!(variants, 2, "found `Gemini` and `keyword5`");
+        // Every subscription uses `Gemini`, but each is indexed under its rarer group, so
+        // only the one naming `keyword5` is evaluated...
+        assert_eq!(candidates, vec![5]);
+        assert_eq!(keys(&m, "Gemini and keyword5", ""), vec![5]);
+        // ...and `Gemini` alone reaches none of them.
+        let (_, candidates) = m.variants_and_candidates(&Document {
+            title: "Gemini again",
+            body: "",
+        });
+        assert!(candidates.is_empty());
+        let (_, candidates) = m.variants_and_candidates(&Document {
             title: "keyword5 and keyword6",
             body: "",
         });
-        // ...but a document without it only reaches the two subscriptions it names.
-        let seen = m.find_variants(&text);
-        assert_eq!(
-            m.candidates(&seen).into_iter().collect::<Vec<_>>(),
-            vec![5, 6]
-        );
+        assert_eq!(candidates, vec![5, 6]);
+        assert!(keys(&m, "keyword5 and keyword6", "").is_empty());
+    }
+
+    #[test]
+    fn every_alternative_of_an_indexed_group_reaches_the_query() {
+        // `Gemini` is common, so these queries are indexed under `Apple OR Banana`.
+        let mut subscriptions: Vec<(u32, Query)> = (0..100u32)
+            .map(|i| (i, parse(&format!("Gemini keyword{i}")).unwrap()))
+            .collect();
+        subscriptions.push((100, parse("Apple OR Banana Gemini").unwrap()));
+        let m = Matcher::new(subscriptions);
+        assert_eq!(keys(&m, "Gemini", "Banana bread"), vec![100]);
+        assert_eq!(keys(&m, "Apple", "Gemini"), vec![100]);
+        assert!(keys(&m, "Apple and Banana", "").is_empty());
     }
 
     #[test]
@@ -1393,6 +1849,202 @@ mod tests {
         assert!(!body_matches("Meta", "(www.Meta.com)"));
         // `www.` must start the link; a word ending in "www" followed by "." does not.
         assert!(body_matches("Meta", "awww. Meta"));
+    }
+
+    /// Text fragments that exercise every branch of the one-pass folding: ASCII, accents,
+    /// curly quotes, unspaced scripts, stray marks and soft hyphens, links in any case (also
+    /// glued to a word, where they are not links), sentence breaks and abbreviations.
+    const FRAGMENTS: &[&str] = &[
+        "Meta",
+        "meta",
+        "META",
+        "Gemini",
+        "said",
+        "a",
+        "3.5",
+        "U.S",
+        "10:30",
+        "Nestlé",
+        "NESTLÉ",
+        "Straße",
+        "ΣΟΦΟΣ",
+        "σοφός",
+        "İstanbul",
+        "東京都",
+        "がぎ",
+        "ภาษาไทย",
+        "Ａｐｐｌｅ",
+        "😀",
+        "\u{301}",
+        "\u{AD}",
+        "co\u{AD}op",
+        "e\u{301}te",
+        "\u{2019}s",
+        "'s",
+        "https://ex.com/meta/x",
+        "HTTP://EX.COM",
+        "www.gemini.example/Meta",
+        "WwW.",
+        "http:/",
+        "awww.x",
+        "a.b",
+        " ",
+        "  ",
+        ".",
+        ". ",
+        ":",
+        ": ",
+        ";",
+        "!",
+        "?",
+        "…",
+        "\n",
+        "\r\n",
+        "\u{2029}",
+        "。",
+        "-",
+        "(",
+        ")",
+        "\t",
+        "\u{A0}",
+        "\u{3000}",
+        "/",
+        "&",
+        "#1",
+    ];
+
+    fn text_from(picks: &[usize]) -> String {
+        picks
+            .iter()
+            .map(|&i| FRAGMENTS[i % FRAGMENTS.len()])
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+        /// The one-pass folding gives exactly what removing links, cutting words and folding
+        /// each word on its own gives (the way the matcher folded text before).
+        #[test]
+        fn one_pass_folding_equals_word_by_word_folding(
+            title in proptest::collection::vec(0usize..1_000, 0..12),
+            body in proptest::collection::vec(0usize..1_000, 0..40),
+        ) {
+            let (title, body) = (text_from(&title), text_from(&body));
+            let doc = Document { title: &title, body: &body };
+            proptest::prop_assert_eq!(FoldedText::new(&doc), FoldedText::reference(&doc));
+        }
+    }
+
+    const QUERY_WORDS: &[&str] = &["Meta", "meta", "gem*", "Nestle", "cloud", "Google", "ai"];
+    const TEXT_WORDS: &[&str] = &[
+        "Meta", "META", "meta", "Gemini", "gems", "Nestlé", "cloud", "Google", "AI", "ai", ".", ",",
+    ];
+
+    fn random_query(picks: &[(usize, u8)]) -> String {
+        let mut query = String::new();
+        for (n, &(word, kind)) in picks.iter().enumerate() {
+            let word = QUERY_WORDS[word % QUERY_WORDS.len()];
+            if n > 0 {
+                query.push_str(if kind % 4 == 0 { " OR " } else { " " });
+            }
+            match kind % 5 {
+                1 if n > 0 => query.push_str(&format!("-{word}")),
+                2 => query.push_str(&format!("title:{word}")),
+                _ => query.push_str(word),
+            }
+        }
+        query
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// All subscriptions compiled together (with the shared index choices) find exactly
+        /// what each subscription compiled on its own finds.
+        #[test]
+        fn one_matcher_agrees_with_each_query_alone(
+            queries in proptest::collection::vec(
+                proptest::collection::vec((0usize..100, 0u8..20), 1..4), 1..30),
+            title in proptest::collection::vec(0usize..100, 0..6),
+            body in proptest::collection::vec(0usize..100, 0..20),
+        ) {
+            let join = |picks: &[usize]| picks
+                .iter()
+                .map(|&i| TEXT_WORDS[i % TEXT_WORDS.len()])
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (title, body) = (join(&title), join(&body));
+            let parsed: Vec<(u32, Query)> = (0u32..)
+                .zip(&queries)
+                .filter_map(|(k, q)| Some((k, parse(&random_query(q)).ok()?)))
+                .collect();
+            let all = Matcher::new(parsed.clone());
+            let doc = Document { title: &title, body: &body };
+            let expected: Vec<Match<u32>> = parsed
+                .iter()
+                .flat_map(|(k, q)| Matcher::new([(*k, q.clone())]).match_document(&doc))
+                .collect();
+            proptest::prop_assert_eq!(all.match_document(&doc), expected);
+        }
+    }
+
+    #[test]
+    fn one_pass_folding_handles_links_breaks_and_accents() {
+        let doc = Document {
+            title: "Nestlé\u{2019}s CEO: U.S. deal",
+            body: "See https://ex.com/Meta now. Meta said www.x.y Gemini",
+        };
+        let text = FoldedText::new(&doc);
+        assert_eq!(
+            text.folded,
+            "nestle s ceo\nu s\ndeal\nsee\nnow\nmeta said\ngemini"
+        );
+        assert_eq!(text, FoldedText::reference(&doc));
+    }
+
+    #[test]
+    fn find_matches_lists_distinct_queries_with_their_subscriptions() {
+        let m = matcher(&[
+            (1, "Meta"),
+            (2, "Gemini OR Meta"),
+            (3, "Meta"),
+            (4, "Apple"),
+            (5, "title:Gemini"),
+        ]);
+        let doc = Document {
+            title: "Meta news",
+            body: "Gemini too",
+        };
+        let found = m.find_matches(&doc);
+        let mut got: Vec<(Vec<u32>, Vec<&str>)> = found
+            .iter()
+            .map(|q| (q.keys().to_vec(), q.terms().collect()))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (vec![1, 3], vec!["Meta"]),
+                (vec![2], vec!["Gemini", "Meta"]),
+            ]
+        );
+        assert_eq!(found.len(), 2);
+        assert_eq!(found.subscriptions(), 3);
+        assert_eq!(m.count_matches(&doc), 3);
+    }
+
+    #[test]
+    fn matching_from_inside_a_visit_callback_works() {
+        let m = meta_gemini();
+        let doc = Document {
+            title: "Meta and Gemini",
+            body: "",
+        };
+        let mut inner = Vec::new();
+        m.for_each_match(&doc, |key, _| {
+            inner.push((key, keys(&m, "Gemini", "")));
+        });
+        inner.sort();
+        assert_eq!(inner, vec![(1, vec![2]), (2, vec![2])]);
     }
 
     #[test]

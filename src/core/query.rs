@@ -333,13 +333,13 @@ pub(crate) fn is_word_char(c: char) -> bool {
 }
 
 /// Characters that never start a word but stay inside the one they follow.
-fn is_word_continuation(c: char) -> bool {
+pub(crate) fn is_word_continuation(c: char) -> bool {
     c == '\u{AD}' || unicode_normalization::char::is_combining_mark(c)
 }
 
 /// Scripts written without spaces between words, where each character counts as a word:
 /// Han, Hiragana and Katakana, and likewise Thai, Lao, Khmer and Myanmar.
-fn is_unspaced(c: char) -> bool {
+pub(crate) fn is_unspaced(c: char) -> bool {
     matches!(c as u32,
         0x0E00..=0x0EFF        // Thai, Lao
         | 0x1000..=0x109F      // Myanmar
