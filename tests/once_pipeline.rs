@@ -941,7 +941,13 @@ fn once_compiles_subscriptions_only_when_an_item_can_alert() {
     // With info logs, to see whether the subscriptions were compiled.
     let once_logged = || {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_newshound"))
-            .args(["once", "--config", config.to_str().unwrap(), "--output", "json"])
+            .args([
+                "once",
+                "--config",
+                config.to_str().unwrap(),
+                "--output",
+                "json",
+            ])
             .env_remove("DISCORD_TOKEN")
             .env("NEWSHOUND_LOG", "info")
             .output()
