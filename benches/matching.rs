@@ -154,66 +154,30 @@ fn run_scale(scale: usize) {
     );
 
     // The compiled matcher, item by item.
-    let mut matched = 0usize;
     let mut per_item_matches = Vec::with_capacity(data.items.len());
-    let matcher_times: Vec<Duration> = data
-        .items
-        .iter()
-        .map(|item| {
-            let doc = Document {
-                title: &item.title,
-                body: &item.body,
-            };
-            let started = Instant::now();
-            let found = black_box(matcher.match_document(black_box(&doc)));
-            let elapsed = started.elapsed();
-            matched += found.len();
-            per_item_matches.push(found.len());
-            elapsed
-        })
-        .collect();
+    let (matcher_times, matched) = time_each(&data.items, |item| {
+        let found = black_box(matcher.match_document(black_box(&doc(item)))).len();
+        per_item_matches.push(found);
+        found
+    });
     workload_row(scale, &per_item_matches, matcher.distinct_queries());
 
     // The matching itself: the distinct queries found, each with its matched terms and its
     // subscriptions' keys as a slice (nothing done per subscription).
-    let mut distinct_found = 0usize;
-    let find_times: Vec<Duration> = data
-        .items
-        .iter()
-        .map(|item| {
-            let doc = Document {
-                title: &item.title,
-                body: &item.body,
-            };
-            let started = Instant::now();
-            let found = black_box(matcher.find_matches(black_box(&doc)));
-            let elapsed = started.elapsed();
-            distinct_found += found.len();
-            elapsed
-        })
-        .collect();
+    let (find_times, distinct_found) = time_each(&data.items, |item| {
+        black_box(matcher.find_matches(black_box(&doc(item)))).len()
+    });
 
     // Matching + visiting every key: which subscriptions match (every one visited with its
     // matched terms), without building the per-subscription output vector.
-    let core_times: Vec<Duration> = data
-        .items
-        .iter()
-        .map(|item| {
-            let doc = Document {
-                title: &item.title,
-                body: &item.body,
-            };
-            let started = Instant::now();
-            let mut visited = 0usize;
-            matcher.for_each_match(black_box(&doc), |key, terms| {
-                black_box((key, terms));
-                visited += 1;
-            });
-            let elapsed = started.elapsed();
-            black_box(visited);
-            elapsed
-        })
-        .collect();
+    let (core_times, _) = time_each(&data.items, |item| {
+        let mut visited = 0usize;
+        matcher.for_each_match(black_box(&doc(item)), |key, terms| {
+            black_box((key, terms));
+            visited += 1;
+        });
+        visited
+    });
 
     // (a) The limit: one bare overlapping scan of the lower-cased text for the same patterns.
     let queries = parse_all(&data.queries);
@@ -223,39 +187,21 @@ fn run_scale(scale: usize) {
         .iter()
         .map(|item| format!("{}\n{}", item.title, item.body).to_lowercase())
         .collect();
-    let bare_times: Vec<Duration> = lowered
-        .iter()
-        .map(|text| {
-            let started = Instant::now();
-            let hits = bare.find_overlapping_iter(black_box(text.as_str())).count();
-            let elapsed = started.elapsed();
-            black_box(hits);
-            elapsed
-        })
-        .collect();
+    let (bare_times, _) = time_each(&lowered, |text| {
+        bare.find_overlapping_iter(black_box(text.as_str())).count()
+    });
 
     // (b) The naive loop: every query against every item. Too slow for all items at scale, so
     // measured on a sample (the first `sample` items).
     let naive = NaiveQueries::new(&queries);
     let sample = (2_000_000 / scale).clamp(5, 200).min(data.items.len());
-    let mut naive_matched = 0usize;
-    let mut sample_matched = 0usize;
-    let naive_times: Vec<Duration> = data.items[..sample]
+    let sample_matched: usize = data.items[..sample]
         .iter()
-        .map(|item| {
-            sample_matched += matcher
-                .match_document(&Document {
-                    title: &item.title,
-                    body: &item.body,
-                })
-                .len();
-            let started = Instant::now();
-            let found = black_box(naive.match_item(black_box(item)));
-            let elapsed = started.elapsed();
-            naive_matched += found;
-            elapsed
-        })
-        .collect();
+        .map(|item| matcher.match_document(&doc(item)).len())
+        .sum();
+    let (naive_times, naive_matched) = time_each(&data.items[..sample], |item| {
+        black_box(naive.match_item(black_box(item)))
+    });
 
     let bytes: usize = data
         .items
@@ -607,4 +553,28 @@ fn proc_status_kib(key: &str) -> u64 {
             })
         })
         .unwrap_or(0)
+}
+
+/// Times `f` on each item (one `Instant` pair around each call); returns the times and the
+/// sum of what `f` counted.
+fn time_each<T>(items: &[T], mut f: impl FnMut(&T) -> usize) -> (Vec<Duration>, usize) {
+    let mut counted = 0;
+    let times = items
+        .iter()
+        .map(|item| {
+            let started = Instant::now();
+            let n = black_box(f(item));
+            let elapsed = started.elapsed();
+            counted += n;
+            elapsed
+        })
+        .collect();
+    (times, counted)
+}
+
+fn doc(item: &gen::Item) -> Document<'_> {
+    Document {
+        title: &item.title,
+        body: &item.body,
+    }
 }
