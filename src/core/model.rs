@@ -34,3 +34,191 @@ pub struct Feed {
     /// RSS `<ttl>` in minutes, a server hint for how often to poll.
     pub ttl_minutes: Option<u32>,
 }
+
+/// A source's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct SourceId(pub i64);
+
+/// An outbox row's id: one alert for one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct OutboxId(pub i64);
+
+/// A stored item's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ItemId(pub i64);
+
+macro_rules! id_display {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+id_display!(SourceId, OutboxId, ItemId);
+
+/// Where an alert goes. Stored as text (`default`, `channel:<id>`, `dm:<user id>`, or a
+/// config subscription's `channel` as written); parsed once, at the store's edge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// The server's (or the console's) default alert channel.
+    Default,
+    /// A Discord channel.
+    Channel(u64),
+    /// A member's direct messages.
+    Dm(u64),
+    /// A config subscription's `channel` that is not a Discord id (console output only).
+    Named(String),
+}
+
+impl Target {
+    /// Reads the stored form. A bare positive number is a channel id (config subscriptions
+    /// give `channel = "123"`); anything else that is not `default` stays a name.
+    pub fn parse(text: &str) -> Target {
+        let number = |s: &str| s.trim().parse::<u64>().ok().filter(|n| *n > 0);
+        if text == crate::DEFAULT_TARGET {
+            Target::Default
+        } else if let Some(id) = text.strip_prefix("channel:").and_then(number) {
+            Target::Channel(id)
+        } else if let Some(id) = text.strip_prefix("dm:").and_then(number) {
+            Target::Dm(id)
+        } else if let Some(id) = number(text) {
+            Target::Channel(id)
+        } else {
+            Target::Named(text.to_string())
+        }
+    }
+
+    /// The Discord channel or DM this target names, if it names one.
+    pub fn discord(&self) -> Option<DiscordTarget> {
+        match self {
+            Target::Channel(id) => Some(DiscordTarget::Channel(*id)),
+            Target::Dm(id) => Some(DiscordTarget::Dm(*id)),
+            Target::Default | Target::Named(_) => None,
+        }
+    }
+}
+
+/// The stored form, which [`Target::parse`] reads back.
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Default => f.write_str(crate::DEFAULT_TARGET),
+            Target::Channel(id) => write!(f, "channel:{id}"),
+            Target::Dm(id) => write!(f, "dm:{id}"),
+            Target::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A target Discord can deliver to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DiscordTarget {
+    Channel(u64),
+    Dm(u64),
+}
+
+/// A source's health, as `sources` and `/sources list` show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    /// Never polled yet.
+    #[default]
+    New,
+    Ok,
+    /// Failing; retried with back-off.
+    Backoff,
+    /// Not polled until someone acts (410 Gone, or an admin).
+    Paused,
+}
+
+impl SourceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceState::New => "new",
+            SourceState::Ok => "ok",
+            SourceState::Backoff => "backoff",
+            SourceState::Paused => "paused",
+        }
+    }
+
+    /// Reads the stored form; anything unknown reads as `New` (it will be polled).
+    pub fn parse(text: &str) -> SourceState {
+        match text {
+            "ok" => SourceState::Ok,
+            "backoff" => SourceState::Backoff,
+            "paused" => SourceState::Paused,
+            _ => SourceState::New,
+        }
+    }
+}
+
+impl std::fmt::Display for SourceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a source or subscription came from: the config file (re-synced at every start) or
+/// Discord (owned by a server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    #[default]
+    Config,
+    Discord,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Config => "config",
+            Origin::Discord => "discord",
+        }
+    }
+
+    pub fn parse(text: &str) -> Origin {
+        if text == "config" {
+            Origin::Config
+        } else {
+            Origin::Discord
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_round_trip_through_their_stored_form() {
+        for t in [
+            Target::Default,
+            Target::Channel(42),
+            Target::Dm(7),
+            Target::Named("#tech".into()),
+        ] {
+            assert_eq!(Target::parse(&t.to_string()), t);
+        }
+        assert_eq!(Target::parse("123"), Target::Channel(123));
+        assert_eq!(Target::parse("channel:0"), Target::Named("channel:0".into()));
+        assert_eq!(Target::Dm(5).discord(), Some(DiscordTarget::Dm(5)));
+        assert_eq!(Target::Default.discord(), None);
+    }
+
+    #[test]
+    fn source_states_and_origins_read_back() {
+        for s in [SourceState::New, SourceState::Ok, SourceState::Backoff, SourceState::Paused] {
+            assert_eq!(SourceState::parse(s.as_str()), s);
+        }
+        assert_eq!(Origin::parse(Origin::Discord.as_str()), Origin::Discord);
+        assert_eq!(Origin::parse("config"), Origin::Config);
+    }
+}
