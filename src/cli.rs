@@ -17,7 +17,7 @@ use crate::core::summary::summarize;
 use crate::delivery::{ConsoleSink, OutputFormat};
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, FetchSettings, Fetcher, Validators};
 use crate::sources::parse::parse_feed;
-use crate::store::{self, Store};
+use crate::store::Store;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -159,12 +159,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sources { config } => {
             let config = load(&config)?;
             let store = Store::open(&config.storage_path)?;
-            let config = Arc::new(config);
-            let synced = Arc::clone(&config);
-            store
-                .call(move |c| store::sync_config(c, &synced, Utc::now()))
-                .await?;
-            let sources = store.call(|c| store::active_sources(c)).await?;
+            store.sync_config(Arc::new(config), Utc::now()).await?;
+            let sources = store.active_sources().await?;
             print!("{}", sources_table(&sources));
             Ok(ExitCode::SUCCESS)
         }

@@ -18,61 +18,13 @@ use chrono::{DateTime, Utc};
 use crate::core::alert::{plan_alerts, PlannedAlert, Recipient};
 use crate::core::matcher::{Compiled, Document, IncrementalMatcher, Match};
 use crate::core::query::{self, Query};
-use crate::store::SubscriptionRow;
+pub use crate::core::model::{SubscriptionMatch, SubscriptionRow, SubscriptionView};
+use crate::core::digest::Cadence;
 
-/// A subscription as the set holds it, borrowed: the fields of [`SubscriptionRow`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubscriptionView<'a> {
-    pub id: i64,
-    pub origin: &'a str,
-    pub user: &'a str,
-    pub query: &'a str,
-    pub target: &'a str,
-    pub guild_id: Option<&'a str>,
-    pub mode: &'a str,
-    pub digest_at: Option<&'a str>,
-    pub snoozed_until: Option<DateTime<Utc>>,
-    pub source: Option<&'a str>,
-}
-
-impl SubscriptionView<'_> {
-    pub fn to_row(&self) -> SubscriptionRow {
-        SubscriptionRow {
-            id: self.id,
-            origin: self.origin.to_string(),
-            user: self.user.to_string(),
-            query: self.query.to_string(),
-            target: self.target.to_string(),
-            guild_id: self.guild_id.map(str::to_string),
-            mode: self.mode.to_string(),
-            digest_at: self.digest_at.map(str::to_string),
-            snoozed_until: self.snoozed_until,
-            source: self.source.map(str::to_string),
-        }
-    }
-}
-
-impl SubscriptionRow {
-    pub fn view(&self) -> SubscriptionView<'_> {
-        SubscriptionView {
-            id: self.id,
-            origin: &self.origin,
-            user: &self.user,
-            query: &self.query,
-            target: &self.target,
-            guild_id: self.guild_id.as_deref(),
-            mode: &self.mode,
-            digest_at: self.digest_at.as_deref(),
-            snoozed_until: self.snoozed_until,
-            source: self.source.as_deref(),
-        }
-    }
-}
-
-/// One subscription an item matched, with the terms that matched.
+/// One subscription an item matched, by its slot in one [`SubscriptionSet`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubscriptionMatch<'a> {
-    pub row: SubscriptionView<'a>,
+pub struct SlotMatch {
+    slot: u32,
     pub matched: Vec<String>,
 }
 
@@ -92,6 +44,7 @@ struct Packed {
     mode: u32,
     digest_at: u32,
     source: u32,
+    cadence: Cadence,
 }
 
 impl Packed {
@@ -107,6 +60,7 @@ impl Packed {
             guild_id: opt(self.guild_id),
             mode: get(self.mode),
             digest_at: opt(self.digest_at),
+            cadence: self.cadence,
             snoozed_until: self.snoozed_until,
             source: opt(self.source),
         }
@@ -212,6 +166,7 @@ impl RowLoader {
             mode: self.intern(5, row.mode),
             digest_at: self.intern_opt(6, row.digest_at),
             source: self.intern_opt(7, row.source),
+            cadence: row.cadence,
         };
         self.rows.push(packed);
     }
@@ -572,9 +527,20 @@ impl SubscriptionSet {
         body: &str,
         source_guild: Option<&str>,
     ) -> Vec<SubscriptionMatch<'_>> {
+        self.resolve(self.match_slots(title, body, source_guild))
+    }
+
+    /// [`SubscriptionSet::matches_for`] as owned slots of this set, to carry across an
+    /// `await` or a thread and [`resolve`](SubscriptionSet::resolve) later (on the same set).
+    pub fn match_slots(
+        &self,
+        title: &str,
+        body: &str,
+        source_guild: Option<&str>,
+    ) -> Vec<SlotMatch> {
         // Sorted by (id, slot) read once here: sorting through the rows would chase a cache
         // miss per comparison (tens of ms for a popular term at 1M subscriptions).
-        let mut found: Vec<(i64, u32, Vec<String>)> = Vec::new();
+        let mut found: Vec<(i64, SlotMatch)> = Vec::new();
         self.matcher
             .for_each_match(&Document { title, body }, |slot, terms| {
                 let Some(row) = self.row(slot) else { return };
@@ -583,17 +549,24 @@ impl SubscriptionSet {
                 }
                 found.push((
                     row.id,
-                    slot,
-                    terms.iter().map(|t| (*t).to_string()).collect(),
+                    SlotMatch {
+                        slot,
+                        matched: terms.iter().map(|t| (*t).to_string()).collect(),
+                    },
                 ));
             });
-        found.sort_unstable_by_key(|&(id, slot, _)| (id, slot));
+        found.sort_unstable_by_key(|(id, m)| (*id, m.slot));
+        found.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// The matches `found` names, as rows of this set.
+    pub fn resolve(&self, found: Vec<SlotMatch>) -> Vec<SubscriptionMatch<'_>> {
         found
             .into_iter()
-            .filter_map(|(_, slot, matched)| {
+            .filter_map(|m| {
                 Some(SubscriptionMatch {
-                    row: self.row(slot)?,
-                    matched,
+                    row: self.row(m.slot)?,
+                    matched: m.matched,
                 })
             })
             .collect()

@@ -94,6 +94,38 @@ pub struct Alert {
     /// target: the id of that first alert (not part of the JSON output).
     #[serde(skip)]
     pub also_of: Option<i64>,
+    /// Other sources' reports of the same story sent with this alert (they were still pending
+    /// when it went out), oldest first.
+    #[serde(skip)]
+    pub also_covered: Vec<Report>,
+}
+
+/// Another source's report of an alert's story.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub source: String,
+    pub link: Option<String>,
+}
+
+impl From<&Alert> for Report {
+    fn from(alert: &Alert) -> Report {
+        Report {
+            source: alert.source.clone(),
+            link: alert.link.clone(),
+        }
+    }
+}
+
+/// "Also covered by: Source (link), Source (link)".
+pub fn also_covered_line(reports: &[Report]) -> String {
+    let parts: Vec<String> = reports
+        .iter()
+        .map(|r| match &r.link {
+            Some(link) => format!("{} ({link})", r.source),
+            None => r.source.clone(),
+        })
+        .collect();
+    format!("Also covered by: {}", parts.join(", "))
 }
 
 impl Alert {
@@ -110,6 +142,14 @@ impl Alert {
             "target": self.target,
             "image": self.image,
         });
+        let mut value = value;
+        if !self.also_covered.is_empty() {
+            value["also_covered_by"] = self
+                .also_covered
+                .iter()
+                .map(|r| serde_json::json!({"source": r.source, "link": r.link}))
+                .collect();
+        }
         value.to_string()
     }
 
@@ -126,6 +166,10 @@ impl Alert {
         }
         if !self.summary.is_empty() {
             out.push_str(&self.summary);
+            out.push('\n');
+        }
+        if !self.also_covered.is_empty() {
+            out.push_str(&also_covered_line(&self.also_covered));
             out.push('\n');
         }
         let _ = writeln!(
@@ -210,6 +254,7 @@ mod tests {
             target: "console".into(),
             image: None,
             also_of: None,
+            also_covered: Vec::new(),
         };
         let value: serde_json::Value = serde_json::from_str(&alert.to_json_line()).unwrap();
         for key in [

@@ -6,6 +6,8 @@ pub mod digest;
 pub mod limits;
 pub mod matcher;
 pub mod model;
+pub mod plan;
 pub mod query;
+pub mod route;
 pub mod story;
 pub mod summary;

@@ -862,7 +862,7 @@ async fn run_command(
                     fence_safe(&name)
                 )),
                 Ok(id) => {
-                    state.app.schedule_source(id);
+                    state.app.schedule_source(crate::core::model::SourceId(id));
                     Reply::private(format!(
                         "Added **{}** ({} items now). Items already in the feed are recorded as seen; new ones will alert this server's subscribers.",
                         crate::core::limits::escape_markdown(&name),

@@ -528,6 +528,7 @@ mod tests {
             target: "900000000000000000".into(),
             image: Some("https://cdn.example.com/meta.jpg".into()),
             also_of: None,
+            also_covered: Vec::new(),
         }
     }
 
