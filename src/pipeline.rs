@@ -396,6 +396,7 @@ async fn parse_fetched(
         next_check_at: hinted_next_check(now, fetched.hints.not_before, None),
         unconditional,
         new_url: None,
+        damaged: None,
     };
     if source.initialized && source.body_hash.as_deref() == Some(hash.as_str()) {
         ctx.store.record_unchanged(source.id, now, record).await?;

@@ -135,6 +135,9 @@ pub enum SourceState {
     #[default]
     New,
     Ok,
+    /// Polled, but the last document was damaged (cut off, malformed): its complete items
+    /// were taken, the rest lost. The last error says what happened.
+    Damaged,
     /// Failing; retried with back-off.
     Backoff,
     /// Not polled until someone acts (410 Gone, or an admin).
@@ -146,6 +149,7 @@ impl SourceState {
         match self {
             SourceState::New => "new",
             SourceState::Ok => "ok",
+            SourceState::Damaged => "damaged",
             SourceState::Backoff => "backoff",
             SourceState::Paused => "paused",
         }
@@ -155,6 +159,7 @@ impl SourceState {
     pub fn parse(text: &str) -> SourceState {
         match text {
             "ok" => SourceState::Ok,
+            "damaged" => SourceState::Damaged,
             "backoff" => SourceState::Backoff,
             "paused" => SourceState::Paused,
             _ => SourceState::New,
@@ -304,7 +309,13 @@ mod tests {
 
     #[test]
     fn source_states_and_origins_read_back() {
-        for s in [SourceState::New, SourceState::Ok, SourceState::Backoff, SourceState::Paused] {
+        for s in [
+            SourceState::New,
+            SourceState::Ok,
+            SourceState::Damaged,
+            SourceState::Backoff,
+            SourceState::Paused,
+        ] {
             assert_eq!(SourceState::parse(s.as_str()), s);
         }
         assert_eq!(Origin::parse(Origin::Discord.as_str()), Origin::Discord);

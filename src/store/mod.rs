@@ -105,6 +105,10 @@ pub struct FetchRecord {
     pub unconditional: bool,
     /// Replace the stored URL (a permanent redirect that ended in a feed).
     pub new_url: Option<String>,
+    /// The document was damaged (cut off, malformed): what was salvaged and what was lost.
+    /// The source reads as `damaged` with this as its last error, though its complete items
+    /// were taken.
+    pub damaged: Option<String>,
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -403,7 +407,8 @@ fn update_success(
     record: &FetchRecord,
 ) -> Result<()> {
     conn.execute(
-        "UPDATE sources SET state = 'ok', failures = 0, last_error = NULL, paused_reason = NULL,
+        "UPDATE sources SET state = CASE WHEN ?9 IS NULL THEN 'ok' ELSE 'damaged' END, failures = 0,
+            last_error = ?9, paused_reason = NULL,
             last_fetch_at = ?2, last_success_at = ?2, next_check_at = ?3,
             etag = coalesce(?4, etag), last_modified = coalesce(?5, last_modified),
             body_hash = coalesce(?6, body_hash),
@@ -418,7 +423,8 @@ fn update_success(
             record.last_modified,
             record.body_hash,
             record.unconditional,
-            record.new_url
+            record.new_url,
+            record.damaged
         ],
     )?;
     Ok(())
