@@ -9,3 +9,4 @@ pub mod model;
 pub mod query;
 pub mod story;
 pub mod summary;
+pub mod text;
