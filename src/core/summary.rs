@@ -55,22 +55,34 @@ const BLOCKS: &[&str] = &[
 
 /// Plain text of an HTML fragment: tags removed, entities decoded, scripts/styles dropped.
 ///
-/// Block elements become line breaks; runs of spaces collapse to one; lines are trimmed and
-/// empty lines dropped, so the result has one paragraph per line.
+/// Block elements become line breaks; a newline inside text is whitespace, as HTML renders it
+/// (only a blank line, or a Markdown heading or list line, keeps a break: see
+/// [`text::unwrap_lines`]; `<pre>` keeps its lines); runs of spaces collapse to one; lines are
+/// trimmed and empty lines dropped, so the result has one paragraph per line, and a phrase
+/// wrapped across lines in the feed's source reads as one.
 pub fn html_to_text(html: &str) -> String {
     if !html.contains('<') && !html.contains('&') {
-        return normalize_lines(html);
+        return normalize_lines(&text::unwrap_lines(html));
     }
     let fragment = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
-    walk(fragment.root_element(), &mut out);
+    walk(fragment.root_element(), false, &mut out);
     normalize_lines(&out)
 }
 
-fn walk(element: ElementRef<'_>, out: &mut String) {
+/// Appends the text of an HTML text node: its line wraps undone, unless it is preformatted.
+fn push_text_node(out: &mut String, node: &str, preformatted: bool) {
+    if preformatted {
+        out.push_str(node);
+    } else {
+        out.push_str(&text::unwrap_lines(node));
+    }
+}
+
+fn walk(element: ElementRef<'_>, preformatted: bool, out: &mut String) {
     for child in element.children() {
         match child.value() {
-            Node::Text(text) => out.push_str(text),
+            Node::Text(node) => push_text_node(out, node, preformatted),
             Node::Element(el) => {
                 let name = el.name();
                 if SKIPPED.contains(&name) {
@@ -81,7 +93,7 @@ fn walk(element: ElementRef<'_>, out: &mut String) {
                     out.push('\n');
                 }
                 if let Some(child_ref) = ElementRef::wrap(child) {
-                    walk(child_ref, out);
+                    walk(child_ref, preformatted || name == "pre", out);
                 }
                 if block {
                     out.push('\n');
@@ -602,18 +614,18 @@ const READ_MORE: &[&str] = &[
 /// Text of `html` with blocks on their own lines, skipping what the summary never shows.
 fn visible_text(html: &str) -> String {
     if !html.contains('<') && !html.contains('&') {
-        return html.to_string();
+        return text::unwrap_lines(html).into_owned();
     }
     let fragment = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
-    walk_visible(fragment.root_element(), &mut out);
+    walk_visible(fragment.root_element(), false, &mut out);
     out
 }
 
-fn walk_visible(element: ElementRef<'_>, out: &mut String) {
+fn walk_visible(element: ElementRef<'_>, preformatted: bool, out: &mut String) {
     for child in element.children() {
         match child.value() {
-            Node::Text(text) => out.push_str(text),
+            Node::Text(node) => push_text_node(out, node, preformatted),
             Node::Element(el) => {
                 let name = el.name();
                 if SKIPPED.contains(&name) || SUMMARY_SKIPPED.contains(&name) {
@@ -633,7 +645,7 @@ fn walk_visible(element: ElementRef<'_>, out: &mut String) {
                 if block {
                     out.push('\n');
                 }
-                walk_visible(child_ref, out);
+                walk_visible(child_ref, preformatted || name == "pre", out);
                 if block {
                     out.push('\n');
                 }
@@ -1070,6 +1082,50 @@ mod tests {
         let summary = extractive_summary(html, &terms(&["Meta"]), 110);
         assert!(summary.contains("Later, Meta replied."), "{summary}");
         assert!(!summary.contains("meta-analysis"), "{summary}");
+    }
+
+    #[test]
+    fn a_newline_inside_html_text_is_a_space() {
+        assert_eq!(html_to_text("<p>Google\n      Cloud</p>"), "Google Cloud");
+        assert_eq!(
+            html_to_text("Google\n      Cloud &amp; more"),
+            "Google Cloud & more"
+        );
+        assert_eq!(summary_text("<p>Google\n      Cloud</p>"), "Google Cloud");
+    }
+
+    #[test]
+    fn a_single_hard_wrap_in_plain_text_is_a_space_and_a_blank_line_a_paragraph() {
+        assert_eq!(html_to_text("Google\nCloud"), "Google Cloud");
+        assert_eq!(html_to_text("Google\n\nCloud"), "Google\nCloud");
+        assert_eq!(
+            summary_text("Google\nCloud.\n\nNext."),
+            "Google Cloud.\nNext."
+        );
+    }
+
+    #[test]
+    fn blocks_and_preformatted_lines_still_break() {
+        assert_eq!(html_to_text("<p>Google</p><p>Cloud</p>"), "Google\nCloud");
+        assert_eq!(html_to_text("Google<br>Cloud"), "Google\nCloud");
+        assert_eq!(html_to_text("<pre>Google\nCloud</pre>"), "Google\nCloud");
+    }
+
+    #[test]
+    fn the_budget_holds_for_every_length() {
+        let long_sentence = "word ".repeat(200);
+        let html = format!(
+            "{FOUR_PARAGRAPHS}<p>A closing remark about Meta. {long_sentence} Meta again.</p>"
+        );
+        for max in 0..=320 {
+            for matched in [terms(&[]), terms(&["Meta"]), terms(&["Nestle"])] {
+                let summary = extractive_summary(&html, &matched, max);
+                assert!(
+                    summary.chars().count() <= max,
+                    "{max} {matched:?}: {summary}"
+                );
+            }
+        }
     }
 
     #[test]
