@@ -28,6 +28,15 @@ pub struct SlotMatch {
     pub matched: Vec<String>,
 }
 
+impl SubscriptionMatch<'_> {
+    /// Where the matched terms occur in the item (`title` and `body` as given to
+    /// [`SubscriptionSet::matches_for`]): field, byte range and term, found under the
+    /// matcher's rules. Computed on demand, so matching itself never pays for positions.
+    pub fn spans(&self, title: &str, body: &str) -> Vec<crate::core::text::TermSpan> {
+        crate::core::text::locate(title, body, &self.matched)
+    }
+}
+
 /// No string (an optional field that is `None`).
 const NONE: u32 = u32::MAX;
 

@@ -60,7 +60,9 @@ pub fn plan_alerts<K: Copy>(
 }
 
 /// The plain text of an item that queries search: description, content and categories
-/// (the title is searched separately).
+/// (the title is searched separately), each on its own line so no phrase runs from one into
+/// the next. Each is [`summary::html_to_text`]: a line wrap in the feed's text is a space, so
+/// a phrase wrapped across lines still matches; blocks and blank lines stay breaks.
 pub fn searchable_body(item: &Item) -> String {
     let mut body = summary::html_to_text(&item.summary_html);
     let content = summary::html_to_text(&item.content_html);
@@ -238,6 +240,19 @@ mod tests {
             ..Item::default()
         };
         assert_eq!(searchable_body(&item), "Same text\nCloud");
+    }
+
+    #[test]
+    fn a_phrase_wrapped_across_lines_reads_as_one_but_paragraphs_stay_apart() {
+        let item = Item {
+            summary_html: "<p>Moving to Google\n      Cloud.</p><p>Google</p><p>Cloud</p>".into(),
+            content_html: "Plain Google\nCloud.\n\nGoogle\n\nCloud".into(),
+            ..Item::default()
+        };
+        assert_eq!(
+            searchable_body(&item),
+            "Moving to Google Cloud.\nGoogle\nCloud\nPlain Google Cloud.\nGoogle\nCloud"
+        );
     }
 
     #[test]

@@ -11,3 +11,4 @@ pub mod query;
 pub mod route;
 pub mod story;
 pub mod summary;
+pub mod text;
