@@ -28,6 +28,14 @@ pub const EMBED_TOTAL_MAX: usize = 6000;
 pub const ALLOWED_MENTIONS_USERS_MAX: usize = 100;
 /// Message `nonce`.
 pub const NONCE_MAX: usize = 25;
+/// Slash command and option `name`.
+pub const COMMAND_NAME_MAX: usize = 32;
+/// Slash command and option `description`.
+pub const COMMAND_DESCRIPTION_MAX: usize = 100;
+/// Choices in one autocomplete answer.
+pub const AUTOCOMPLETE_CHOICES_MAX: usize = 25;
+/// An autocomplete choice's `name` and `value`.
+pub const CHOICE_TEXT_MAX: usize = 100;
 
 /// What marks text that was cut.
 const ELLIPSIS: char = '…';
