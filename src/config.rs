@@ -643,6 +643,7 @@ impl Config {
         }
     }
 
+    #[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
     fn validate(raw: RawConfig, path: &Path, v: &mut Validator<'_>) -> Config {
         let storage_path = v.resolve(raw.storage.path.as_deref().unwrap_or("newshound.db"));
         if raw

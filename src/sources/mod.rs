@@ -5,3 +5,4 @@ pub mod article;
 pub mod cleanup;
 pub mod fetch;
 pub mod parse;
+pub mod probe;

@@ -2,6 +2,7 @@
 //! subscriptions and the alert outbox. Every function here is a thin typed query; deciding
 //! happens in `core` and `pipeline`.
 
+pub mod commands;
 pub mod digest;
 pub mod discord;
 mod app;
