@@ -815,8 +815,33 @@ mod tests {
     /// The targeted path: random changes confined to one member (or one server's
     /// channel-wide subscriptions) at a time, applied from that scope's rows alone, leave a
     /// set that matches exactly what a fresh build of all rows matches.
+    /// `next` (updated in place) matches exactly what `fresh` (built from all rows) matches.
+    fn assert_same_matches(next: &SubscriptionSet, fresh: &SubscriptionSet, round: usize) {
+        const TITLES: [&str; 4] = [
+            "Meta and Facebook on Google Cloud",
+            "Gemini horoscope",
+            "Cloud news: google reports",
+            "Nestle recalls formula",
+        ];
+        assert_eq!(next.len(), fresh.len(), "round {round}");
+        for title in TITLES {
+            for guild in [None, Some("guild0"), Some("guild1")] {
+                let full = |s: &SubscriptionSet| {
+                    s.matches_for(title, "", guild)
+                        .into_iter()
+                        .map(|m| (m.row.to_row(), m.matched))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    full(next),
+                    full(fresh),
+                    "round {round}: {title} {guild:?}"
+                );
+            }
+        }
+    }
+
     #[test]
-    #[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
     fn scoped_updates_agree_with_a_fresh_build_after_random_changes() {
         use rand::{rngs::StdRng, Rng, SeedableRng};
         const QUERIES: [&str; 8] = [
@@ -828,12 +853,6 @@ mod tests {
             "title:Cloud",
             "\"broken",
             "Nestlé",
-        ];
-        const TITLES: [&str; 4] = [
-            "Meta and Facebook on Google Cloud",
-            "Gemini horoscope",
-            "Cloud news: google reports",
-            "Nestle recalls formula",
         ];
         let scopes: [(Option<&str>, &str); 5] = [
             (Some("guild0"), "user1"),
@@ -895,22 +914,7 @@ mod tests {
                 .expect("a change within one scope is applied in place");
             applied += 1;
             let (fresh, _) = SubscriptionSet::new(live.clone());
-            assert_eq!(next.len(), fresh.len(), "round {round}");
-            for title in TITLES {
-                for guild in [None, Some("guild0"), Some("guild1")] {
-                    let full = |s: &SubscriptionSet| {
-                        s.matches_for(title, "", guild)
-                            .into_iter()
-                            .map(|m| (m.row.to_row(), m.matched))
-                            .collect::<Vec<_>>()
-                    };
-                    assert_eq!(
-                        full(&next),
-                        full(&fresh),
-                        "round {round}: {title} {guild:?}"
-                    );
-                }
-            }
+            assert_same_matches(&next, &fresh, round);
             set = if next.needs_compaction() {
                 SubscriptionSet::new(live.clone()).0
             } else {
