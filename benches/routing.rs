@@ -4,6 +4,13 @@
 //! digest hold). The same pass with subscriptions that match nothing is the control; the
 //! difference divided by the (item, subscriber) pairs is the routing cost per pair.
 //!
+//! Then the same burst polled by `newshound run` against the fake Discord of `tests/support`,
+//! with a slash command sent every 250 ms (alternately `/subscriptions`, a read, and
+//! `/subscribe`, a write that also rebuilds the member's part of the matcher): its reply time,
+//! from the dispatch on the gateway to the interaction callback at the fake, while idle and
+//! while the burst is routed (from writing the burst until its alerts are in the outbox).
+//! `NEWSHOUND_BENCH_COMMANDS=0` skips this phase.
+//!
 //! `cargo bench --bench routing`. Measure another build with the same data:
 //! `NEWSHOUND_BENCH_BINARY=/path/to/old/newshound cargo bench --bench routing`.
 //! Environment: `NEWSHOUND_BENCH_ITEMS` (1000), `NEWSHOUND_BENCH_SUBSCRIPTIONS` (100000),
@@ -13,14 +20,18 @@
 mod gen;
 #[path = "macro/mod.rs"]
 mod harness;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use harness::{env_usize, mib, secs, table, Measured};
+use harness::{env_usize, mib, millis, percentile, secs, table, Measured};
+use support::discord_payloads::Interaction;
+use support::fake_discord::{FakeConfig, FakeDiscord};
 
 const WAIT: Duration = Duration::from_secs(900);
 const CHANNELS: usize = 10;
@@ -105,7 +116,10 @@ fn seed(db: &Path, shape: &Shape, control: bool) {
             sub.execute(rusqlite::params![
                 (1_300_000_000_000_000_000_u64 + m as u64).to_string(),
                 query,
-                format!("channel:{}", 1_400_000_000_000_000_000_u64 + (m % CHANNELS) as u64),
+                format!(
+                    "channel:{}",
+                    1_400_000_000_000_000_000_u64 + (m % CHANNELS) as u64
+                ),
                 (1_200_000_000_000_000_000_u64 + (m % 100) as u64).to_string()
             ])
             .expect("insert a subscription");
@@ -148,7 +162,11 @@ fn feed(shape: &Shape, items: std::ops::Range<usize>) -> String {
 
 /// One measured `once` over `items` new items; returns its usage and its stderr summary.
 fn burst(shape: &Shape, control: bool) -> (harness::Usage, String) {
-    let dir = harness::work_dir(if control { "routing-control" } else { "routing" });
+    let dir = harness::work_dir(if control {
+        "routing-control"
+    } else {
+        "routing"
+    });
     seed(&dir.join("state/newshound.db"), shape, control);
     let feed_path = dir.join("burst.xml");
     std::fs::write(&feed_path, feed(shape, 0..0)).expect("write the feed");
@@ -160,16 +178,30 @@ fn burst(shape: &Shape, control: bool) -> (harness::Usage, String) {
     let once = |log: &str| {
         let mut command = Command::new(harness::binary());
         command
-            .args(["once", "--config", config.to_str().unwrap_or_default(), "--output", "json"])
+            .args([
+                "once",
+                "--config",
+                config.to_str().unwrap_or_default(),
+                "--output",
+                "json",
+            ])
             .env_remove("DISCORD_TOKEN")
             .env("NEWSHOUND_LOG", "warn");
         Measured::spawn(command, &dir.join(log)).wait(WAIT)
     };
     let (status, _) = once("baseline.log");
-    assert!(status.success(), "the baseline run failed; see {}", dir.display());
+    assert!(
+        status.success(),
+        "the baseline run failed; see {}",
+        dir.display()
+    );
     std::fs::write(&feed_path, feed(shape, 0..shape.items)).expect("write the feed");
     let (status, usage) = once("burst.log");
-    assert!(status.success(), "the burst run failed; see {}", dir.display());
+    assert!(
+        status.success(),
+        "the burst run failed; see {}",
+        dir.display()
+    );
     let log = std::fs::read_to_string(dir.join("burst.log")).unwrap_or_default();
     let summary = log
         .lines()
@@ -224,9 +256,165 @@ fn main() {
     println!(
         "{}",
         table(
-            &["run", "wall", "CPU", "peak RSS", "wall per pair", "CPU per pair"],
+            &[
+                "run",
+                "wall",
+                "CPU",
+                "peak RSS",
+                "wall per pair",
+                "CPU per pair"
+            ],
             &rows
         )
     );
     println!("control: {control_summary}\nburst: {matched_summary}");
+    if std::env::var("NEWSHOUND_BENCH_COMMANDS").as_deref() == Ok("0") {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let replies = runtime.block_on(commands_during_burst(&shape));
+    let rows: Vec<Vec<String>> = replies
+        .iter()
+        .map(|(phase, times)| {
+            vec![
+                phase.clone(),
+                times.len().to_string(),
+                millis(percentile(times, 50.0)),
+                millis(percentile(times, 99.0)),
+                millis(percentile(times, 100.0)),
+            ]
+        })
+        .collect();
+    println!(
+        "\nslash-command reply time (dispatch -> callback), `run` against the fake Discord\n{}",
+        table(&["while", "commands", "p50", "p99", "max"], &rows)
+    );
+}
+
+const GUILD: u64 = 1_200_000_000_000_000_000;
+const MEMBER: u64 = 1_300_000_000_000_000_000;
+const COMMAND_EVERY: Duration = Duration::from_millis(250);
+
+fn outbox_rows(db: &Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .and_then(|c| {
+            c.busy_timeout(Duration::from_secs(5))?;
+            c.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))
+        })
+        .unwrap_or(0)
+}
+
+fn initialized(db: &Path) -> bool {
+    rusqlite::Connection::open(db)
+        .and_then(|c| {
+            c.busy_timeout(Duration::from_secs(5))?;
+            c.query_row(
+                "SELECT count(*) FROM sources WHERE initialized = 1",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .is_ok_and(|n| n > 0)
+}
+
+/// One slash command (`k` even: `/subscriptions`, odd: `/subscribe`) and its reply time.
+async fn command_reply(fake: &FakeDiscord, k: usize) -> Duration {
+    let builder = if k % 2 == 0 {
+        Interaction::command("subscriptions")
+    } else {
+        Interaction::command("subscribe").string_option("query", &format!("zzcmd{k}"))
+    };
+    let payload = builder
+        .guild(GUILD)
+        .channel(1_400_000_000_000_000_000)
+        .member(MEMBER, 0)
+        .build();
+    let sent = Instant::now();
+    let id = fake.dispatch_interaction(payload);
+    loop {
+        if fake
+            .interaction_responses()
+            .iter()
+            .any(|r| r.interaction_id == id && r.callback.is_some())
+        {
+            return sent.elapsed();
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(30),
+            "no reply to command {k} in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Reply times while idle and while `run` routes the burst.
+async fn commands_during_burst(shape: &Shape) -> Vec<(String, Vec<Duration>)> {
+    let fake = FakeDiscord::start_with(FakeConfig::default()).await;
+    let dir = harness::work_dir("routing-commands");
+    let db = dir.join("state/newshound.db");
+    seed(&db, shape, false);
+    let feed_path = dir.join("burst.xml");
+    std::fs::write(&feed_path, feed(shape, 0..0)).expect("write the feed");
+    let config = harness::write_config(
+        &dir,
+        &[("Burst".into(), feed_path.display().to_string())],
+        &format!(
+            "jitter_secs = 0\n\n[defaults]\nschedule = \"* * * * * *\"\n\n\
+             [discord]\napi_base_url = \"{}\"\nguild_id = {GUILD}\n",
+            fake.base_url()
+        ),
+    );
+    let mut command = Command::new(harness::binary());
+    command
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("DISCORD_TOKEN", "bench-token-value")
+        .env("NEWSHOUND_LOG", "warn");
+    let bot = Measured::spawn(command, &dir.join("run.log"));
+    fake.wait_for_identify(WAIT).await;
+    fake.wait_for_registered_commands(1, WAIT).await;
+    let started = Instant::now();
+    while !initialized(&db) {
+        assert!(
+            started.elapsed() < WAIT,
+            "no baseline poll; see {}",
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut idle = Vec::new();
+    for k in 0..20 {
+        idle.push(command_reply(&fake, k).await);
+        tokio::time::sleep(COMMAND_EVERY).await;
+    }
+    std::fs::write(&feed_path, feed(shape, 0..shape.items)).expect("write the feed");
+    let burst_started = Instant::now();
+    let mut during = Vec::new();
+    let mut k = 1000;
+    while outbox_rows(&db) == 0 {
+        assert!(
+            burst_started.elapsed() < WAIT,
+            "the burst never reached the outbox; see {}",
+            dir.display()
+        );
+        during.push(command_reply(&fake, k).await);
+        k += 1;
+        tokio::time::sleep(COMMAND_EVERY).await;
+    }
+    let routed_in = burst_started.elapsed();
+    bot.kill();
+    vec![
+        ("idle".to_string(), idle),
+        (
+            format!(
+                "the burst is routed ({} from writing it to its alerts in the outbox)",
+                secs(routed_in)
+            ),
+            during,
+        ),
+    ]
 }

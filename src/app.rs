@@ -14,11 +14,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config};
+use crate::core::model::{SourceId, SourceState};
 use crate::delivery::{drain_outbox, DrainReport, Sink};
 use crate::pipeline::{poll_source, PollContext, PollOutcome, PollReport, SubscriptionSet};
 use crate::schedule::{jitter_bound, next_poll};
 use crate::sources::fetch::{FetchSettings, Fetcher};
-use crate::core::model::{SourceId, SourceState};
 use crate::store::{SourceRow, Store};
 use crate::subscriptions::{LoadedRows, Rejected, RowLoader, Scope};
 
@@ -351,7 +351,11 @@ fn next_poll_at(
     };
     let jitter = random_jitter(jitter_bound(schedule, now, jitter_cap));
     if first {
-        let jitter = if row.initialized { jitter } else { Duration::ZERO };
+        let jitter = if row.initialized {
+            jitter
+        } else {
+            Duration::ZERO
+        };
         row.next_check_at.filter(|t| *t > now).unwrap_or(now)
             + chrono::Duration::from_std(jitter).unwrap_or_default()
     } else {

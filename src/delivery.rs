@@ -380,7 +380,9 @@ impl<'a, S: Sink> Pass<'a, S> {
                         .sink
                         .update(&first, &update.message_ids, &update.reports)
                         .await;
-                    return self.record(Outgoing::Alert(&alert), result, Vec::new()).await;
+                    return self
+                        .record(Outgoing::Alert(&alert), result, Vec::new())
+                        .await;
                 }
                 // The first alert never went out (dropped): this one is an alert of its own.
                 _ => {}
@@ -412,7 +414,10 @@ impl<'a, S: Sink> Pass<'a, S> {
                     continue;
                 }
                 let result = self.send(Outgoing::Digest(&digest)).await?;
-                if !self.record(Outgoing::Digest(&digest), result, Vec::new()).await? {
+                if !self
+                    .record(Outgoing::Digest(&digest), result, Vec::new())
+                    .await?
+                {
                     return Ok(());
                 }
             }
@@ -427,8 +432,10 @@ impl<'a, S: Sink> Pass<'a, S> {
         let (Target::Dm(user), Err(SendError::TargetBroken { reason })) = (&target, &first) else {
             return Ok(first);
         };
-        let Some(Target::Channel(channel)) =
-            self.store.fallback_channel(what.target().to_string()).await?
+        let Some(Target::Channel(channel)) = self
+            .store
+            .fallback_channel(what.target().to_string())
+            .await?
         else {
             return Ok(Err(SendError::Rejected {
                 reason: format!("{reason}; no server alert channel to fall back to"),
@@ -439,11 +446,11 @@ impl<'a, S: Sink> Pass<'a, S> {
             user: *user,
         };
         Ok(match self.sink.send(what, to).await {
-            Err(SendError::TargetBroken { reason: second } | SendError::Rejected { reason: second }) => {
-                Err(SendError::Rejected {
-                    reason: format!("{reason}; the fallback failed too: {second}"),
-                })
-            }
+            Err(
+                SendError::TargetBroken { reason: second } | SendError::Rejected { reason: second },
+            ) => Err(SendError::Rejected {
+                reason: format!("{reason}; the fallback failed too: {second}"),
+            }),
             other => other,
         })
     }
@@ -507,7 +514,9 @@ impl<'a, S: Sink> Pass<'a, S> {
         let broken_target = Target::parse(broken);
         for channel in channels {
             if channel != broken_target {
-                self.sink.notify_admins(&channel, &broken_target, reason).await;
+                self.sink
+                    .notify_admins(&channel, &broken_target, reason)
+                    .await;
             }
         }
     }

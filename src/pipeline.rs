@@ -18,7 +18,7 @@ use crate::core::plan::{needs, newness, plan_poll, NewItem, Newness, PollPlan};
 use crate::core::summary::summarize;
 use crate::schedule::{hinted_next_check, needs_unconditional, retry_at};
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetched, Fetcher, Validators};
-use crate::sources::parse::parse_feed;
+use crate::sources::probe::parse_document;
 use crate::store::{self, Applied, FetchRecord, PollFailure, SourceRow, Store};
 use crate::subscriptions::SlotMatch;
 pub use crate::subscriptions::SubscriptionSet;
@@ -342,7 +342,11 @@ async fn fetch_and_parse(
             last_modified: source.last_modified.clone(),
         }
     };
-    let fetched = match ctx.fetcher.fetch(&source.url, &validators, policy, now).await {
+    let fetched = match ctx
+        .fetcher
+        .fetch(&source.url, &validators, policy, now)
+        .await
+    {
         Ok(FetchOutcome::NotModified { .. })
             if validators.etag.is_none() && validators.last_modified.is_none() =>
         {
@@ -354,7 +358,9 @@ async fn fetch_and_parse(
                  misconfigured; tell the site's owner",
             );
             failure.status = Some(304);
-            return Ok(Fetch::Done(record_failure(ctx, source, now, failure).await?));
+            return Ok(Fetch::Done(
+                record_failure(ctx, source, now, failure).await?,
+            ));
         }
         Ok(FetchOutcome::NotModified { hints }) => {
             let record = FetchRecord {
@@ -374,7 +380,9 @@ async fn fetch_and_parse(
                     format!("the server says the feed is gone for good ({e}); fix the URL or remove the source")
                 }),
             };
-            return Ok(Fetch::Done(record_failure(ctx, source, now, failure).await?));
+            return Ok(Fetch::Done(
+                record_failure(ctx, source, now, failure).await?,
+            ));
         }
     };
     parse_fetched(ctx, source, now, fetched, unconditional).await
@@ -402,22 +410,19 @@ async fn parse_fetched(
         ctx.store.record_unchanged(source.id, now, record).await?;
         return Ok(Fetch::Done(PollOutcome::Unchanged));
     }
-    let base = fetched.final_url.as_ref().map(ToString::to_string);
-    let content_type = fetched.content_type.clone();
-    let body = fetched.body;
-    let parsed = tokio::task::spawn_blocking(move || {
-        parse_feed(&body, content_type.as_deref(), base.as_deref())
-    })
-    .await;
-    let feed = match parsed {
-        Ok(Ok(feed)) => feed,
-        Ok(Err(e)) => {
+    let feed = match parse_document(
+        fetched.body,
+        fetched.content_type,
+        fetched.final_url.as_ref(),
+    )
+    .await
+    {
+        Ok(feed) => feed,
+        Err(e) => {
             let failure = Failure::new(e.to_string());
-            return Ok(Fetch::Done(record_failure(ctx, source, now, failure).await?));
-        }
-        Err(join) => {
-            let failure = Failure::new(format!("the feed parser crashed on this document ({join})"));
-            return Ok(Fetch::Done(record_failure(ctx, source, now, failure).await?));
+            return Ok(Fetch::Done(
+                record_failure(ctx, source, now, failure).await?,
+            ));
         }
     };
     // Only a document that proved to be a feed may replace the stored URL.
@@ -558,8 +563,12 @@ async fn plan_and_apply(
         };
         let facts = Arc::new(facts);
         let plan = {
-            let (rows, fresh, slots, facts) =
-                (Arc::clone(&rows), Arc::clone(&fresh), Arc::clone(&slots), Arc::clone(&facts));
+            let (rows, fresh, slots, facts) = (
+                Arc::clone(&rows),
+                Arc::clone(&fresh),
+                Arc::clone(&slots),
+                Arc::clone(&facts),
+            );
             let (subs, name, summary_length) =
                 (subs.clone(), source.name.clone(), ctx.summary_length);
             tokio::task::spawn_blocking(move || -> PollPlan {
@@ -575,7 +584,14 @@ async fn plan_and_apply(
         let plan = Arc::new(plan);
         let applied = ctx
             .store
-            .apply_poll(source.id, now, Arc::clone(&rows), plan, facts, record.clone())
+            .apply_poll(
+                source.id,
+                now,
+                Arc::clone(&rows),
+                plan,
+                facts,
+                record.clone(),
+            )
             .await?;
         match applied {
             Applied::Written(n) => return Ok(n),

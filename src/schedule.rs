@@ -183,11 +183,17 @@ mod tests {
         let now = Utc::now();
         let cap = Duration::from_secs(30);
         let every_2s = crate::config::parse_schedule("*/2 * * * * *").unwrap();
-        assert_eq!(jitter_bound(&every_2s, now, cap), Duration::from_millis(200));
+        assert_eq!(
+            jitter_bound(&every_2s, now, cap),
+            Duration::from_millis(200)
+        );
         let every_5m = crate::config::parse_schedule("0 */5 * * * *").unwrap();
         assert_eq!(jitter_bound(&every_5m, now, cap), cap);
         let every_minute = crate::config::parse_schedule("0 * * * * *").unwrap();
-        assert_eq!(jitter_bound(&every_minute, now, cap), Duration::from_secs(6));
+        assert_eq!(
+            jitter_bound(&every_minute, now, cap),
+            Duration::from_secs(6)
+        );
         assert_eq!(jitter_bound(&every_5m, now, Duration::ZERO), Duration::ZERO);
     }
 }

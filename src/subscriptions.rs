@@ -16,10 +16,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::core::alert::{plan_alerts, PlannedAlert, Recipient};
-use crate::core::matcher::{Compiled, Document, IncrementalMatcher, Match};
-use crate::core::query::{self, Query};
-pub use crate::core::model::{SubscriptionMatch, SubscriptionRow, SubscriptionView};
 use crate::core::digest::Cadence;
+use crate::core::matcher::{Compiled, Document, IncrementalMatcher, Match};
+pub use crate::core::model::{SubscriptionMatch, SubscriptionRow, SubscriptionView};
+use crate::core::query::{self, Query};
 
 /// One subscription an item matched, by its slot in one [`SubscriptionSet`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -832,11 +832,7 @@ mod tests {
                         .map(|m| (m.row.to_row(), m.matched))
                         .collect::<Vec<_>>()
                 };
-                assert_eq!(
-                    full(next),
-                    full(fresh),
-                    "round {round}: {title} {guild:?}"
-                );
+                assert_eq!(full(next), full(fresh), "round {round}: {title} {guild:?}");
             }
         }
     }

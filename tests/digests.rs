@@ -152,12 +152,7 @@ impl World {
     }
 
     async fn poll(&self, now: DateTime<Utc>) {
-        let sources = self
-            .app
-            .store()
-            .active_sources()
-            .await
-            .unwrap();
+        let sources = self.app.store().active_sources().await.unwrap();
         for source in sources {
             poll_source(&self.app.ctx, &source, now).await;
         }
@@ -637,12 +632,7 @@ async fn a_poll_waits_for_the_subscriptions_before_matching() {
         )]),
     )
     .unwrap();
-    let sources = w
-        .app
-        .store()
-        .active_sources()
-        .await
-        .unwrap();
+    let sources = w.app.store().active_sources().await.unwrap();
     let wire = sources.into_iter().find(|s| s.name == "Wire").unwrap();
     let poll = {
         let ctx = Arc::clone(&ctx);

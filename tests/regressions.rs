@@ -13,11 +13,18 @@ use common::{item, once_json, rss, Setup};
 fn two_sources(setup: &Setup) -> std::path::PathBuf {
     let wire = setup.path("wire.xml");
     let herald = setup.path("herald.xml");
-    std::fs::write(&wire, rss(&[item("w0", "Markets open higher", "https://wire.example/0")]))
-        .unwrap();
+    std::fs::write(
+        &wire,
+        rss(&[item("w0", "Markets open higher", "https://wire.example/0")]),
+    )
+    .unwrap();
     std::fs::write(
         &herald,
-        rss(&[item("h0", "Rain expected on Tuesday", "https://herald.example/0")]),
+        rss(&[item(
+            "h0",
+            "Rain expected on Tuesday",
+            "https://herald.example/0",
+        )]),
     )
     .unwrap();
     setup.write_config(&format!(
@@ -33,7 +40,10 @@ fn two_sources(setup: &Setup) -> std::path::PathBuf {
 fn same_story_same_cycle_two_alerts() {
     let setup = Setup::new();
     let config = two_sources(&setup);
-    assert!(once_json(&config).alerts.is_empty(), "first polls only record");
+    assert!(
+        once_json(&config).alerts.is_empty(),
+        "first polls only record"
+    );
     // Both sources publish the same story; both items are new in the same cycle.
     let title = "Meta unveils new smart glasses at its Connect event";
     std::fs::write(
@@ -67,10 +77,20 @@ fn same_story_same_cycle_two_alerts() {
         .iter()
         .filter_map(|s| s.as_str())
         .collect();
-    assert_eq!(subscribers.len(), 2, "alice (Meta) and bob (glasses): {alert}");
-    let also = alert["also_covered_by"].as_array().expect("also_covered_by");
+    assert_eq!(
+        subscribers.len(),
+        2,
+        "alice (Meta) and bob (glasses): {alert}"
+    );
+    let also = alert["also_covered_by"]
+        .as_array()
+        .expect("also_covered_by");
     assert_eq!(also.len(), 1, "{alert}");
-    let other = if alert["source"] == "Wire" { "Herald" } else { "Wire" };
+    let other = if alert["source"] == "Wire" {
+        "Herald"
+    } else {
+        "Wire"
+    };
     assert_eq!(also[0]["source"], other, "{alert}");
     assert!(run.stderr.contains("delivered 1 alerts"), "{}", run.stderr);
     // Nothing left to deliver: the merged report was not lost, and is not sent again.
@@ -131,7 +151,10 @@ async fn jitter_longer_than_the_schedule() {
     let polled = hits.load(Ordering::SeqCst);
     let _ = child.kill();
     let _ = child.wait();
-    assert!(polled >= 3, "only {polled} polls in 12 s of a */2 s schedule");
+    assert!(
+        polled >= 3,
+        "only {polled} polls in 12 s of a */2 s schedule"
+    );
     let first_poll = first_poll.unwrap_or_else(|| started.elapsed());
     assert!(
         first_poll < Duration::from_secs(5),

@@ -219,7 +219,6 @@ pub struct SubscriptionRow {
     pub source: Option<String>,
 }
 
-
 impl SubscriptionRow {
     /// The delivery mode; a stored mode that no longer parses delivers instantly (an alert
     /// late is worse than one not held).
@@ -302,7 +301,10 @@ mod tests {
             assert_eq!(Target::parse(&t.to_string()), t);
         }
         assert_eq!(Target::parse("123"), Target::Channel(123));
-        assert_eq!(Target::parse("channel:0"), Target::Named("channel:0".into()));
+        assert_eq!(
+            Target::parse("channel:0"),
+            Target::Named("channel:0".into())
+        );
         assert_eq!(Target::Dm(5).discord(), Some(DiscordTarget::Dm(5)));
         assert_eq!(Target::Default.discord(), None);
     }

@@ -49,7 +49,9 @@ pub struct Newness {
 impl Newness {
     /// Indices of the alerting items.
     pub fn alerting_indices(&self) -> Vec<usize> {
-        (0..self.alerting.len()).filter(|&i| self.alerting[i]).collect()
+        (0..self.alerting.len())
+            .filter(|&i| self.alerting[i])
+            .collect()
     }
 
     pub fn new_count(&self) -> usize {
@@ -155,7 +157,8 @@ pub struct PollPlan {
 impl PollPlan {
     /// Outbox rows and digest entries this plan writes.
     pub fn writes(&self) -> usize {
-        self.alerts.iter().map(Vec::len).sum::<usize>() + self.held.iter().map(Vec::len).sum::<usize>()
+        self.alerts.iter().map(Vec::len).sum::<usize>()
+            + self.held.iter().map(Vec::len).sum::<usize>()
     }
 }
 
@@ -186,7 +189,11 @@ pub fn plan_poll(
         let mut summaries: HashMap<Vec<String>, String> = HashMap::new();
         for mut alert in alerts {
             alert.summary = matched_summary(item, &alert.matched, summary_length, &mut summaries);
-            let candidates = facts.stories.get(&alert.target).map(Vec::as_slice).unwrap_or_default();
+            let candidates = facts
+                .stories
+                .get(&alert.target)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             let also_of = earlier_report(item, candidates, &mut alert);
             with_story.push((alert, also_of));
         }
@@ -287,7 +294,12 @@ mod tests {
     #[test]
     fn seen_items_and_repeats_within_a_fetch_are_not_new() {
         let seen: HashSet<String> = ["b".to_string()].into();
-        let n = newness(&fps(&[&["a"], &["b", "x"], &["c"], &["a", "d"]]), &seen, false, 0);
+        let n = newness(
+            &fps(&[&["a"], &["b", "x"], &["c"], &["a", "d"]]),
+            &seen,
+            false,
+            0,
+        );
         assert_eq!(n.is_new, vec![true, false, true, false]);
         assert_eq!(n.alerting, n.is_new);
     }
@@ -325,7 +337,11 @@ mod tests {
             title: "Meta unveils new AI glasses at Connect".into(),
             ..NewItem::default()
         };
-        let cands = [candidate(7, "Meta unveils new AI glasses at Connect", &["1", "2"])];
+        let cands = [candidate(
+            7,
+            "Meta unveils new AI glasses at Connect",
+            &["1", "2"],
+        )];
         let mut a = alert("channel:5", &["1"]);
         assert_eq!(earlier_report(&item, &cands, &mut a), Some(OutboxId(7)));
     }
@@ -336,7 +352,11 @@ mod tests {
             title: "Meta unveils new AI glasses at Connect".into(),
             ..NewItem::default()
         };
-        let cands = [candidate(7, "Meta unveils new AI glasses at Connect", &["1"])];
+        let cands = [candidate(
+            7,
+            "Meta unveils new AI glasses at Connect",
+            &["1"],
+        )];
         let mut a = alert("channel:5", &["1", "2"]);
         assert_eq!(earlier_report(&item, &cands, &mut a), None);
         assert_eq!(a.subscribers, vec!["2"]);
@@ -348,7 +368,11 @@ mod tests {
             title: "Gemini 3 released to developers".into(),
             ..NewItem::default()
         };
-        let cands = [candidate(7, "Meta unveils new AI glasses at Connect", &["1"])];
+        let cands = [candidate(
+            7,
+            "Meta unveils new AI glasses at Connect",
+            &["1"],
+        )];
         let mut a = alert("channel:5", &["1"]);
         assert_eq!(earlier_report(&item, &cands, &mut a), None);
         assert_eq!(a.subscribers, vec!["1"]);

@@ -259,7 +259,13 @@ mod tests {
             view(3, "10", "channel:5", Cadence::Instant),
             view(4, "12", "channel:6", Cadence::Instant),
         ];
-        let (alerts, held) = route_item(&found(&rows), "Wire", noon(), &HashMap::new(), &mut HourCounts::new());
+        let (alerts, held) = route_item(
+            &found(&rows),
+            "Wire",
+            noon(),
+            &HashMap::new(),
+            &mut HourCounts::new(),
+        );
         assert!(held.is_empty());
         assert_eq!(alerts.len(), 2);
         assert_eq!(alerts[0].target, "channel:5");
@@ -274,12 +280,19 @@ mod tests {
             hourly_cap: Some(2),
             ..MemberPrefs::default()
         };
-        let facts: HashMap<MemberKey, MemberFacts> =
-            [(("1".into(), "10".into()), MemberFacts::new(prefs, noon(), 1))].into();
+        let facts: HashMap<MemberKey, MemberFacts> = [(
+            ("1".into(), "10".into()),
+            MemberFacts::new(prefs, noon(), 1),
+        )]
+        .into();
         let mut counted = HourCounts::new();
         let (first, _) = route_item(&found(&rows), "Wire", noon(), &facts, &mut counted);
         let (second, held) = route_item(&found(&rows), "Wire", noon(), &facts, &mut counted);
-        assert_eq!(first.len(), 1, "one already sent, the cap is 2: this one goes out");
+        assert_eq!(
+            first.len(),
+            1,
+            "one already sent, the cap is 2: this one goes out"
+        );
         assert!(second.is_empty(), "the third in the hour is held");
         assert_eq!(held[0].reason, Reason::Cap);
         assert_eq!(counted[&("1".to_string(), "10".to_string())], 1);
@@ -291,7 +304,13 @@ mod tests {
             view(1, "10", "channel:5", Cadence::Hourly),
             view(2, "10", "dm:10", Cadence::Instant),
         ];
-        let (alerts, held) = route_item(&found(&rows), "Wire", noon(), &HashMap::new(), &mut HourCounts::new());
+        let (alerts, held) = route_item(
+            &found(&rows),
+            "Wire",
+            noon(),
+            &HashMap::new(),
+            &mut HourCounts::new(),
+        );
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].target, "dm:10");
         assert!(held.is_empty(), "pinged once, not also in a digest");
@@ -304,9 +323,18 @@ mod tests {
             quiet: QuietHours::parse("12:00-13:00").ok(),
             ..MemberPrefs::default()
         };
-        let facts: HashMap<MemberKey, MemberFacts> =
-            [(("1".into(), "10".into()), MemberFacts::new(prefs, noon(), 0))].into();
-        let (alerts, held) = route_item(&found(&rows), "Wire", noon(), &facts, &mut HourCounts::new());
+        let facts: HashMap<MemberKey, MemberFacts> = [(
+            ("1".into(), "10".into()),
+            MemberFacts::new(prefs, noon(), 0),
+        )]
+        .into();
+        let (alerts, held) = route_item(
+            &found(&rows),
+            "Wire",
+            noon(),
+            &facts,
+            &mut HourCounts::new(),
+        );
         assert!(alerts.is_empty());
         assert_eq!(held[0].reason, Reason::Quiet);
     }

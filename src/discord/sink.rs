@@ -98,7 +98,9 @@ impl DiscordSink {
             Destination::Target(target) => {
                 let channel = self.channel_of(target).await?;
                 // In a channel the digest mentions its member; in their DMs nobody.
-                let mention = matches!(target, Target::Channel(_)).then_some(member).flatten();
+                let mention = matches!(target, Target::Channel(_))
+                    .then_some(member)
+                    .flatten();
                 (channel, render_digest(digest, mention))
             }
             Destination::InsteadOfDm { channel, user } => {
@@ -341,7 +343,10 @@ mod tests {
         let min = minimal_message(&alert, &full);
         assert!(min.payload.get("embeds").is_none());
         let content = min.payload["content"].as_str().unwrap_or_default();
-        assert!(content.contains("<@42>") && content.contains("**A title** — Wire"), "{content}");
+        assert!(
+            content.contains("<@42>") && content.contains("**A title** — Wire"),
+            "{content}"
+        );
         assert_eq!(min.payload["nonce"], "nh9-min");
     }
 }

@@ -76,18 +76,31 @@ pub async fn probe(
     let FetchOutcome::Fetched(fetched) = outcome else {
         return Err(ProbeError::NotModified);
     };
-    let base = fetched.final_url.as_ref().map(ToString::to_string);
-    let (body, content_type) = (fetched.body, fetched.content_type);
-    let feed = tokio::task::spawn_blocking(move || {
-        parse_feed(&body, content_type.as_deref(), base.as_deref())
-    })
-    .await
-    .map_err(|_| ProbeError::ParserCrashed)??;
+    let feed = parse_document(
+        fetched.body,
+        fetched.content_type,
+        fetched.final_url.as_ref(),
+    )
+    .await?;
     Ok(Probe {
         feed,
         final_url: fetched.final_url,
         permanent_redirect: fetched.permanent_redirect,
     })
+}
+
+/// Parses a fetched document off the async runtime (parsing is CPU work): the one way polling,
+/// `/sources add` and `newshound fetch` read a body. `final_url` resolves relative links.
+pub async fn parse_document(
+    body: Vec<u8>,
+    content_type: Option<String>,
+    final_url: Option<&Url>,
+) -> Result<Feed, ProbeError> {
+    let base = final_url.map(ToString::to_string);
+    tokio::task::spawn_blocking(move || parse_feed(&body, content_type.as_deref(), base.as_deref()))
+        .await
+        .map_err(|_| ProbeError::ParserCrashed)?
+        .map_err(ProbeError::NotAFeed)
 }
 
 #[cfg(test)]

@@ -13,8 +13,13 @@ impl Store {
     /// Makes the stored config sources and subscriptions match the config file (sources by
     /// name, so a changed URL or schedule keeps the seen-item memory; sources no longer in
     /// the config are retired, never deleted).
-    pub async fn sync_config(&self, config: std::sync::Arc<Config>, now: DateTime<Utc>) -> Result<()> {
-        self.call(move |c| super::sync_config(c, &config, now)).await
+    pub async fn sync_config(
+        &self,
+        config: std::sync::Arc<Config>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.call(move |c| super::sync_config(c, &config, now))
+            .await
     }
 
     /// Every source that is polled (not retired), in name order.
@@ -29,13 +34,19 @@ impl Store {
 
     /// Forgets seen fingerprints and delivered items older than the retention period.
     pub async fn prune(&self, now: DateTime<Utc>, retention_days: u32) -> Result<usize> {
-        self.call(move |c| super::prune(c, now, retention_days)).await
+        self.call(move |c| super::prune(c, now, retention_days))
+            .await
     }
 
     /// How many items wait for members' digests, and when the next digest is due.
     pub async fn held_summary(&self) -> Result<(usize, Option<DateTime<Utc>>)> {
-        self.call(|c| Ok((super::digest::held_total(c)?, super::digest::next_digest_due(c)?)))
-            .await
+        self.call(|c| {
+            Ok((
+                super::digest::held_total(c)?,
+                super::digest::next_digest_due(c)?,
+            ))
+        })
+        .await
     }
 
     /// Adds up to `limit` active subscriptions with an id above `after` to `loader` (a page of

@@ -139,7 +139,13 @@ pub fn sent_in_hour(conn: &Connection, guild: &str, user: &str, hour: &str) -> R
 }
 
 /// Counts `n` more instant alerts for the member in that hour.
-pub fn count_instants(conn: &Connection, guild: &str, user: &str, hour: &str, n: u32) -> Result<()> {
+pub fn count_instants(
+    conn: &Connection,
+    guild: &str,
+    user: &str,
+    hour: &str,
+    n: u32,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO member_hours (guild_id, user_id, hour, sent) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (guild_id, user_id, hour) DO UPDATE SET sent = sent + excluded.sent",

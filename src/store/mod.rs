@@ -2,10 +2,10 @@
 //! subscriptions and the alert outbox. Every function here is a thin typed query; deciding
 //! happens in `core` and `pipeline`.
 
+mod app;
 pub mod commands;
 pub mod digest;
 pub mod discord;
-mod app;
 mod outbox;
 mod poll;
 mod schema;

@@ -128,7 +128,9 @@ impl Store {
     ) -> Result<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            let was_broken = super::broken_targets(&tx)?.iter().any(|b| b.target == target);
+            let was_broken = super::broken_targets(&tx)?
+                .iter()
+                .any(|b| b.target == target);
             match id {
                 DeliveryId::Alert(o) => super::mark_attempt_failed(&tx, o.0, &reason)?,
                 DeliveryId::Digest(d) => held::mark_digest_failed(&tx, d, &reason)?,

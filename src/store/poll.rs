@@ -49,7 +49,8 @@ impl Store {
         source: SourceId,
         fingerprints: Vec<String>,
     ) -> Result<HashSet<String>> {
-        self.call(move |c| seen_among(c, source, &fingerprints)).await
+        self.call(move |c| seen_among(c, source, &fingerprints))
+            .await
     }
 
     /// The facts a poll plan needs about the members and targets its matches reach: their
@@ -129,7 +130,11 @@ impl Store {
     }
 }
 
-fn seen_among(c: &Connection, source: SourceId, fingerprints: &[String]) -> Result<HashSet<String>> {
+fn seen_among(
+    c: &Connection,
+    source: SourceId,
+    fingerprints: &[String],
+) -> Result<HashSet<String>> {
     let mut stmt =
         c.prepare_cached("SELECT 1 FROM seen WHERE source_id = ?1 AND fingerprint = ?2")?;
     let mut seen = HashSet::new();
@@ -149,7 +154,8 @@ fn read_facts(
 ) -> Result<PollFacts> {
     // One read transaction: the facts are one consistent snapshot.
     let tx = c.transaction()?;
-    let outbox_high: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM outbox", [], |r| r.get(0))?;
+    let outbox_high: i64 =
+        tx.query_row("SELECT coalesce(max(id), 0) FROM outbox", [], |r| r.get(0))?;
     let mut members = HashMap::with_capacity(needs.members.len());
     for (guild, user) in &needs.members {
         let prefs = member_settings(&tx, guild, user)?.prefs();

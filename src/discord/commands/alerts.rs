@@ -211,15 +211,8 @@ pub fn definition() -> CreateCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discord::commands::tests::{row, s};
+    use crate::discord::commands::tests::{options, row, s};
     use crate::discord::commands::OptValue;
-
-    fn options(pairs: &[(&str, OptValue)]) -> Vec<(String, OptValue)> {
-        pairs
-            .iter()
-            .map(|(n, v)| ((*n).to_string(), v.clone()))
-            .collect()
-    }
 
     #[test]
     fn add_needs_query_then_channel_and_cleans_the_query() {

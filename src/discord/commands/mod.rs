@@ -577,6 +577,14 @@ pub(crate) mod tests {
         OptValue::Str(v.to_string())
     }
 
+    /// Named options as the adapter hands them over.
+    pub(crate) fn options(pairs: &[(&str, OptValue)]) -> Vec<(String, OptValue)> {
+        pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_string(), v.clone()))
+            .collect()
+    }
+
     pub(crate) fn sub(name: &str, options: Vec<(String, OptValue)>) -> Vec<(String, OptValue)> {
         vec![(name.into(), OptValue::Sub(name.into(), options))]
     }

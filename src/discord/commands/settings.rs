@@ -261,15 +261,8 @@ pub fn resume_definition() -> CreateCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discord::commands::tests::s;
+    use crate::discord::commands::tests::{options, s};
     use crate::discord::commands::OptValue;
-
-    fn options(pairs: &[(&str, OptValue)]) -> Vec<(String, OptValue)> {
-        pairs
-            .iter()
-            .map(|(n, v)| ((*n).to_string(), v.clone()))
-            .collect()
-    }
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()

@@ -273,11 +273,11 @@ pub fn definition() -> CreateCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::model::{Origin, SourceId};
     use crate::discord::commands::tests::s;
     use crate::discord::commands::OptValue;
     use crate::sources::parse::ParseError;
     use crate::store::BrokenTarget;
-    use crate::core::model::{Origin, SourceId};
 
     fn add_options(pairs: &[(&str, &str)]) -> Vec<(String, OptValue)> {
         pairs
