@@ -424,19 +424,8 @@ async fn a_rejected_token_stops_the_bot_with_a_clear_message() {
     world.publish(&[seed()]).await;
     world.fake.reject_identify(true);
     let mut bot = world.start_bot();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = bot.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "bot kept retrying a bad token; log:\n{}",
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(!status.success());
+    let status = bot.wait_exit(WAIT).await;
+    assert!(!status.success(), "a rejected token stops the bot");
     let log = bot.log();
     assert!(log.contains("DISCORD_TOKEN"), "{log}");
     assert!(!log.contains(TOKEN), "token leaked: {log}");

@@ -56,7 +56,13 @@ async fn new_items_alert_once_and_never_again() {
             item(["h0", "h1", "h2", "h3"][i], t).link(format!("https://wire.example/{path}"))
         })
         .collect();
-    items.push(item("n1", "New metadata standard for photo archives").link("https://wire.example/meta/photo-metadata").description("A metaverse of metadata, says a meta-analysis. See https://wire.example/meta/ for more."));
+    items.push(
+        item("n1", "New metadata standard for photo archives")
+            .link("https://wire.example/meta/photo-metadata")
+            .description(
+                "A metaverse of metadata, says a meta-analysis. See https://wire.example/meta/ for more.",
+            ),
+    );
     items.extend(old);
     world.publish(&items).await;
 
@@ -96,17 +102,11 @@ async fn new_items_alert_once_and_never_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rewritten_feed_does_not_realert() {
-    let world = OnceWorld::new("[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n").await;
+    let world = OnceWorld::started("[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n").await;
     let a = item("g-a", "Meta signs Gemini deal with Google").link("https://wire.example/a");
     let b = item("g-b", "Meta faces EU probe over WhatsApp AI")
         .link("https://wire.example/b")
         .date("Sun, 29 Nov 2026 08:00:00 GMT");
-    world
-        .publish(&[
-            item("g-0", "Weather calm across the region today").link("https://wire.example/0")
-        ])
-        .await;
-    assert!(world.once_json().alerts.is_empty());
     world.publish(&[a, b]).await;
     assert_eq!(world.once_json().alerts.len(), 2);
 
@@ -544,13 +544,8 @@ async fn run_prints_to_console_and_stops_cleanly_on_sigterm() {
 /// When the matched word is deep in the text, the alert's summary shows the sentence with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summary_shows_why_an_item_matched() {
-    let world = OnceWorld::new("[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n").await;
-    world
-        .publish(&[
-            item("seed", "Quiet start for European markets").link("https://wire.example/seed")
-        ])
-        .await;
-    world.once_json();
+    let world =
+        OnceWorld::started("[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n").await;
     let description = "<p>Smartphone makers gathered in Barcelona this week for the annual trade show.</p>\
         <p>Foldable screens dominated the floor, with five new models on display.</p>\
         <p>Battery life remained the main complaint among reviewers who tested them.</p>\
@@ -584,13 +579,8 @@ async fn summary_shows_why_an_item_matched() {
 /// fetched never blocks the alert.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn title_only_items_get_their_summary_from_the_article_page() {
-    let world = OnceWorld::new("[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n").await;
-    world
-        .publish(&[
-            item("seed", "Quiet start for European markets").link("https://wire.example/seed")
-        ])
-        .await;
-    world.once_json();
+    let world =
+        OnceWorld::started("[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n").await;
     let page = r#"<!doctype html><html><head><title>Gemini on watches</title>
         <meta property="og:description" content="Google brings its Gemini assistant to smart watches, starting with two models sold in Europe.">
         <meta property="og:image" content="/img/watch.jpg"></head>
@@ -654,12 +644,7 @@ async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
         )
     })
     .await;
-    world
-        .publish(&[
-            item("seed", "Quiet start for European markets").link("https://wire.example/seed")
-        ])
-        .await;
-    world.once_json();
+    world.baseline().await;
     world.feeds.reset().await;
     let answer = |text: &str| serde_json::json!({"choices": [{"message": {"role": "assistant", "content": text}}]});
     Mock::given(method("POST"))

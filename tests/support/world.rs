@@ -356,6 +356,24 @@ impl OnceWorld {
         .await
     }
 
+    /// [`OnceWorld::new`] after its [`OnceWorld::baseline`] pass.
+    pub async fn started(subscriptions: &str) -> OnceWorld {
+        let world = OnceWorld::new(subscriptions).await;
+        world.baseline().await;
+        world
+    }
+
+    /// Publishes [`seed`] and runs the first pass, which records it and alerts nothing.
+    pub async fn baseline(&self) {
+        self.publish(&[seed()]).await;
+        let first = self.once_json();
+        assert!(
+            first.alerts.is_empty(),
+            "a first poll only records: {:?}",
+            first.titles()
+        );
+    }
+
     /// `body(feeds_uri)` is the whole config after `[storage]` and `[fetch]`.
     pub async fn custom(body: impl FnOnce(&str) -> String) -> OnceWorld {
         let setup = Setup::new();
