@@ -3,7 +3,7 @@
 //! [`World`]: a temp config, feeds on a local server, a fake Discord and the real
 //! `newshound run` ([`World::started`]); members subscribe, the wire publishes, the test waits
 //! for the message. [`OnceWorld`]: a temp config and feeds on a local server, no Discord,
-//! driven one pass at a time with `newshound once`.
+//! driven one pass at a time with `newshound once` ([`OnceWorld::started`]: past its first).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,8 +20,8 @@ use super::feeds::{self, item, RssItem};
 /// How long any bounded wait lasts before the test fails with what it was waiting for.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// The item a [`World::started`] wire holds before the test begins (recorded by the first
-/// poll, so it never alerts).
+/// The item a [`World::started`] or [`OnceWorld::started`] wire holds before the test begins
+/// (recorded by the first poll, so it never alerts).
 pub fn seed() -> RssItem<'static> {
     item("seed", "Markets steady before the holiday")
 }
