@@ -3,36 +3,26 @@
 //! other's subscriptions, two servers that must not see each other, DMs, and what the logs may
 //! contain (never the token; at the default level no message contents).
 
-mod common;
-mod harness;
 mod support;
 
 use std::time::Duration;
 
-use harness::{
-    admin_cmd, embed_title, item, member_cmd, reply_text, Bot, World, ALICE, BOB, CAROL,
-    OTHER_CHANNEL, TOKEN, WAIT,
+use support::binary::{Bot, TOKEN};
+use support::commands::{
+    admin_cmd, embed_title, member_cmd, reply_text, ALICE, BOB, CAROL, OTHER_CHANNEL,
 };
 use support::fake_discord::{
     permissions, FakeConfig, Fault, Interaction, InteractionResponse, Route, DEFAULT_CHANNEL_ID,
     DEFAULT_GUILD_ID,
 };
+use support::feeds::item;
+use support::world::{seed, World, WAIT};
 
 const GUILD_B: u64 = 1_170_000_000_000_000_901;
 const CHANNEL_B: u64 = 1_170_000_000_000_000_902;
 const BROKEN_B: u64 = 1_170_000_000_000_000_903;
 const DAVE: u64 = 1_170_000_000_000_000_105;
 const ADMIN_B: u64 = 1_170_000_000_000_000_106;
-
-async fn running_world() -> (World, Bot) {
-    let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
-    let bot = world.start_bot();
-    world.ready(&bot).await;
-    (world, bot)
-}
 
 fn assert_sane_reply(r: &InteractionResponse, input: &str) {
     let text = reply_text(r);
@@ -56,13 +46,7 @@ fn assert_sane_reply(r: &InteractionResponse, input: &str) {
 }
 
 async fn subscribe(world: &World, user: u64, query: &str) -> String {
-    let r = world
-        .command(
-            member_cmd("subscribe", user)
-                .string_option("query", query)
-                .build(),
-        )
-        .await;
+    let r = world.subscribe(user, query).await;
     assert_sane_reply(&r, query);
     reply_text(&r)
 }
@@ -80,7 +64,7 @@ fn member_queries(world: &World, user: u64) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_command_input_is_refused_or_made_harmless() {
-    let (world, bot) = running_world().await;
+    let (world, bot) = World::started().await;
     let five_hundred_words = (0..500)
         .map(|i| format!("word{i}"))
         .collect::<Vec<_>>()
@@ -168,7 +152,7 @@ async fn hostile_command_input_is_refused_or_made_harmless() {
     world
         .publish(&[
             item("g1", "Gemini @everyone <@&1170000000000000777> **now**"),
-            item("seed", "Markets steady before the holiday"),
+            seed(),
         ])
         .await;
     world
@@ -191,7 +175,7 @@ async fn hostile_command_input_is_refused_or_made_harmless() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_member_cannot_store_a_thousand_subscriptions() {
-    let (world, _bot) = running_world().await;
+    let (world, _bot) = World::started().await;
     let mut refusals = 0;
     for batch in 0..100 {
         let query = (0..10)
@@ -220,7 +204,7 @@ async fn one_member_cannot_store_a_thousand_subscriptions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sources_add_refuses_every_internal_address() {
-    let (world, _bot) = running_world().await;
+    let (world, _bot) = World::started().await;
     let inside = format!("{}/internal.xml", world.feeds.uri());
     let forbidden = [
         inside.as_str(),
@@ -248,29 +232,14 @@ async fn sources_add_refuses_every_internal_address() {
         "gopher://127.0.0.1:70/",
     ];
     for url in forbidden {
-        let r = world
-            .command_final(
-                admin_cmd("sources")
-                    .subcommand("add", |o| {
-                        o.string_option("url", url).string_option("name", "Sneaky")
-                    })
-                    .build(),
-            )
-            .await;
+        let r = world.add_source(url, "Sneaky").await;
         let text = reply_text(&r);
         assert!(
             text.contains("Could not add") && !text.contains("Something went wrong"),
             "{url}: {text}"
         );
     }
-    let asked: Vec<String> = world
-        .feeds
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|r| r.url.path().to_string())
-        .collect();
+    let asked: Vec<String> = world.asked_paths().await;
     assert!(
         !asked.iter().any(|p| p == "/internal.xml"),
         "an internal address was fetched: {asked:?}"
@@ -325,7 +294,7 @@ async fn names_resolving_to_private_addresses() -> Vec<String> {
 /// test's own server on 127.0.0.1 never sees a request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sources_add_refuses_names_that_resolve_to_this_machine() {
-    let (world, _bot) = running_world().await;
+    let (world, _bot) = World::started().await;
     world
         .mount("/internal.xml", &[item("x", "Internal only")])
         .await;
@@ -350,15 +319,7 @@ async fn sources_add_refuses_names_that_resolve_to_this_machine() {
         cases.push((format!("http://{name}:{port}/internal.xml"), "resolves to"));
     }
     for (url, reason) in &cases {
-        let r = world
-            .command_final(
-                admin_cmd("sources")
-                    .subcommand("add", |o| {
-                        o.string_option("url", url).string_option("name", "Sneaky")
-                    })
-                    .build(),
-            )
-            .await;
+        let r = world.add_source(url, "Sneaky").await;
         let text = reply_text(&r);
         assert!(
             text.contains("Could not add") && text.contains(reason),
@@ -379,7 +340,7 @@ async fn sources_add_refuses_names_that_resolve_to_this_machine() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_cannot_see_or_change_each_others_subscriptions() {
-    let (world, _bot) = running_world().await;
+    let (world, _bot) = World::started().await;
     subscribe(&world, ALICE, "Gemini").await;
     subscribe(&world, BOB, "Zebra").await;
 
@@ -481,9 +442,7 @@ async fn members_cannot_see_or_change_each_others_subscriptions() {
 #[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
 async fn two_servers_never_see_each_other_and_dms_reach_only_the_asker() {
     let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
+    world.publish(&[seed()]).await;
     world
         .mount("/a.xml", &[item("a-seed", "Server A quiet opening story")])
         .await;
@@ -547,10 +506,7 @@ async fn two_servers_never_see_each_other_and_dms_reach_only_the_asker() {
         .fail_always(Route::CreateMessageIn(BROKEN_B), Fault::MissingAccess);
 
     world
-        .publish(&[
-            item("w1", "Gemini and Zebra on the shared wire"),
-            item("seed", "Markets steady before the holiday"),
-        ])
+        .publish(&[item("w1", "Gemini and Zebra on the shared wire"), seed()])
         .await;
     world
         .mount("/a.xml", &[item("a1", "Gemini exclusive for server A")])
@@ -596,14 +552,7 @@ async fn two_servers_never_see_each_other_and_dms_reach_only_the_asker() {
         }
     }
     // Server A's own source was never fetched (loopback), and is invisible to server B.
-    let asked: Vec<String> = world
-        .feeds
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|r| r.url.path().to_string())
-        .collect();
+    let asked: Vec<String> = world.asked_paths().await;
     assert!(!asked.iter().any(|p| p == "/a.xml"), "{asked:?}");
     assert!(world
         .fake
@@ -675,9 +624,7 @@ fn a_server_source_feeds_only_its_own_server() {
 /// Runs a busy session (commands, alerts, faults) with the bot at `level`; returns its log.
 async fn busy_session_log(level: Option<&str>) -> (String, Vec<String>) {
     let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
+    world.publish(&[seed()]).await;
     let bot = Bot::start_with_log_level(&world.config, world.setup.path("bot.log"), level);
     world.ready(&bot).await;
     subscribe(&world, ALICE, "Quokka").await;
@@ -703,7 +650,7 @@ async fn busy_session_log(level: Option<&str>) -> (String, Vec<String>) {
         .publish(&[
             item("q1", "Quokka sighting reported downtown"),
             item("q2", "Quokka census finds more quokkas"),
-            item("seed", "Markets steady before the holiday"),
+            seed(),
         ])
         .await;
     world

@@ -3,8 +3,6 @@
 //! and in the end every alert arrived exactly once. Also: a corrupt or unwritable database
 //! stops start-up with a clear error and a non-zero exit, never a panic.
 
-mod common;
-mod harness;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,10 +10,12 @@ use std::fmt::Write as _;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{RssItem, Setup};
-use harness::{embed_title, World};
 use rand::{Rng as _, SeedableRng as _};
+use support::commands::embed_title;
+use support::config::Setup;
 use support::fake_discord::FakeConfig;
+use support::feeds::{item, rss, RssItem};
+use support::world::World;
 
 const SOURCES: usize = 20;
 const CHANNELS: u64 = 10;
@@ -89,13 +89,7 @@ async fn publish_waves(world: &World, waves: usize) {
         stories.push(seed(source));
         let items: Vec<RssItem<'_>> = stories
             .iter()
-            .map(|s| RssItem {
-                guid: Some(&s.guid),
-                title: &s.title,
-                link: &s.link,
-                date: "Sun, 29 Nov 2026 09:00:00 GMT",
-                description: "",
-            })
+            .map(|s| item(&s.guid, &s.title).link(&s.link))
             .collect();
         world.mount(&format!("/feed{source}.xml"), &items).await;
     }
@@ -247,11 +241,7 @@ async fn sigkill_at_any_point_loses_nothing_and_posts_nothing_twice() {
 
 /// Runs the binary and waits (bounded) for it to exit; a hang fails the test.
 fn run_bounded(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_newshound"))
-        .args(args)
-        .env_remove("DISCORD_TOKEN")
-        .env_remove("NEWSHOUND_CONFIG")
-        .env("NEWSHOUND_LOG", "warn")
+    let child = support::binary::command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -273,11 +263,7 @@ fn local_setup() -> (Setup, std::path::PathBuf) {
     let setup = Setup::new();
     std::fs::write(
         setup.path("feed.xml"),
-        common::rss(&[common::item(
-            "a",
-            "A quiet local story",
-            "https://local.example/a",
-        )]),
+        rss(&[item("a", "A quiet local story").link("https://local.example/a")]),
     )
     .unwrap();
     let config = setup.write_config("[[sources]]\nname = \"Local\"\nurl = \"feed.xml\"\n");

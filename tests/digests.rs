@@ -3,7 +3,7 @@
 //! the slash commands store them, and a recording sink. Every poll and every delivery pass is
 //! given its own "now", so hours, days, time zones and DST changes pass in milliseconds.
 
-mod common;
+mod support;
 
 use std::sync::Mutex;
 
@@ -19,7 +19,8 @@ use newshound::pipeline::poll_source;
 use newshound::store::digest::{self as held, MemberSettings};
 use newshound::store::discord::{add_subscription, KIND_MEMBER};
 
-use common::{item, rss, RssItem, Setup};
+use support::config::Setup;
+use support::feeds::{item, rss, RssItem};
 
 const GUILD: &str = "100";
 const ALICE: &str = "201";
@@ -145,7 +146,7 @@ impl World {
         let items: Vec<RssItem<'_>> = titles
             .iter()
             .enumerate()
-            .map(|(i, t)| item(&guids[i], t, &links[i]))
+            .map(|(i, t)| item(&guids[i], t).link(&links[i]))
             .collect();
         std::fs::write(self.setup.path(file), rss(&items)).unwrap();
         self.poll(now).await;
@@ -477,17 +478,13 @@ fn once_reports_items_held_for_a_config_users_digest() {
     let setup = Setup::new();
     std::fs::write(
         setup.path("feed.xml"),
-        rss(&[item(
-            "g1",
-            "Meta signs Gemini deal",
-            "https://wire.example/1",
-        )]),
+        rss(&[item("g1", "Meta signs Gemini deal").link("https://wire.example/1")]),
     )
     .unwrap();
     let config = setup.write_config(
         "[defaults]\nbackfill = 5\n\n[[sources]]\nname = \"Wire\"\nurl = \"feed.xml\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\nmode = \"hourly\"\n\n[[subscriptions]]\nuser = \"bob\"\nquery = \"Meta\"\n",
     );
-    let run = common::once_json(&config);
+    let run = support::binary::once_json(&config);
     assert_eq!(run.alerts.len(), 1, "only Bob's instant alert");
     assert_eq!(run.alerts[0]["subscribers"], serde_json::json!(["bob"]));
     assert!(
@@ -625,11 +622,7 @@ async fn a_poll_waits_for_the_subscriptions_before_matching() {
     });
     std::fs::write(
         w.setup.path("feed.xml"),
-        rss(&[item(
-            "m1",
-            "Meta while compiling",
-            "https://wire.example/m1",
-        )]),
+        rss(&[item("m1", "Meta while compiling").link("https://wire.example/m1")]),
     )
     .unwrap();
     let sources = w.app.store().active_sources().await.unwrap();

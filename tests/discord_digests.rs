@@ -3,83 +3,59 @@
 //! snooze a subscription, and see all of it in `/subscriptions`; a digest that falls due is
 //! posted once, mentioning only its member, in a body Discord accepts.
 
-mod common;
-mod harness;
 mod support;
 
-use harness::{embed_title, item, member_cmd, reply_text, World, ALICE, BOB, WAIT};
-use support::fake_discord::FakeConfig;
+use support::commands::{embed_title, member_cmd, ALICE, BOB};
+use support::feeds::item;
+use support::world::{World, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
 async fn members_choose_digests_and_a_due_digest_is_posted_once() {
-    let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
-    let bot = world.start_bot();
-    world.ready(&bot).await;
+    let (world, _bot) = World::started().await;
 
     // Bob wants Gemini news once an hour; Alice wants pings.
-    let reply = world
-        .command(
+    let text = world
+        .reply(
             member_cmd("subscribe", BOB)
                 .string_option("query", "Gemini")
                 .string_option("mode", "hourly")
                 .build(),
         )
         .await;
-    let text = reply_text(&reply);
     assert!(text.contains("hourly digest"), "{text}");
-    world
-        .command(
-            member_cmd("subscribe", ALICE)
-                .string_option("query", "Gemini")
+    world.subscribe(ALICE, "Gemini").await;
+
+    // Settings: checked, saved, shown.
+    let bad = world
+        .reply(
+            member_cmd("settings", BOB)
+                .string_option("timezone", "Mars/Olympus")
                 .build(),
         )
         .await;
-
-    // Settings: checked, saved, shown.
-    let bad = reply_text(
-        &world
-            .command(
-                member_cmd("settings", BOB)
-                    .string_option("timezone", "Mars/Olympus")
-                    .build(),
-            )
-            .await,
-    );
     assert!(bad.contains("IANA"), "{bad}");
-    let saved = reply_text(
-        &world
-            .command(
-                member_cmd("settings", BOB)
-                    .string_option("timezone", "europe/paris")
-                    .string_option("quiet_hours", "23:00-06:00")
-                    .integer_option("max_per_hour", 5)
-                    .build(),
-            )
-            .await,
-    );
+    let saved = world
+        .reply(
+            member_cmd("settings", BOB)
+                .string_option("timezone", "europe/paris")
+                .string_option("quiet_hours", "23:00-06:00")
+                .integer_option("max_per_hour", 5)
+                .build(),
+        )
+        .await;
     assert!(saved.contains("Europe/Paris"), "{saved}");
     assert!(saved.contains("23:00–06:00"), "{saved}");
     assert!(saved.contains("**5**"), "{saved}");
-    let bad_snooze = reply_text(
-        &world
-            .command(
-                member_cmd("snooze", BOB)
-                    .string_option("query", "Gemini")
-                    .string_option("for", "soon")
-                    .build(),
-            )
-            .await,
-    );
+    let bad_snooze = world
+        .reply(
+            member_cmd("snooze", BOB)
+                .string_option("query", "Gemini")
+                .string_option("for", "soon")
+                .build(),
+        )
+        .await;
     assert!(bad_snooze.contains("`2h`"), "{bad_snooze}");
-    let listing = reply_text(
-        &world
-            .command(member_cmd("subscriptions", BOB).build())
-            .await,
-    );
+    let listing = world.reply(member_cmd("subscriptions", BOB).build()).await;
     assert!(listing.contains("`Gemini`"), "{listing}");
     assert!(listing.contains("hourly digest"), "{listing}");
     assert!(listing.contains("Europe/Paris"), "{listing}");
@@ -149,61 +125,42 @@ async fn members_choose_digests_and_a_due_digest_is_posted_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snoozed_subscription_posts_nothing_until_woken() {
-    let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
-    let bot = world.start_bot();
-    world.ready(&bot).await;
-    world
-        .command(
+    let (world, _bot) = World::started().await;
+    world.subscribe(ALICE, "Meta").await;
+    let unknown = world
+        .reply(
             member_cmd("subscribe", ALICE)
                 .string_option("query", "Meta")
+                .string_option("source", "Nowhere Gazette")
                 .build(),
         )
         .await;
-    let unknown = reply_text(
-        &world
-            .command(
-                member_cmd("subscribe", ALICE)
-                    .string_option("query", "Meta")
-                    .string_option("source", "Nowhere Gazette")
-                    .build(),
-            )
-            .await,
-    );
     assert!(
         unknown.contains("No source named `Nowhere Gazette`"),
         "{unknown}"
     );
     assert!(unknown.contains("`Wire`"), "{unknown}");
-    let limited = reply_text(
-        &world
-            .command(
-                member_cmd("subscribe", ALICE)
-                    .string_option("query", "Meta")
-                    .string_option("source", "wire")
-                    .build(),
-            )
-            .await,
-    );
+    let limited = world
+        .reply(
+            member_cmd("subscribe", ALICE)
+                .string_option("query", "Meta")
+                .string_option("source", "wire")
+                .build(),
+        )
+        .await;
     assert!(limited.contains("Only items from **Wire**"), "{limited}");
-    let snoozed = reply_text(
-        &world
-            .command(
-                member_cmd("snooze", ALICE)
-                    .string_option("query", "Meta")
-                    .string_option("for", "2h")
-                    .build(),
-            )
-            .await,
-    );
+    let snoozed = world
+        .reply(
+            member_cmd("snooze", ALICE)
+                .string_option("query", "Meta")
+                .string_option("for", "2h")
+                .build(),
+        )
+        .await;
     assert!(snoozed.contains("Snoozed until <t:"), "{snoozed}");
-    let listing = reply_text(
-        &world
-            .command(member_cmd("subscriptions", ALICE).build())
-            .await,
-    );
+    let listing = world
+        .reply(member_cmd("subscriptions", ALICE).build())
+        .await;
     assert!(listing.contains("snoozed until"), "{listing}");
     assert!(listing.contains("only from Wire"), "{listing}");
 
@@ -219,16 +176,14 @@ async fn a_snoozed_subscription_posts_nothing_until_woken() {
         .await;
     assert!(world.messages_mentioning("Meta while snoozed").is_empty());
 
-    let woken = reply_text(
-        &world
-            .command(
-                member_cmd("snooze", ALICE)
-                    .string_option("query", "Meta")
-                    .string_option("for", "off")
-                    .build(),
-            )
-            .await,
-    );
+    let woken = world
+        .reply(
+            member_cmd("snooze", ALICE)
+                .string_option("query", "Meta")
+                .string_option("for", "off")
+                .build(),
+        )
+        .await;
     assert!(woken.contains("Snooze ended"), "{woken}");
     world
         .publish(&[item("m1", "Meta while snoozed"), item("m2", "Meta awake")])

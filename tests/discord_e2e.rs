@@ -1,36 +1,29 @@
 //! End to end: the real `newshound run` binary with a token, the real serenity client, a fake
 //! Discord on loopback and feeds served by a local HTTP server.
 
-mod common;
-mod harness;
 mod support;
 
 use std::time::Duration;
 
-use common::{rss, RssItem};
-use harness::{
-    embed_title, item, member_cmd, reply_text, World, ADMIN, ALICE, BOB, CAROL, OTHER_CHANNEL,
-    TOKEN, WAIT,
+use support::binary::TOKEN;
+use support::commands::{
+    embed_title, member_cmd, reply_text, ADMIN, ALICE, BOB, CAROL, OTHER_CHANNEL,
 };
 use support::fake_discord::{
     permissions, FakeConfig, FakeDiscord, Fault, Interaction, Route, DEFAULT_CHANNEL_ID,
     DEFAULT_GUILD_ID,
 };
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use support::feeds::{item, RssItem};
+use support::world::{seed, World, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
 async fn members_subscribe_and_get_exactly_their_alerts() {
     let world = World::new(FakeConfig::default()).await;
-    let seed = [RssItem {
-        guid: Some("seed"),
-        title: "Markets steady before the holiday",
-        link: "https://wire.example/seed",
-        date: "Sun, 29 Nov 2026 08:00:00 GMT",
-        description: "",
-    }];
-    world.publish(&seed).await;
+    let seed = item("seed", "Markets steady before the holiday")
+        .link("https://wire.example/seed")
+        .date("Sun, 29 Nov 2026 08:00:00 GMT");
+    world.publish(std::slice::from_ref(&seed)).await;
     let bot = world.start_bot();
     world.ready(&bot).await;
 
@@ -64,42 +57,18 @@ async fn members_subscribe_and_get_exactly_their_alerts() {
     assert_eq!(world.fake.identifies()[0].intents, 0);
 
     // Alice watches Meta, Bob watches Gemini.
-    let r = world
-        .command(
-            member_cmd("subscribe", ALICE)
-                .string_option("query", "Meta")
-                .build(),
-        )
-        .await;
+    let r = world.subscribe(ALICE, "Meta").await;
     assert_eq!(r.callback_flags() & 64, 64, "replies are ephemeral");
     assert!(
         reply_text(&r).contains("Subscribed to `Meta`"),
         "{}",
         reply_text(&r)
     );
-    let r = world
-        .command(
-            member_cmd("subscribe", BOB)
-                .string_option("query", "Gemini")
-                .build(),
-        )
-        .await;
+    let r = world.subscribe(BOB, "Gemini").await;
     assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
-    let r = world
-        .command(
-            member_cmd("subscribe", CAROL)
-                .string_option("query", "Zebra")
-                .build(),
-        )
-        .await;
+    let r = world.subscribe(CAROL, "Zebra").await;
     assert!(reply_text(&r).contains("Subscribed"), "{}", reply_text(&r));
-    let r = world
-        .command(
-            member_cmd("subscribe", ALICE)
-                .string_option("query", "\"Google Cloud")
-                .build(),
-        )
-        .await;
+    let r = world.subscribe(ALICE, "\"Google Cloud").await;
     assert!(
         reply_text(&r).contains("never closed"),
         "bad query explained: {}",
@@ -107,9 +76,7 @@ async fn members_subscribe_and_get_exactly_their_alerts() {
     );
 
     let meta_headline = "EU prepares antitrust probe into Meta’s AI integration on WhatsApp";
-    world
-        .publish(&[item("m1", meta_headline), seed[0].clone_item()])
-        .await;
+    world.publish(&[item("m1", meta_headline), seed]).await;
     let message = world.wait_for_title(meta_headline).await;
     let content = message["content"].as_str().unwrap_or_default();
     assert!(content.contains(&format!("<@{ALICE}>")), "{content}");
@@ -288,38 +255,11 @@ fn support_escaped(title: &str) -> String {
     newshound::core::limits::escape_markdown(title)
 }
 
-trait CloneItem<'a> {
-    fn clone_item(&self) -> RssItem<'a>;
-}
-
-impl<'a> CloneItem<'a> for RssItem<'a> {
-    fn clone_item(&self) -> RssItem<'a> {
-        RssItem {
-            guid: self.guid,
-            title: self.title,
-            link: self.link,
-            date: self.date,
-            description: self.description,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
 async fn discord_faults_lose_nothing_and_post_nothing_twice() {
-    let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
-    let bot = world.start_bot();
-    world.ready(&bot).await;
-    world
-        .command(
-            member_cmd("subscribe", ALICE)
-                .string_option("query", "Gemini")
-                .build(),
-        )
-        .await;
+    let (world, _bot) = World::started().await;
+    world.subscribe(ALICE, "Gemini").await;
     let r = world
         .command(
             member_cmd("subscribe", BOB)
@@ -425,15 +365,7 @@ async fn discord_faults_lose_nothing_and_post_nothing_twice() {
         .fail_always(Route::CreateMessageIn(OTHER_CHANNEL), Fault::UnknownChannel);
     world.publish(&[item("g3", "Gemini learns to sing")]).await;
     world.wait_for_title("Gemini learns to sing").await;
-    let mut seen = std::collections::HashSet::new();
-    for m in world.fake.messages() {
-        let key = (
-            m.channel_id,
-            embed_title(&m.body),
-            m.body["content"].as_str().unwrap_or_default().to_string(),
-        );
-        assert!(seen.insert(key.clone()), "posted twice: {key:?}");
-    }
+    world.assert_nothing_posted_twice();
     assert!(world
         .fake
         .messages_in(OTHER_CHANNEL)
@@ -444,19 +376,8 @@ async fn discord_faults_lose_nothing_and_post_nothing_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_mid_delivery_posts_every_alert_exactly_once() {
-    let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
-    let mut bot = world.start_bot();
-    world.ready(&bot).await;
-    world
-        .command(
-            member_cmd("subscribe", ALICE)
-                .string_option("query", "Gemini")
-                .build(),
-        )
-        .await;
+    let (world, mut bot) = World::started().await;
+    world.subscribe(ALICE, "Gemini").await;
     let titles: Vec<String> = (1..=12)
         .map(|i| format!("Gemini story number {i}"))
         .collect();
@@ -481,12 +402,7 @@ async fn restart_mid_delivery_posts_every_alert_exactly_once() {
         })
         .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let posted: Vec<String> = world
-        .fake
-        .messages()
-        .iter()
-        .map(|m| embed_title(&m.body))
-        .collect();
+    let posted = world.posted_titles();
     for t in &titles {
         assert_eq!(
             posted.iter().filter(|p| *p == t).count(),
@@ -505,24 +421,11 @@ async fn restart_mid_delivery_posts_every_alert_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_token_stops_the_bot_with_a_clear_message() {
     let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
+    world.publish(&[seed()]).await;
     world.fake.reject_identify(true);
     let mut bot = world.start_bot();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = bot.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "bot kept retrying a bad token; log:\n{}",
-            bot.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(!status.success());
+    let status = bot.wait_exit(WAIT).await;
+    assert!(!status.success(), "a rejected token stops the bot");
     let log = bot.log();
     assert!(log.contains("DISCORD_TOKEN"), "{log}");
     assert!(!log.contains(TOKEN), "token leaked: {log}");
@@ -530,12 +433,7 @@ async fn a_rejected_token_stops_the_bot_with_a_clear_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dm_alerts_go_to_the_member_and_closed_dms_fall_back_to_a_notice() {
-    let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
-    let bot = world.start_bot();
-    world.ready(&bot).await;
+    let (world, _bot) = World::started().await;
     let set_default = Interaction::command("alerts")
         .guild(DEFAULT_GUILD_ID)
         .channel(DEFAULT_CHANNEL_ID)
@@ -619,66 +517,44 @@ async fn dm_alerts_go_to_the_member_and_closed_dms_fall_back_to_a_notice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_outlet_edits_the_first_alert_instead_of_posting_again() {
-    let world = World::new(FakeConfig::default()).await;
     // A second source on the same server: Herald.
-    let config = std::fs::read_to_string(&world.config).unwrap().replace(
-        "[discord]",
-        &format!(
-            "[[sources]]\nname = \"Herald\"\nurl = \"{}/herald.xml\"\n\n[discord]",
-            world.feeds.uri()
-        ),
-    );
-    std::fs::write(&world.config, config).unwrap();
-    let herald = |items: &[RssItem<'_>]| {
-        Mock::given(method("GET"))
-            .and(path("/herald.xml"))
-            .respond_with(ResponseTemplate::new(200).set_body_string(rss(items)))
-    };
+    let world = World::custom(
+        FakeConfig::default(),
+        |feeds| {
+            format!(
+                "[[sources]]\nname = \"Wire\"\nurl = \"{feeds}/feed.xml\"\n\n\
+                 [[sources]]\nname = \"Herald\"\nurl = \"{feeds}/herald.xml\"\n"
+            )
+        },
+        "",
+    )
+    .await;
+    let herald_seed = item("hseed", "Weather turns cold across the north");
+    world.publish(&[seed()]).await;
     world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
-    herald(&[item("hseed", "Weather turns cold across the north")])
-        .mount(&world.feeds)
+        .mount("/herald.xml", std::slice::from_ref(&herald_seed))
         .await;
     let bot = world.start_bot();
     world.ready(&bot).await;
-    world
-        .command(
-            member_cmd("subscribe", ALICE)
-                .string_option("query", "Gemini")
-                .build(),
-        )
-        .await;
+    world.subscribe(ALICE, "Gemini").await;
 
     let first = "Meta in talks to use Google's Gemini for ads";
     world.publish(&[item("w1", first)]).await;
-    herald(&[item("hseed", "Weather turns cold across the north")])
-        .mount(&world.feeds)
-        .await;
+    world.mount("/herald.xml", &[herald_seed]).await;
     world.wait_for_title(first).await;
 
     // Herald reports the same story, and a different Gemini story.
-    world.feeds.reset().await;
-    Mock::given(method("GET"))
-        .and(path("/feed.xml"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(rss(&[item("w1", first)])))
-        .mount(&world.feeds)
-        .await;
-    let same = RssItem {
-        guid: Some("h1"),
-        title: "Meta weighs Google Gemini models to boost ad targeting",
-        link: "https://herald.example/meta-gemini",
-        date: "Sun, 29 Nov 2026 09:30:00 GMT",
-        description: "",
-    };
-    let other = RssItem {
-        guid: Some("h2"),
-        title: "Gemini signs deal with Samsung for phones",
-        link: "https://herald.example/samsung",
-        date: "Sun, 29 Nov 2026 09:40:00 GMT",
-        description: "",
-    };
-    herald(&[same, other]).mount(&world.feeds).await;
+    world.publish(&[item("w1", first)]).await;
+    let same = item(
+        "h1",
+        "Meta weighs Google Gemini models to boost ad targeting",
+    )
+    .link("https://herald.example/meta-gemini")
+    .date("Sun, 29 Nov 2026 09:30:00 GMT");
+    let other = item("h2", "Gemini signs deal with Samsung for phones")
+        .link("https://herald.example/samsung")
+        .date("Sun, 29 Nov 2026 09:40:00 GMT");
+    world.mount("/herald.xml", &[same, other]).await;
     world
         .wait_for_title("Gemini signs deal with Samsung for phones")
         .await;
@@ -691,12 +567,7 @@ async fn a_second_outlet_edits_the_first_alert_instead_of_posting_again() {
             })
         })
         .await;
-    let titles: Vec<String> = world
-        .fake
-        .messages()
-        .iter()
-        .map(|m| embed_title(&m.body))
-        .collect();
+    let titles = world.posted_titles();
     assert_eq!(
         titles.len(),
         2,
@@ -711,19 +582,8 @@ async fn a_second_outlet_edits_the_first_alert_instead_of_posting_again() {
 /// other channels queued behind it: delivery runs one lane per channel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_channel_does_not_hold_up_other_channels() {
-    let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
-    let bot = world.start_bot();
-    world.ready(&bot).await;
-    world
-        .command(
-            member_cmd("subscribe", ALICE)
-                .string_option("query", "Meta")
-                .build(),
-        )
-        .await;
+    let (world, _bot) = World::started().await;
+    world.subscribe(ALICE, "Meta").await;
     world
         .command(
             member_cmd("subscribe", BOB)
@@ -742,12 +602,7 @@ async fn a_busy_channel_does_not_hold_up_other_channels() {
     for t in &titles {
         world.wait_for_title(t).await;
     }
-    let order: Vec<String> = world
-        .fake
-        .messages()
-        .iter()
-        .map(|m| embed_title(&m.body))
-        .collect();
+    let order = world.posted_titles();
     let gemini = order
         .iter()
         .position(|t| t == "Gemini lands in cars")

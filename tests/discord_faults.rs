@@ -3,27 +3,22 @@
 //! gateway drops and a token revoked mid-run. Each test proves no alert is lost and none is
 //! posted twice (see RELIABILITY-discord.md).
 
-mod common;
-mod harness;
 mod support;
 
 use std::time::Duration;
 
-use harness::{
-    admin_cmd, embed_title, item, member_cmd, reply_text, World, ALICE, BOB, OTHER_CHANNEL, TOKEN,
-    WAIT,
+use support::binary::{Bot, TOKEN};
+use support::commands::{
+    admin_cmd, embed_title, member_cmd, reply_text, ALICE, BOB, OTHER_CHANNEL,
 };
-use support::fake_discord::{FakeConfig, Fault, Route, DEFAULT_CHANNEL_ID};
+use support::fake_discord::{Fault, Route, DEFAULT_CHANNEL_ID};
+use support::feeds::item;
+use support::world::{seed, World, WAIT};
 
 /// A world with the bot running, its first poll done, and Alice subscribed to `Gemini` in the
 /// default channel.
-async fn world_with_alice() -> (World, harness::Bot) {
-    let world = World::new(FakeConfig::default()).await;
-    world
-        .publish(&[item("seed", "Markets steady before the holiday")])
-        .await;
-    let bot = world.start_bot();
-    world.ready(&bot).await;
+async fn world_with_alice() -> (World, Bot) {
+    let (world, bot) = World::started().await;
     world.subscribed(ALICE, "Gemini", None).await;
     (world, bot)
 }
@@ -44,7 +39,7 @@ fn count_titled(world: &World, channel: u64, title: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_and_server_errors_delay_but_never_lose_or_duplicate() {
     let (world, bot) = world_with_alice().await;
-    let mut published = vec![item("seed", "Markets steady before the holiday")];
+    let mut published = vec![seed()];
 
     // 429 on the route, twice; then a global 429; then three 5xx in a row (one short of the
     // bot's four tries). Each alert still arrives, once.
@@ -158,10 +153,7 @@ async fn a_lost_response_after_discord_accepted_the_message_is_not_posted_twice(
         Fault::AcceptThenTimeout(Duration::from_secs(12)),
     );
     world
-        .publish(&[
-            item("t1", "Gemini answer lost in transit"),
-            item("seed", "Markets steady before the holiday"),
-        ])
+        .publish(&[item("t1", "Gemini answer lost in transit"), seed()])
         .await;
     world.wait_for_title("Gemini answer lost in transit").await;
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -193,7 +185,7 @@ async fn a_broken_channel_keeps_its_alerts_until_an_admin_fixes_it() {
     world.set_alert_channel(DEFAULT_CHANNEL_ID).await;
     world.subscribed(BOB, "Gemini", Some(OTHER_CHANNEL)).await;
 
-    let mut published = vec![item("seed", "Markets steady before the holiday")];
+    let mut published = vec![seed()];
     for (phase, fault) in [
         ("missing permissions", Fault::MissingPermissions),
         ("unknown channel", Fault::UnknownChannel),
@@ -346,7 +338,7 @@ async fn a_suspended_channel_is_reprobed_after_thirty_minutes_and_delivers_what_
         "Gemini kept three",
         "Gemini kept four",
     ];
-    let mut published = vec![item("seed", "Markets steady before the holiday")];
+    let mut published = vec![seed()];
     // Publishes the next title and waits until Alice has it (so the pass that handled it has
     // also decided about Bob's copy) and Bob's copy is recorded.
     let mut publish_next = async |n: usize| {
@@ -450,10 +442,7 @@ async fn a_refused_body_is_dropped_with_its_reason_and_never_resent_unchanged() 
         Fault::InvalidFormBody,
         2,
     );
-    let mut published = vec![
-        item("b1", "Gemini headline Discord refuses"),
-        item("seed", "Markets steady before the holiday"),
-    ];
+    let mut published = vec![item("b1", "Gemini headline Discord refuses"), seed()];
     world.publish(&published).await;
     let deadline = tokio::time::Instant::now() + WAIT;
     let reason = loop {
@@ -513,10 +502,7 @@ async fn gateway_drops_are_resumed_and_commands_still_answered() {
     }
     world.subscribed(BOB, "Zebra", None).await;
     world
-        .publish(&[
-            item("z1", "Zebra and Gemini after the reconnect"),
-            item("seed", "Markets steady before the holiday"),
-        ])
+        .publish(&[item("z1", "Zebra and Gemini after the reconnect"), seed()])
         .await;
     let message = world
         .wait_for_title("Zebra and Gemini after the reconnect")
@@ -540,7 +526,7 @@ async fn a_token_revoked_mid_run_stops_the_bot_and_keeps_the_alerts() {
         .publish(&[
             item("u1", "Gemini first after revocation"),
             item("u2", "Gemini second after revocation"),
-            item("seed", "Markets steady before the holiday"),
+            seed(),
         ])
         .await;
     let status = bot.wait_exit(WAIT).await;

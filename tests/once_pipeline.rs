@@ -1,8 +1,11 @@
 //! Black-box: the real binary's `once` against feeds served by a local HTTP server.
 
-mod common;
+mod support;
 
-use common::{item, once_json, rss, titles, RssItem, Setup};
+use support::binary::{command, newshound, once_json, titles};
+use support::config::Setup;
+use support::feeds::{item, respond, rss, RssItem};
+use support::world::OnceWorld;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -12,25 +15,6 @@ const HEADLINES: [&str; 4] = [
     "Amazon and Google launch a multicloud networking service",
     "Coupang apologizes after data breach affecting 33.7 million users",
 ];
-
-async fn serve(server: &MockServer, route: &str, body: String) {
-    Mock::given(method("GET"))
-        .and(path(route))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(body)
-                .insert_header("content-type", "application/rss+xml"),
-        )
-        .mount(server)
-        .await;
-}
-
-fn wire_config(setup: &Setup, server: &MockServer, subs: &str) -> std::path::PathBuf {
-    setup.write_config(&format!(
-        "[[sources]]\nname = \"Wire\"\nurl = \"{}/feed.xml\"\n\n{subs}",
-        server.uri()
-    ))
-}
 
 const META_GEMINI_SUBS: &str = r#"
 [[subscriptions]]
@@ -51,18 +35,12 @@ channel = "ai"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_items_alert_once_and_never_again() {
-    let server = MockServer::start().await;
-    let setup = Setup::new();
-    let config = wire_config(&setup, &server, META_GEMINI_SUBS);
-    let old = [item(
-        "old-1",
-        "Markets open higher on Monday",
-        "https://wire.example/old-1",
-    )];
-    serve(&server, "/feed.xml", rss(&old)).await;
+    let world = OnceWorld::new(META_GEMINI_SUBS).await;
+    let old = [item("old-1", "Markets open higher on Monday").link("https://wire.example/old-1")];
+    world.publish(&old).await;
 
     // First poll: everything is recorded, nothing alerts.
-    let first = once_json(&config);
+    let first = world.once_json();
     assert!(
         first.alerts.is_empty(),
         "first poll must not alert: {:?}",
@@ -73,31 +51,22 @@ async fn new_items_alert_once_and_never_again() {
     let mut items: Vec<RssItem<'_>> = HEADLINES
         .iter()
         .enumerate()
-        .map(|(i, t)| RssItem {
-            guid: Some(["h0", "h1", "h2", "h3"][i]),
-            title: t,
-            link: [
-                "https://wire.example/a",
-                "https://wire.example/b",
-                "https://wire.example/c",
-                "https://wire.example/d",
-            ][i],
-            date: "Sun, 29 Nov 2026 09:00:00 GMT",
-            description: "",
+        .zip(["a", "b", "c", "d"])
+        .map(|((i, t), path)| {
+            item(["h0", "h1", "h2", "h3"][i], t).link(format!("https://wire.example/{path}"))
         })
         .collect();
-    items.push(RssItem {
-        guid: Some("n1"),
-        title: "New metadata standard for photo archives",
-        link: "https://wire.example/meta/photo-metadata",
-        date: "Sun, 29 Nov 2026 09:00:00 GMT",
-        description: "A metaverse of metadata, says a meta-analysis. See https://wire.example/meta/ for more.",
-    });
+    items.push(
+        item("n1", "New metadata standard for photo archives")
+            .link("https://wire.example/meta/photo-metadata")
+            .description(
+                "A metaverse of metadata, says a meta-analysis. See https://wire.example/meta/ for more.",
+            ),
+    );
     items.extend(old);
-    server.reset().await;
-    serve(&server, "/feed.xml", rss(&items)).await;
+    world.publish(&items).await;
 
-    let second = once_json(&config);
+    let second = world.once_json();
     let alerts = second.alerts;
     // Item 0 matches Meta and Gemini for alice (one alert in #news listing both) and Gemini for
     // bob (#ai); item 1 matches Meta for alice. Nothing else.
@@ -127,133 +96,68 @@ async fn new_items_alert_once_and_never_again() {
     }
 
     // Third run (a new process: also a restart): nothing.
-    let third = once_json(&config);
+    let third = world.once_json();
     assert!(third.alerts.is_empty(), "{:?}", titles(&third.alerts));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
 async fn rewritten_feed_does_not_realert() {
-    let server = MockServer::start().await;
-    let setup = Setup::new();
-    let config = wire_config(
-        &setup,
-        &server,
-        "[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n",
-    );
-    let a = RssItem {
-        guid: Some("g-a"),
-        title: "Meta signs Gemini deal with Google",
-        link: "https://wire.example/a",
-        date: "Sun, 29 Nov 2026 09:00:00 GMT",
-        description: "",
-    };
-    let b = RssItem {
-        guid: Some("g-b"),
-        title: "Meta faces EU probe over WhatsApp AI",
-        link: "https://wire.example/b",
-        date: "Sun, 29 Nov 2026 08:00:00 GMT",
-        description: "",
-    };
-    serve(
-        &server,
-        "/feed.xml",
-        rss(&[item(
-            "g-0",
-            "Weather calm across the region today",
-            "https://wire.example/0",
-        )]),
-    )
-    .await;
-    assert!(once_json(&config).alerts.is_empty());
-    server.reset().await;
-    serve(&server, "/feed.xml", rss(&[a, b])).await;
-    assert_eq!(once_json(&config).alerts.len(), 2);
+    let world = OnceWorld::started("[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n").await;
+    let a = item("g-a", "Meta signs Gemini deal with Google").link("https://wire.example/a");
+    let b = item("g-b", "Meta faces EU probe over WhatsApp AI")
+        .link("https://wire.example/b")
+        .date("Sun, 29 Nov 2026 08:00:00 GMT");
+    world.publish(&[a, b]).await;
+    assert_eq!(world.once_json().alerts.len(), 2);
 
     let variants: Vec<(&str, Vec<RssItem<'_>>)> = vec![
         (
             "reordered",
             vec![
-                RssItem {
-                    guid: Some("g-b"),
-                    title: "Meta faces EU probe over WhatsApp AI",
-                    link: "https://wire.example/b",
-                    date: "Sun, 29 Nov 2026 08:00:00 GMT",
-                    description: "",
-                },
-                RssItem {
-                    guid: Some("g-a"),
-                    title: "Meta signs Gemini deal with Google",
-                    link: "https://wire.example/a",
-                    date: "Sun, 29 Nov 2026 09:00:00 GMT",
-                    description: "",
-                },
+                item("g-b", "Meta faces EU probe over WhatsApp AI")
+                    .link("https://wire.example/b")
+                    .date("Sun, 29 Nov 2026 08:00:00 GMT"),
+                item("g-a", "Meta signs Gemini deal with Google").link("https://wire.example/a"),
             ],
         ),
         (
             "pubDate rewritten",
-            vec![RssItem {
-                guid: Some("g-a"),
-                title: "Meta signs Gemini deal with Google",
-                link: "https://wire.example/a",
-                date: "Mon, 30 Nov 2026 11:00:00 GMT",
-                description: "",
-            }],
+            vec![item("g-a", "Meta signs Gemini deal with Google")
+                .link("https://wire.example/a")
+                .date("Mon, 30 Nov 2026 11:00:00 GMT")],
         ),
         (
             "guid changed, link kept",
-            vec![RssItem {
-                guid: Some("g-a-v2"),
-                title: "Meta signs Gemini deal with Google (updated)",
-                link: "https://wire.example/a",
-                date: "Sun, 29 Nov 2026 09:00:00 GMT",
-                description: "",
-            }],
+            vec![
+                item("g-a-v2", "Meta signs Gemini deal with Google (updated)")
+                    .link("https://wire.example/a"),
+            ],
         ),
         (
             "guid and link changed, title kept",
-            vec![RssItem {
-                guid: Some("g-b-v3"),
-                title: "Meta faces EU probe over WhatsApp AI",
-                link: "https://wire.example/b-amp",
-                date: "Sun, 29 Nov 2026 08:00:00 GMT",
-                description: "",
-            }],
+            vec![item("g-b-v3", "Meta faces EU probe over WhatsApp AI")
+                .link("https://wire.example/b-amp")
+                .date("Sun, 29 Nov 2026 08:00:00 GMT")],
         ),
         (
             "tracking parameters added",
-            vec![RssItem {
-                guid: None,
-                title: "Meta signs a Gemini deal",
-                link: "https://wire.example/a?utm_source=rss&utm_campaign=x&fbclid=123#comments",
-                date: "Sun, 29 Nov 2026 09:00:00 GMT",
-                description: "",
-            }],
+            vec![item("", "Meta signs a Gemini deal")
+                .without_guid()
+                .link("https://wire.example/a?utm_source=rss&utm_campaign=x&fbclid=123#comments")],
         ),
         (
             "old item slides back",
             vec![
-                RssItem {
-                    guid: Some("g-b"),
-                    title: "Meta faces EU probe over WhatsApp AI",
-                    link: "https://wire.example/b",
-                    date: "Sun, 29 Nov 2026 08:00:00 GMT",
-                    description: "",
-                },
-                RssItem {
-                    guid: Some("g-a"),
-                    title: "Meta signs Gemini deal with Google",
-                    link: "https://wire.example/a",
-                    date: "Sun, 29 Nov 2026 09:00:00 GMT",
-                    description: "",
-                },
+                item("g-b", "Meta faces EU probe over WhatsApp AI")
+                    .link("https://wire.example/b")
+                    .date("Sun, 29 Nov 2026 08:00:00 GMT"),
+                item("g-a", "Meta signs Gemini deal with Google").link("https://wire.example/a"),
             ],
         ),
     ];
     for (what, items) in variants {
-        server.reset().await;
-        serve(&server, "/feed.xml", rss(&items)).await;
-        let run = once_json(&config);
+        world.publish(&items).await;
+        let run = world.once_json();
         assert!(
             run.alerts.is_empty(),
             "{what}: re-alerted {:?}",
@@ -264,125 +168,107 @@ async fn rewritten_feed_does_not_realert() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etag_is_sent_back_and_304_means_unchanged() {
-    let server = MockServer::start().await;
-    let setup = Setup::new();
-    let config = wire_config(&setup, &server, "");
+    let world = OnceWorld::new("").await;
     Mock::given(method("GET"))
         .and(path("/feed.xml"))
         .and(header("if-none-match", "\"v1\""))
         .respond_with(ResponseTemplate::new(304))
         .with_priority(1)
         .expect(1)
-        .mount(&server)
+        .mount(&world.feeds)
         .await;
     Mock::given(method("GET"))
         .and(path("/feed.xml"))
         .respond_with(
             ResponseTemplate::new(200)
                 .insert_header("etag", "\"v1\"")
-                .set_body_string(rss(&[item(
-                    "x",
-                    "Quiet day for markets in Asia",
-                    "https://wire.example/x",
-                )])),
+                .set_body_string(rss(&[
+                    item("x", "Quiet day for markets in Asia").link("https://wire.example/x")
+                ])),
         )
         .with_priority(2)
         .expect(1)
-        .mount(&server)
+        .mount(&world.feeds)
         .await;
-    once_json(&config);
-    let second = once_json(&config);
+    world.once_json();
+    let second = world.once_json();
     assert!(
         second.stderr.contains("Wire: unchanged"),
         "{}",
         second.stderr
     );
-    server.verify().await;
+    world.feeds.verify().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
 async fn failing_sources_fail_alone_and_back_off() {
-    let server = MockServer::start().await;
-    let setup = Setup::new();
-    Mock::given(method("GET"))
-        .and(path("/500.xml"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/slow.xml"))
-        .respond_with(
+    let sources = ["500", "slow", "loop", "huge", "broken", "gone", "good"];
+    let world = OnceWorld::custom(|feeds| {
+        let mut body = String::new();
+        for s in sources {
+            body.push_str(&format!(
+                "[[sources]]\nname = \"{s}\"\nurl = \"{feeds}/{s}.xml\"\nbackfill = 5\n\n"
+            ));
+        }
+        body + "[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n"
+    })
+    .await;
+    let config = &world.config;
+    let text = std::fs::read_to_string(config)
+        .unwrap()
+        .replace("[fetch]\n", "[fetch]\nmax_body_bytes = 16384\n");
+    std::fs::write(config, text).unwrap();
+    world.respond("/500.xml", ResponseTemplate::new(503)).await;
+    world
+        .respond(
+            "/slow.xml",
             ResponseTemplate::new(200)
                 .set_body_string(rss(&[]))
                 .set_delay(std::time::Duration::from_secs(8)),
         )
-        .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/loop.xml"))
-        .respond_with(ResponseTemplate::new(302).insert_header("location", "/loop.xml"))
-        .mount(&server)
+    world
+        .respond(
+            "/loop.xml",
+            ResponseTemplate::new(302).insert_header("location", "/loop.xml"),
+        )
         .await;
-    Mock::given(method("GET"))
-        .and(path("/huge.xml"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
-            "<rss version=\"2.0\"><channel><title>{}</title></channel></rss>",
-            "x".repeat(64 * 1024)
-        )))
-        .mount(&server)
+    world
+        .respond(
+            "/huge.xml",
+            ResponseTemplate::new(200).set_body_string(format!(
+                "<rss version=\"2.0\"><channel><title>{}</title></channel></rss>",
+                "x".repeat(64 * 1024)
+            )),
+        )
         .await;
-    Mock::given(method("GET"))
-        .and(path("/broken.xml"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(
-            "<rss version=\"2.0\"><channel><title>Half</title><item><title>Cut off",
-        ))
-        .mount(&server)
+    world
+        .respond(
+            "/broken.xml",
+            ResponseTemplate::new(200).set_body_string(
+                "<rss version=\"2.0\"><channel><title>Half</title><item><title>Cut off",
+            ),
+        )
         .await;
-    Mock::given(method("GET"))
-        .and(path("/gone.xml"))
-        .respond_with(ResponseTemplate::new(410))
-        .mount(&server)
+    world.respond("/gone.xml", ResponseTemplate::new(410)).await;
+    world
+        .serve(
+            "/good.xml",
+            rss(&[
+                item("g", "Meta opens a new data centre in Denmark").link("https://wire.example/g")
+            ]),
+        )
         .await;
-    serve(
-        &server,
-        "/good.xml",
-        rss(&[item(
-            "g",
-            "Meta opens a new data centre in Denmark",
-            "https://wire.example/g",
-        )]),
-    )
-    .await;
-    let mut body = String::new();
-    let sources = ["500", "slow", "loop", "huge", "broken", "gone", "good"];
-    for s in sources {
-        body.push_str(&format!(
-            "[[sources]]\nname = \"{s}\"\nurl = \"{}/{s}.xml\"\nbackfill = 5\n\n",
-            server.uri()
-        ));
-    }
-    body.push_str("[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n");
-    let config = setup.write_config(&body);
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("[fetch]\n", "[fetch]\nmax_body_bytes = 16384\n");
-    std::fs::write(&config, text).unwrap();
 
-    let run = once_json(&config);
+    let run = world.once_json();
     assert_eq!(
         titles(&run.alerts),
         vec!["Meta opens a new data centre in Denmark"],
         "{}",
         run.stderr
     );
-    let line = |name: &str| {
-        run.stderr
-            .lines()
-            .find(|l| l.starts_with(&format!("{name}: ")))
-            .unwrap_or_default()
-            .to_string()
-    };
+    let line = |name: &str| run.line(name);
     assert!(
         line("500").contains("FAILED")
             && line("500").contains("503")
@@ -414,7 +300,7 @@ async fn failing_sources_fail_alone_and_back_off() {
     assert!(line("good").contains("1 alerts"), "{}", line("good"));
 
     // The next pass leaves the failing sources alone until their back-off ends.
-    let again = once_json(&config);
+    let again = world.once_json();
     assert!(
         again.stderr.contains("500: skipped (backing off until"),
         "{}",
@@ -427,7 +313,7 @@ async fn failing_sources_fail_alone_and_back_off() {
     );
 
     // And `sources` shows admins why.
-    let out = common::newshound(&["sources", "--config", config.to_str().unwrap()]);
+    let out = newshound(&["sources", "--config", config.to_str().unwrap()]);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(
@@ -460,7 +346,7 @@ name = "Tech wire"
 url = "https://example.com/feed.xml"
 "#,
     );
-    let out = common::newshound(&["check-config", "--config", config.to_str().unwrap()]);
+    let out = newshound(&["check-config", "--config", config.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -483,7 +369,7 @@ url = "https://example.com/feed.xml"
 fn shipped_configs_are_valid() {
     for name in ["demo.toml", "example.toml"] {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/").to_string() + name;
-        let out = common::newshound(&["check-config", "--config", &path]);
+        let out = newshound(&["check-config", "--config", &path]);
         assert!(
             out.status.success(),
             "{name}: {}",
@@ -518,14 +404,15 @@ async fn quirky_feeds_over_http_still_yield_items() {
         .chain(["truncated.xml", "html_page.html"].iter())
     {
         let body = std::fs::read(format!("{dir}/{name}")).unwrap();
-        Mock::given(method("GET"))
-            .and(path(format!("/{name}")))
-            .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
-            .mount(&server)
-            .await;
+        respond(
+            &server,
+            &format!("/{name}"),
+            ResponseTemplate::new(200).set_body_bytes(body),
+        )
+        .await;
     }
     for name in quirky {
-        let out = common::newshound(&[
+        let out = newshound(&[
             "fetch",
             &format!("{}/{name}", server.uri()),
             "--output",
@@ -598,28 +485,20 @@ async fn quirky_feeds_over_http_still_yield_items() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_prints_to_console_and_stops_cleanly_on_sigterm() {
-    let server = MockServer::start().await;
-    serve(
-        &server,
-        "/feed.xml",
-        rss(&[item(
-            "a",
-            "Meta opens a new office in Lisbon",
-            "https://wire.example/a",
-        )]),
-    )
+    let world = OnceWorld::custom(|feeds| {
+        format!(
+            "[defaults]\nschedule = \"* * * * * *\"\nbackfill = 1\n\n[[sources]]\nname = \"Wire\"\nurl = \"{feeds}/feed.xml\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n"
+        )
+    })
     .await;
-    let setup = Setup::new();
-    let config = setup.write_config(&format!(
-        "[defaults]\nschedule = \"* * * * * *\"\nbackfill = 1\n\n[[sources]]\nname = \"Wire\"\nurl = \"{}/feed.xml\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Meta\"\n",
-        server.uri()
-    ));
+    world
+        .publish(&[item("a", "Meta opens a new office in Lisbon").link("https://wire.example/a")])
+        .await;
+    let (setup, config) = (&world.setup, &world.config);
     let stdout_path = setup.path("stdout.txt");
     let stdout = std::fs::File::create(&stdout_path).unwrap();
     let stderr = std::fs::File::create(setup.path("stderr.txt")).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newshound"))
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env_remove("DISCORD_TOKEN")
+    let mut child = command(&["run", "--config", config.to_str().unwrap()])
         .env("NEWSHOUND_LOG", "info")
         .stdout(stdout)
         .stderr(stderr)
@@ -659,49 +538,25 @@ async fn run_prints_to_console_and_stops_cleanly_on_sigterm() {
         1,
         "{printed}"
     );
-    assert!(once_json(&config).alerts.is_empty());
+    assert!(world.once_json().alerts.is_empty());
 }
 
 /// When the matched word is deep in the text, the alert's summary shows the sentence with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summary_shows_why_an_item_matched() {
-    let server = MockServer::start().await;
-    let setup = Setup::new();
-    let config = wire_config(
-        &setup,
-        &server,
-        "[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n",
-    );
-    serve(
-        &server,
-        "/feed.xml",
-        rss(&[item(
-            "seed",
-            "Quiet start for European markets",
-            "https://wire.example/seed",
-        )]),
-    )
-    .await;
-    once_json(&config);
+    let world =
+        OnceWorld::started("[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n").await;
     let description = "<p>Smartphone makers gathered in Barcelona this week for the annual trade show.</p>\
         <p>Foldable screens dominated the floor, with five new models on display.</p>\
         <p>Battery life remained the main complaint among reviewers who tested them.</p>\
         <p>One vendor said its assistant now runs on Google's Gemini models entirely on the device.</p>\
         <p>The post Phones at the show appeared first on Wire.</p>";
-    server.reset().await;
-    serve(
-        &server,
-        "/feed.xml",
-        rss(&[RssItem {
-            guid: Some("deep"),
-            title: "What we saw at the phone show",
-            link: "https://wire.example/deep",
-            date: "Sun, 29 Nov 2026 09:00:00 GMT",
-            description,
-        }]),
-    )
-    .await;
-    let run = once_json(&config);
+    world
+        .publish(&[item("deep", "What we saw at the phone show")
+            .link("https://wire.example/deep")
+            .description(description)])
+        .await;
+    let run = world.once_json();
     assert_eq!(run.alerts.len(), 1, "{}", run.stderr);
     let summary = run.alerts[0]["summary"].as_str().unwrap();
     assert!(
@@ -724,67 +579,34 @@ async fn summary_shows_why_an_item_matched() {
 /// fetched never blocks the alert.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn title_only_items_get_their_summary_from_the_article_page() {
-    let server = MockServer::start().await;
-    let setup = Setup::new();
-    let config = wire_config(
-        &setup,
-        &server,
-        "[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n",
-    );
-    serve(
-        &server,
-        "/feed.xml",
-        rss(&[item(
-            "seed",
-            "Quiet start for European markets",
-            "https://wire.example/seed",
-        )]),
-    )
-    .await;
-    once_json(&config);
+    let world =
+        OnceWorld::started("[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n").await;
     let page = r#"<!doctype html><html><head><title>Gemini on watches</title>
         <meta property="og:description" content="Google brings its Gemini assistant to smart watches, starting with two models sold in Europe.">
         <meta property="og:image" content="/img/watch.jpg"></head>
         <body><nav>Home | World | Tech</nav><article><p>Google said on Sunday that Gemini will run on watches.</p></article><footer>© Wire</footer></body></html>"#;
-    server.reset().await;
-    Mock::given(method("GET"))
-        .and(path("/articles/watch"))
-        .respond_with(
+    let watch_link = format!("{}/articles/watch", world.uri());
+    let missing_link = format!("{}/articles/missing", world.uri());
+    world
+        .publish(&[
+            item("w", "Gemini comes to smart watches").link(&watch_link),
+            item("m", "Gemini update delayed")
+                .link(&missing_link)
+                .date("Sun, 29 Nov 2026 08:00:00 GMT"),
+        ])
+        .await;
+    world
+        .respond(
+            "/articles/watch",
             ResponseTemplate::new(200)
                 .set_body_string(page)
                 .insert_header("content-type", "text/html"),
         )
-        .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/articles/missing"))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&server)
+    world
+        .respond("/articles/missing", ResponseTemplate::new(404))
         .await;
-    let watch_link = format!("{}/articles/watch", server.uri());
-    let missing_link = format!("{}/articles/missing", server.uri());
-    serve(
-        &server,
-        "/feed.xml",
-        rss(&[
-            RssItem {
-                guid: Some("w"),
-                title: "Gemini comes to smart watches",
-                link: &watch_link,
-                date: "Sun, 29 Nov 2026 09:00:00 GMT",
-                description: "",
-            },
-            RssItem {
-                guid: Some("m"),
-                title: "Gemini update delayed",
-                link: &missing_link,
-                date: "Sun, 29 Nov 2026 08:00:00 GMT",
-                description: "",
-            },
-        ]),
-    )
-    .await;
-    let run = once_json(&config);
+    let run = world.once_json();
     assert_eq!(run.alerts.len(), 2, "{}", run.stderr);
     let watch = run
         .alerts
@@ -798,7 +620,10 @@ async fn title_only_items_get_their_summary_from_the_article_page() {
             .starts_with("Google brings its Gemini assistant"),
         "{watch}"
     );
-    assert_eq!(watch["image"], format!("{}/img/watch.jpg", server.uri()));
+    assert_eq!(
+        watch["image"],
+        format!("{}/img/watch.jpg", world.feeds.uri())
+    );
     let missing = run
         .alerts
         .iter()
@@ -813,24 +638,14 @@ async fn title_only_items_get_their_summary_from_the_article_page() {
 #[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
 async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
     use wiremock::matchers::body_string_contains;
-    let server = MockServer::start().await;
-    let setup = Setup::new();
-    let config = setup.write_config(&format!(
-        "[defaults]\narticle_min_chars = 0\n\n[summarizer]\nkind = \"openai\"\nbase_url = \"{0}/v1\"\nmodel = \"test-model\"\ntimeout_secs = 1\nmax_per_hour = 3\n\n[[sources]]\nname = \"Wire\"\nurl = \"{0}/feed.xml\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n",
-        server.uri()
-    ));
-    serve(
-        &server,
-        "/feed.xml",
-        rss(&[item(
-            "seed",
-            "Quiet start for European markets",
-            "https://wire.example/seed",
-        )]),
-    )
+    let world = OnceWorld::custom(|feeds| {
+        format!(
+            "[defaults]\narticle_min_chars = 0\n\n[summarizer]\nkind = \"openai\"\nbase_url = \"{feeds}/v1\"\nmodel = \"test-model\"\ntimeout_secs = 1\nmax_per_hour = 3\n\n[[sources]]\nname = \"Wire\"\nurl = \"{feeds}/feed.xml\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Gemini\"\n"
+        )
+    })
     .await;
-    once_json(&config);
-    server.reset().await;
+    world.baseline().await;
+    world.feeds.reset().await;
     let answer = |text: &str| serde_json::json!({"choices": [{"message": {"role": "assistant", "content": text}}]});
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
@@ -838,7 +653,7 @@ async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
         .respond_with(ResponseTemplate::new(200).set_body_json(answer(
             "Google released Gemini A to developers. It is faster than the last model.",
         )))
-        .mount(&server)
+        .mount(&world.feeds)
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
@@ -848,7 +663,7 @@ async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
                 .set_body_json(answer("Too late to matter, this answer."))
                 .set_delay(std::time::Duration::from_secs(3)),
         )
-        .mount(&server)
+        .mount(&world.feeds)
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
@@ -856,7 +671,7 @@ async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
         .respond_with(
             ResponseTemplate::new(200).set_body_json(serde_json::json!({"unexpected": true})),
         )
-        .mount(&server)
+        .mount(&world.feeds)
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
@@ -866,41 +681,45 @@ async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
                 .set_body_json(answer("Should never be asked: the budget is spent.")),
         )
         .expect(0)
-        .mount(&server)
+        .mount(&world.feeds)
         .await;
-    let items: Vec<RssItem<'_>> = ["A", "B", "C", "D"]
-        .iter()
-        .enumerate()
-        .map(|(i, _)| RssItem {
-            guid: Some(["a", "b", "c", "d"][i]),
-            title: [
-                "Gemini A ships",
-                "Gemini B ships",
-                "Gemini C ships",
-                "Gemini D ships",
-            ][i],
-            link: [
-                "https://wire.example/a",
-                "https://wire.example/b",
-                "https://wire.example/c",
-                "https://wire.example/d",
-            ][i],
-            date: [
-                "Sun, 29 Nov 2026 09:00:00 GMT",
-                "Sun, 29 Nov 2026 09:01:00 GMT",
-                "Sun, 29 Nov 2026 09:02:00 GMT",
-                "Sun, 29 Nov 2026 09:03:00 GMT",
-            ][i],
-            description: [
-                "Feed text about model A.",
-                "Feed text about model B.",
-                "Feed text about model C.",
-                "Feed text about model D.",
-            ][i],
-        })
-        .collect();
-    serve(&server, "/feed.xml", rss(&items)).await;
-    let run = once_json(&config);
+    let items: Vec<RssItem<'_>> = [
+        (
+            "a",
+            "Gemini A ships",
+            "Sun, 29 Nov 2026 09:00:00 GMT",
+            "Feed text about model A.",
+        ),
+        (
+            "b",
+            "Gemini B ships",
+            "Sun, 29 Nov 2026 09:01:00 GMT",
+            "Feed text about model B.",
+        ),
+        (
+            "c",
+            "Gemini C ships",
+            "Sun, 29 Nov 2026 09:02:00 GMT",
+            "Feed text about model C.",
+        ),
+        (
+            "d",
+            "Gemini D ships",
+            "Sun, 29 Nov 2026 09:03:00 GMT",
+            "Feed text about model D.",
+        ),
+    ]
+    .into_iter()
+    .map(|(guid, title, date, text)| {
+        item(guid, title)
+            .link(format!("https://wire.example/{guid}"))
+            .date(date)
+            .description(text)
+    })
+    .collect();
+    // In addition to the summarizer mocks: no reset.
+    world.serve("/feed.xml", rss(&items)).await;
+    let run = world.once_json();
     assert_eq!(run.alerts.len(), 4, "{}", run.stderr);
     let summary = |t: &str| {
         run.alerts.iter().find(|a| a["title"] == t).unwrap()["summary"]
@@ -927,7 +746,7 @@ async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
         "Feed text about model D.",
         "budget exhausted falls back"
     );
-    server.verify().await;
+    world.feeds.verify().await;
 }
 
 /// `once` compiles the subscriptions (a million on a big bot: seconds and ~150 MB) only when a
@@ -943,15 +762,8 @@ fn once_compiles_subscriptions_only_when_an_item_can_alert() {
     ));
     // With info logs, to see whether the subscriptions were compiled.
     let once_logged = || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_newshound"))
-            .args([
-                "once",
-                "--config",
-                config.to_str().unwrap(),
-                "--output",
-                "json",
-            ])
-            .env_remove("DISCORD_TOKEN")
+        let out = command(&["once", "--config", config.to_str().unwrap()])
+            .args(["--output", "json"])
             .env("NEWSHOUND_LOG", "info")
             .output()
             .unwrap();
@@ -961,13 +773,13 @@ fn once_compiles_subscriptions_only_when_an_item_can_alert() {
             String::from_utf8_lossy(&out.stderr).to_string(),
         )
     };
-    let old = || item("old-1", "Markets open higher", "https://wire.example/old-1");
+    let old = || item("old-1", "Markets open higher").link("https://wire.example/old-1");
     std::fs::write(&feed, rss(&[old()])).unwrap();
     let (_, first) = once_logged();
     assert!(first.contains("first poll"), "{first}");
     assert!(!first.contains("subscriptions compiled"), "{first}");
 
-    let new = item("g-1", HEADLINES[0], "https://wire.example/g-1");
+    let new = item("g-1", HEADLINES[0]).link("https://wire.example/g-1");
     std::fs::write(&feed, rss(&[new, old()])).unwrap();
     let (alerts, second) = once_logged();
     assert!(second.contains("subscriptions compiled"), "{second}");

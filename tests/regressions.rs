@@ -1,13 +1,15 @@
 //! Regression tests named after the bug they pin (issue 11's defects), black-box where a
 //! user would see them.
 
-mod common;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{item, once_json, rss, Setup};
+use support::binary::{command, once_json};
+use support::config::Setup;
+use support::feeds::{item, rss, rss_response};
 
 /// Two local feed files as sources, and alice subscribed to "Meta".
 fn two_sources(setup: &Setup) -> std::path::PathBuf {
@@ -15,16 +17,12 @@ fn two_sources(setup: &Setup) -> std::path::PathBuf {
     let herald = setup.path("herald.xml");
     std::fs::write(
         &wire,
-        rss(&[item("w0", "Markets open higher", "https://wire.example/0")]),
+        rss(&[item("w0", "Markets open higher").link("https://wire.example/0")]),
     )
     .unwrap();
     std::fs::write(
         &herald,
-        rss(&[item(
-            "h0",
-            "Rain expected on Tuesday",
-            "https://herald.example/0",
-        )]),
+        rss(&[item("h0", "Rain expected on Tuesday").link("https://herald.example/0")]),
     )
     .unwrap();
     setup.write_config(&format!(
@@ -49,16 +47,16 @@ fn same_story_same_cycle_two_alerts() {
     std::fs::write(
         setup.path("wire.xml"),
         rss(&[
-            item("w0", "Markets open higher", "https://wire.example/0"),
-            item("w1", title, "https://wire.example/meta-glasses"),
+            item("w0", "Markets open higher").link("https://wire.example/0"),
+            item("w1", title).link("https://wire.example/meta-glasses"),
         ]),
     )
     .unwrap();
     std::fs::write(
         setup.path("herald.xml"),
         rss(&[
-            item("h0", "Rain expected on Tuesday", "https://herald.example/0"),
-            item("h1", title, "https://herald.example/2026/meta-glasses"),
+            item("h0", "Rain expected on Tuesday").link("https://herald.example/0"),
+            item("h1", title).link("https://herald.example/2026/meta-glasses"),
         ]),
     )
     .unwrap();
@@ -102,13 +100,11 @@ async fn counting_feed() -> (wiremock::MockServer, Arc<AtomicUsize>) {
     let server = wiremock::MockServer::start().await;
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&hits);
-    let body = rss(&[item("a", "Markets open higher", "https://wire.example/a")]);
+    let body = rss(&[item("a", "Markets open higher").link("https://wire.example/a")]);
     wiremock::Mock::given(wiremock::matchers::method("GET"))
         .respond_with(move |_: &wiremock::Request| {
             counter.fetch_add(1, Ordering::SeqCst);
-            wiremock::ResponseTemplate::new(200)
-                .set_body_string(body.clone())
-                .insert_header("content-type", "application/rss+xml")
+            rss_response(body.clone())
         })
         .mount(&server)
         .await;
@@ -131,10 +127,7 @@ async fn jitter_longer_than_the_schedule() {
     )
     .unwrap();
     let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newshound"))
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env_remove("DISCORD_TOKEN")
-        .env("NEWSHOUND_LOG", "warn")
+    let mut child = command(&["run", "--config", config.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

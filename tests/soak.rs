@@ -6,8 +6,6 @@
 //! CI runs ~35 s of churn. For a longer run: `NEWSHOUND_SOAK_SECS=1800 cargo test --release
 //! --test soak -- --nocapture` (see RELIABILITY-discord.md).
 
-mod common;
-mod harness;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,10 +13,11 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{rss, RssItem};
-use harness::{embed_title, member_cmd, reply_text, World, ALICE};
 use rand::{Rng as _, SeedableRng as _};
-use support::fake_discord::{FakeConfig, Fault, Route};
+use support::commands::{embed_title, member_cmd, reply_text, ALICE};
+use support::fake_discord::{FakeConfig, FakeDiscord, Fault, Route};
+use support::feeds::{item, rss, RssItem};
+use support::world::{World, WAIT};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
@@ -90,13 +89,7 @@ impl Respond for ChangingFeed {
             .collect();
         let items: Vec<RssItem<'_>> = entries
             .iter()
-            .map(|(guid, title, link)| RssItem {
-                guid: Some(guid),
-                title,
-                link,
-                date: "Sun, 29 Nov 2026 09:00:00 GMT",
-                description: "",
-            })
+            .map(|(guid, title, link)| item(guid, title).link(link))
             .collect();
         ResponseTemplate::new(200).set_body_string(rss(&items))
     }
@@ -162,7 +155,7 @@ async fn soak_with_random_discord_faults_stays_flat_and_delivers_everything_once
             .await;
     }
     let bot = world.start_bot();
-    world.fake.wait_for_identify(harness::WAIT).await;
+    world.fake.wait_for_identify(WAIT).await;
     world.wait_sources_initialized(&bot, SOURCES as i64).await;
     *churn.started.lock().unwrap() = Some(Instant::now());
 
@@ -249,9 +242,11 @@ async fn soak_with_random_discord_faults_stays_flat_and_delivers_everything_once
     // Still answering commands after all the gateway drops.
     world
         .fake
-        .wait_until("the gateway reconnected", harness::WAIT, |f| {
-            f.gateway_connected()
-        })
+        .wait_until(
+            "the gateway reconnected",
+            WAIT,
+            FakeDiscord::gateway_connected,
+        )
         .await;
     let r = world.command(member_cmd("help", ALICE).build()).await;
     assert!(!reply_text(&r).is_empty());

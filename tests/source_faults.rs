@@ -10,7 +10,7 @@
 //!    one after; `once --force` alerts exactly those two (nothing lost);
 //! 4. one more pass alerts nothing (nothing twice).
 
-mod common;
+mod support;
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -21,30 +21,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::{rss, titles, RssItem, Setup};
+use support::binary::{newshound, once_json, once_json_with, titles, OnceRun};
+use support::config::Setup;
+use support::feeds::{item, respond, rss, rss_response, serve, RssItem};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 // ---- the script ---------------------------------------------------------------------------
-
-/// One `once` run: the alerts (one JSON object per stdout line) and the per-source summary.
-struct Pass {
-    alerts: Vec<serde_json::Value>,
-    stderr: String,
-}
-
-impl Pass {
-    /// The summary line of source `name` (`Flaky: FAILED: ...`).
-    fn line(&self, name: &str) -> String {
-        self.stderr
-            .lines()
-            .find(|l| l.starts_with(&format!("{name}: ")))
-            .unwrap_or_default()
-            .to_string()
-    }
-}
 
 /// One row of `newshound sources`.
 #[derive(Debug)]
@@ -73,13 +58,7 @@ fn stories(prefix: &str, n: usize) -> String {
     let guids: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
     let items: Vec<RssItem<'_>> = (0..n)
         .rev()
-        .map(|i| RssItem {
-            guid: Some(&guids[i]),
-            title: &titles[i],
-            link: &links[i],
-            date: "Sun, 29 Nov 2026 09:00:00 GMT",
-            description: "",
-        })
+        .map(|i| item(&guids[i], &titles[i]).link(&links[i]))
         .collect();
     rss(&items)
 }
@@ -119,30 +98,13 @@ impl Bench {
         serve(&self.other, "/feed.xml", stories("other", n)).await;
     }
 
-    fn pass(&self, force: bool) -> Pass {
-        let config = self.config.to_str().unwrap();
-        let mut args = vec!["once", "--config", config, "--output", "json"];
-        if force {
-            args.push("--force");
-        }
-        let out = common::newshound(&args);
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(
-            out.status.success(),
-            "once must exit 0 whatever a source does: {stderr}\n{stdout}"
-        );
-        let alerts = stdout
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect();
-        Pass { alerts, stderr }
+    fn pass(&self, force: bool) -> OnceRun {
+        once_json_with(&self.config, if force { &["--force"] } else { &[] })
     }
 
     /// `newshound sources`, parsed.
     fn sources(&self) -> HashMap<String, Health> {
-        let out = common::newshound(&["sources", "--config", self.config.to_str().unwrap()]);
+        let out = newshound(&["sources", "--config", self.config.to_str().unwrap()]);
         let table = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(
             out.status.success(),
@@ -267,23 +229,33 @@ impl Bench {
     }
 }
 
-async fn serve(server: &MockServer, route: &str, body: String) {
-    respond(
-        server,
-        route,
-        ResponseTemplate::new(200)
-            .set_body_string(body)
-            .insert_header("content-type", "application/rss+xml"),
-    )
-    .await;
+/// `Flaky` on a wiremock server of its own, through step 1 (healthy); the server is then left
+/// empty for the test to mount the fault.
+async fn healthy_wiremock_bench() -> (MockServer, Bench) {
+    let flaky = MockServer::start().await;
+    let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
+    serve(&flaky, "/feed.xml", flaky_feed(1)).await;
+    bench.healthy();
+    flaky.reset().await;
+    (flaky, bench)
 }
 
-async fn respond(server: &MockServer, route: &str, template: ResponseTemplate) {
-    Mock::given(method("GET"))
-        .and(path(route))
-        .respond_with(template)
-        .mount(server)
-        .await;
+/// `Flaky` serves its feed again, with one item from during the outage and one after.
+async fn serve_again(flaky: &MockServer) {
+    flaky.reset().await;
+    serve(flaky, "/feed.xml", flaky_feed(3)).await;
+}
+
+/// A wiremock-served `Flaky` that answers `healthy` for step 1, then `recovered` for steps 3
+/// and 4: a quirk that must not count as a fault.
+async fn healthy_then_recovered(healthy: ResponseTemplate, recovered: ResponseTemplate) {
+    let flaky = MockServer::start().await;
+    let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
+    respond(&flaky, "/feed.xml", healthy).await;
+    bench.healthy();
+    flaky.reset().await;
+    respond(&flaky, "/feed.xml", recovered).await;
+    bench.recovered();
 }
 
 const FIVE_MIN: Duration = Duration::from_secs(5 * 60);
@@ -296,15 +268,10 @@ async fn wiremock_fault(
     wait: Option<Duration>,
     error: &[&str],
 ) {
-    let flaky = MockServer::start().await;
-    let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
-    serve(&flaky, "/feed.xml", flaky_feed(1)).await;
-    bench.healthy();
-    flaky.reset().await;
+    let (flaky, bench) = healthy_wiremock_bench().await;
     respond(&flaky, "/feed.xml", fault).await;
     bench.fault(state, wait, error).await;
-    flaky.reset().await;
-    serve(&flaky, "/feed.xml", flaky_feed(3)).await;
+    serve_again(&flaky).await;
     bench.recovered();
 }
 
@@ -345,11 +312,7 @@ async fn gone_pauses_the_source_until_forced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_source_is_skipped_without_force() {
-    let flaky = MockServer::start().await;
-    let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
-    serve(&flaky, "/feed.xml", flaky_feed(1)).await;
-    bench.healthy();
-    flaky.reset().await;
+    let (flaky, bench) = healthy_wiremock_bench().await;
     respond(&flaky, "/feed.xml", ResponseTemplate::new(410)).await;
     bench.fault("paused", None, &["410"]).await;
     flaky.reset().await;
@@ -383,11 +346,7 @@ async fn too_many_requests_with_retry_after_seconds_waits_that_long() {
 async fn too_many_requests_with_retry_after_date_waits_until_then() {
     // Whole seconds, so the date in the header is exactly the time the source must wait for.
     let until = DateTime::from_timestamp(Utc::now().timestamp() + 2 * 3600, 0).unwrap();
-    let flaky = MockServer::start().await;
-    let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
-    serve(&flaky, "/feed.xml", flaky_feed(1)).await;
-    bench.healthy();
-    flaky.reset().await;
+    let (flaky, bench) = healthy_wiremock_bench().await;
     respond(
         &flaky,
         "/feed.xml",
@@ -416,8 +375,7 @@ async fn too_many_requests_with_retry_after_date_waits_until_then() {
         "{}",
         pass.stderr
     );
-    flaky.reset().await;
-    serve(&flaky, "/feed.xml", flaky_feed(3)).await;
+    serve_again(&flaky).await;
     bench.recovered();
 }
 
@@ -456,11 +414,7 @@ async fn redirect_loop_fails_with_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_chain_over_the_limit_fails() {
-    let flaky = MockServer::start().await;
-    let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
-    serve(&flaky, "/feed.xml", flaky_feed(1)).await;
-    bench.healthy();
-    flaky.reset().await;
+    let (flaky, bench) = healthy_wiremock_bench().await;
     // /feed.xml -> /hop/1 -> ... -> /hop/6: six redirects, one over the default limit of 5.
     respond(
         &flaky,
@@ -480,8 +434,7 @@ async fn redirect_chain_over_the_limit_fails() {
     bench
         .fault("backoff", Some(FIVE_MIN), &["more than 5 redirects"])
         .await;
-    flaky.reset().await;
-    serve(&flaky, "/feed.xml", flaky_feed(3)).await;
+    serve_again(&flaky).await;
     bench.recovered();
 }
 
@@ -495,14 +448,10 @@ fn stored_url(bench: &Bench, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permanent_redirect_updates_the_url_only_once_it_proves_to_be_a_feed() {
-    let flaky = MockServer::start().await;
+    let (flaky, bench) = healthy_wiremock_bench().await;
     let old = format!("{}/feed.xml", flaky.uri());
-    let bench = Bench::new(&old).await;
-    serve(&flaky, "/feed.xml", flaky_feed(1)).await;
-    bench.healthy();
 
     // A permanent redirect to an HTML page: not a feed, so the stored URL stays.
-    flaky.reset().await;
     respond(
         &flaky,
         "/feed.xml",
@@ -578,12 +527,8 @@ async fn permanent_redirect_updates_the_url_only_once_it_proves_to_be_a_feed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_redirect_keeps_the_stored_url() {
-    let flaky = MockServer::start().await;
+    let (flaky, bench) = healthy_wiremock_bench().await;
     let old = format!("{}/feed.xml", flaky.uri());
-    let bench = Bench::new(&old).await;
-    serve(&flaky, "/feed.xml", flaky_feed(1)).await;
-    bench.healthy();
-    flaky.reset().await;
     respond(
         &flaky,
         "/feed.xml",
@@ -626,33 +571,19 @@ async fn empty_body_is_reported_as_empty() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_content_type_is_ignored_when_the_body_is_a_feed() {
-    let flaky = MockServer::start().await;
-    let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
-    respond(
-        &flaky,
-        "/feed.xml",
+    healthy_then_recovered(
         ResponseTemplate::new(200)
             .insert_header("content-type", "text/html; charset=utf-8")
             .set_body_string(flaky_feed(1)),
-    )
-    .await;
-    bench.healthy();
-    flaky.reset().await;
-    respond(
-        &flaky,
-        "/feed.xml",
         ResponseTemplate::new(200)
             .insert_header("content-type", "application/octet-stream")
             .set_body_string(flaky_feed(3)),
     )
     .await;
-    bench.recovered();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_utf8_still_yields_the_items() {
-    let flaky = MockServer::start().await;
-    let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
     let broken = |n: usize| {
         // Stray bytes that are not UTF-8 (a lone continuation byte, a truncated sequence, 0xFF)
         // in a document that says it is UTF-8.
@@ -671,25 +602,12 @@ async fn invalid_utf8_still_yields_the_items() {
         }
         out
     };
-    respond(
-        &flaky,
-        "/feed.xml",
+    let utf8_rss = |body: Vec<u8>| {
         ResponseTemplate::new(200)
             .insert_header("content-type", "application/rss+xml; charset=utf-8")
-            .set_body_bytes(broken(1)),
-    )
-    .await;
-    bench.healthy();
-    flaky.reset().await;
-    respond(
-        &flaky,
-        "/feed.xml",
-        ResponseTemplate::new(200)
-            .insert_header("content-type", "application/rss+xml; charset=utf-8")
-            .set_body_bytes(broken(3)),
-    )
-    .await;
-    bench.recovered();
+            .set_body_bytes(body)
+    };
+    healthy_then_recovered(utf8_rss(broken(1)), utf8_rss(broken(3))).await;
 }
 
 /// A gzip stream of `n` zero bytes (~1000:1).
@@ -745,25 +663,22 @@ fn salted_feed(n: usize, salt: usize) -> String {
     })
 }
 
-fn xml(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .insert_header("content-type", "application/rss+xml")
-        .set_body_string(body)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guids_that_change_every_fetch_do_not_realert() {
     let flaky = MockServer::start().await;
     let bench = Bench::new(&format!("{}/feed.xml", flaky.uri())).await;
     Mock::given(method("GET"))
-        .respond_with(EveryFetch(|n| xml(salted_feed(1, n)), AtomicU64::new(0)))
+        .respond_with(EveryFetch(
+            |n| rss_response(salted_feed(1, n)),
+            AtomicU64::new(0),
+        ))
         .mount(&flaky)
         .await;
     bench.healthy();
     flaky.reset().await;
     Mock::given(method("GET"))
         .respond_with(EveryFetch(
-            |n| xml(salted_feed(3, n + 100)),
+            |n| rss_response(salted_feed(3, n + 100)),
             AtomicU64::new(0),
         ))
         .mount(&flaky)
@@ -795,7 +710,7 @@ async fn items_that_flip_order_every_fetch_do_not_realert() {
     flaky.reset().await;
     Mock::given(method("GET"))
         .respond_with(EveryFetch(
-            move |n| xml(flipped(3, n % 2 == 1)),
+            move |n| rss_response(flipped(3, n % 2 == 1)),
             AtomicU64::new(0),
         ))
         .mount(&flaky)
@@ -814,7 +729,7 @@ async fn a_feed_that_always_answers_304_stays_quiet_and_healthy() {
     respond(
         &flaky,
         "/feed.xml",
-        xml(flaky_feed(1)).insert_header("etag", "\"v1\""),
+        rss_response(flaky_feed(1)).insert_header("etag", "\"v1\""),
     )
     .await;
     bench.healthy();
@@ -827,8 +742,7 @@ async fn a_feed_that_always_answers_304_stays_quiet_and_healthy() {
     assert_eq!(pass.line("Flaky"), "Flaky: unchanged", "{}", pass.stderr);
     let flaky_health = &bench.sources()["Flaky"];
     assert_eq!(flaky_health.state, "ok", "{flaky_health:?}");
-    flaky.reset().await;
-    serve(&flaky, "/feed.xml", flaky_feed(3)).await;
+    serve_again(&flaky).await;
     bench.recovered();
 }
 
@@ -1063,7 +977,7 @@ async fn many_faulty_sources_in_one_pass_do_not_disturb_the_healthy_one() {
         ("e404", ResponseTemplate::new(404)),
         (
             "html",
-            xml("<html><head><title>Home</title></head></html>".into()),
+            rss_response("<html><head><title>Home</title></head></html>".into()),
         ),
         ("empty", ResponseTemplate::new(200)),
     ];
@@ -1088,7 +1002,7 @@ async fn many_faulty_sources_in_one_pass_do_not_disturb_the_healthy_one() {
         good.uri()
     ));
     let config = setup.write_config(&body);
-    let first = common::once_json(&config);
+    let first = once_json(&config);
     assert!(first.alerts.is_empty());
     let failed = first
         .stderr
@@ -1099,7 +1013,7 @@ async fn many_faulty_sources_in_one_pass_do_not_disturb_the_healthy_one() {
     assert!(first.stderr.contains("good: 1 items"), "{}", first.stderr);
     good.reset().await;
     serve(&good, "/feed.xml", stories("good", 2)).await;
-    let run = common::once_json(&config);
+    let run = once_json(&config);
     assert_eq!(
         titles(&run.alerts),
         vec!["Meta good story 1"],

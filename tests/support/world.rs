@@ -1,104 +1,29 @@
-//! The end-to-end harness shared by the Discord black-box suites: the real `newshound run`
-//! binary (`Bot`) against a fake Discord and feeds served by wiremock (`World`), plus small
-//! helpers to read what the bot sent. Each test crate includes it with `mod harness;` next to
-//! `mod common;` and `mod support;`.
-#![allow(
-    dead_code,
-    reason = "each test crate uses a different subset of the harness"
-)]
+//! Started worlds, so an end-to-end test reads as the scenario it checks.
+//!
+//! [`World`]: a temp config, feeds on a local server, a fake Discord and the real
+//! `newshound run` ([`World::started`]); members subscribe, the wire publishes, the test waits
+//! for the message. [`OnceWorld`]: a temp config and feeds on a local server, no Discord,
+//! driven one pass at a time with `newshound once` ([`OnceWorld::started`]: past its first).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
-use crate::common::{rss, RssItem, Setup};
-use crate::support::fake_discord::{
-    permissions, FakeConfig, FakeDiscord, Interaction, InteractionBuilder, InteractionResponse,
-    DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID,
-};
+use super::binary::{once_json, Bot, OnceRun};
+use super::commands::{admin_cmd, embed_title, member_cmd, reply_text};
+use super::config::Setup;
+use super::fake_discord::{FakeConfig, FakeDiscord, InteractionResponse, DEFAULT_GUILD_ID};
+use super::feeds::{self, item, RssItem};
 
 /// How long any bounded wait lasts before the test fails with what it was waiting for.
 pub const WAIT: Duration = Duration::from_secs(30);
-pub const ALICE: u64 = 1_170_000_000_000_000_101;
-pub const BOB: u64 = 1_170_000_000_000_000_102;
-pub const CAROL: u64 = 1_170_000_000_000_000_103;
-pub const ADMIN: u64 = 1_170_000_000_000_000_104;
-pub const OTHER_CHANNEL: u64 = 1_170_000_000_000_000_201;
-pub const TOKEN: &str = "e2e-secret-token-value";
 
-/// The bot process; killed (SIGKILL) when dropped.
-pub struct Bot {
-    pub child: Child,
-    pub log: PathBuf,
-}
-
-impl Bot {
-    /// Starts `newshound run` with `NEWSHOUND_LOG=info`, stderr appended to `log`.
-    pub fn start(config: &Path, log: PathBuf) -> Bot {
-        Bot::start_with_log_level(config, log, Some("info"))
-    }
-
-    /// `level: None` starts it with neither `NEWSHOUND_LOG` nor `RUST_LOG`: the default level.
-    pub fn start_with_log_level(config: &Path, log: PathBuf, level: Option<&str>) -> Bot {
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_newshound"));
-        command
-            .args(["run", "--config", config.to_str().unwrap()])
-            .env("DISCORD_TOKEN", TOKEN)
-            .env_remove("NEWSHOUND_LOG")
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(log_file);
-        if let Some(level) = level {
-            command.env("NEWSHOUND_LOG", level);
-        }
-        let child = command.spawn().expect("start newshound");
-        Bot { child, log }
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGKILL (std's `Child::kill` on Unix), then reap.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Waits (bounded) for the process to exit on its own; fails with the log otherwise.
-    pub async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the bot did not exit within {timeout:?}; log:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// The item a [`World::started`] or [`OnceWorld::started`] wire holds before the test begins
+/// (recorded by the first poll, so it never alerts).
+pub fn seed() -> RssItem<'static> {
+    item("seed", "Markets steady before the holiday")
 }
 
 /// A temp config directory, a fake Discord, a feed server and the config tying them together.
@@ -110,6 +35,16 @@ pub struct World {
 }
 
 impl World {
+    /// The usual start: [`World::new`] with the default fake, the wire holding [`seed`], the
+    /// bot running, connected, its commands registered and its first poll done.
+    pub async fn started() -> (World, Bot) {
+        let world = World::new(FakeConfig::default()).await;
+        world.publish(&[seed()]).await;
+        let bot = world.start_bot();
+        world.ready(&bot).await;
+        (world, bot)
+    }
+
     /// One source, `Wire` at `/feed.xml`, polled every second; guild commands.
     pub async fn new(fake_config: FakeConfig) -> World {
         World::custom(
@@ -145,21 +80,27 @@ impl World {
 
     /// Serves `items` at `/feed.xml` (replacing every mounted feed).
     pub async fn publish(&self, items: &[RssItem<'_>]) {
-        self.feeds.reset().await;
-        self.mount("/feed.xml", items).await;
+        feeds::publish(&self.feeds, items).await;
     }
 
     /// Serves `items` at `feed_path`, in addition to (and before) what is already mounted.
     pub async fn mount(&self, feed_path: &str, items: &[RssItem<'_>]) {
-        Mock::given(method("GET"))
-            .and(path(feed_path))
-            .respond_with(ResponseTemplate::new(200).set_body_string(rss(items)))
-            .mount(&self.feeds)
-            .await;
+        feeds::serve(&self.feeds, feed_path, feeds::rss(items)).await;
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.setup.path("state/newshound.db")
+        self.setup.db_path()
+    }
+
+    /// The paths the feed server has been asked for, in order.
+    pub async fn asked_paths(&self) -> Vec<String> {
+        self.feeds
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.url.path().to_string())
+            .collect()
     }
 
     pub fn start_bot(&self) -> Bot {
@@ -229,6 +170,16 @@ impl World {
         }
     }
 
+    /// `/subscribe query:` as `user` in the default channel; the reply, unchecked.
+    pub async fn subscribe(&self, user: u64, query: &str) -> InteractionResponse {
+        self.command(
+            member_cmd("subscribe", user)
+                .string_option("query", query)
+                .build(),
+        )
+        .await
+    }
+
     /// `/subscribe query:` as `user` (to `channel` when given), asserting it was accepted.
     pub async fn subscribed(&self, user: u64, query: &str, channel: Option<u64>) {
         let mut cmd = member_cmd("subscribe", user).string_option("query", query);
@@ -241,6 +192,18 @@ impl World {
             "/subscribe {query:?} as {user}: {}",
             reply_text(&r)
         );
+    }
+
+    /// `/sources add url: name:` as an admin; the final (deferred) reply.
+    pub async fn add_source(&self, url: &str, name: &str) -> InteractionResponse {
+        self.command_final(
+            admin_cmd("sources")
+                .subcommand("add", |o| {
+                    o.string_option("url", url).string_option("name", name)
+                })
+                .build(),
+        )
+        .await
     }
 
     /// `/alerts default channel:` as an admin (also how an admin re-selects a suspended channel).
@@ -265,7 +228,6 @@ impl World {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
-    /// Alerts neither delivered nor dropped.
     /// Waits (bounded) until the bot has recorded every alert as delivered or dropped: a
     /// message reaches the fake a moment before the bot marks it delivered.
     pub async fn wait_no_pending(&self) {
@@ -283,6 +245,7 @@ impl World {
         }
     }
 
+    /// Alerts neither delivered nor dropped (`-1` while the database cannot be read).
     pub fn pending_alerts(&self) -> i64 {
         self.query_i64(
             "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dropped_at IS NULL",
@@ -320,6 +283,11 @@ impl World {
         self.fake.wait_for_interaction_response(id, WAIT).await
     }
 
+    /// [`World::command`], and the text of its reply.
+    pub async fn reply(&self, payload: Value) -> String {
+        reply_text(&self.command(payload).await)
+    }
+
     /// Like [`World::command`], but for a deferred answer (type 5) also waits for the edit
     /// carrying the real reply.
     pub async fn command_final(&self, payload: Value) -> InteractionResponse {
@@ -346,6 +314,16 @@ impl World {
             .collect()
     }
 
+    /// Titles of every message posted so far, in order.
+    pub fn posted_titles(&self) -> Vec<String> {
+        self.fake
+            .messages()
+            .iter()
+            .map(|m| embed_title(&m.body))
+            .collect()
+    }
+
+    /// Waits (bounded) for a message titled `title`; its body.
     pub async fn wait_for_title(&self, title: &str) -> Value {
         let t = title.to_string();
         self.fake
@@ -362,54 +340,74 @@ impl World {
     }
 }
 
-pub fn embed_title(body: &Value) -> String {
-    body["embeds"][0]["title"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+/// A temp config directory and a feed server, no Discord: one `newshound once` pass at a time.
+pub struct OnceWorld {
+    pub setup: Setup,
+    pub feeds: MockServer,
+    pub config: PathBuf,
 }
 
-/// The text of an interaction reply: the callback's content plus the last `@original` edit.
-pub fn reply_text(response: &InteractionResponse) -> String {
-    let from_callback = response
-        .callback
-        .as_ref()
-        .and_then(|c| c["data"]["content"].as_str())
-        .unwrap_or_default();
-    let from_edit = response
-        .original_edits
-        .last()
-        .and_then(|e| e["content"].as_str())
-        .unwrap_or_default();
-    format!("{from_callback}{from_edit}")
-}
-
-/// An item whose link is unique to its guid (items sharing a link are one item).
-pub fn item<'a>(guid: &'a str, title: &'a str) -> RssItem<'a> {
-    let link: &'a str = Box::leak(format!("https://wire.example/story/{guid}").into_boxed_str());
-    RssItem {
-        guid: Some(guid),
-        title,
-        link,
-        date: "Sun, 29 Nov 2026 09:00:00 GMT",
-        description: "",
+impl OnceWorld {
+    /// One source, `Wire` at `/feed.xml`, and `subscriptions` (TOML) after it.
+    pub async fn new(subscriptions: &str) -> OnceWorld {
+        OnceWorld::custom(|feeds| {
+            format!("[[sources]]\nname = \"Wire\"\nurl = \"{feeds}/feed.xml\"\n\n{subscriptions}")
+        })
+        .await
     }
-}
 
-/// A slash command from a plain member in the default guild and channel.
-pub fn member_cmd(name: &str, user: u64) -> InteractionBuilder {
-    Interaction::command(name)
-        .guild(DEFAULT_GUILD_ID)
-        .channel(DEFAULT_CHANNEL_ID)
-        .member(user, 0)
-        .app_permissions(permissions::BOT_CHANNEL)
-}
+    /// [`OnceWorld::new`] after its [`OnceWorld::baseline`] pass.
+    pub async fn started(subscriptions: &str) -> OnceWorld {
+        let world = OnceWorld::new(subscriptions).await;
+        world.baseline().await;
+        world
+    }
 
-/// A slash command from a member with Manage Server in the default guild and channel.
-pub fn admin_cmd(name: &str) -> InteractionBuilder {
-    Interaction::command(name)
-        .guild(DEFAULT_GUILD_ID)
-        .channel(DEFAULT_CHANNEL_ID)
-        .member(ADMIN, permissions::MANAGE_GUILD)
-        .app_permissions(permissions::BOT_CHANNEL)
+    /// Publishes [`seed`] and runs the first pass, which records it and alerts nothing.
+    pub async fn baseline(&self) {
+        self.publish(&[seed()]).await;
+        let first = self.once_json();
+        assert!(
+            first.alerts.is_empty(),
+            "a first poll only records: {:?}",
+            first.titles()
+        );
+    }
+
+    /// `body(feeds_uri)` is the whole config after `[storage]` and `[fetch]`.
+    pub async fn custom(body: impl FnOnce(&str) -> String) -> OnceWorld {
+        let setup = Setup::new();
+        let feeds = MockServer::start().await;
+        let config = setup.write_config(&body(&feeds.uri()));
+        OnceWorld {
+            setup,
+            feeds,
+            config,
+        }
+    }
+
+    /// The feed server's base URL.
+    pub fn uri(&self) -> String {
+        self.feeds.uri()
+    }
+
+    /// Serves `items` at `/feed.xml` (replacing every mounted route).
+    pub async fn publish(&self, items: &[RssItem<'_>]) {
+        feeds::publish(&self.feeds, items).await;
+    }
+
+    /// Serves the feed document `body` at `route`, in addition to what is mounted.
+    pub async fn serve(&self, route: &str, body: String) {
+        feeds::serve(&self.feeds, route, body).await;
+    }
+
+    /// Answers `GET route` with `template`, in addition to what is mounted.
+    pub async fn respond(&self, route: &str, template: ResponseTemplate) {
+        feeds::respond(&self.feeds, route, template).await;
+    }
+
+    /// One `once --output json` pass over the config.
+    pub fn once_json(&self) -> OnceRun {
+        once_json(&self.config)
+    }
 }

@@ -1,0 +1,159 @@
+//! The real `newshound` binary: one-shot commands (`once`, `fetch`, `sources`, ...) and a
+//! running bot (`run`, [`Bot`]).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::Duration;
+
+/// The Discord token a [`Bot`] runs with; it must never show up in a log.
+pub const TOKEN: &str = "e2e-secret-token-value";
+
+/// The binary with `args` as every test starts it: no Discord token, no config from the
+/// environment, warnings only. Tests that need other stdio or a log level adjust it.
+pub fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_newshound"));
+    command
+        .args(args)
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("NEWSHOUND_CONFIG")
+        .env("NEWSHOUND_LOG", "warn");
+    command
+}
+
+/// Runs [`command`] to the end and returns its output.
+pub fn newshound(args: &[&str]) -> Output {
+    command(args).output().expect("run newshound")
+}
+
+/// What one `once --output json` printed.
+pub struct OnceRun {
+    /// One JSON object per stdout line, in order.
+    pub alerts: Vec<serde_json::Value>,
+    /// The per-source summary lines (and any warnings).
+    pub stderr: String,
+}
+
+impl OnceRun {
+    /// The summary line of source `name` (`Flaky: FAILED: ...`), or `""`.
+    pub fn line(&self, name: &str) -> String {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}: ")))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Titles of the alerts, in output order.
+    pub fn titles(&self) -> Vec<String> {
+        titles(&self.alerts)
+    }
+}
+
+/// `newshound once --config PATH --output json`: the alerts and stderr. Panics unless it
+/// exits 0 and every stdout line is JSON.
+pub fn once_json(config: &Path) -> OnceRun {
+    once_json_with(config, &[])
+}
+
+/// [`once_json`] with `extra` arguments (`--force`).
+pub fn once_json_with(config: &Path, extra: &[&str]) -> OnceRun {
+    let mut args = vec![
+        "once",
+        "--config",
+        config.to_str().unwrap(),
+        "--output",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = newshound(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        out.status.success(),
+        "once must exit 0 whatever a source does: {stderr}\n{stdout}"
+    );
+    let alerts = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    OnceRun { alerts, stderr }
+}
+
+/// Titles of the alerts, in output order.
+pub fn titles(alerts: &[serde_json::Value]) -> Vec<String> {
+    alerts
+        .iter()
+        .map(|a| a["title"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `newshound run` with [`TOKEN`]; killed (SIGKILL) when dropped.
+pub struct Bot {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Bot {
+    /// Starts `newshound run` with `NEWSHOUND_LOG=info`, stderr appended to `log`.
+    pub fn start(config: &Path, log: PathBuf) -> Bot {
+        Bot::start_with_log_level(config, log, Some("info"))
+    }
+
+    /// `level: None` starts it with neither `NEWSHOUND_LOG` nor `RUST_LOG`: the default level.
+    pub fn start_with_log_level(config: &Path, log: PathBuf, level: Option<&str>) -> Bot {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let mut command = command(&["run", "--config", config.to_str().unwrap()]);
+        command
+            .env("DISCORD_TOKEN", TOKEN)
+            .env_remove("NEWSHOUND_LOG")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        if let Some(level) = level {
+            command.env("NEWSHOUND_LOG", level);
+        }
+        let child = command.spawn().expect("start newshound");
+        Bot { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL (std's `Child::kill` on Unix), then reap.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits (bounded) for the process to exit on its own; fails with the log otherwise.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bot did not exit within {timeout:?}; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
