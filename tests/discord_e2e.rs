@@ -17,7 +17,10 @@ use support::feeds::{item, RssItem};
 use support::world::{seed, World, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario told step by step; the steps share one running world"
+)]
 async fn members_subscribe_and_get_exactly_their_alerts() {
     let world = World::new(FakeConfig::default()).await;
     let seed = item("seed", "Markets steady before the holiday")
@@ -256,7 +259,10 @@ fn support_escaped(title: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario told step by step; the steps share one running world"
+)]
 async fn discord_faults_lose_nothing_and_post_nothing_twice() {
     let (world, _bot) = World::started().await;
     world.subscribe(ALICE, "Gemini").await;

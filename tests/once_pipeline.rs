@@ -201,7 +201,10 @@ async fn etag_is_sent_back_and_304_means_unchanged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario told step by step; the steps share one running world"
+)]
 async fn failing_sources_fail_alone_and_back_off() {
     let sources = ["500", "slow", "loop", "huge", "broken", "gone", "good"];
     let world = OnceWorld::custom(|feeds| {
@@ -635,7 +638,10 @@ async fn title_only_items_get_their_summary_from_the_article_page() {
 /// `[summarizer] kind = "openai"` against a local mock: a good answer is used; a timeout, a
 /// malformed answer and an exhausted hourly budget all fall back to the extractive summary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario told step by step; the steps share one running world"
+)]
 async fn ai_summaries_fall_back_to_extractive_on_any_trouble() {
     use wiremock::matchers::body_string_contains;
     let world = OnceWorld::custom(|feeds| {
