@@ -6,8 +6,10 @@ mod support;
 use std::collections::BTreeSet;
 
 use support::binary::once_json;
+use support::commands::ALICE;
 use support::config::Setup;
 use support::feeds::{item, rss};
+use support::world::World;
 
 /// Runs `newshound once --output json` on a config of `sources` (TOML) subscribed to
 /// `"Google Cloud"`, and returns the titles alerted.
@@ -92,4 +94,37 @@ fn phrases_across_a_line_wrap_match_but_not_across_a_paragraph() {
     .map(String::from)
     .collect();
     assert_eq!(titles, expected);
+}
+
+/// Issue 11, "Bolding drift": an alert matched on the name `Meta` bolded "meta" inside
+/// "meta-analysis" in its summary, although the matcher's case rule rejects that match. Seen
+/// as a member sees it: the embed the real bot posts to the fake Discord.
+#[tokio::test]
+async fn bolding_drift_bolds_exactly_what_the_matcher_matched() {
+    let (world, _bot) = World::started().await;
+    world.subscribed(ALICE, "Meta", None).await;
+    world
+        .publish(&[item("meta-1", "Meta trial results").description(
+            "A meta-analysis of 40 trials, published by Meta, found little. \
+             Metadata from the study is online.",
+        )])
+        .await;
+    let body = world.wait_for_title("Meta trial results").await;
+    let description = body
+        .pointer("/embeds/0/description")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    assert!(
+        description.contains("published by **Meta**"),
+        "the matched name is bolded: {description}"
+    );
+    assert!(
+        description.contains("A meta-analysis") && !description.contains("**meta"),
+        "lower-case meta (not what `Meta` matches) is not bolded: {description}"
+    );
+    assert!(
+        description.contains("Metadata") && !description.contains("**Metadata"),
+        "a longer word is not bolded: {description}"
+    );
+    world.fake.assert_no_violations();
 }
