@@ -67,12 +67,15 @@ impl Store {
 
     /// The active subscriptions of one member in one server, or (`user` empty) the server's
     /// channel-wide ones.
+    /// (On the slash commands' connection: a `/subscribe` waits for it.)
     pub async fn load_scope_subscriptions(
         &self,
         guild_id: Option<String>,
         user: String,
     ) -> Result<LoadedRows> {
-        self.call(move |c| super::load_scope_subscriptions(c, guild_id.as_deref(), &user))
-            .await
+        self.call_interactive(move |c| {
+            super::load_scope_subscriptions(c, guild_id.as_deref(), &user)
+        })
+        .await
     }
 }

@@ -141,7 +141,9 @@ impl Store {
     /// The server's default alert channel, if an admin set one.
     pub async fn alert_channel(&self, guild: &str) -> Result<Option<Target>> {
         let guild = guild.to_string();
-        let stored = self.call(move |c| q::alert_channel(c, &guild)).await?;
+        let stored = self
+            .call_interactive(move |c| q::alert_channel(c, &guild))
+            .await?;
         Ok(stored.as_deref().map(Target::parse))
     }
 
@@ -149,7 +151,7 @@ impl Store {
     /// picking a channel again is how a broken one is fixed).
     pub async fn set_alert_channel(&self, guild: &str, target: &Target) -> Result<()> {
         let (guild, target) = (guild.to_string(), target.to_string());
-        self.call(move |c| {
+        self.call_interactive(move |c| {
             q::set_alert_channel(c, &guild, &target)?;
             mark_target_ok(c, &target)
         })
@@ -159,7 +161,8 @@ impl Store {
     /// Sources feeding a server: the config's and its own, by name.
     pub async fn visible_sources(&self, guild: &str) -> Result<Vec<SourceRow>> {
         let guild = guild.to_string();
-        self.call(move |c| q::visible_sources(c, &guild)).await
+        self.call_interactive(move |c| q::visible_sources(c, &guild))
+            .await
     }
 
     /// A member's subscriptions in one server, oldest first.
@@ -169,14 +172,14 @@ impl Store {
         user: &str,
     ) -> Result<Vec<SubscriptionRow>> {
         let (guild, user) = (guild.to_string(), user.to_string());
-        self.call(move |c| q::member_subscriptions(c, &guild, &user))
+        self.call_interactive(move |c| q::member_subscriptions(c, &guild, &user))
             .await
     }
 
     /// A server's channel-wide subscriptions, oldest first.
     pub async fn channel_alerts(&self, guild: &str) -> Result<Vec<SubscriptionRow>> {
         let guild = guild.to_string();
-        self.call(move |c| q::channel_subscriptions(c, &guild))
+        self.call_interactive(move |c| q::channel_subscriptions(c, &guild))
             .await
     }
 
@@ -188,7 +191,7 @@ impl Store {
         quota: Quota,
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<Subscribed, QuotaExceeded>> {
-        self.call(move |c| {
+        self.call_interactive(move |c| {
             let (guild, user, target) = (&new.guild, &new.user, new.target.to_string());
             let tx = c.transaction()?;
             let member = q::member_subscriptions(&tx, guild, user)?.len();
@@ -239,7 +242,7 @@ impl Store {
         spellings: Vec<String>,
     ) -> Result<usize> {
         let (guild, user) = (guild.to_string(), user.to_string());
-        self.call(move |c| {
+        self.call_interactive(move |c| {
             for query in &spellings {
                 let removed = q::remove_member_subscription(c, &guild, &user, query)?;
                 if removed > 0 {
@@ -261,7 +264,7 @@ impl Store {
         until: Option<DateTime<Utc>>,
     ) -> Result<usize> {
         let (guild, user) = (guild.to_string(), user.to_string());
-        self.call(move |c| {
+        self.call_interactive(move |c| {
             for query in &spellings {
                 let changed = held::set_snooze(c, &guild, &user, query, until)?;
                 if changed > 0 {
@@ -276,7 +279,7 @@ impl Store {
     /// A member's subscriptions, pause state, settings and held items, read together.
     pub async fn member_overview(&self, guild: &str, user: &str) -> Result<MemberOverview> {
         let (guild, user) = (guild.to_string(), user.to_string());
-        self.call(move |c| {
+        self.call_interactive(move |c| {
             Ok(MemberOverview {
                 subscriptions: q::member_subscriptions(c, &guild, &user)?,
                 paused: q::is_paused(c, &guild, &user)?,
@@ -291,7 +294,7 @@ impl Store {
     /// Pauses or resumes a member's alerts (subscriptions are kept).
     pub async fn set_member_paused(&self, guild: &str, user: &str, paused: bool) -> Result<()> {
         let (guild, user) = (guild.to_string(), user.to_string());
-        self.call(move |c| q::set_paused(c, &guild, &user, paused))
+        self.call_interactive(move |c| q::set_paused(c, &guild, &user, paused))
             .await
     }
 
@@ -304,7 +307,7 @@ impl Store {
         change: SettingsChange,
     ) -> Result<MemberSettings> {
         let (guild, user) = (guild.to_string(), user.to_string());
-        self.call(move |c| {
+        self.call_interactive(move |c| {
             let current = held::member_settings(c, &guild, &user)?;
             if change.is_empty() {
                 return Ok(current);
@@ -324,14 +327,14 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<RecentItem>> {
         let guild = guild.to_string();
-        self.call(move |c| q::recent_items(c, &guild, since, limit))
+        self.call_interactive(move |c| q::recent_items(c, &guild, since, limit))
             .await
     }
 
     /// The server's sources and the suspended targets its subscriptions deliver to.
     pub async fn server_sources(&self, guild: &str) -> Result<ServerSources> {
         let guild = guild.to_string();
-        self.call(move |c| {
+        self.call_interactive(move |c| {
             // Only this server's targets: another server's must not be shown here.
             let mut suspended = Vec::new();
             for broken in broken_targets(c)? {
@@ -350,7 +353,8 @@ impl Store {
     /// How many sources the server added itself.
     pub async fn count_server_sources(&self, guild: &str) -> Result<usize> {
         let guild = guild.to_string();
-        self.call(move |c| q::count_guild_sources(c, &guild)).await
+        self.call_interactive(move |c| q::count_guild_sources(c, &guild))
+            .await
     }
 
     /// Adds a source to the server (its first poll records what the feed holds as seen).
@@ -369,7 +373,7 @@ impl Store {
             url.to_string(),
             schedule.to_string(),
         );
-        self.call(move |c| q::add_guild_source(c, &guild, &name, &url, &schedule, now))
+        self.call_interactive(move |c| q::add_guild_source(c, &guild, &name, &url, &schedule, now))
             .await
             .map(|added| added.map(SourceId))
     }
@@ -377,7 +381,7 @@ impl Store {
     /// Removes a source the server added, by name (any case).
     pub async fn remove_server_source(&self, guild: &str, name: &str) -> Result<RemoveSource> {
         let (guild, name) = (guild.to_string(), name.to_string());
-        self.call(move |c| q::remove_guild_source(c, &guild, &name))
+        self.call_interactive(move |c| q::remove_guild_source(c, &guild, &name))
             .await
     }
 
@@ -391,7 +395,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ChannelAlertAdded> {
         let (guild, query, target) = (guild.to_string(), query.to_string(), channel.to_string());
-        self.call(move |c| {
+        self.call_interactive(move |c| {
             if q::count_guild_subscriptions(c, &guild)? >= per_server {
                 return Ok(ChannelAlertAdded::ServerFull);
             }
@@ -415,8 +419,10 @@ impl Store {
     ) -> Result<usize> {
         let (guild, query) = (guild.to_string(), query.to_string());
         let target = channel.map(ToString::to_string);
-        self.call(move |c| q::remove_channel_subscription(c, &guild, &query, target.as_deref()))
-            .await
+        self.call_interactive(move |c| {
+            q::remove_channel_subscription(c, &guild, &query, target.as_deref())
+        })
+        .await
     }
 }
 

@@ -40,9 +40,12 @@ impl MemberSettings {
 }
 
 pub fn member_settings(conn: &Connection, guild: &str, user: &str) -> Result<MemberSettings> {
+    // Cached: a poll reads this for every member its matches reach.
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT timezone, quiet_hours, hourly_cap FROM members WHERE guild_id = ?1 AND user_id = ?2",
+        )?
+        .query_row(
             params![guild, user],
             |r| {
                 Ok(MemberSettings {
@@ -129,11 +132,10 @@ pub fn set_snooze(
 /// Instant alerts this member got in the hour keyed `hour` (see `core::digest::hour_key`).
 pub fn sent_in_hour(conn: &Connection, guild: &str, user: &str, hour: &str) -> Result<u32> {
     let n: Option<i64> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT sent FROM member_hours WHERE guild_id = ?1 AND user_id = ?2 AND hour = ?3",
-            params![guild, user, hour],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![guild, user, hour], |r| r.get(0))
         .optional()?;
     Ok(n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
 }
@@ -146,21 +148,24 @@ pub fn count_instants(
     hour: &str,
     n: u32,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO member_hours (guild_id, user_id, hour, sent) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (guild_id, user_id, hour) DO UPDATE SET sent = sent + excluded.sent",
-        params![guild, user, hour, n],
-    )?;
+    )?
+    .execute(params![guild, user, hour, n])?;
     Ok(())
 }
 
 /// Holds an item for a member's digest (once per item, member and target).
 pub fn hold(tx: &Transaction<'_>, item_id: i64, held: &Held, now: DateTime<Utc>) -> Result<usize> {
     let matched = serde_json::to_string(&held.matched).unwrap_or_else(|_| "[]".into());
-    Ok(tx.execute(
-        "INSERT OR IGNORE INTO digest_entries (item_id, guild_id, user_id, target, matched, reason, due_at, created_at)
+    // Cached: one poll can hold hundreds of thousands of entries.
+    Ok(tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO digest_entries (item_id, guild_id, user_id, target, matched, reason, due_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+        )?
+        .execute(params![
             item_id,
             held.guild,
             held.user,
@@ -169,8 +174,7 @@ pub fn hold(tx: &Transaction<'_>, item_id: i64, held: &Held, now: DateTime<Utc>)
             held.reason.as_str(),
             ts(held.due),
             ts(now)
-        ],
-    )?)
+        ])?)
 }
 
 /// Groups every held item due by `now` into one digest per member and target. Returns how

@@ -125,6 +125,10 @@ pub(crate) fn parse_ts(text: Option<String>) -> Option<DateTime<Utc>> {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Slash commands' own connection ([`Store::call_interactive`]): a member's command never
+    /// queues behind a poll's transaction. Its reads run beside that transaction (WAL) and its
+    /// writes wait only for the commit. The same connection as `conn` for in-memory databases.
+    interactive: Arc<Mutex<Connection>>,
     path: PathBuf,
 }
 
@@ -159,7 +163,7 @@ impl Store {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(corrupt)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Self::configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|source| {
             if matches!(source, rusqlite::Error::SqliteFailure(ref e, _) if e.code == rusqlite::ErrorCode::NotADatabase) {
                 StoreError::Corrupt { path: path.to_path_buf(), source }
@@ -167,8 +171,6 @@ impl Store {
                 StoreError::Open { path: path.to_path_buf(), source }
             }
         })?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         let known = schema::MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {
@@ -189,10 +191,33 @@ impl Store {
                 source,
             })?;
         }
+        let conn = Arc::new(Mutex::new(conn));
+        let interactive = if path == Path::new(":memory:") {
+            Arc::clone(&conn)
+        } else {
+            let second = Connection::open(path).map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Self::configure(&second)?;
+            Arc::new(Mutex::new(second))
+        };
         Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
+            conn,
+            interactive,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Per-connection settings (the journal mode is the database's, set once).
+    fn configure(conn: &Connection) -> Result<()> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Hot statements are prepared once (`prepare_cached`); room for all of them, so a
+        // poll's many statements do not evict each other and get parsed again per row.
+        conn.set_prepared_statement_cache_capacity(128);
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -217,6 +242,22 @@ impl Store {
         tokio::task::spawn_blocking(move || store.with(f))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// [`Store::call`] on the slash commands' connection: for what a member waits on.
+    pub async fn call_interactive<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let conn = Arc::clone(&self.interactive);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Task("a database task panicked earlier".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
     }
 }
 
@@ -851,6 +892,51 @@ pub fn prune(conn: &Connection, now: DateTime<Utc>, retention_days: u32) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A slash command's read does not wait for a poll's open write transaction, and sees
+    /// only what was committed.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_command_reads_while_a_poll_holds_the_write_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("n.db")).unwrap();
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let (started, poll_started) = std::sync::mpsc::channel::<()>();
+        let bulk = store.clone();
+        let poll = std::thread::spawn(move || {
+            bulk.with(|c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                tx.execute_batch("CREATE TABLE held (x); INSERT INTO held VALUES (1);")?;
+                let _ = started.send(());
+                let _ = hold.recv();
+                tx.commit()?;
+                Ok(())
+            })
+        });
+        poll_started.recv().unwrap();
+        let visible = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            store.call_interactive(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'held'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )?)
+            }),
+        )
+        .await
+        .expect("the command's read waited for the poll's transaction")
+        .unwrap();
+        assert_eq!(visible, 0, "an uncommitted table is not visible");
+        release.send(()).unwrap();
+        poll.join().unwrap().unwrap();
+        let after = store
+            .call_interactive(|c| {
+                Ok(c.query_row("SELECT count(*) FROM held", [], |r| r.get::<_, i64>(0))?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(after, 1, "the commit is visible to the command connection");
+    }
 
     #[test]
     fn opening_a_non_database_is_a_clear_error() {
