@@ -156,16 +156,28 @@ pub fn count_instants(
     Ok(())
 }
 
-/// Holds an item for a member's digest (once per item, member and target).
-pub fn hold(tx: &Transaction<'_>, item_id: i64, held: &Held, now: DateTime<Utc>) -> Result<usize> {
-    let matched = serde_json::to_string(&held.matched).unwrap_or_else(|_| "[]".into());
-    // Cached: one poll can hold hundreds of thousands of entries.
-    Ok(tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO digest_entries (item_id, guild_id, user_id, target, matched, reason, due_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
+/// Holds items for members' digests (once per item, member and target): one prepared
+/// statement for a whole poll, which can hold hundreds of thousands of entries.
+pub struct Holder<'t> {
+    insert: rusqlite::CachedStatement<'t>,
+    now: String,
+}
+
+impl<'t> Holder<'t> {
+    pub fn new(tx: &'t Transaction<'_>, now: DateTime<Utc>) -> Result<Holder<'t>> {
+        Ok(Holder {
+            insert: tx.prepare_cached(
+                "INSERT OR IGNORE INTO digest_entries (item_id, guild_id, user_id, target, matched, reason, due_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?,
+            now: ts(now),
+        })
+    }
+
+    /// Holds `item_id` for `held`'s member; 1 if it was not held for them already.
+    pub fn hold(&mut self, item_id: i64, held: &Held) -> Result<usize> {
+        let matched = serde_json::to_string(&held.matched).unwrap_or_else(|_| "[]".into());
+        Ok(self.insert.execute(params![
             item_id,
             held.guild,
             held.user,
@@ -173,8 +185,9 @@ pub fn hold(tx: &Transaction<'_>, item_id: i64, held: &Held, now: DateTime<Utc>)
             matched,
             held.reason.as_str(),
             ts(held.due),
-            ts(now)
+            self.now
         ])?)
+    }
 }
 
 /// Groups every held item due by `now` into one digest per member and target. Returns how

@@ -499,6 +499,7 @@ pub fn record_items(
     let mut insert_alert = tx.prepare_cached(
         "INSERT OR IGNORE INTO outbox (item_id, target, subscribers, matched, created_at, also_of, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    let mut holder = digest::Holder::new(tx, now)?;
     let mut written = 0;
     for (i, item) in items.iter().enumerate() {
         for fp in &item.fingerprints {
@@ -536,7 +537,7 @@ pub fn record_items(
             ])?;
         }
         for entry in held.get(i).map(Vec::as_slice).unwrap_or_default() {
-            written += digest::hold(tx, item_id, entry, now)?;
+            written += holder.hold(item_id, entry)?;
         }
     }
     Ok(written)
