@@ -5,3 +5,6 @@ pub mod article;
 pub mod cleanup;
 pub mod fetch;
 pub mod parse;
+mod rss_json;
+mod salvage;
+mod text_construct;
