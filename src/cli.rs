@@ -232,6 +232,10 @@ async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<E
         base.as_deref(),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(damaged) = &feed.damaged {
+        // stderr, so `--output json` stays one item per line.
+        eprintln!("warning: {damaged}");
+    }
     let use_guid = guids_usable(&feed.items);
     let mut out = std::io::stdout().lock();
     if output == OutputFormat::Text {

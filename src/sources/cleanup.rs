@@ -721,7 +721,18 @@ fn text_construct(
         return None;
     }
     let mode = value(attributes, "mode");
-    let (new_type, decoded) = match text_construct::rewrite(mime.as_deref(), mode.as_deref()) {
+    let rewrite = match text_construct::rewrite(mime.as_deref(), mode.as_deref()) {
+        // Markup written into a text or HTML construct without escaping: feed-rs would keep
+        // only the text before the first element; read as XHTML, all of it is kept.
+        TextRewrite::Keep if mime.as_deref().is_some_and(|t| t == "xhtml") => TextRewrite::Keep,
+        TextRewrite::Keep | TextRewrite::Type("text" | "html")
+            if !self_closing && starts_element_before_end(body) =>
+        {
+            TextRewrite::Type("xhtml")
+        }
+        other => other,
+    };
+    let (new_type, decoded) = match rewrite {
         TextRewrite::Keep => return None,
         TextRewrite::Type(new_type) => (new_type, None),
         TextRewrite::Base64(new_type) => {
@@ -741,6 +752,12 @@ fn text_construct(
         }),
     }
     decoded
+}
+
+/// Whether the first markup in `body` (an element's content) is a child element's start tag.
+fn starts_element_before_end(body: &str) -> bool {
+    body.find('<')
+        .is_some_and(|at| name_length(&body[at + 1..]) > 0)
 }
 
 /// The base64 body at the start of `body` (text, or one CDATA section, up to the end tag)
