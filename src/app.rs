@@ -16,9 +16,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, Config};
 use crate::delivery::{drain_outbox, DrainReport, Sink};
 use crate::pipeline::{poll_source, PollContext, PollOutcome, PollReport, SubscriptionSet};
-use crate::schedule::next_poll;
+use crate::schedule::{jitter_bound, next_poll};
 use crate::sources::fetch::{FetchSettings, Fetcher};
-use crate::store::{self, SourceRow, Store};
+use crate::core::model::{SourceId, SourceState};
+use crate::store::{SourceRow, Store};
 use crate::subscriptions::{LoadedRows, Rejected, RowLoader, Scope};
 
 /// The running application's shared parts.
@@ -26,7 +27,7 @@ pub struct App {
     pub config: Arc<Config>,
     pub ctx: Arc<PollContext>,
     /// While `run` is running: where to send the ids of sources added at run time.
-    new_sources: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<i64>>>,
+    new_sources: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<SourceId>>>,
     /// Wakes the deliverer (new alerts, or a suspended target was fixed).
     deliver_now: Arc<Notify>,
 }
@@ -67,7 +68,7 @@ impl App {
         let config = Arc::new(config);
         let synced = Arc::clone(&config);
         store
-            .call(move |c| store::sync_config(c, &synced, Utc::now()))
+            .sync_config(synced, Utc::now())
             .await
             .context("cannot record the configured sources in the database")?;
         let fetcher = Fetcher::new(fetch_settings(&config))?;
@@ -158,7 +159,7 @@ impl App {
     }
 
     /// Starts polling a source added at run time (from Discord). A no-op outside `run`.
-    pub fn schedule_source(&self, id: i64) {
+    pub fn schedule_source(&self, id: SourceId) {
         if let Ok(guard) = self.new_sources.lock() {
             if let Some(tx) = guard.as_ref() {
                 let _ = tx.send(id);
@@ -169,7 +170,7 @@ impl App {
     /// One pass: poll every due source (all of them with `force`), then deliver the outbox.
     pub async fn once<S: Sink>(&self, sink: &S, force: bool) -> anyhow::Result<OnceReport> {
         let now = Utc::now();
-        let sources = self.store().call(|c| store::active_sources(c)).await?;
+        let sources = self.store().active_sources().await?;
         let mut skipped = Vec::new();
         let mut due = Vec::new();
         for source in sources {
@@ -188,19 +189,10 @@ impl App {
             .collect()
             .await;
         let drained = drain_outbox(self.store(), sink).await?;
-        let store = self.store().clone();
-        let retention = self.config.retention_days;
-        store
-            .call(move |c| store::prune(c, Utc::now(), retention))
+        self.store()
+            .prune(Utc::now(), self.config.retention_days)
             .await?;
-        let held = store
-            .call(|c| {
-                Ok((
-                    store::digest::held_total(c)?,
-                    store::digest::next_digest_due(c)?,
-                ))
-            })
-            .await?;
+        let held = self.store().held_summary().await?;
         Ok(OnceReport {
             polls,
             skipped,
@@ -216,7 +208,7 @@ impl App {
         sink: Arc<S>,
         cancel: CancellationToken,
     ) -> anyhow::Result<()> {
-        let sources = self.store().call(|c| store::active_sources(c)).await?;
+        let sources = self.store().active_sources().await?;
         let notify = Arc::clone(&self.deliver_now);
         let mut tasks = JoinSet::new();
         tracing::info!(sources = sources.len(), "newshound running; Ctrl-C to stop");
@@ -228,11 +220,31 @@ impl App {
                 cancel.clone(),
             ));
         }
+        // Sources added at run time (`/sources add`) get a task of their own at once.
+        let (added_tx, mut added) = tokio::sync::mpsc::unbounded_channel();
+        if let Ok(mut guard) = self.new_sources.lock() {
+            *guard = Some(added_tx);
+        }
         let polls_done = {
             let mut polls = tasks;
             let cancel = cancel.clone();
             let notify = Arc::clone(&notify);
+            let app = Arc::clone(&self);
             tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        Some(id) = added.recv() => {
+                            polls.spawn(source_loop(Arc::clone(&app), id, Arc::clone(&notify), cancel.clone()));
+                        }
+                        Some(result) = polls.join_next(), if !polls.is_empty() => {
+                            if let Err(e) = result {
+                                tracing::error!(error = %e, "a source task stopped unexpectedly");
+                            }
+                        }
+                    }
+                }
+                // In-flight polls finish; their transactions are whole.
                 while let Some(result) = polls.join_next().await {
                     if let Err(e) = result {
                         tracing::error!(error = %e, "a source task stopped unexpectedly");
@@ -279,10 +291,8 @@ impl App {
             *guard = None;
         }
         let fatal = deliverer.await.context("deliverer task")?;
-        let store = self.store().clone();
-        let retention = self.config.retention_days;
-        store
-            .call(move |c| store::prune(c, Utc::now(), retention))
+        self.store()
+            .prune(Utc::now(), self.config.retention_days)
             .await?;
         if let Some(reason) = fatal {
             anyhow::bail!("{reason}");
@@ -294,7 +304,7 @@ impl App {
 
 /// Why a source is not polled now, if it is held back (paused, or backing off / asked to wait).
 fn hold_reason(source: &SourceRow, now: chrono::DateTime<Utc>) -> Option<String> {
-    if source.state == "paused" {
+    if source.state == SourceState::Paused {
         return Some(format!(
             "paused: {}",
             source
@@ -306,7 +316,7 @@ fn hold_reason(source: &SourceRow, now: chrono::DateTime<Utc>) -> Option<String>
     match source.next_check_at {
         Some(at) if at > now => Some(format!(
             "{} until {}",
-            if source.state == "backoff" {
+            if source.state == SourceState::Backoff {
                 "backing off"
             } else {
                 "server asked to wait"
@@ -325,44 +335,59 @@ fn random_jitter(max: Duration) -> Duration {
     Duration::from_millis(millis)
 }
 
+/// When the source loop polls `row` next. At start-up: at once for a source never polled (its
+/// baseline must not miss what is published meanwhile), else with a little jitter; later: the
+/// next cron tick. A back-off or a server's hint pushes either back. Jitter never exceeds a
+/// tenth of the source's own interval (`schedule::jitter_bound`).
+fn next_poll_at(
+    row: &SourceRow,
+    schedule: Option<&cron::Schedule>,
+    first: bool,
+    now: chrono::DateTime<Utc>,
+    jitter_cap: Duration,
+) -> chrono::DateTime<Utc> {
+    let Some(schedule) = schedule else {
+        return now + chrono::Duration::minutes(5);
+    };
+    let jitter = random_jitter(jitter_bound(schedule, now, jitter_cap));
+    if first {
+        let jitter = if row.initialized { jitter } else { Duration::ZERO };
+        row.next_check_at.filter(|t| *t > now).unwrap_or(now)
+            + chrono::Duration::from_std(jitter).unwrap_or_default()
+    } else {
+        next_poll(schedule, now, row.next_check_at, jitter)
+    }
+}
+
 async fn source_loop(
     app: Arc<App>,
-    source_id: i64,
+    source_id: SourceId,
     notify: Arc<Notify>,
     cancel: CancellationToken,
 ) {
     let mut first = true;
     loop {
-        let row = match app.store().call(move |c| store::source(c, source_id)).await {
+        let row = match app.store().source(source_id).await {
             Ok(Some(row)) => row,
             Ok(None) => return,
             Err(e) => {
-                tracing::error!(source_id, error = %e, "cannot read the source; retrying in a minute");
+                tracing::error!(%source_id, error = %e, "cannot read the source; retrying in a minute");
                 tokio::select! {
                     () = cancel.cancelled() => return,
                     () = tokio::time::sleep(Duration::from_secs(60)) => continue,
                 }
             }
         };
-        if row.state == "paused" || row.retired {
+        if row.state == SourceState::Paused || row.retired {
             tracing::warn!(source = %row.name, reason = ?row.paused_reason, "source paused; not polling");
             cancel.cancelled().await;
             return;
         }
         let now = Utc::now();
-        let jitter = random_jitter(app.config.fetch.jitter);
-        let at = if first {
-            // Poll at start-up (jittered), unless a back-off or the server says to wait.
-            row.next_check_at.filter(|t| *t > now).unwrap_or(now)
-                + chrono::Duration::from_std(jitter).unwrap_or_default()
-        } else {
-            let schedule = config::parse_schedule(&row.schedule)
-                .or_else(|_| config::parse_schedule(&app.config.default_schedule));
-            match schedule {
-                Ok(s) => next_poll(&s, now, row.next_check_at, jitter),
-                Err(_) => now + chrono::Duration::minutes(5),
-            }
-        };
+        let schedule = config::parse_schedule(&row.schedule)
+            .or_else(|_| config::parse_schedule(&app.config.default_schedule))
+            .ok();
+        let at = next_poll_at(&row, schedule.as_ref(), first, now, app.config.fetch.jitter);
         first = false;
         let wait = (at - now).to_std().unwrap_or_default();
         tokio::select! {
@@ -467,10 +492,7 @@ async fn load_all(ctx: &PollContext) -> anyhow::Result<LoadedRows> {
     loop {
         let (back, last) = ctx
             .store
-            .call(move |c| {
-                let last = store::load_subscriptions_page(c, &mut loader, after, PAGE)?;
-                Ok((loader, last))
-            })
+            .load_subscriptions_page(loader, after, PAGE)
             .await?;
         loader = back;
         match last {
@@ -498,10 +520,9 @@ async fn reload_scope(
     user: String,
 ) -> anyhow::Result<usize> {
     let guard = RELOAD.lock().await;
-    let (g, u) = (guild_id.clone(), user.clone());
     let loaded = ctx
         .store
-        .call(move |c| store::load_scope_subscriptions(c, g.as_deref(), &u))
+        .load_scope_subscriptions(guild_id.clone(), user.clone())
         .await?;
     let current = ctx.subscriptions();
     let scoped = tokio::task::spawn_blocking(move || {
@@ -576,8 +597,8 @@ pub fn sources_table(sources: &[SourceRow]) -> String {
         )
     };
     for s in sources {
-        let state = match (&s.state[..], &s.paused_reason) {
-            ("paused", Some(reason)) => format!("paused ({reason})"),
+        let state = match (s.state, &s.paused_reason) {
+            (SourceState::Paused, Some(reason)) => format!("paused ({reason})"),
             (state, _) => state.to_string(),
         };
         let _ = writeln!(

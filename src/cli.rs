@@ -15,9 +15,9 @@ use crate::config::Config;
 use crate::core::dedup::{guids_usable, item_keys};
 use crate::core::summary::summarize;
 use crate::delivery::{ConsoleSink, OutputFormat};
-use crate::sources::fetch::{AddressPolicy, FetchOutcome, FetchSettings, Fetcher, Validators};
-use crate::sources::parse::parse_feed;
-use crate::store::{self, Store};
+use crate::sources::fetch::{AddressPolicy, FetchSettings, Fetcher};
+use crate::sources::probe::{probe, verdict};
+use crate::store::Store;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -159,12 +159,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sources { config } => {
             let config = load(&config)?;
             let store = Store::open(&config.storage_path)?;
-            let config = Arc::new(config);
-            let synced = Arc::clone(&config);
-            store
-                .call(move |c| store::sync_config(c, &synced, Utc::now()))
-                .await?;
-            let sources = store.call(|c| store::active_sources(c)).await?;
+            store.sync_config(Arc::new(config), Utc::now()).await?;
+            let sources = store.active_sources().await?;
             print!("{}", sources_table(&sources));
             Ok(ExitCode::SUCCESS)
         }
@@ -213,25 +209,10 @@ async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<E
             .display()
             .to_string()
     };
-    let outcome = fetcher
-        .fetch(
-            &location,
-            &Validators::default(),
-            AddressPolicy::AllowPrivate,
-            Utc::now(),
-        )
+    let feed = probe(&fetcher, &location, AddressPolicy::AllowPrivate, Utc::now())
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let FetchOutcome::Fetched(fetched) = outcome else {
-        anyhow::bail!("the server answered 304 Not Modified to an unconditional request");
-    };
-    let base = fetched.final_url.as_ref().map(ToString::to_string);
-    let feed = parse_feed(
-        &fetched.body,
-        fetched.content_type.as_deref(),
-        base.as_deref(),
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .feed;
     if let Some(damaged) = &feed.damaged {
         // stderr, so `--output json` stays one item per line.
         eprintln!("warning: {damaged}");
@@ -239,16 +220,7 @@ async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<E
     let use_guid = guids_usable(&feed.items);
     let mut out = std::io::stdout().lock();
     if output == OutputFormat::Text {
-        writeln!(
-            out,
-            "{} — {} items",
-            if feed.title.is_empty() {
-                "(untitled feed)"
-            } else {
-                &feed.title
-            },
-            feed.items.len()
-        )?;
+        writeln!(out, "{}", verdict(&feed.title, feed.items.len()))?;
     }
     for item in &feed.items {
         let id = item_keys(item, use_guid).primary;

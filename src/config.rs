@@ -194,6 +194,14 @@ pub struct Config {
 
 // ---- raw form ---------------------------------------------------------------------------
 
+/// What a source takes from `[defaults]` when it does not say.
+struct SourceDefaults<'a> {
+    schedule: &'a str,
+    parsed: Option<&'a cron::Schedule>,
+    backfill: u32,
+    article_min_chars: usize,
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -690,8 +698,43 @@ impl Config {
             0..=10_000,
         ) as usize;
 
-        let f = raw.fetch;
-        let fetch = FetchConfig {
+        let fetch = Self::validate_fetch(&raw.fetch, v);
+
+        let source_defaults = SourceDefaults {
+            schedule: &default_schedule,
+            parsed: default_parsed.as_ref(),
+            backfill: default_backfill,
+            article_min_chars,
+        };
+        let sources = Self::validate_sources(raw.sources, &source_defaults, v);
+
+        let subscriptions = Self::validate_subscriptions(raw.subscriptions, &sources, v);
+
+        let members = Self::validate_members(raw.members, v);
+
+        let discord = Self::validate_discord(raw.discord, v);
+        let summarizer = Self::validate_summarizer(raw.summarizer, v);
+
+        Config {
+            summarizer,
+            discord,
+            path: path.to_path_buf(),
+            storage_path,
+            retention_days,
+            default_schedule,
+            summary_length,
+            article_min_chars,
+            fetch,
+            sources,
+            subscriptions,
+            members,
+        }
+    }
+}
+
+impl Config {
+    fn validate_fetch(f: &RawFetch, v: &mut Validator<'_>) -> FetchConfig {
+        FetchConfig {
             timeout: v.secs("fetch.timeout_secs", f.timeout_secs, 30.0, 600.0),
             connect_timeout: v.secs(
                 "fetch.connect_timeout_secs",
@@ -715,11 +758,17 @@ impl Config {
             concurrency: v.int_in("fetch.concurrency", f.concurrency, 16, 1..=1024) as usize,
             jitter: v.secs("fetch.jitter_secs", f.jitter_secs, 30.0, 3600.0),
             allow_private_addresses: f.allow_private_addresses.unwrap_or(true),
-        };
+        }
+    }
 
+    fn validate_sources(
+        raw: Vec<RawSource>,
+        defaults: &SourceDefaults<'_>,
+        v: &mut Validator<'_>,
+    ) -> Vec<SourceConfig> {
         let mut names = HashSet::new();
         let mut sources = Vec::new();
-        for (i, s) in raw.sources.into_iter().enumerate() {
+        for (i, s) in raw.into_iter().enumerate() {
             let at = format!("sources[{}]", i + 1);
             let name = s.name.unwrap_or_default().trim().to_string();
             if name.is_empty() {
@@ -759,18 +808,18 @@ impl Config {
                         (text, None)
                     }
                 },
-                None => (default_schedule.clone(), default_parsed.clone()),
+                None => (defaults.schedule.to_string(), defaults.parsed.cloned()),
             };
             let backfill = v.int_in(
                 &format!("{at}.backfill"),
                 s.backfill,
-                i64::from(default_backfill),
+                i64::from(defaults.backfill),
                 0..=100,
             ) as u32;
             let source_article_min = v.int_in(
                 &format!("{at}.article_min_chars"),
                 s.article_min_chars,
-                article_min_chars as i64,
+                defaults.article_min_chars as i64,
                 0..=10_000,
             ) as usize;
             if let (Some(location), Some(schedule)) = (location, schedule) {
@@ -790,9 +839,16 @@ impl Config {
                 });
             }
         }
+        sources
+    }
 
+    fn validate_subscriptions(
+        raw: Vec<RawSubscription>,
+        sources: &[SourceConfig],
+        v: &mut Validator<'_>,
+    ) -> Vec<SubscriptionConfig> {
         let mut subscriptions = Vec::new();
-        for (i, s) in raw.subscriptions.into_iter().enumerate() {
+        for (i, s) in raw.into_iter().enumerate() {
             let at = format!("subscriptions[{}]", i + 1);
             let user = s.user.unwrap_or_default().trim().to_string();
             if user.is_empty() {
@@ -866,9 +922,12 @@ impl Config {
                 }
             }
         }
+        subscriptions
+    }
 
+    fn validate_members(raw: Vec<RawMember>, v: &mut Validator<'_>) -> Vec<MemberConfig> {
         let mut members = Vec::new();
-        for (i, m) in raw.members.into_iter().enumerate() {
+        for (i, m) in raw.into_iter().enumerate() {
             let at = format!("members[{}]", i + 1);
             let user = m.user.unwrap_or_default().trim().to_string();
             if user.is_empty() {
@@ -922,28 +981,9 @@ impl Config {
                 max_per_hour,
             });
         }
-
-        let discord = Self::validate_discord(raw.discord, v);
-        let summarizer = Self::validate_summarizer(raw.summarizer, v);
-
-        Config {
-            summarizer,
-            discord,
-            path: path.to_path_buf(),
-            storage_path,
-            retention_days,
-            default_schedule,
-            summary_length,
-            article_min_chars,
-            fetch,
-            sources,
-            subscriptions,
-            members,
-        }
+        members
     }
-}
 
-impl Config {
     fn validate_summarizer(
         raw: RawSummarizer,
         v: &mut Validator<'_>,

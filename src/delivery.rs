@@ -1,45 +1,106 @@
-//! Draining the outbox into a sink: an alert is marked delivered only after the sink accepted
-//! it, so a crash in between delivers it again rather than losing it.
+//! Draining the outbox and due digests into a [`Sink`]: one path for alerts and digests. A
+//! delivery is marked delivered only after the sink says it went out ([`Sent`]), so a crash
+//! in between delivers it again rather than losing it. What a sink cannot do itself is
+//! decided here: a member's refused DM falls back to their server's alert channel, a target
+//! that stops working is suspended (its deliveries kept) and its admins are told, later
+//! reports of a story still pending go out inside its first alert.
 
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::io::Write;
 use std::sync::Mutex;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
-use crate::core::alert::Alert;
+use crate::core::alert::{also_covered_line, Alert, Report};
 use crate::core::digest::Digest;
-use crate::store::{self, Store};
+use crate::core::model::{OutboxId, Target};
+use crate::store::{self, DeliveryId, Store};
 
-/// What became of one delivery attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    /// Safely out: mark the alert delivered.
-    Delivered,
-    /// Transient trouble (rate limit, 5xx, network): the alert stays pending, the target is
-    /// skipped for the rest of this pass.
+/// What a sink posted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// The messages it became (Discord message ids; empty for the console), kept so a later
+    /// report of the same story can edit them.
+    pub message_ids: Vec<u64>,
+}
+
+/// Why a sink could not post.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Transient trouble (rate limit, 5xx, network): it stays pending, the target is skipped
+    /// for the rest of this pass.
+    #[error("{reason}")]
     Retry { reason: String },
-    /// The target cannot take messages (deleted channel, missing permissions): its alerts are
-    /// kept and the target is suspended until it is fixed or re-probed.
+    /// The target cannot take messages (deleted channel, missing permissions, closed DMs):
+    /// its deliveries are kept and the target is suspended until it is fixed or re-probed.
+    #[error("{reason}")]
     TargetBroken { reason: String },
-    /// This alert can never be delivered as it is: recorded as dropped with the reason.
+    /// This can never be delivered as it is: dropped, with the reason kept.
+    #[error("{reason}")]
     Rejected { reason: String },
     /// Stop delivering altogether (bad token).
+    #[error("{reason}")]
     Fatal { reason: String },
 }
 
-/// Where alerts go. `deliver` says `Delivered` only once the alert is safely out.
-pub trait Sink: Send + Sync {
-    fn deliver(&self, alert: &Alert) -> impl Future<Output = Delivery> + Send;
+/// What is posted.
+#[derive(Debug, Clone, Copy)]
+pub enum Outgoing<'a> {
+    Alert(&'a Alert),
+    Digest(&'a Digest),
+}
 
-    /// Another source reported the story of `original` (already delivered to the same
-    /// target): update what the members saw with "also covered by" `reports` (all of them so
-    /// far, oldest first) instead of alerting again.
-    fn also_covered(
+impl Outgoing<'_> {
+    fn id(&self) -> DeliveryId {
+        match self {
+            Outgoing::Alert(a) => DeliveryId::Alert(OutboxId(a.id)),
+            Outgoing::Digest(d) => DeliveryId::Digest(d.id),
+        }
+    }
+
+    fn target(&self) -> &str {
+        match self {
+            Outgoing::Alert(a) => &a.target,
+            Outgoing::Digest(d) => &d.target,
+        }
+    }
+}
+
+/// Where it is posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    /// Its own target.
+    Target(&'a Target),
+    /// A server channel instead of a member's DMs, which refused it: post it there with a
+    /// notice that mentions only that member.
+    InsteadOfDm { channel: u64, user: u64 },
+}
+
+/// Where alerts go: the port delivery drives (the console, Discord, a test's recorder).
+///
+/// Contract:
+/// - `send` answers `Ok` only once the whole thing is out; a part posted before a failure
+///   may be posted again on retry, so a sink must make a resend harmless (Discord: a nonce).
+/// - `SendError::TargetBroken` for a [`Target::Dm`] means the member's DMs refused it;
+///   delivery then sends it once more to [`Destination::InsteadOfDm`].
+/// - A sink keeps no state of the outbox: delivery records what became of each send.
+pub trait Sink: Send + Sync {
+    fn send(
+        &self,
+        what: Outgoing<'_>,
+        to: Destination<'_>,
+    ) -> impl Future<Output = Result<Sent, SendError>> + Send;
+
+    /// Another source reported the story of `original` (already delivered, as the messages
+    /// `message_ids`): update what the members saw with "also covered by" `reports` (all of
+    /// them so far, oldest first) instead of alerting again.
+    fn update(
         &self,
         original: &Alert,
+        message_ids: &[u64],
         reports: &[Alert],
-    ) -> impl Future<Output = Delivery> + Send;
+    ) -> impl Future<Output = Result<Sent, SendError>> + Send;
 
     /// When `target` can take a message without waiting for its own rate limit (`None`:
     /// now, or unknown). The drain sets a busy target aside instead of waiting on it.
@@ -47,21 +108,16 @@ pub trait Sink: Send + Sync {
         None
     }
 
-    /// Delivers a member's digest (items held for an hourly or daily digest, during quiet
-    /// hours, or over the hourly cap). `Delivered` only once all of it is out.
-    fn deliver_digest(&self, digest: &Digest) -> impl Future<Output = Delivery> + Send;
-}
-
-/// "Also covered by: Source (link), Source (link)".
-pub fn also_covered_line(reports: &[Alert]) -> String {
-    let parts: Vec<String> = reports
-        .iter()
-        .map(|r| match &r.link {
-            Some(link) => format!("{} ({link})", r.source),
-            None => r.source.clone(),
-        })
-        .collect();
-    format!("Also covered by: {}", parts.join(", "))
+    /// Tells a server's admins, in their alert channel `channel`, that `broken` stopped
+    /// taking messages. A sink without such a place does nothing.
+    fn notify_admins(
+        &self,
+        _channel: &Target,
+        _broken: &Target,
+        _reason: &str,
+    ) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
 /// How the console sink prints.
@@ -86,62 +142,61 @@ impl<W: Write + Send> ConsoleSink<W> {
             format,
         }
     }
-}
 
-impl<W: Write + Send> ConsoleSink<W> {
-    fn write(&self, text: &str) -> Delivery {
+    fn write(&self, text: &str) -> Result<Sent, SendError> {
         let result = match self.out.lock() {
             Ok(mut out) => writeln!(out, "{text}")
                 .and_then(|()| out.flush())
                 .map_err(|e| format!("cannot write to the console: {e}")),
             Err(_) => Err("console writer poisoned".to_string()),
         };
-        match result {
-            Ok(()) => Delivery::Delivered,
-            Err(reason) => Delivery::Retry { reason },
-        }
+        result
+            .map(|()| Sent::default())
+            .map_err(|reason| SendError::Retry { reason })
     }
 }
 
 impl<W: Write + Send> Sink for ConsoleSink<W> {
-    fn also_covered(
+    fn send(
+        &self,
+        what: Outgoing<'_>,
+        _to: Destination<'_>,
+    ) -> impl Future<Output = Result<Sent, SendError>> + Send {
+        let text = match (what, self.format) {
+            (Outgoing::Alert(a), OutputFormat::Text) => a.to_text_block(),
+            (Outgoing::Alert(a), OutputFormat::Json) => a.to_json_line(),
+            (Outgoing::Digest(d), OutputFormat::Text) => d.to_text_block(),
+            (Outgoing::Digest(d), OutputFormat::Json) => d.to_json_line(),
+        };
+        std::future::ready(self.write(&text))
+    }
+
+    fn update(
         &self,
         original: &Alert,
+        _message_ids: &[u64],
         reports: &[Alert],
-    ) -> impl Future<Output = Delivery> + Send {
+    ) -> impl Future<Output = Result<Sent, SendError>> + Send {
         let text = match self.format {
-            OutputFormat::Text => format!(
-                "== update to \"{}\" ({}): {}\n",
-                original.title,
-                original.source,
-                also_covered_line(reports)
-            ),
+            OutputFormat::Text => {
+                let reports: Vec<Report> = reports.iter().map(Report::from).collect();
+                format!(
+                    "== update to \"{}\" ({}): {}\n",
+                    original.title,
+                    original.source,
+                    also_covered_line(&reports)
+                )
+            }
             OutputFormat::Json => {
                 // One JSON object per alert: the newest report, marked as a duplicate story.
                 let Some(latest) = reports.last() else {
-                    return std::future::ready(Delivery::Delivered);
+                    return std::future::ready(Ok(Sent::default()));
                 };
                 let mut value: serde_json::Value =
                     serde_json::from_str(&latest.to_json_line()).unwrap_or_default();
                 value["also_covers"] = serde_json::json!(original.title);
                 value.to_string()
             }
-        };
-        std::future::ready(self.write(&text))
-    }
-
-    fn deliver(&self, alert: &Alert) -> impl Future<Output = Delivery> + Send {
-        let text = match self.format {
-            OutputFormat::Text => alert.to_text_block(),
-            OutputFormat::Json => alert.to_json_line(),
-        };
-        std::future::ready(self.write(&text))
-    }
-
-    fn deliver_digest(&self, digest: &Digest) -> impl Future<Output = Delivery> + Send {
-        let text = match self.format {
-            OutputFormat::Text => digest.to_text_block(),
-            OutputFormat::Json => digest.to_json_line(),
         };
         std::future::ready(self.write(&text))
     }
@@ -157,7 +212,7 @@ pub struct DrainReport {
     pub fatal: Option<String>,
 }
 
-/// How long a suspended target waits before one alert is tried again.
+/// How long a suspended target waits before one delivery is tried again.
 pub const BROKEN_TARGET_PROBE: chrono::Duration = chrono::Duration::minutes(30);
 
 /// How long the deliverer sleeps after a pass: `retry` (the outbox's regular re-check), or
@@ -165,8 +220,8 @@ pub const BROKEN_TARGET_PROBE: chrono::Duration = chrono::Duration::minutes(30);
 /// `retry` later. A due time already past (a paused member's digest waits for `/resume`) is
 /// not a reason to wake at once.
 pub fn next_pass_in(
-    now: chrono::DateTime<Utc>,
-    next_digest_due: Option<chrono::DateTime<Utc>>,
+    now: DateTime<Utc>,
+    next_digest_due: Option<DateTime<Utc>>,
     retry: std::time::Duration,
 ) -> std::time::Duration {
     next_digest_due
@@ -180,19 +235,27 @@ pub fn next_pass_in(
 
 /// [`next_pass_in`] with the store's next digest due time.
 pub async fn next_pass_after(store: &Store, retry: std::time::Duration) -> std::time::Duration {
-    let due = store
-        .call(|c| store::digest::next_digest_due(c))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot read when the next digest is due");
-            None
-        });
+    let due = store.next_digest_due().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read when the next digest is due");
+        None
+    });
     next_pass_in(Utc::now(), due, retry)
 }
 
-/// Delivers every pending alert, oldest first, then the digests that are due. A target whose delivery fails is skipped for the
-/// rest of this pass (its alerts stay pending, in order); a suspended target is tried again
-/// once per [`BROKEN_TARGET_PROBE`].
+/// One pass of the deliverer: the store, the sink, the clock of the pass, and what it
+/// learnt so far (targets to skip, reports already sent inside their first alert).
+struct Pass<'a, S> {
+    store: &'a Store,
+    sink: &'a S,
+    now: DateTime<Utc>,
+    skip: HashSet<String>,
+    merged: HashSet<OutboxId>,
+    report: DrainReport,
+}
+
+/// Delivers every pending alert, oldest first, then the digests that are due. A target whose
+/// delivery fails is skipped for the rest of this pass (its alerts stay pending, in order); a
+/// suspended target is tried again once per [`BROKEN_TARGET_PROBE`].
 pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<DrainReport> {
     drain_outbox_at(store, sink, Utc::now()).await
 }
@@ -202,37 +265,82 @@ pub async fn drain_outbox<S: Sink>(store: &Store, sink: &S) -> store::Result<Dra
 pub async fn drain_outbox_at<S: Sink>(
     store: &Store,
     sink: &S,
-    now: chrono::DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> store::Result<DrainReport> {
-    let mut report = DrainReport::default();
-    let mut skip = suspended_targets(store, now).await?;
-    let mut after = 0_i64;
-    loop {
-        let batch = store
-            .call(move |c| store::pending_alerts_after(c, after, 1000))
-            .await?;
-        let Some(last) = batch.last() else {
-            break;
-        };
-        after = last.id;
-        // One request at a time, in outbox order — except that a target which cannot take a
-        // message yet (its rate-limit window is full) is set aside with all its later alerts,
-        // so it never holds up the others; each target keeps its own order.
-        let mut work: std::collections::VecDeque<Alert> = batch.into();
+    let mut pass = Pass::start(store, sink, now).await?;
+    if pass.alerts().await? {
+        pass.digests().await?;
+    }
+    Ok(pass.report)
+}
+
+/// Forms the digests due at `now` and delivers every pending one (the deliverer does this
+/// after each outbox pass; tests call it with their own clock).
+pub async fn deliver_due_digests<S: Sink>(
+    store: &Store,
+    sink: &S,
+    now: DateTime<Utc>,
+) -> store::Result<DrainReport> {
+    let mut pass = Pass::start(store, sink, now).await?;
+    pass.digests().await?;
+    Ok(pass.report)
+}
+
+/// Targets suspended and not due for a re-probe at `now`.
+fn still_suspended(broken: Vec<store::BrokenTarget>, now: DateTime<Utc>) -> HashSet<String> {
+    broken
+        .into_iter()
+        .filter(|t| t.probed_at.is_none_or(|p| now - p < BROKEN_TARGET_PROBE))
+        .map(|t| t.target)
+        .collect()
+}
+
+impl<'a, S: Sink> Pass<'a, S> {
+    async fn start(store: &'a Store, sink: &'a S, now: DateTime<Utc>) -> store::Result<Self> {
+        Ok(Pass {
+            store,
+            sink,
+            now,
+            skip: still_suspended(store.suspended_targets().await?, now),
+            merged: HashSet::new(),
+            report: DrainReport::default(),
+        })
+    }
+
+    /// The outbox, oldest first. Returns `false` when delivery must stop (fatal).
+    async fn alerts(&mut self) -> store::Result<bool> {
+        let mut after = OutboxId(0);
+        loop {
+            let batch = self.store.pending_alerts(after, 1000).await?;
+            let Some(last) = batch.last() else {
+                return Ok(true);
+            };
+            after = OutboxId(last.id);
+            if !self.batch(batch.into()).await? {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// One request at a time, in outbox order — except that a target which cannot take a
+    /// message yet (its rate-limit window is full) is set aside with all its later alerts,
+    /// so it never holds up the others; each target keeps its own order.
+    async fn batch(&mut self, mut work: VecDeque<Alert>) -> store::Result<bool> {
         loop {
             let mut waiting = Vec::new();
-            let mut blocked = std::collections::HashSet::new();
+            let mut blocked = HashSet::new();
             let mut earliest: Option<std::time::Instant> = None;
             let mut progressed = false;
             while let Some(alert) = work.pop_front() {
-                if skip.contains(&alert.target) {
+                if self.skip.contains(&alert.target) || self.merged.contains(&OutboxId(alert.id)) {
                     continue;
                 }
                 if blocked.contains(&alert.target) {
                     waiting.push(alert);
                     continue;
                 }
-                if let Some(at) = sink
+                if let Some(at) = self
+                    .sink
                     .ready_at(&alert.target)
                     .filter(|at| *at > std::time::Instant::now())
                 {
@@ -241,13 +349,13 @@ pub async fn drain_outbox_at<S: Sink>(
                     waiting.push(alert);
                     continue;
                 }
-                if deliver_one(store, sink, alert, &mut skip, &mut report).await? {
-                    return Ok(report);
+                if !self.alert(alert).await? {
+                    return Ok(false);
                 }
                 progressed = true;
             }
             if waiting.is_empty() {
-                break;
+                return Ok(true);
             }
             if !progressed {
                 if let Some(at) = earliest {
@@ -257,220 +365,152 @@ pub async fn drain_outbox_at<S: Sink>(
             work = waiting.into();
         }
     }
-    drain_digests(store, sink, now, &mut skip, &mut report).await?;
-    Ok(report)
-}
 
-/// Delivers one alert and records the outcome. Returns `true` when delivery must stop
-/// altogether (fatal).
-async fn deliver_one<S: Sink>(
-    store: &Store,
-    sink: &S,
-    alert: Alert,
-    skip: &mut std::collections::HashSet<String>,
-    report: &mut DrainReport,
-) -> store::Result<bool> {
-    let outcome = match alert.also_of {
-        Some(original) => deliver_also(store, sink, &alert, original).await?,
-        None => sink.deliver(&alert).await,
-    };
-    record_outcome(
-        store,
-        Kind::Alert,
-        alert.id,
-        &alert.target,
-        outcome,
-        skip,
-        report,
-    )
-    .await
-}
-
-/// What was delivered: an outbox alert or a digest (each has its own table).
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Alert,
-    Digest,
-}
-
-impl Kind {
-    fn mark_delivered(self, c: &rusqlite::Connection, id: i64) -> store::Result<()> {
-        match self {
-            Kind::Alert => store::mark_delivered(c, id, Utc::now()),
-            Kind::Digest => store::digest::mark_digest_delivered(c, id, Utc::now()),
-        }
-    }
-
-    fn mark_failed(self, c: &rusqlite::Connection, id: i64, reason: &str) -> store::Result<()> {
-        match self {
-            Kind::Alert => store::mark_attempt_failed(c, id, reason),
-            Kind::Digest => store::digest::mark_digest_failed(c, id, reason),
-        }
-    }
-
-    fn mark_dropped(self, c: &rusqlite::Connection, id: i64, reason: &str) -> store::Result<()> {
-        match self {
-            Kind::Alert => store::mark_dropped(c, id, reason, Utc::now()),
-            Kind::Digest => store::digest::mark_digest_dropped(c, id, reason, Utc::now()),
-        }
-    }
-}
-
-/// Records what became of one delivery (alert or digest) and updates the pass: a failing or
-/// broken target is skipped for the rest of it. Returns `true` when delivery must stop
-/// altogether (fatal).
-async fn record_outcome(
-    store: &Store,
-    kind: Kind,
-    id: i64,
-    target: &str,
-    outcome: Delivery,
-    skip: &mut std::collections::HashSet<String>,
-    report: &mut DrainReport,
-) -> store::Result<bool> {
-    let owned = target.to_string();
-    match outcome {
-        Delivery::Delivered => {
-            store
-                .call(move |c| {
-                    kind.mark_delivered(c, id)?;
-                    store::mark_target_ok(c, &owned)
-                })
+    /// One alert: a first report goes out with the later reports still pending inside it; a
+    /// later report of a story already out updates it.
+    async fn alert(&mut self, mut alert: Alert) -> store::Result<bool> {
+        if let Some(original) = alert.also_of {
+            let update = self
+                .store
+                .story_update(OutboxId(original), OutboxId(alert.id))
                 .await?;
-            report.delivered += 1;
-        }
-        Delivery::Retry { reason } => {
-            tracing::warn!(?kind, id, target, %reason, "delivery failed; will retry");
-            store
-                .call(move |c| kind.mark_failed(c, id, &reason))
-                .await?;
-            skip.insert(target.to_string());
-            report.failed += 1;
-        }
-        Delivery::TargetBroken { reason } => {
-            tracing::warn!(?kind, id, target, %reason, "target suspended; what it was to get is kept");
-            store
-                .call(move |c| {
-                    kind.mark_failed(c, id, &reason)?;
-                    store::mark_target_broken(c, &owned, &reason, Utc::now())
-                })
-                .await?;
-            skip.insert(target.to_string());
-            report.failed += 1;
-        }
-        Delivery::Rejected { reason } => {
-            tracing::warn!(?kind, id, target, %reason, "dropped");
-            store
-                .call(move |c| kind.mark_dropped(c, id, &reason))
-                .await?;
-            report.dropped += 1;
-        }
-        Delivery::Fatal { reason } => {
-            store
-                .call({
-                    let reason = reason.clone();
-                    move |c| kind.mark_failed(c, id, &reason)
-                })
-                .await?;
-            report.fatal = Some(reason);
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Targets suspended and not due for a re-probe at `now`.
-async fn suspended_targets(
-    store: &Store,
-    now: chrono::DateTime<Utc>,
-) -> store::Result<std::collections::HashSet<String>> {
-    Ok(store
-        .call(|c| store::broken_targets(c))
-        .await?
-        .into_iter()
-        .filter(|t| t.probed_at.is_none_or(|p| now - p < BROKEN_TARGET_PROBE))
-        .map(|t| t.target)
-        .collect())
-}
-
-/// Forms the digests due at `now` and delivers every pending one (the deliverer does this
-/// after each outbox pass; tests call it with their own clock).
-pub async fn deliver_due_digests<S: Sink>(
-    store: &Store,
-    sink: &S,
-    now: chrono::DateTime<Utc>,
-) -> store::Result<DrainReport> {
-    let mut report = DrainReport::default();
-    let mut skip = suspended_targets(store, now).await?;
-    drain_digests(store, sink, now, &mut skip, &mut report).await?;
-    Ok(report)
-}
-
-/// Forms the digests due at `now` and delivers every pending one, oldest first. Targets in
-/// `skip` (suspended, or failing this pass) keep their digests for later.
-async fn drain_digests<S: Sink>(
-    store: &Store,
-    sink: &S,
-    now: chrono::DateTime<Utc>,
-    skip: &mut std::collections::HashSet<String>,
-    report: &mut DrainReport,
-) -> store::Result<()> {
-    use crate::store::digest as d;
-    store.call(move |c| d::form_due_digests(c, now)).await?;
-    let mut after = 0_i64;
-    loop {
-        let batch = store
-            .call(move |c| d::pending_digests_after(c, after, 50))
-            .await?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        for digest in batch {
-            let id = digest.id;
-            after = id;
-            if skip.contains(&digest.target) {
-                continue;
+            match update.first {
+                Some(first) if update.first_delivered => {
+                    let result = self
+                        .sink
+                        .update(&first, &update.message_ids, &update.reports)
+                        .await;
+                    return self.record(Outgoing::Alert(&alert), result, Vec::new()).await;
+                }
+                // The first alert never went out (dropped): this one is an alert of its own.
+                _ => {}
             }
-            let outcome = sink.deliver_digest(&digest).await;
-            if record_outcome(
-                store,
-                Kind::Digest,
-                id,
-                &digest.target,
-                outcome,
-                skip,
-                report,
-            )
-            .await?
-            {
+        }
+        let reports = self.store.pending_reports_of(OutboxId(alert.id)).await?;
+        alert.also_covered = reports.iter().map(Report::from).collect();
+        let merged: Vec<OutboxId> = reports.iter().map(|r| OutboxId(r.id)).collect();
+        let result = self.send(Outgoing::Alert(&alert)).await?;
+        if result.is_ok() {
+            self.merged.extend(merged.iter().copied());
+        }
+        self.record(Outgoing::Alert(&alert), result, merged).await
+    }
+
+    /// Forms the digests due now and delivers every pending one, oldest first. Targets
+    /// skipped in this pass keep their digests for later.
+    async fn digests(&mut self) -> store::Result<()> {
+        self.store.form_due_digests(self.now).await?;
+        let mut after = 0_i64;
+        loop {
+            let batch = self.store.pending_digests(after, 50).await?;
+            if batch.is_empty() {
                 return Ok(());
             }
+            for digest in batch {
+                after = digest.id;
+                if self.skip.contains(&digest.target) {
+                    continue;
+                }
+                let result = self.send(Outgoing::Digest(&digest)).await?;
+                if !self.record(Outgoing::Digest(&digest), result, Vec::new()).await? {
+                    return Ok(());
+                }
+            }
         }
     }
-}
 
-/// Delivers a later report of an already-alerted story as an update of the first alert; if
-/// the first alert never went out (dropped), as an alert of its own.
-async fn deliver_also<S: Sink>(
-    store: &Store,
-    sink: &S,
-    alert: &Alert,
-    original: i64,
-) -> store::Result<Delivery> {
-    let current = alert.id;
-    let (first, delivered, reports) = store
-        .call(move |c| {
-            Ok((
-                store::alert_by_id(c, original)?,
-                store::is_delivered(c, original)?,
-                store::also_covered(c, original, current)?,
-            ))
+    /// Sends to the target; a member's refused DM goes to their server's alert channel
+    /// instead, with a notice for them.
+    async fn send(&self, what: Outgoing<'_>) -> store::Result<Result<Sent, SendError>> {
+        let target = Target::parse(what.target());
+        let first = self.sink.send(what, Destination::Target(&target)).await;
+        let (Target::Dm(user), Err(SendError::TargetBroken { reason })) = (&target, &first) else {
+            return Ok(first);
+        };
+        let Some(Target::Channel(channel)) =
+            self.store.fallback_channel(what.target().to_string()).await?
+        else {
+            return Ok(Err(SendError::Rejected {
+                reason: format!("{reason}; no server alert channel to fall back to"),
+            }));
+        };
+        let to = Destination::InsteadOfDm {
+            channel,
+            user: *user,
+        };
+        Ok(match self.sink.send(what, to).await {
+            Err(SendError::TargetBroken { reason: second } | SendError::Rejected { reason: second }) => {
+                Err(SendError::Rejected {
+                    reason: format!("{reason}; the fallback failed too: {second}"),
+                })
+            }
+            other => other,
         })
-        .await?;
-    Ok(match first {
-        Some(first) if delivered => sink.also_covered(&first, &reports).await,
-        _ => sink.deliver(alert).await,
-    })
+    }
+
+    /// Records what became of one delivery and updates the pass: a failing or broken target
+    /// is skipped for the rest of it. Returns `false` when delivery must stop (fatal).
+    async fn record(
+        &mut self,
+        what: Outgoing<'_>,
+        result: Result<Sent, SendError>,
+        merged: Vec<OutboxId>,
+    ) -> store::Result<bool> {
+        let (id, target) = (what.id(), what.target().to_string());
+        match result {
+            Ok(sent) => {
+                self.store
+                    .record_sent(id, target, sent.message_ids, merged, Utc::now())
+                    .await?;
+                self.report.delivered += 1;
+            }
+            Err(SendError::Retry { reason }) => {
+                tracing::warn!(?id, %target, %reason, "delivery failed; will retry");
+                self.store.record_failed_attempt(id, reason).await?;
+                self.skip.insert(target);
+                self.report.failed += 1;
+            }
+            Err(SendError::TargetBroken { reason }) => {
+                tracing::warn!(?id, %target, %reason, "target suspended; what it was to get is kept");
+                let newly = self
+                    .store
+                    .suspend_target(id, target.clone(), reason.clone(), Utc::now())
+                    .await?;
+                if newly {
+                    self.tell_admins(&target, &reason).await;
+                }
+                self.skip.insert(target);
+                self.report.failed += 1;
+            }
+            Err(SendError::Rejected { reason }) => {
+                tracing::warn!(?id, %target, %reason, "dropped");
+                self.store.record_dropped(id, reason, Utc::now()).await?;
+                self.report.dropped += 1;
+            }
+            Err(SendError::Fatal { reason }) => {
+                self.store.record_failed_attempt(id, reason.clone()).await?;
+                self.report.fatal = Some(reason);
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Tells the admins of every server using `broken` in their alert channel, when that is
+    /// another channel.
+    async fn tell_admins(&self, broken: &str, reason: &str) {
+        let channels = self
+            .store
+            .alert_channels_of(broken.to_string())
+            .await
+            .unwrap_or_default();
+        let broken_target = Target::parse(broken);
+        for channel in channels {
+            if channel != broken_target {
+                self.sink.notify_admins(&channel, &broken_target, reason).await;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

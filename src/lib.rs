@@ -8,7 +8,6 @@ pub mod core;
 pub mod delivery;
 pub mod discord;
 pub mod pipeline;
-pub mod routing;
 pub mod schedule;
 pub mod sources;
 pub mod store;

@@ -1,5 +1,8 @@
-//! One poll of one source: fetch -> parse -> identify -> match -> record + outbox, in one
-//! transaction. Failures are recorded on the source and never leave this function as panics.
+//! One poll of one source, start to end: fetch -> parse -> which items are new (one read of
+//! the seen keys) -> article pages and summaries for the new ones -> match (in memory) -> one
+//! read of the facts routing needs -> a pure plan (`core::plan`) -> one transaction that
+//! applies it (`Store::apply_poll`). No decision is made while a database connection is held.
+//! Failures are recorded on the source and never leave this module as panics.
 
 use std::sync::Arc;
 
@@ -8,15 +11,16 @@ use futures::StreamExt as _;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::core::alert::{searchable_body, PlannedAlert};
-use crate::core::dedup::{guids_usable, item_keys};
-use crate::core::model::Item;
-use crate::core::story::{same_story, StoryKey};
-use crate::core::summary::{extractive_summary, summarize};
+use crate::core::alert::searchable_body;
+use crate::core::dedup::{guids_usable, item_keys, ItemKeys};
+use crate::core::model::{Feed, Item, Origin};
+use crate::core::plan::{needs, newness, plan_poll, NewItem, Newness, PollPlan};
+use crate::core::summary::summarize;
 use crate::schedule::{hinted_next_check, needs_unconditional, retry_at};
-use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetcher, Validators};
+use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetched, Fetcher, Validators};
 use crate::sources::parse::parse_feed;
-use crate::store::{self, FetchRecord, NewItem, SourceRow, Store};
+use crate::store::{self, Applied, FetchRecord, PollFailure, SourceRow, Store};
+use crate::subscriptions::SlotMatch;
 pub use crate::subscriptions::SubscriptionSet;
 
 /// What one poll did.
@@ -41,7 +45,7 @@ pub enum PollOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollReport {
-    pub source_id: i64,
+    pub source_id: crate::core::model::SourceId,
     pub name: String,
     pub outcome: PollOutcome,
 }
@@ -99,12 +103,11 @@ fn oldest_first(mut items: Vec<Item>) -> Vec<Item> {
 
 /// The rows to record for `items` (keys, summaries, searchable text): the per-item CPU work of
 /// a poll, so it runs off the async workers (see `poll_inner`).
-fn to_new_items(items: Vec<Item>, summary_length: usize) -> Vec<NewItem> {
-    let use_guid = guids_usable(&items);
+fn to_new_items(items: Vec<Item>, keys: Vec<ItemKeys>, summary_length: usize) -> Vec<NewItem> {
     items
         .into_iter()
-        .map(|item| {
-            let keys = item_keys(&item, use_guid);
+        .zip(keys)
+        .map(|(item, keys)| {
             let summary = summarize(&item.summary_html, &item.content_html, summary_length);
             let body = searchable_body(&item);
             let summary_source = if item.summary_html.trim().is_empty() {
@@ -199,34 +202,6 @@ async fn enrich_from_articles(
     }
 }
 
-/// Indices of the items that will alert if they match: new ones (on a first poll, only the
-/// backfilled newest).
-async fn alerting_new_items(
-    ctx: &PollContext,
-    source: &SourceRow,
-    items: &[Item],
-) -> store::Result<Vec<usize>> {
-    // Fingerprints only: summaries and searchable text are built once, after enrichment.
-    let use_guid = guids_usable(items);
-    let fingerprints: Vec<Vec<String>> = items.iter().map(|i| item_keys(i, use_guid).all).collect();
-    let source_id = source.id;
-    let is_new = ctx
-        .store
-        .call(move |c| {
-            let tx = c.transaction()?;
-            store::unseen(&tx, source_id, fingerprints.iter().map(Vec::as_slice))
-        })
-        .await?;
-    let alerting_from = if source.initialized {
-        0
-    } else {
-        items.len().saturating_sub(source.backfill as usize)
-    };
-    Ok((alerting_from..items.len())
-        .filter(|i| is_new.get(*i).copied().unwrap_or(false))
-        .collect())
-}
-
 /// AI summaries for the alerting items, where a summarizer is configured; failures keep the
 /// extractive summary.
 async fn ai_summaries(
@@ -264,60 +239,6 @@ async fn ai_summaries(
     out
 }
 
-/// How far back a story counts as already alerted.
-const STORY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
-
-/// The first alert, in the same target, of the story `item` reports again (another source's
-/// item with the same canonical link or a near-identical title within [`STORY_WINDOW`]), when
-/// everyone this alert is for already got the story. Then the new item only adds an "also
-/// covered by" line to it. When only some of them got it, the others still get this alert and
-/// those who already got the story are left out of it (no second ping for one story).
-fn earlier_report(
-    tx: &rusqlite::Transaction<'_>,
-    source_id: i64,
-    item: &NewItem,
-    alert: &mut PlannedAlert,
-    now: DateTime<Utc>,
-) -> store::Result<Option<i64>> {
-    let key = StoryKey {
-        canonical_link: item.link.clone(),
-        title: item.title.clone(),
-        published: None,
-    };
-    let same: Vec<store::StoryCandidate> =
-        store::story_candidates(tx, &alert.target, now - STORY_WINDOW, source_id)?
-            .into_iter()
-            .filter(|c| {
-                let other = StoryKey {
-                    canonical_link: c.link.clone(),
-                    title: c.title.clone(),
-                    published: None,
-                };
-                same_story(&key, &other)
-            })
-            .collect();
-    if let Some(c) = same
-        .iter()
-        .find(|c| alert.subscribers.iter().all(|s| c.subscribers.contains(s)))
-    {
-        return Ok(Some(c.outbox_id));
-    }
-    let already: std::collections::HashSet<&String> =
-        same.iter().flat_map(|c| c.subscribers.iter()).collect();
-    let fresh: Vec<String> = alert
-        .subscribers
-        .iter()
-        .filter(|s| !already.contains(s))
-        .cloned()
-        .collect();
-    if fresh.is_empty() {
-        // Everyone got it, through several earlier reports: update the latest.
-        return Ok(same.first().map(|c| c.outbox_id));
-    }
-    alert.subscribers = fresh;
-    Ok(None)
-}
-
 /// Polls `source` once. Never panics on bad input; every failure is recorded on the source.
 pub async fn poll_source(ctx: &PollContext, source: &SourceRow, now: DateTime<Utc>) -> PollReport {
     let outcome = match poll_inner(ctx, source, now).await {
@@ -335,44 +256,83 @@ pub async fn poll_source(ctx: &PollContext, source: &SourceRow, now: DateTime<Ut
     }
 }
 
+/// Records a failed poll: backing off (when to retry follows the failure count and the
+/// server's hints), or paused.
 async fn record_failure(
     ctx: &PollContext,
     source: &SourceRow,
     now: DateTime<Utc>,
+    failure: Failure,
+) -> store::Result<PollOutcome> {
+    let failures = source.failures + 1;
+    let next_check_at = if failure.paused_reason.is_some() {
+        None
+    } else {
+        Some(retry_at(now, failures, failure.status, failure.retry_after))
+    };
+    let paused = failure.paused_reason.is_some();
+    ctx.store
+        .record_poll_failure(
+            source.id,
+            now,
+            PollFailure {
+                error: failure.error.clone(),
+                next_check_at,
+                paused_reason: failure.paused_reason,
+            },
+        )
+        .await?;
+    tracing::warn!(source = %source.name, error = %failure.error, retry_at = ?next_check_at, "poll failed");
+    Ok(PollOutcome::Failed {
+        error: failure.error,
+        retry_at: next_check_at,
+        paused,
+    })
+}
+
+/// Why a poll failed, before it is recorded.
+struct Failure {
     error: String,
     status: Option<u16>,
     retry_after: Option<DateTime<Utc>>,
     paused_reason: Option<String>,
-) -> store::Result<PollOutcome> {
-    let failures = source.failures + 1;
-    let next = if paused_reason.is_some() {
-        None
-    } else {
-        Some(retry_at(now, failures, status, retry_after))
-    };
-    let id = source.id;
-    let (e, p) = (error.clone(), paused_reason.clone());
-    ctx.store
-        .call(move |c| store::record_failure(c, id, now, &e, next, p.as_deref()))
-        .await?;
-    tracing::warn!(source = %source.name, error = %error, retry_at = ?next, "poll failed");
-    Ok(PollOutcome::Failed {
-        error,
-        retry_at: next,
-        paused: paused_reason.is_some(),
-    })
 }
 
-async fn poll_inner(
-    ctx: &PollContext,
-    source: &SourceRow,
-    now: DateTime<Utc>,
-) -> store::Result<PollOutcome> {
-    let policy = if source.origin == store::ORIGIN_CONFIG && ctx.allow_private_config_sources {
+impl Failure {
+    fn new(error: impl Into<String>) -> Failure {
+        Failure {
+            error: error.into(),
+            status: None,
+            retry_after: None,
+            paused_reason: None,
+        }
+    }
+}
+
+/// The first half of a poll: fetched and parsed, or finished early.
+enum Fetch {
+    /// Nothing to parse, or failed: the outcome is recorded.
+    Done(PollOutcome),
+    Parsed(Feed, FetchRecord),
+}
+
+/// Which addresses this source may reach: config sources may be on private networks when
+/// the operator allows it; sources added from Discord never may.
+fn address_policy(ctx: &PollContext, source: &SourceRow) -> AddressPolicy {
+    if source.origin == Origin::Config && ctx.allow_private_config_sources {
         AddressPolicy::AllowPrivate
     } else {
         AddressPolicy::PublicOnly
-    };
+    }
+}
+
+/// Fetches the source (conditionally, except once a day) and parses what changed.
+async fn fetch_and_parse(
+    ctx: &PollContext,
+    source: &SourceRow,
+    now: DateTime<Utc>,
+    policy: AddressPolicy,
+) -> store::Result<Fetch> {
     let unconditional = needs_unconditional(now, source.last_unconditional_at);
     let validators = if unconditional {
         Validators::default()
@@ -392,49 +352,50 @@ async fn poll_inner(
         {
             // Nothing was asked to be compared, so "unchanged" means nothing: counting it as
             // a success would show the source healthy while it never delivers an item.
-            return record_failure(
-                ctx,
-                source,
-                now,
+            let mut failure = Failure::new(
                 "the server answered 304 Not Modified to a request for the whole feed (no \
                  ETag or date was sent), so newshound never gets the items — the server is \
-                 misconfigured; tell the site's owner"
-                    .to_string(),
-                Some(304),
-                None,
-                None,
-            )
-            .await;
+                 misconfigured; tell the site's owner",
+            );
+            failure.status = Some(304);
+            return Ok(Fetch::Done(
+                record_failure(ctx, source, now, failure).await?,
+            ));
         }
         Ok(FetchOutcome::NotModified { hints }) => {
             let record = FetchRecord {
                 next_check_at: hinted_next_check(now, hints.not_before, None),
                 ..FetchRecord::default()
             };
-            let id = source.id;
-            ctx.store
-                .call(move |c| store::record_unchanged(c, id, now, &record))
-                .await?;
-            return Ok(PollOutcome::Unchanged);
+            ctx.store.record_unchanged(source.id, now, record).await?;
+            return Ok(Fetch::Done(PollOutcome::Unchanged));
         }
         Ok(FetchOutcome::Fetched(f)) => f,
         Err(e) => {
-            let paused = e.is_gone().then(|| {
-                format!("the server says the feed is gone for good ({e}); fix the URL or remove the source")
-            });
-            return record_failure(
-                ctx,
-                source,
-                now,
-                e.to_string(),
-                e.status(),
-                e.retry_after(),
-                paused,
-            )
-            .await;
+            let failure = Failure {
+                error: e.to_string(),
+                status: e.status(),
+                retry_after: e.retry_after(),
+                paused_reason: e.is_gone().then(|| {
+                    format!("the server says the feed is gone for good ({e}); fix the URL or remove the source")
+                }),
+            };
+            return Ok(Fetch::Done(
+                record_failure(ctx, source, now, failure).await?,
+            ));
         }
     };
+    parse_fetched(ctx, source, now, fetched, unconditional).await
+}
 
+/// Parses a fetched body on the blocking pool (an unchanged body is not parsed again).
+async fn parse_fetched(
+    ctx: &PollContext,
+    source: &SourceRow,
+    now: DateTime<Utc>,
+    fetched: Fetched,
+    unconditional: bool,
+) -> store::Result<Fetch> {
     let hash = body_hash(&fetched.body);
     let mut record = FetchRecord {
         etag: fetched.validators.etag.clone(),
@@ -443,15 +404,12 @@ async fn poll_inner(
         next_check_at: hinted_next_check(now, fetched.hints.not_before, None),
         unconditional,
         new_url: None,
+        damaged: None,
     };
     if source.initialized && source.body_hash.as_deref() == Some(hash.as_str()) {
-        let id = source.id;
-        ctx.store
-            .call(move |c| store::record_unchanged(c, id, now, &record))
-            .await?;
-        return Ok(PollOutcome::Unchanged);
+        ctx.store.record_unchanged(source.id, now, record).await?;
+        return Ok(Fetch::Done(PollOutcome::Unchanged));
     }
-
     let base = fetched.final_url.as_ref().map(ToString::to_string);
     let content_type = fetched.content_type.clone();
     let body = fetched.body;
@@ -462,23 +420,22 @@ async fn poll_inner(
     let feed = match parsed {
         Ok(Ok(feed)) => feed,
         Ok(Err(e)) => {
-            return record_failure(ctx, source, now, e.to_string(), None, None, None).await
+            let failure = Failure::new(e.to_string());
+            return Ok(Fetch::Done(
+                record_failure(ctx, source, now, failure).await?,
+            ));
         }
         Err(join) => {
-            return record_failure(
-                ctx,
-                source,
-                now,
-                format!("the feed parser crashed on this document ({join})"),
-                None,
-                None,
-                None,
-            )
-            .await;
+            let failure =
+                Failure::new(format!("the feed parser crashed on this document ({join})"));
+            return Ok(Fetch::Done(
+                record_failure(ctx, source, now, failure).await?,
+            ));
         }
     };
     // Only a document that proved to be a feed may replace the stored URL.
     record.new_url = fetched.permanent_redirect.map(|u| u.to_string());
+    record.damaged.clone_from(&feed.damaged);
     // A local file has no server to be polite to: its `<ttl>` is not a reason to wait.
     let is_file = !source.url.contains("://");
     record.next_check_at = if is_file {
@@ -486,131 +443,81 @@ async fn poll_inner(
     } else {
         hinted_next_check(now, fetched.hints.not_before, feed.ttl_minutes)
     };
+    Ok(Fetch::Parsed(feed, record))
+}
 
-    let mut items = oldest_first(feed.items);
-    let threshold = if source.origin == store::ORIGIN_CONFIG {
+/// The article-page threshold for this source (0: never fetch article pages).
+fn article_threshold(ctx: &PollContext, source: &SourceRow) -> usize {
+    if source.origin == Origin::Config {
         ctx.article_min_chars
             .get(&source.name.to_lowercase())
             .copied()
             .unwrap_or(0)
     } else {
         ctx.default_article_min_chars
+    }
+}
+
+/// At most this many times a plan is made again because another poll changed its facts.
+const MAX_PLANS: usize = 8;
+
+async fn poll_inner(
+    ctx: &PollContext,
+    source: &SourceRow,
+    now: DateTime<Utc>,
+) -> store::Result<PollOutcome> {
+    let policy = address_policy(ctx, source);
+    let (feed, record) = match fetch_and_parse(ctx, source, now, policy).await? {
+        Fetch::Done(outcome) => return Ok(outcome),
+        Fetch::Parsed(feed, record) => (feed, record),
     };
-    let alerting = if threshold > 0 || ctx.summarizer.is_some() {
-        alerting_new_items(ctx, source, &items).await?
-    } else {
-        Vec::new()
-    };
+    let mut items = oldest_first(feed.items);
+    // Which items are new: one read of the seen keys.
+    let use_guid = guids_usable(&items);
+    let keys: Vec<ItemKeys> = items.iter().map(|i| item_keys(i, use_guid)).collect();
+    let all: Vec<String> = keys.iter().flat_map(|k| k.all.iter().cloned()).collect();
+    let seen = ctx.store.seen_fingerprints(source.id, all).await?;
+    let fingerprints: Vec<Vec<String>> = keys.iter().map(|k| k.all.clone()).collect();
+    let fresh = newness(&fingerprints, &seen, !source.initialized, source.backfill);
+    let alerting = fresh.alerting_indices();
+
+    let threshold = article_threshold(ctx, source);
     if threshold > 0 && !alerting.is_empty() {
         enrich_from_articles(ctx, source, &mut items, &alerting, threshold, policy, now).await;
     }
     let ai = ai_summaries(ctx, &items, &alerting).await;
-    // Summaries and searchable text take most of a poll's CPU: on a blocking thread they run
-    // beside other polls' (`once` drives every poll from one task, so on the async side they
-    // would all share one core).
-    let summary_length = ctx.summary_length;
-    let mut new_items =
-        match tokio::task::spawn_blocking(move || to_new_items(items, summary_length)).await {
-            Ok(rows) => rows,
-            Err(join) => {
-                return record_failure(
-                    ctx,
-                    source,
-                    now,
-                    format!("summarising this feed's items crashed ({join})"),
-                    None,
-                    None,
-                    None,
-                )
-                .await;
-            }
-        };
-    for (i, summary) in ai {
-        if let Some(item) = new_items.get_mut(i) {
-            item.summary = summary;
-            item.ai_summary = true;
-        }
-    }
-    let total = new_items.len();
-    // A first poll without backfill records its items and alerts none, so it needs no
-    // subscriptions: it does not wait for (or, in `once`, cause) their compile.
-    let may_alert = source.initialized || source.backfill > 0;
-    if may_alert {
+    // A poll with nothing that can alert (a first poll without backfill, or nothing new)
+    // needs no subscriptions: it does not wait for (or, in `once`, cause) their compile.
+    let subs = if alerting.is_empty() {
+        None
+    } else {
         ctx.subscriptions_ready().await;
-    }
-    let subs = ctx.subscriptions();
-    let source_row = source.clone();
+        Some(ctx.subscriptions())
+    };
+    // Summaries, searchable text and matching take most of a poll's CPU: on a blocking
+    // thread they run beside other polls' (`once` drives every poll from one task).
     let summary_length = ctx.summary_length;
-    let (new, alerts) = ctx
-        .store
-        .call(move |c| {
-            let tx = c.transaction()?;
-            let mut is_new = store::unseen(
-                &tx,
-                source_row.id,
-                new_items.iter().map(|i| i.fingerprints.as_slice()),
-            )?;
-            let first_poll = !source_row.initialized;
-            // Two items of one fetch can share a fingerprint (same link twice): only the
-            // first of them is new.
-            let mut fingerprints_this_fetch = std::collections::HashSet::new();
-            for (i, item) in new_items.iter().enumerate() {
-                let fresh = item
-                    .fingerprints
-                    .iter()
-                    .all(|f| !fingerprints_this_fetch.contains(f));
-                if !fresh {
-                    is_new[i] = false;
-                }
-                fingerprints_this_fetch.extend(item.fingerprints.iter().cloned());
+    let guild = source.guild_id.clone();
+    let matching = subs.clone();
+    let prepared = tokio::task::spawn_blocking(move || {
+        let mut rows = to_new_items(items, keys, summary_length);
+        for (i, summary) in ai {
+            if let Some(item) = rows.get_mut(i) {
+                item.summary = summary;
+                item.ai_summary = true;
             }
-            let alerting: Vec<bool> = if first_poll {
-                // Record everything, alert only the newest `backfill` items.
-                let n = is_new.len();
-                let backfill = source_row.backfill as usize;
-                (0..n).map(|i| is_new[i] && i + backfill >= n).collect()
-            } else {
-                is_new.clone()
-            };
-            let mut prefs = crate::routing::PrefsCache::default();
-            let mut plans: Vec<Vec<PlannedAlert>> = Vec::with_capacity(new_items.len());
-            let mut held = Vec::with_capacity(new_items.len());
-            for (item, &alert) in new_items.iter().zip(&alerting) {
-                if !alert {
-                    plans.push(Vec::new());
-                    held.push(Vec::new());
-                    continue;
-                }
-                let found =
-                    subs.matches_for(&item.title, &item.body, source_row.guild_id.as_deref());
-                let (alerts, holds) =
-                    crate::routing::route_item(&tx, &found, &source_row.name, now, &mut prefs)?;
-                plans.push(alerts);
-                held.push(holds);
-            }
-            let mut linked = Vec::with_capacity(plans.len());
-            for (item, alerts) in new_items.iter().zip(plans) {
-                let mut with_story = Vec::with_capacity(alerts.len());
-                for mut alert in alerts {
-                    // Show why it matched: the sentence with the matched words, if the lead
-                    // does not already have them.
-                    let summary =
-                        extractive_summary(&item.summary_source, &alert.matched, summary_length);
-                    if !item.ai_summary && !summary.is_empty() && summary != item.summary {
-                        alert.summary = Some(summary);
-                    }
-                    let also_of = earlier_report(&tx, source_row.id, item, &mut alert, now)?;
-                    with_story.push((alert, also_of));
-                }
-                linked.push(with_story);
-            }
-            let written =
-                store::record_items(&tx, source_row.id, now, &new_items, &is_new, &linked, &held)?;
-            store::record_fetched(&tx, source_row.id, now, &record)?;
-            tx.commit()?;
-            Ok((is_new.iter().filter(|n| **n).count(), written))
-        })
-        .await?;
+        }
+        let slots = match_items(matching.as_deref(), &rows, &alerting, guild.as_deref());
+        (rows, slots)
+    })
+    .await;
+    let Ok((rows, slots)) = prepared else {
+        let failure = Failure::new("summarising or matching this feed's items crashed");
+        return record_failure(ctx, source, now, failure).await;
+    };
+    let total = rows.len();
+    let new = fresh.new_count();
+    let alerts = plan_and_apply(ctx, source, now, rows, fresh, subs, slots, record).await?;
     tracing::info!(source = %source.name, items = total, new, alerts, "polled");
     Ok(PollOutcome::Updated {
         items: total,
@@ -618,4 +525,100 @@ async fn poll_inner(
         alerts,
         first_poll: !source.initialized,
     })
+}
+
+/// Each alerting item's matches (empty for the others).
+fn match_items(
+    subs: Option<&SubscriptionSet>,
+    rows: &[NewItem],
+    alerting: &[usize],
+    guild: Option<&str>,
+) -> Vec<Vec<SlotMatch>> {
+    let mut slots = vec![Vec::new(); rows.len()];
+    let Some(subs) = subs else { return slots };
+    for &i in alerting {
+        if let Some(item) = rows.get(i) {
+            slots[i] = subs.match_slots(&item.title, &item.body, guild);
+        }
+    }
+    slots
+}
+
+/// Reads the facts the matches need, plans (on the blocking pool) and applies the plan; made
+/// again when another poll changed the facts in between. Returns the rows written.
+#[expect(clippy::too_many_arguments, reason = "one poll's state, passed once")]
+async fn plan_and_apply(
+    ctx: &PollContext,
+    source: &SourceRow,
+    now: DateTime<Utc>,
+    rows: Vec<NewItem>,
+    fresh: Newness,
+    subs: Option<Arc<SubscriptionSet>>,
+    slots: Vec<Vec<SlotMatch>>,
+    record: FetchRecord,
+) -> store::Result<usize> {
+    let rows = Arc::new(rows);
+    let fresh = Arc::new(fresh);
+    let slots = Arc::new(slots);
+    let wanted = match &subs {
+        Some(set) => needs(&resolved(set, &slots)),
+        None => crate::core::plan::PollNeeds::default(),
+    };
+    for attempt in 1..=MAX_PLANS {
+        let facts = if wanted == crate::core::plan::PollNeeds::default() {
+            crate::core::plan::PollFacts::default()
+        } else {
+            ctx.store.poll_facts(source.id, wanted.clone(), now).await?
+        };
+        let facts = Arc::new(facts);
+        let plan = {
+            let (rows, fresh, slots, facts) = (
+                Arc::clone(&rows),
+                Arc::clone(&fresh),
+                Arc::clone(&slots),
+                Arc::clone(&facts),
+            );
+            let (subs, name, summary_length) =
+                (subs.clone(), source.name.clone(), ctx.summary_length);
+            tokio::task::spawn_blocking(move || -> PollPlan {
+                let matches = match &subs {
+                    Some(set) => resolved(set, &slots),
+                    None => Vec::new(),
+                };
+                plan_poll(&rows, &fresh, &matches, &name, &facts, now, summary_length)
+            })
+            .await
+            .map_err(|e| store::StoreError::Task(format!("planning the poll crashed: {e}")))?
+        };
+        let plan = Arc::new(plan);
+        let applied = ctx
+            .store
+            .apply_poll(
+                source.id,
+                now,
+                Arc::clone(&rows),
+                plan,
+                facts,
+                record.clone(),
+            )
+            .await?;
+        match applied {
+            Applied::Written(n) => return Ok(n),
+            Applied::Stale => {
+                tracing::debug!(source = %source.name, attempt, "another poll changed the facts; planning again");
+            }
+        }
+    }
+    Err(store::StoreError::Task(format!(
+        "the poll of {} was planned {MAX_PLANS} times and the facts changed every time; it will be tried again at its next check",
+        source.name
+    )))
+}
+
+/// The slots as matches of `set`.
+fn resolved<'a>(
+    set: &'a SubscriptionSet,
+    slots: &[Vec<SlotMatch>],
+) -> Vec<Vec<crate::core::model::SubscriptionMatch<'a>>> {
+    slots.iter().map(|s| set.resolve(s.clone())).collect()
 }

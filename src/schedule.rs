@@ -46,6 +46,22 @@ pub fn retry_at(
     }
 }
 
+/// Jitter never exceeds this fraction of a source's interval: a source polled every 2 s gets
+/// at most 0.2 s, one polled every 5 minutes up to 30 s (the configured cap).
+pub const JITTER_FRACTION: u32 = 10;
+
+/// The largest jitter for a source on `schedule`: a tenth of its interval (the gap between its
+/// next two ticks after `now`), at most `cap` (`fetch.jitter_secs`).
+pub fn jitter_bound(schedule: &cron::Schedule, now: DateTime<Utc>, cap: Duration) -> Duration {
+    let mut ticks = schedule.after(&now);
+    let interval = match (ticks.next(), ticks.next()) {
+        (Some(a), Some(b)) => (b - a).to_std().unwrap_or_default(),
+        // A schedule with one tick left: nothing to spread it against.
+        _ => Duration::ZERO,
+    };
+    (interval / JITTER_FRACTION).min(cap)
+}
+
 /// The next cron tick strictly after `now`, pushed back to `not_before` when the server asked
 /// for that (or a back-off holds), plus `jitter`.
 pub fn next_poll(
@@ -160,5 +176,18 @@ mod tests {
         assert!(needs_unconditional(now, None));
         assert!(!needs_unconditional(now, Some(at("2026-01-01T12:00:00Z"))));
         assert!(needs_unconditional(now, Some(at("2026-01-01T00:00:00Z"))));
+    }
+
+    #[test]
+    fn jitter_is_a_tenth_of_the_interval_and_never_more_than_the_cap() {
+        let now = Utc::now();
+        let cap = Duration::from_secs(30);
+        let every_2s = crate::config::parse_schedule("*/2 * * * * *").unwrap();
+        assert_eq!(jitter_bound(&every_2s, now, cap), Duration::from_millis(200));
+        let every_5m = crate::config::parse_schedule("0 */5 * * * *").unwrap();
+        assert_eq!(jitter_bound(&every_5m, now, cap), cap);
+        let every_minute = crate::config::parse_schedule("0 * * * * *").unwrap();
+        assert_eq!(jitter_bound(&every_minute, now, cap), Duration::from_secs(6));
+        assert_eq!(jitter_bound(&every_5m, now, Duration::ZERO), Duration::ZERO);
     }
 }

@@ -18,62 +18,23 @@ use chrono::{DateTime, Utc};
 use crate::core::alert::{plan_alerts, PlannedAlert, Recipient};
 use crate::core::matcher::{Compiled, Document, IncrementalMatcher, Match};
 use crate::core::query::{self, Query};
-use crate::store::SubscriptionRow;
+pub use crate::core::model::{SubscriptionMatch, SubscriptionRow, SubscriptionView};
+use crate::core::digest::Cadence;
 
-/// A subscription as the set holds it, borrowed: the fields of [`SubscriptionRow`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubscriptionView<'a> {
-    pub id: i64,
-    pub origin: &'a str,
-    pub user: &'a str,
-    pub query: &'a str,
-    pub target: &'a str,
-    pub guild_id: Option<&'a str>,
-    pub mode: &'a str,
-    pub digest_at: Option<&'a str>,
-    pub snoozed_until: Option<DateTime<Utc>>,
-    pub source: Option<&'a str>,
-}
-
-impl SubscriptionView<'_> {
-    pub fn to_row(&self) -> SubscriptionRow {
-        SubscriptionRow {
-            id: self.id,
-            origin: self.origin.to_string(),
-            user: self.user.to_string(),
-            query: self.query.to_string(),
-            target: self.target.to_string(),
-            guild_id: self.guild_id.map(str::to_string),
-            mode: self.mode.to_string(),
-            digest_at: self.digest_at.map(str::to_string),
-            snoozed_until: self.snoozed_until,
-            source: self.source.map(str::to_string),
-        }
-    }
-}
-
-impl SubscriptionRow {
-    pub fn view(&self) -> SubscriptionView<'_> {
-        SubscriptionView {
-            id: self.id,
-            origin: &self.origin,
-            user: &self.user,
-            query: &self.query,
-            target: &self.target,
-            guild_id: self.guild_id.as_deref(),
-            mode: &self.mode,
-            digest_at: self.digest_at.as_deref(),
-            snoozed_until: self.snoozed_until,
-            source: self.source.as_deref(),
-        }
-    }
-}
-
-/// One subscription an item matched, with the terms that matched.
+/// One subscription an item matched, by its slot in one [`SubscriptionSet`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubscriptionMatch<'a> {
-    pub row: SubscriptionView<'a>,
+pub struct SlotMatch {
+    slot: u32,
     pub matched: Vec<String>,
+}
+
+impl SubscriptionMatch<'_> {
+    /// Where the matched terms occur in the item (`title` and `body` as given to
+    /// [`SubscriptionSet::matches_for`]): field, byte range and term, found under the
+    /// matcher's rules. Computed on demand, so matching itself never pays for positions.
+    pub fn spans(&self, title: &str, body: &str) -> Vec<crate::core::text::TermSpan> {
+        crate::core::text::locate(title, body, &self.matched)
+    }
 }
 
 /// No string (an optional field that is `None`).
@@ -92,6 +53,7 @@ struct Packed {
     mode: u32,
     digest_at: u32,
     source: u32,
+    cadence: Cadence,
 }
 
 impl Packed {
@@ -107,6 +69,7 @@ impl Packed {
             guild_id: opt(self.guild_id),
             mode: get(self.mode),
             digest_at: opt(self.digest_at),
+            cadence: self.cadence,
             snoozed_until: self.snoozed_until,
             source: opt(self.source),
         }
@@ -212,6 +175,7 @@ impl RowLoader {
             mode: self.intern(5, row.mode),
             digest_at: self.intern_opt(6, row.digest_at),
             source: self.intern_opt(7, row.source),
+            cadence: row.cadence,
         };
         self.rows.push(packed);
     }
@@ -572,9 +536,20 @@ impl SubscriptionSet {
         body: &str,
         source_guild: Option<&str>,
     ) -> Vec<SubscriptionMatch<'_>> {
+        self.resolve(self.match_slots(title, body, source_guild))
+    }
+
+    /// [`SubscriptionSet::matches_for`] as owned slots of this set, to carry across an
+    /// `await` or a thread and [`resolve`](SubscriptionSet::resolve) later (on the same set).
+    pub fn match_slots(
+        &self,
+        title: &str,
+        body: &str,
+        source_guild: Option<&str>,
+    ) -> Vec<SlotMatch> {
         // Sorted by (id, slot) read once here: sorting through the rows would chase a cache
         // miss per comparison (tens of ms for a popular term at 1M subscriptions).
-        let mut found: Vec<(i64, u32, Vec<String>)> = Vec::new();
+        let mut found: Vec<(i64, SlotMatch)> = Vec::new();
         self.matcher
             .for_each_match(&Document { title, body }, |slot, terms| {
                 let Some(row) = self.row(slot) else { return };
@@ -583,17 +558,24 @@ impl SubscriptionSet {
                 }
                 found.push((
                     row.id,
-                    slot,
-                    terms.iter().map(|t| (*t).to_string()).collect(),
+                    SlotMatch {
+                        slot,
+                        matched: terms.iter().map(|t| (*t).to_string()).collect(),
+                    },
                 ));
             });
-        found.sort_unstable_by_key(|&(id, slot, _)| (id, slot));
+        found.sort_unstable_by_key(|(id, m)| (*id, m.slot));
+        found.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// The matches `found` names, as rows of this set.
+    pub fn resolve(&self, found: Vec<SlotMatch>) -> Vec<SubscriptionMatch<'_>> {
         found
             .into_iter()
-            .filter_map(|(_, slot, matched)| {
+            .filter_map(|m| {
                 Some(SubscriptionMatch {
-                    row: self.row(slot)?,
-                    matched,
+                    row: self.row(m.slot)?,
+                    matched: m.matched,
                 })
             })
             .collect()
@@ -833,6 +815,32 @@ mod tests {
     /// The targeted path: random changes confined to one member (or one server's
     /// channel-wide subscriptions) at a time, applied from that scope's rows alone, leave a
     /// set that matches exactly what a fresh build of all rows matches.
+    /// `next` (updated in place) matches exactly what `fresh` (built from all rows) matches.
+    fn assert_same_matches(next: &SubscriptionSet, fresh: &SubscriptionSet, round: usize) {
+        const TITLES: [&str; 4] = [
+            "Meta and Facebook on Google Cloud",
+            "Gemini horoscope",
+            "Cloud news: google reports",
+            "Nestle recalls formula",
+        ];
+        assert_eq!(next.len(), fresh.len(), "round {round}");
+        for title in TITLES {
+            for guild in [None, Some("guild0"), Some("guild1")] {
+                let full = |s: &SubscriptionSet| {
+                    s.matches_for(title, "", guild)
+                        .into_iter()
+                        .map(|m| (m.row.to_row(), m.matched))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    full(next),
+                    full(fresh),
+                    "round {round}: {title} {guild:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn scoped_updates_agree_with_a_fresh_build_after_random_changes() {
         use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -845,12 +853,6 @@ mod tests {
             "title:Cloud",
             "\"broken",
             "Nestlé",
-        ];
-        const TITLES: [&str; 4] = [
-            "Meta and Facebook on Google Cloud",
-            "Gemini horoscope",
-            "Cloud news: google reports",
-            "Nestle recalls formula",
         ];
         let scopes: [(Option<&str>, &str); 5] = [
             (Some("guild0"), "user1"),
@@ -912,22 +914,7 @@ mod tests {
                 .expect("a change within one scope is applied in place");
             applied += 1;
             let (fresh, _) = SubscriptionSet::new(live.clone());
-            assert_eq!(next.len(), fresh.len(), "round {round}");
-            for title in TITLES {
-                for guild in [None, Some("guild0"), Some("guild1")] {
-                    let full = |s: &SubscriptionSet| {
-                        s.matches_for(title, "", guild)
-                            .into_iter()
-                            .map(|m| (m.row.to_row(), m.matched))
-                            .collect::<Vec<_>>()
-                    };
-                    assert_eq!(
-                        full(&next),
-                        full(&fresh),
-                        "round {round}: {title} {guild:?}"
-                    );
-                }
-            }
+            assert_same_matches(&next, &fresh, round);
             set = if next.needs_compaction() {
                 SubscriptionSet::new(live.clone()).0
             } else {

@@ -12,11 +12,12 @@ use newshound::app::App;
 use newshound::config::Config;
 use newshound::core::alert::Alert;
 use newshound::core::digest::{Cadence, Digest, Reason};
-use newshound::delivery::{deliver_due_digests, drain_outbox_at, Delivery, Sink};
+use newshound::delivery::{
+    deliver_due_digests, drain_outbox_at, Destination, Outgoing, SendError, Sent, Sink,
+};
 use newshound::pipeline::poll_source;
 use newshound::store::digest::{self as held, MemberSettings};
 use newshound::store::discord::{add_subscription, KIND_MEMBER};
-use newshound::store::{self};
 
 use common::{item, rss, RssItem, Setup};
 
@@ -42,19 +43,22 @@ struct Recorder {
 }
 
 impl Sink for Recorder {
-    async fn deliver(&self, alert: &Alert) -> Delivery {
-        self.alerts.lock().unwrap().push(alert.clone());
-        Delivery::Delivered
+    async fn send(&self, what: Outgoing<'_>, _to: Destination<'_>) -> Result<Sent, SendError> {
+        match what {
+            Outgoing::Alert(alert) => self.alerts.lock().unwrap().push(alert.clone()),
+            Outgoing::Digest(digest) => self.digests.lock().unwrap().push(digest.clone()),
+        }
+        Ok(Sent::default())
     }
 
-    async fn also_covered(&self, original: &Alert, _reports: &[Alert]) -> Delivery {
+    async fn update(
+        &self,
+        original: &Alert,
+        _message_ids: &[u64],
+        _reports: &[Alert],
+    ) -> Result<Sent, SendError> {
         self.updates.lock().unwrap().push(original.title.clone());
-        Delivery::Delivered
-    }
-
-    async fn deliver_digest(&self, digest: &Digest) -> Delivery {
-        self.digests.lock().unwrap().push(digest.clone());
-        Delivery::Delivered
+        Ok(Sent::default())
     }
 }
 
@@ -151,7 +155,7 @@ impl World {
         let sources = self
             .app
             .store()
-            .call(|c| store::active_sources(c))
+            .active_sources()
             .await
             .unwrap();
         for source in sources {
@@ -636,7 +640,7 @@ async fn a_poll_waits_for_the_subscriptions_before_matching() {
     let sources = w
         .app
         .store()
-        .call(|c| store::active_sources(c))
+        .active_sources()
         .await
         .unwrap();
     let wire = sources.into_iter().find(|s| s.name == "Wire").unwrap();

@@ -1,11 +1,11 @@
 //! Black-box tests of `discord::rest` against the fake Discord on loopback: pacing, retries,
-//! the nonce under timeouts, error mapping to `Delivery`, DM channels and token hygiene.
+//! the nonce under timeouts, error mapping to `SendError`, DM channels and token hygiene.
 
 mod support;
 
 use std::time::Duration;
 
-use newshound::delivery::Delivery;
+use newshound::delivery::SendError;
 use newshound::discord::rest::{send_all, DiscordRest, Pacer, RestError, RetryPolicy};
 use newshound::discord::OutgoingMessage;
 use serde_json::{json, Value};
@@ -156,7 +156,7 @@ async fn endless_429s_give_up_after_five_tries() {
     );
     let rest = rest_for(&fake, BOT_TOKEN);
     let outcome = send_all(&rest, &Pacer::default(), CHANNEL, &[part("x", "n-rl")]).await;
-    let Err(Delivery::Retry { reason }) = outcome else {
+    let Err(SendError::Retry { reason }) = outcome else {
         panic!("expected Retry, got {outcome:?}");
     };
     assert!(reason.contains("rate-limit"), "{reason}");
@@ -177,7 +177,7 @@ async fn very_long_429_is_left_for_a_later_pass() {
     let rest = rest_for(&fake, BOT_TOKEN);
     let outcome = send_all(&rest, &Pacer::default(), CHANNEL, &[part("x", "n-long")]).await;
     assert!(
-        matches!(outcome, Err(Delivery::Retry { .. })),
+        matches!(outcome, Err(SendError::Retry { .. })),
         "an hour-long wait was not handed back: {outcome:?}"
     );
     assert_eq!(creates_in(&fake, CHANNEL), 1);
@@ -216,7 +216,7 @@ async fn persistent_server_errors_give_up_after_four_tries() {
     fake.fail_always(Route::CreateMessage, Fault::ServerError(500));
     let rest = quick(rest_for(&fake, BOT_TOKEN));
     let outcome = send_all(&rest, &Pacer::default(), CHANNEL, &[part("hi", "n-5")]).await;
-    let Err(Delivery::Retry { reason }) = outcome else {
+    let Err(SendError::Retry { reason }) = outcome else {
         panic!("expected Retry, got {outcome:?}");
     };
     assert!(reason.contains("500"), "{reason}");
@@ -259,7 +259,7 @@ async fn unreachable_discord_is_a_retry() {
         .expect("valid rest config"),
     );
     let outcome = send_all(&rest, &Pacer::default(), CHANNEL, &[part("x", "n-down")]).await;
-    let Err(Delivery::Retry { reason }) = outcome else {
+    let Err(SendError::Retry { reason }) = outcome else {
         panic!("expected Retry, got {outcome:?}");
     };
     assert!(reason.contains("could not reach Discord"), "{reason}");
@@ -273,7 +273,7 @@ async fn missing_permissions_breaks_the_target_without_retrying() {
     let outcome = send_all(&rest, &Pacer::default(), CHANNEL, &[part("x", "n-403")]).await;
     assert_eq!(
         outcome,
-        Err(Delivery::TargetBroken {
+        Err(SendError::TargetBroken {
             reason: format!(
                 "the bot cannot post in <#{CHANNEL}>: Missing Permissions (50013) — give it \
                  View Channel, Send Messages and Embed Links"
@@ -289,7 +289,7 @@ async fn missing_access_breaks_the_target() {
     fake.fail_always(Route::CreateMessage, Fault::MissingAccess);
     let rest = rest_for(&fake, BOT_TOKEN);
     let outcome = send_all(&rest, &Pacer::default(), CHANNEL, &[part("x", "n-50001")]).await;
-    let Err(Delivery::TargetBroken { reason }) = outcome else {
+    let Err(SendError::TargetBroken { reason }) = outcome else {
         panic!("expected TargetBroken, got {outcome:?}");
     };
     assert!(reason.contains("Missing Access (50001)"), "{reason}");
@@ -304,7 +304,7 @@ async fn deleted_channel_breaks_the_target() {
     let outcome = send_all(&rest, &Pacer::default(), CHANNEL, &[part("x", "n-404")]).await;
     assert_eq!(
         outcome,
-        Err(Delivery::TargetBroken {
+        Err(SendError::TargetBroken {
             reason: format!("channel <#{CHANNEL}> no longer exists (10003)")
         })
     );
@@ -317,7 +317,7 @@ async fn invalid_form_body_is_rejected_and_sent_once() {
     fake.fail_always(Route::CreateMessage, Fault::InvalidFormBody);
     let rest = rest_for(&fake, BOT_TOKEN);
     let outcome = send_all(&rest, &Pacer::default(), CHANNEL, &[part("x", "n-400")]).await;
-    let Err(Delivery::Rejected { reason }) = outcome else {
+    let Err(SendError::Rejected { reason }) = outcome else {
         panic!("expected Rejected, got {outcome:?}");
     };
     assert!(
@@ -340,7 +340,7 @@ async fn overlong_content_is_rejected_by_discord_with_the_field_named() {
         &[part(&too_long, "n-long")],
     )
     .await;
-    let Err(Delivery::Rejected { reason }) = outcome else {
+    let Err(SendError::Rejected { reason }) = outcome else {
         panic!("expected Rejected, got {outcome:?}");
     };
     assert!(reason.contains("content:"), "{reason}");
@@ -355,7 +355,7 @@ async fn bad_token_is_fatal() {
     let outcome = send_all(&rest, &Pacer::default(), CHANNEL, &[part("x", "n-401")]).await;
     assert_eq!(
         outcome,
-        Err(Delivery::Fatal {
+        Err(SendError::Fatal {
             reason: "Discord rejected the bot token (401) — check DISCORD_TOKEN".to_string()
         })
     );
@@ -385,7 +385,7 @@ async fn parts_go_out_in_order_and_stop_at_the_first_broken_one() {
     );
     let outcome = send_all(&rest, &pacer, OTHER_CHANNEL, &parts).await;
     assert!(
-        matches!(outcome, Err(Delivery::TargetBroken { .. })),
+        matches!(outcome, Err(SendError::TargetBroken { .. })),
         "{outcome:?}"
     );
     assert_eq!(

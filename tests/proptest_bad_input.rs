@@ -352,6 +352,7 @@ prop_compose! {
             target,
             image,
             also_of: None,
+            also_covered: Vec::new(),
         }
     }
 }

@@ -117,6 +117,7 @@ fn sample(pid: u32) -> Option<(u64, u64, usize)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "split in issue 11 by the lead")]
 async fn soak_with_random_discord_faults_stays_flat_and_delivers_everything_once() {
     let secs: u64 = std::env::var("NEWSHOUND_SOAK_SECS")
         .ok()

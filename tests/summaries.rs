@@ -79,6 +79,7 @@ fn render(case: &Case<'_>) -> String {
         target: "998877665544332211".into(),
         image,
         also_of: None,
+        also_covered: Vec::new(),
     };
     let messages = render_alert(&alert, 7);
     let payloads: Vec<_> = messages.iter().map(|m| &m.payload).collect();

@@ -60,7 +60,9 @@ pub fn plan_alerts<K: Copy>(
 }
 
 /// The plain text of an item that queries search: description, content and categories
-/// (the title is searched separately).
+/// (the title is searched separately), each on its own line so no phrase runs from one into
+/// the next. Each is [`summary::html_to_text`]: a line wrap in the feed's text is a space, so
+/// a phrase wrapped across lines still matches; blocks and blank lines stay breaks.
 pub fn searchable_body(item: &Item) -> String {
     let mut body = summary::html_to_text(&item.summary_html);
     let content = summary::html_to_text(&item.content_html);
@@ -94,6 +96,38 @@ pub struct Alert {
     /// target: the id of that first alert (not part of the JSON output).
     #[serde(skip)]
     pub also_of: Option<i64>,
+    /// Other sources' reports of the same story sent with this alert (they were still pending
+    /// when it went out), oldest first.
+    #[serde(skip)]
+    pub also_covered: Vec<Report>,
+}
+
+/// Another source's report of an alert's story.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub source: String,
+    pub link: Option<String>,
+}
+
+impl From<&Alert> for Report {
+    fn from(alert: &Alert) -> Report {
+        Report {
+            source: alert.source.clone(),
+            link: alert.link.clone(),
+        }
+    }
+}
+
+/// "Also covered by: Source (link), Source (link)".
+pub fn also_covered_line(reports: &[Report]) -> String {
+    let parts: Vec<String> = reports
+        .iter()
+        .map(|r| match &r.link {
+            Some(link) => format!("{} ({link})", r.source),
+            None => r.source.clone(),
+        })
+        .collect();
+    format!("Also covered by: {}", parts.join(", "))
 }
 
 impl Alert {
@@ -110,6 +144,14 @@ impl Alert {
             "target": self.target,
             "image": self.image,
         });
+        let mut value = value;
+        if !self.also_covered.is_empty() {
+            value["also_covered_by"] = self
+                .also_covered
+                .iter()
+                .map(|r| serde_json::json!({"source": r.source, "link": r.link}))
+                .collect();
+        }
         value.to_string()
     }
 
@@ -126,6 +168,10 @@ impl Alert {
         }
         if !self.summary.is_empty() {
             out.push_str(&self.summary);
+            out.push('\n');
+        }
+        if !self.also_covered.is_empty() {
+            out.push_str(&also_covered_line(&self.also_covered));
             out.push('\n');
         }
         let _ = writeln!(
@@ -197,6 +243,19 @@ mod tests {
     }
 
     #[test]
+    fn a_phrase_wrapped_across_lines_reads_as_one_but_paragraphs_stay_apart() {
+        let item = Item {
+            summary_html: "<p>Moving to Google\n      Cloud.</p><p>Google</p><p>Cloud</p>".into(),
+            content_html: "Plain Google\nCloud.\n\nGoogle\n\nCloud".into(),
+            ..Item::default()
+        };
+        assert_eq!(
+            searchable_body(&item),
+            "Moving to Google Cloud.\nGoogle\nCloud\nPlain Google Cloud.\nGoogle\nCloud"
+        );
+    }
+
+    #[test]
     fn json_line_has_the_documented_keys() {
         let alert = Alert {
             id: 1,
@@ -210,6 +269,7 @@ mod tests {
             target: "console".into(),
             image: None,
             also_of: None,
+            also_covered: Vec::new(),
         };
         let value: serde_json::Value = serde_json::from_str(&alert.to_json_line()).unwrap();
         for key in [

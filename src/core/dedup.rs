@@ -7,11 +7,10 @@
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
 use url::Url;
 
 use crate::core::model::Item;
+use crate::core::text::strip_combining_marks;
 
 /// Query parameters that only track the reader and never change which page a link points to.
 const TRACKING_PARAMS: &[&str] = &[
@@ -72,18 +71,9 @@ pub fn canonical_link(raw: &str) -> Option<String> {
     Some(text)
 }
 
-/// Accent-folds text: NFD, then drops combining marks ("Nestlé" -> "Nestle").
-pub fn fold_accents(text: &str) -> String {
-    if text.is_ascii() {
-        // ASCII decomposes to itself and has no combining marks.
-        return text.to_string();
-    }
-    text.nfd().filter(|c| !is_combining_mark(*c)).collect()
-}
-
 /// A title reduced to lower-case, accent-folded words separated by single spaces.
 pub fn normalized_title(title: &str) -> String {
-    let folded = fold_accents(title).to_lowercase();
+    let folded = strip_combining_marks(title).to_lowercase();
     folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())

@@ -28,6 +28,21 @@ pub const EMBED_TOTAL_MAX: usize = 6000;
 pub const ALLOWED_MENTIONS_USERS_MAX: usize = 100;
 /// Message `nonce`.
 pub const NONCE_MAX: usize = 25;
+/// The title in the minimal form of an alert Discord refused (well inside the content limit,
+/// leaving room for mentions and the link).
+pub const MINIMAL_TITLE_MAX: usize = 200;
+/// The link in that minimal form.
+pub const MINIMAL_LINK_MAX: usize = 1500;
+/// A notice the bot posts about itself (a broken channel): content, with room to spare.
+pub const NOTICE_MAX: usize = MESSAGE_CONTENT_MAX - 100;
+/// Slash command and option `name`.
+pub const COMMAND_NAME_MAX: usize = 32;
+/// Slash command and option `description`.
+pub const COMMAND_DESCRIPTION_MAX: usize = 100;
+/// Choices in one autocomplete answer.
+pub const AUTOCOMPLETE_CHOICES_MAX: usize = 25;
+/// An autocomplete choice's `name` and `value`.
+pub const CHOICE_TEXT_MAX: usize = 100;
 
 /// What marks text that was cut.
 const ELLIPSIS: char = '…';

@@ -4,9 +4,11 @@
 //! How a document is matched:
 //!
 //! 1. Links (`http://…`, `https://…`, `www.…`) are removed, so `/meta/` in a URL never counts.
-//! 2. Title and body are cut into words ([`query::word_spans`]) and every word is folded
+//! 2. Title and body are cut into words ([`text::word_spans`]) and every word is folded
 //!    (decomposed, accents dropped, lower-cased). The folded words are joined with `' '`, or
 //!    with `'\n'` where a sentence or clause break separates them (and between title and body).
+//!    All of this is [`text`]'s: the term finder that summaries and embeds use builds the same
+//!    folded text and checks hits with the same [`FoldedText::hit_holds`].
 //! 3. Every distinct folded word or phrase of every subscription is one pattern (words joined
 //!    with `' '`), so one overlapping scan finds all candidate hits. A phrase pattern can never
 //!    match across a break because the break is `'\n'`, not `' '`.
@@ -23,9 +25,9 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use unicode_normalization::UnicodeNormalization;
 
-use crate::core::query::{self, Query, Term};
+use crate::core::query::{Query, Term};
+use crate::core::text::{self, FoldedText, NameCase, Spelling};
 
 /// The plain text of one feed item, as the matcher sees it.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +46,15 @@ pub struct Match<K> {
     /// The positive terms that were found, in canonical form (`Meta`, `"Google Cloud"`,
     /// `title:Gemini`, `gem*`), deduplicated, in query order.
     pub matched: Vec<String>,
+}
+
+impl<K> Match<K> {
+    /// Where the matched terms occur in `doc` (field, byte range, which term), found by the
+    /// text finder under the matcher's own rules. Computed on demand, for matched items only:
+    /// the scan itself never tracks positions.
+    pub fn spans(&self, doc: &Document<'_>) -> Vec<text::TermSpan> {
+        text::locate(doc.title, doc.body, &self.matched)
+    }
 }
 
 /// The matcher could not be built (only possible with absurdly many or long patterns).
@@ -126,32 +137,15 @@ impl<T: Copy> PackedLists<T> {
     }
 }
 
-/// One spelling of a pattern: what each word must look like, and whether the last word is a
-/// prefix.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Variant {
-    /// Per query word: `None` for a lower-case word (any case matches), or the case rule of a
-    /// name.
-    words: Vec<Option<NameCase>>,
-    prefix: bool,
-    /// Some word has a case rule (otherwise any hit on whole words is accepted as it is).
-    cased: bool,
-}
+/// One spelling of a pattern ([`Spelling`]: the case rule of each word, and whether the last
+/// is a prefix), shared with the term finder so the two cannot disagree.
+type Variant = Spelling;
 
 /// A distinct query made of one positive term and nothing else (most subscriptions).
 #[derive(Debug, Clone, Copy)]
 struct SimpleQuery {
     query: u32,
     term: CompiledTerm,
-}
-
-/// A query word with a capital letter matches its own capitalisation or ALL CAPS.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct NameCase {
-    /// Accent-folded, case kept: `Meta`.
-    exact: String,
-    /// `exact` upper-cased: `META`.
-    upper: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -512,7 +506,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             return out;
         }
         with_scratch(|scratch| {
-            scratch.text.fill(doc);
+            scratch.text.fill(doc.title, doc.body);
             self.find_variants(scratch);
             self.collect(scratch, &mut out);
             for &query in &scratch.candidates {
@@ -535,16 +529,13 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             scratch.seen.resize(self.variants.len(), 0);
         }
         let text = &scratch.text;
-        let folded = text.folded.as_bytes();
-        // Words are separated by exactly one `' '` or `'\n'`, and no folded word holds either.
-        let boundary = |at: usize| at == folded.len() || matches!(folded[at], b' ' | b'\n');
         for hit in self.automaton.find_overlapping_iter(text.folded.as_str()) {
             let (start, end) = (hit.start(), hit.end());
             // Patterns start with a word, so a hit must start where a word starts.
-            if start > 0 && !boundary(start - 1) {
+            if start > 0 && !text.is_boundary(start - 1) {
                 continue;
             }
-            let whole_last_word = boundary(end);
+            let whole_last_word = text.is_boundary(end);
             // A pattern never spans the title/body border (a `'\n'`), so its start tells the field.
             let field = if start < text.title_end {
                 IN_TITLE
@@ -553,9 +544,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             };
             for &id in self.pattern_variants.get(hit.pattern().as_usize()) {
                 let variant = &self.variants[id as usize];
-                if !(variant.prefix || whole_last_word)
-                    || (variant.cased && !variant.accepts(text.words_from(start), text))
-                {
+                if !text.hit_holds(start, whole_last_word, variant) {
                     continue;
                 }
                 let seen = &mut scratch.seen[id as usize];
@@ -641,7 +630,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             terms: Vec::new(),
         };
         with_scratch(|scratch| {
-            scratch.text.fill(doc);
+            scratch.text.fill(doc.title, doc.body);
             self.find_variants(scratch);
             self.collect(scratch, &mut out);
             let mut candidates = scratch.candidates.clone();
@@ -859,32 +848,6 @@ impl<K> fmt::Debug for Matcher<K> {
     }
 }
 
-impl Variant {
-    /// Whether the text words at a hit satisfy each query word's case rule.
-    fn accepts(&self, words: &[TextWord], text: &FoldedText) -> bool {
-        let last = self.words.len().saturating_sub(1);
-        words.len() >= self.words.len()
-            && self
-                .words
-                .iter()
-                .zip(words)
-                .enumerate()
-                .all(|(i, (rule, word))| match rule {
-                    None => true,
-                    Some(name) => {
-                        let cased = text.cased(word);
-                        if self.prefix && i == last {
-                            cased.starts_with(&name.exact)
-                                || (!cased.chars().any(char::is_lowercase)
-                                    && cased.starts_with(&name.upper))
-                        } else {
-                            cased == name.exact || cased == name.upper
-                        }
-                    }
-                })
-    }
-}
-
 /// Interns patterns, variants and term displays while subscriptions are compiled. The lists
 /// keyed by an id are gathered as `(id, item)` pairs and packed at the end.
 #[derive(Default)]
@@ -1010,23 +973,8 @@ impl Compiler {
     }
 
     fn term(&mut self, term: &Term) -> Result<CompiledTerm, MatcherError> {
-        let mut folded_words = Vec::with_capacity(term.words().len());
-        let mut rules = Vec::with_capacity(term.words().len());
-        for word in term.words() {
-            let cased = fold_accents(word);
-            folded_words.push(fold_case(&cased));
-            rules.push(word.chars().any(char::is_uppercase).then(|| NameCase {
-                upper: cased.to_uppercase(),
-                exact: cased,
-            }));
-        }
-        let pattern = folded_words.join(" ");
+        let (pattern, variant) = Spelling::compile(term.words(), term.is_prefix());
         let pattern_id = intern(&mut self.pattern_ids, &mut self.patterns, pattern)?;
-        let variant = Variant {
-            cased: rules.iter().any(Option::is_some),
-            words: rules,
-            prefix: term.is_prefix(),
-        };
         let known_variants = self.variants.len();
         let variant_id = intern(
             &mut self.variant_ids,
@@ -1044,424 +992,6 @@ impl Compiler {
             ends_group: false,
         })
     }
-}
-
-/// A document's words, folded and joined for scanning.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct FoldedText {
-    /// Folded words joined by `' '` (same clause) or `'\n'` (a break between them).
-    folded: String,
-    /// Every word accent-folded with its case kept (for the case rule), back to back.
-    cased: String,
-    /// In text order, so sorted by `start`.
-    words: Vec<TextWord>,
-    /// Where the body starts in `folded` (title words are before it).
-    title_end: usize,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-struct TextWord {
-    /// Where it starts in `folded`.
-    start: usize,
-    /// Byte range in `cased`.
-    cased: std::ops::Range<usize>,
-}
-
-impl FoldedText {
-    #[cfg(test)]
-    fn new(doc: &Document<'_>) -> Self {
-        let mut text = Self::default();
-        text.fill(doc);
-        text
-    }
-
-    /// Replaces the content with `doc`'s, reusing the buffers.
-    fn fill(&mut self, doc: &Document<'_>) {
-        self.folded.clear();
-        self.cased.clear();
-        self.words.clear();
-        self.push_field(doc.title);
-        self.title_end = self.folded.len();
-        self.push_field(doc.body);
-    }
-
-    fn cased(&self, word: &TextWord) -> &str {
-        &self.cased[word.cased.clone()]
-    }
-
-    /// The words from the one starting at byte `start` of `folded` (none if no word starts
-    /// there).
-    fn words_from(&self, start: usize) -> &[TextWord] {
-        self.words
-            .binary_search_by_key(&start, |w| w.start)
-            .map_or(&[], |first| &self.words[first..])
-    }
-
-    /// Cuts one field into words and folds them in a single pass over its bytes, removing
-    /// links on the way. ASCII (most news text) is classified, copied and lower-cased byte by
-    /// byte straight into the buffers, and sentence breaks are noted as the separators go by;
-    /// a non-ASCII character is decoded and classified by the Unicode rules of
-    /// [`query::word_spans`], and a word holding one is folded by [`fold_accents`] and
-    /// [`fold_case`]. The result equals [`query::word_spans`] over [`strip_urls`] with every
-    /// word folded on its own (a test holds the two paths together).
-    fn push_field(&mut self, raw: &str) {
-        let bytes = raw.as_bytes();
-        let mut i = 0;
-        let mut word: Option<WordInProgress> = None;
-        // What lies between the previous word of the field and the next one.
-        let mut separator = Separator {
-            first_of_field: true,
-            ..Separator::default()
-        };
-        // Whether the character before `i` is a letter, digit or word continuation.
-        let mut after_word_char = false;
-        while i < bytes.len() {
-            let byte = bytes[i];
-            if matches!(byte, b'h' | b'H' | b'w' | b'W')
-                && !after_word_char
-                && starts_link(&bytes[i..])
-            {
-                // Not after a letter or digit, so no word is open.
-                separator.link = true;
-                i = raw[i..]
-                    .find(char::is_whitespace)
-                    .map_or(raw.len(), |offset| i + offset);
-                continue;
-            }
-            if byte.is_ascii() {
-                if byte.is_ascii_alphanumeric() {
-                    match &mut word {
-                        Some(current) if !current.unspaced => {
-                            if !current.slow {
-                                self.folded.push(char::from(byte.to_ascii_lowercase()));
-                                self.cased.push(char::from(byte));
-                            }
-                        }
-                        _ => {
-                            if let Some(done) = word.take() {
-                                self.finish_word(raw, &done, i);
-                            }
-                            word = Some(self.start_word(i, false, &mut separator));
-                            self.folded.push(char::from(byte.to_ascii_lowercase()));
-                            self.cased.push(char::from(byte));
-                        }
-                    }
-                    after_word_char = true;
-                    i += 1;
-                    continue;
-                }
-                if let Some(done) = word.take() {
-                    self.finish_word(raw, &done, i);
-                }
-                separator.add(byte, char::from(byte));
-                after_word_char = false;
-                i += 1;
-                continue;
-            }
-            let Some(c) = raw[i..].chars().next() else {
-                break;
-            };
-            let len = c.len_utf8();
-            if query::is_word_continuation(c) {
-                // A mark or soft hyphen belongs to the word before it; on its own it is noise.
-                match &mut word {
-                    Some(current) => current.slow = true,
-                    None => separator.add(byte, c),
-                }
-                after_word_char = true;
-                i += len;
-                continue;
-            }
-            let is_word = c.is_alphanumeric();
-            let unspaced = query::is_unspaced(c);
-            match &mut word {
-                // A letter or digit continues a word of a spaced script.
-                Some(current) if is_word && !unspaced && !current.unspaced => current.slow = true,
-                _ => {
-                    if let Some(done) = word.take() {
-                        self.finish_word(raw, &done, i);
-                    }
-                    if is_word {
-                        let mut current = self.start_word(i, unspaced, &mut separator);
-                        current.slow = true;
-                        word = Some(current);
-                    } else {
-                        separator.add(byte, c);
-                    }
-                }
-            }
-            after_word_char = is_word;
-            i += len;
-        }
-        if let Some(done) = word {
-            self.finish_word(raw, &done, raw.len());
-        }
-    }
-
-    /// Opens a word at `raw[start..]`: writes the separator before it and resets `separator`.
-    fn start_word(
-        &mut self,
-        start: usize,
-        unspaced: bool,
-        separator: &mut Separator,
-    ) -> WordInProgress {
-        if !self.folded.is_empty() {
-            self.folded
-                .push(if separator.is_break() { '\n' } else { ' ' });
-        }
-        *separator = Separator::default();
-        WordInProgress {
-            start,
-            folded_start: self.folded.len(),
-            cased_start: self.cased.len(),
-            unspaced,
-            slow: false,
-        }
-    }
-
-    /// Closes the word `raw[word.start..end]`; one holding non-ASCII is folded here, whole.
-    fn finish_word(&mut self, raw: &str, word: &WordInProgress, end: usize) {
-        if word.slow {
-            self.folded.truncate(word.folded_start);
-            self.cased.truncate(word.cased_start);
-            let cased = fold_accents(&raw[word.start..end]);
-            self.folded.push_str(&fold_case(&cased));
-            self.cased.push_str(&cased);
-        }
-        self.words.push(TextWord {
-            start: word.folded_start,
-            cased: word.cased_start..self.cased.len(),
-        });
-    }
-
-    #[cfg(test)]
-    /// Appends the word `raw[start..end]`, after `' '` or `'\n'` (a break since the previous
-    /// word, which ended at `previous_end`).
-    fn push_word(
-        &mut self,
-        raw: &str,
-        start: usize,
-        end: usize,
-        previous_end: Option<usize>,
-        link_between: bool,
-    ) {
-        if !self.folded.is_empty() {
-            let is_break =
-                previous_end.is_none_or(|p| link_between || is_clause_break(&raw[p..start]));
-            self.folded.push(if is_break { '\n' } else { ' ' });
-        }
-        let word = &raw[start..end];
-        let cased_start = self.cased.len();
-        let folded_start = self.folded.len();
-        if word.is_ascii() {
-            // ASCII needs no decomposition and lower-cases byte by byte (the common case).
-            self.cased.push_str(word);
-            self.folded.push_str(word);
-            self.folded[folded_start..].make_ascii_lowercase();
-        } else {
-            let cased = fold_accents(word);
-            self.folded.push_str(&fold_case(&cased));
-            self.cased.push_str(&cased);
-        }
-        self.words.push(TextWord {
-            start: folded_start,
-            cased: cased_start..self.cased.len(),
-        });
-    }
-
-    /// The same text folded the plain way: links removed, then cut into words, then each word
-    /// folded. Kept to test the one-pass [`FoldedText::push_field`] against.
-    #[cfg(test)]
-    fn reference(doc: &Document<'_>) -> Self {
-        let mut text = Self::default();
-        for (raw, in_title) in [(doc.title, true), (doc.body, false)] {
-            if !in_title {
-                text.title_end = text.folded.len();
-            }
-            let plain = strip_urls(raw);
-            let mut previous_end: Option<usize> = None;
-            for (start, end) in query::word_spans(&plain) {
-                text.push_word(&plain, start, end, previous_end, false);
-                previous_end = Some(end);
-            }
-        }
-        text
-    }
-}
-
-/// A word being read by [`FoldedText::push_field`].
-struct WordInProgress {
-    /// Byte offset in the field.
-    start: usize,
-    folded_start: usize,
-    cased_start: usize,
-    /// One character of an unspaced script (a word of its own).
-    unspaced: bool,
-    /// Holds non-ASCII: folded as a whole when it ends, not byte by byte.
-    slow: bool,
-}
-
-/// What separates two words, noted as it goes by, to tell a sentence or clause break
-/// ([`is_clause_break`] without re-reading it).
-#[derive(Default)]
-struct Separator {
-    /// No word of the field came before (the first word always follows a break).
-    first_of_field: bool,
-    /// A link was removed here.
-    link: bool,
-    /// Its length in bytes, and its first byte.
-    len: usize,
-    first: u8,
-    /// It holds a sentence or clause break character.
-    has_break: bool,
-}
-
-impl Separator {
-    fn add(&mut self, first_byte: u8, c: char) {
-        if self.len == 0 {
-            self.first = first_byte;
-        }
-        self.len += c.len_utf8();
-        self.has_break = self.has_break || is_break_char(c);
-    }
-
-    fn is_break(&self) -> bool {
-        // A lone `.` or `:` squeezed between two words is part of an abbreviation, number or
-        // time (`U.S`, `3.5`, `10:30`), not the end of a sentence.
-        self.first_of_field
-            || self.link
-            || (self.has_break && !(self.len == 1 && matches!(self.first, b'.' | b':')))
-    }
-}
-
-/// Whether `bytes` start with a link (`http://`, `https://` or `www.`, any case).
-fn starts_link(bytes: &[u8]) -> bool {
-    const STARTS: [&[u8]; 3] = [b"http://", b"https://", b"www."];
-    STARTS.iter().any(|p| {
-        bytes
-            .get(..p.len())
-            .is_some_and(|b| b.eq_ignore_ascii_case(p))
-    })
-}
-
-/// Whether the characters between two words end a sentence or clause.
-#[cfg(test)]
-fn is_clause_break(separator: &str) -> bool {
-    // A lone `.` or `:` squeezed between two words is part of an abbreviation, number or time
-    // (`U.S`, `3.5`, `10:30`), not the end of a sentence.
-    if separator == "." || separator == ":" {
-        return false;
-    }
-    separator.chars().any(is_break_char)
-}
-
-/// Characters that end a sentence or clause.
-fn is_break_char(c: char) -> bool {
-    matches!(
-        c,
-        '.' | '!'
-            | '?'
-            | ';'
-            | ':'
-            | '\n'
-            | '\r'
-            | '\u{2026}' // …
-            | '\u{2028}' // line separator
-            | '\u{2029}' // paragraph separator
-            | '\u{3002}' // 。
-            | '\u{FF01}' // ！
-            | '\u{FF0E}' // ．
-            | '\u{FF1A}' // ：
-            | '\u{FF1B}' // ；
-            | '\u{FF1F}' // ？
-            | '\u{0964}' // Devanagari danda
-            | '\u{061F}' // Arabic question mark
-            | '\u{06D4}' // Arabic full stop
-    )
-}
-
-/// The text with every link replaced by a line break (which also stops phrases across it).
-/// The reference for the one-pass folding, which removes links as it goes.
-#[cfg(test)]
-fn strip_urls(text: &str) -> std::borrow::Cow<'_, str> {
-    const STARTS: [&[u8]; 3] = [b"http://", b"https://", b"www."];
-    let bytes = text.as_bytes();
-    let mut out: Option<String> = None;
-    let mut copied = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let starts_link = matches!(bytes[i], b'h' | b'H' | b'w' | b'W')
-            && STARTS.iter().any(|p| {
-                bytes
-                    .get(i..i + p.len())
-                    .is_some_and(|b| b.eq_ignore_ascii_case(p))
-            })
-            // `i` is at an ASCII byte, hence a char boundary; `awww.` is not a link.
-            && !text[..i].chars().next_back().is_some_and(query::is_word_char);
-        if starts_link {
-            let end = text[i..]
-                .find(char::is_whitespace)
-                .map_or(text.len(), |offset| i + offset);
-            let buffer = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            buffer.push_str(&text[copied..i]);
-            buffer.push('\n');
-            copied = end;
-            i = end;
-        } else {
-            i += 1;
-        }
-    }
-    match out {
-        Some(mut buffer) => {
-            buffer.push_str(&text[copied..]);
-            std::borrow::Cow::Owned(buffer)
-        }
-        None => std::borrow::Cow::Borrowed(text),
-    }
-}
-
-/// Decomposes and drops accents, keeping case: `Nestlé` -> `Nestle`.
-///
-/// Only diacritics that are optional in their script are dropped (Latin/Greek/Cyrillic accents,
-/// Hebrew and Arabic vowel points); marks that change a letter elsewhere stay, so Japanese
-/// `が` does not become `か` and Indic vowel signs are kept. Soft hyphens vanish.
-fn fold_accents(word: &str) -> String {
-    let mut folded = String::with_capacity(word.len());
-    for c in word.nfd() {
-        match c {
-            // `ß` folds to `ss` so `Straße`, `Strasse` and `STRASSE` meet.
-            'ß' => folded.push_str("ss"),
-            'ẞ' => folded.push_str("SS"),
-            '\u{AD}' => {}
-            c if is_optional_diacritic(c) => {}
-            c => folded.push(c),
-        }
-    }
-    folded
-}
-
-/// Lower-cases an accent-folded word for the automaton; final sigma folds to `σ`.
-fn fold_case(cased: &str) -> String {
-    cased
-        .chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ς' { 'σ' } else { c })
-        .collect()
-}
-
-fn is_optional_diacritic(c: char) -> bool {
-    matches!(c as u32,
-        0x0300..=0x036F         // combining diacritical marks
-        | 0x0483..=0x0489       // Cyrillic combining marks
-        | 0x0591..=0x05C7       // Hebrew points and accents
-        | 0x0610..=0x061A       // Arabic signs
-        | 0x064B..=0x065F       // Arabic harakat
-        | 0x0670                // Arabic superscript alef
-        | 0x1AB0..=0x1AFF       // diacritical marks extended
-        | 0x1DC0..=0x1DFF       // diacritical marks supplement
-        | 0x20D0..=0x20FF       // diacritical marks for symbols
-        | 0xFE20..=0xFE2F       // combining half marks
-    ) && unicode_normalization::char::is_combining_mark(c)
 }
 
 #[cfg(test)]
@@ -1851,88 +1381,104 @@ mod tests {
         assert!(body_matches("Meta", "awww. Meta"));
     }
 
-    /// Text fragments that exercise every branch of the one-pass folding: ASCII, accents,
-    /// curly quotes, unspaced scripts, stray marks and soft hyphens, links in any case (also
-    /// glued to a word, where they are not links), sentence breaks and abbreviations.
-    const FRAGMENTS: &[&str] = &[
+    const FINDER_TERMS: &[&str] = &[
         "Meta",
         "meta",
         "META",
+        "gem*",
+        "Gem*",
+        "Nestle",
+        "\"Google Cloud\"",
+        "\"google clo*\"",
+        "title:Meta",
+        "U.S.",
+        "東京",
+    ];
+    const FINDER_TEXT: &[&str] = &[
+        "Meta",
+        "META",
+        "meta",
+        "meta-analysis",
+        "Metaverse",
+        "Meta’s",
         "Gemini",
-        "said",
-        "a",
-        "3.5",
-        "U.S",
-        "10:30",
+        "gems",
         "Nestlé",
         "NESTLÉ",
-        "Straße",
-        "ΣΟΦΟΣ",
-        "σοφός",
-        "İstanbul",
+        "Google",
+        "google",
+        "Cloud",
+        "cloudy",
+        "Google-Cloud",
+        "U.S.",
+        "U.S",
         "東京都",
-        "がぎ",
-        "ภาษาไทย",
-        "Ａｐｐｌｅ",
-        "😀",
-        "\u{301}",
-        "\u{AD}",
-        "co\u{AD}op",
-        "e\u{301}te",
-        "\u{2019}s",
-        "'s",
-        "https://ex.com/meta/x",
-        "HTTP://EX.COM",
-        "www.gemini.example/Meta",
-        "WwW.",
-        "http:/",
-        "awww.x",
-        "a.b",
-        " ",
-        "  ",
+        "京",
         ".",
-        ". ",
+        ",",
         ":",
-        ": ",
-        ";",
-        "!",
-        "?",
-        "…",
         "\n",
-        "\r\n",
-        "\u{2029}",
-        "。",
-        "-",
-        "(",
-        ")",
-        "\t",
-        "\u{A0}",
-        "\u{3000}",
-        "/",
-        "&",
-        "#1",
+        "https://x.example/Meta",
+        "www.Google.com",
+        "(Meta)",
     ];
-
-    fn text_from(picks: &[usize]) -> String {
-        picks
-            .iter()
-            .map(|&i| FRAGMENTS[i % FRAGMENTS.len()])
-            .collect()
-    }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
-        /// The one-pass folding gives exactly what removing links, cutting words and folding
-        /// each word on its own gives (the way the matcher folded text before).
+        /// The term finder (sentence choice, bolding) agrees with the matcher: a one-term
+        /// query matches a document exactly when the finder locates its term there.
         #[test]
-        fn one_pass_folding_equals_word_by_word_folding(
-            title in proptest::collection::vec(0usize..1_000, 0..12),
-            body in proptest::collection::vec(0usize..1_000, 0..40),
+        fn the_finder_finds_exactly_what_the_matcher_matches(
+            term in 0usize..100,
+            title in proptest::collection::vec(0usize..100, 0..6),
+            body in proptest::collection::vec(0usize..100, 0..20),
         ) {
-            let (title, body) = (text_from(&title), text_from(&body));
+            let join = |picks: &[usize]| picks
+                .iter()
+                .map(|&i| FINDER_TEXT[i % FINDER_TEXT.len()])
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (title, body) = (join(&title), join(&body));
+            let query = parse(FINDER_TERMS[term % FINDER_TERMS.len()]).unwrap();
+            let display = query.positive_terms().next().unwrap().to_string();
             let doc = Document { title: &title, body: &body };
-            proptest::prop_assert_eq!(FoldedText::new(&doc), FoldedText::reference(&doc));
+            let matched = !Matcher::new([(0u32, query)]).match_document(&doc).is_empty();
+            let located = !text::locate(&title, &body, &[&display]).is_empty();
+            proptest::prop_assert_eq!(matched, located, "{} in {:?} / {:?}", display, title, body);
         }
+    }
+
+    #[test]
+    fn spans_say_where_each_matched_term_is() {
+        let m = matcher(&[(1, "Meta OR \"Google Cloud\"")]);
+        let doc = Document {
+            title: "Meta moves",
+            body: "to Google\nCloud, then Google Cloud",
+        };
+        let found = m.match_document(&doc);
+        let spans = found[0].spans(&doc);
+        let texts: Vec<(text::Field, &str, &str)> = spans
+            .iter()
+            .map(|s| {
+                let field = if s.field == text::Field::Title {
+                    doc.title
+                } else {
+                    doc.body
+                };
+                (
+                    s.field,
+                    &field[s.range.clone()],
+                    found[0].matched[s.term].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (text::Field::Title, "Meta", "Meta"),
+                (text::Field::Body, "Google Cloud", "\"Google Cloud\""),
+            ]
+        );
     }
 
     const QUERY_WORDS: &[&str] = &["Meta", "meta", "gem*", "Nestle", "cloud", "Google", "ai"];
@@ -1985,20 +1531,6 @@ mod tests {
                 .collect();
             proptest::prop_assert_eq!(all.match_document(&doc), expected);
         }
-    }
-
-    #[test]
-    fn one_pass_folding_handles_links_breaks_and_accents() {
-        let doc = Document {
-            title: "Nestlé\u{2019}s CEO: U.S. deal",
-            body: "See https://ex.com/Meta now. Meta said www.x.y Gemini",
-        };
-        let text = FoldedText::new(&doc);
-        assert_eq!(
-            text.folded,
-            "nestle s ceo\nu s\ndeal\nsee\nnow\nmeta said\ngemini"
-        );
-        assert_eq!(text, FoldedText::reference(&doc));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::core::digest::Cadence;
+
 /// One entry of a feed, already decoded to UTF-8 and with relative links resolved.
 ///
 /// Text fields may still hold HTML (`summary_html`, `content_html`); `title` is plain text.
@@ -39,15 +41,15 @@ pub struct Feed {
 }
 
 /// A source's row id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct SourceId(pub i64);
 
 /// An outbox row's id: one alert for one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct OutboxId(pub i64);
 
 /// A stored item's row id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ItemId(pub i64);
 
 macro_rules! id_display {
@@ -136,6 +138,9 @@ pub enum SourceState {
     #[default]
     New,
     Ok,
+    /// Polled, but the last document was damaged (cut off, malformed): its complete items
+    /// were taken, the rest lost. The last error says what happened.
+    Damaged,
     /// Failing; retried with back-off.
     Backoff,
     /// Not polled until someone acts (410 Gone, or an admin).
@@ -147,6 +152,7 @@ impl SourceState {
         match self {
             SourceState::New => "new",
             SourceState::Ok => "ok",
+            SourceState::Damaged => "damaged",
             SourceState::Backoff => "backoff",
             SourceState::Paused => "paused",
         }
@@ -156,6 +162,7 @@ impl SourceState {
     pub fn parse(text: &str) -> SourceState {
         match text {
             "ok" => SourceState::Ok,
+            "damaged" => SourceState::Damaged,
             "backoff" => SourceState::Backoff,
             "paused" => SourceState::Paused,
             _ => SourceState::New,
@@ -196,6 +203,93 @@ impl Origin {
     }
 }
 
+/// A subscription as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    pub id: i64,
+    pub origin: String,
+    pub user: String,
+    pub query: String,
+    pub target: String,
+    pub guild_id: Option<String>,
+    /// `instant` (also when empty), `hourly` or `daily`.
+    pub mode: String,
+    /// `HH:MM` local time of a daily digest.
+    pub digest_at: Option<String>,
+    /// No alerts for this subscription before then.
+    pub snoozed_until: Option<DateTime<Utc>>,
+    /// Only items from the source with this name (any case); `None`: every source.
+    pub source: Option<String>,
+}
+
+
+impl SubscriptionRow {
+    /// The delivery mode; a stored mode that no longer parses delivers instantly (an alert
+    /// late is worse than one not held).
+    pub fn cadence(&self) -> Cadence {
+        Cadence::parse(&self.mode, self.digest_at.as_deref()).unwrap_or(Cadence::Instant)
+    }
+}
+
+/// A subscription as the set holds it, borrowed: the fields of [`SubscriptionRow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscriptionView<'a> {
+    pub id: i64,
+    pub origin: &'a str,
+    pub user: &'a str,
+    pub query: &'a str,
+    pub target: &'a str,
+    pub guild_id: Option<&'a str>,
+    pub mode: &'a str,
+    pub digest_at: Option<&'a str>,
+    /// `mode` and `digest_at` parsed (once, when the row was read).
+    pub cadence: Cadence,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub source: Option<&'a str>,
+}
+
+impl SubscriptionView<'_> {
+    pub fn to_row(&self) -> SubscriptionRow {
+        SubscriptionRow {
+            id: self.id,
+            origin: self.origin.to_string(),
+            user: self.user.to_string(),
+            query: self.query.to_string(),
+            target: self.target.to_string(),
+            guild_id: self.guild_id.map(str::to_string),
+            mode: self.mode.to_string(),
+            digest_at: self.digest_at.map(str::to_string),
+            snoozed_until: self.snoozed_until,
+            source: self.source.map(str::to_string),
+        }
+    }
+}
+
+impl SubscriptionRow {
+    pub fn view(&self) -> SubscriptionView<'_> {
+        SubscriptionView {
+            id: self.id,
+            origin: &self.origin,
+            user: &self.user,
+            query: &self.query,
+            target: &self.target,
+            guild_id: self.guild_id.as_deref(),
+            mode: &self.mode,
+            digest_at: self.digest_at.as_deref(),
+            cadence: self.cadence(),
+            snoozed_until: self.snoozed_until,
+            source: self.source.as_deref(),
+        }
+    }
+}
+
+/// One subscription an item matched, with the terms that matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionMatch<'a> {
+    pub row: SubscriptionView<'a>,
+    pub matched: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,7 +312,13 @@ mod tests {
 
     #[test]
     fn source_states_and_origins_read_back() {
-        for s in [SourceState::New, SourceState::Ok, SourceState::Backoff, SourceState::Paused] {
+        for s in [
+            SourceState::New,
+            SourceState::Ok,
+            SourceState::Damaged,
+            SourceState::Backoff,
+            SourceState::Paused,
+        ] {
             assert_eq!(SourceState::parse(s.as_str()), s);
         }
         assert_eq!(Origin::parse(Origin::Discord.as_str()), Origin::Discord);

@@ -10,11 +10,13 @@
 //! - `title:Meta`, `title:"Google Cloud"`: look only in the title. `-title:x` combines.
 //! - `gem*`: words starting with `gem` (at least 2 letters before the `*`).
 //!
-//! What counts as a *word* is defined here ([`word_spans`]) so that query terms and item text
-//! are cut into words by the very same rule; the matcher relies on that.
+//! What counts as a *word* is defined in [`crate::core::text`] ([`word_spans`]) so that query
+//! terms and item text are cut into words by the very same rule; the matcher relies on that.
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::core::text::{is_word_char, word_spans};
 
 /// The longest query text accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 500;
@@ -294,67 +296,6 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
     Ok(query)
 }
 
-/// Byte ranges of the words of `text`.
-///
-/// A word is a maximal run of Unicode letters and digits (combining marks and soft hyphens stay
-/// inside the word they follow); everything else separates. Han, Hiragana and Katakana (and
-/// Thai, Lao, Khmer, Myanmar) are written without spaces, so there each character is a word of
-/// its own: `東京都` is three words.
-pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    // Start of the word being read, and whether it is a single character of an unspaced script.
-    let mut current: Option<(usize, bool)> = None;
-    for (i, c) in text.char_indices() {
-        if is_word_continuation(c) {
-            // A mark or soft hyphen belongs to the word before it; on its own it is noise.
-            continue;
-        }
-        let unspaced = is_unspaced(c);
-        let word = c.is_alphanumeric();
-        match current {
-            // A letter or digit continues a word of a spaced script.
-            Some((_, false)) if word && !unspaced => {}
-            Some((start, _)) => {
-                spans.push((start, i));
-                current = word.then_some((i, unspaced));
-            }
-            None => current = word.then_some((i, unspaced)),
-        }
-    }
-    if let Some((start, _)) = current {
-        spans.push((start, text.len()));
-    }
-    spans
-}
-
-/// Letters, digits, and the marks that continue a word.
-pub(crate) fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_word_continuation(c)
-}
-
-/// Characters that never start a word but stay inside the one they follow.
-pub(crate) fn is_word_continuation(c: char) -> bool {
-    c == '\u{AD}' || unicode_normalization::char::is_combining_mark(c)
-}
-
-/// Scripts written without spaces between words, where each character counts as a word:
-/// Han, Hiragana and Katakana, and likewise Thai, Lao, Khmer and Myanmar.
-pub(crate) fn is_unspaced(c: char) -> bool {
-    matches!(c as u32,
-        0x0E00..=0x0EFF        // Thai, Lao
-        | 0x1000..=0x109F      // Myanmar
-        | 0x1780..=0x17FF      // Khmer
-        | 0x3005..=0x3007      // 々 〆 〇
-        | 0x3040..=0x30FF      // Hiragana, Katakana
-        | 0x31F0..=0x31FF      // Katakana phonetic extensions
-        | 0x3400..=0x4DBF      // CJK extension A
-        | 0x4E00..=0x9FFF      // CJK unified ideographs
-        | 0xF900..=0xFAFF      // CJK compatibility ideographs
-        | 0xFF66..=0xFF9F      // half-width Katakana
-        | 0x20000..=0x3FFFF    // CJK extensions B and later
-    )
-}
-
 /// Characters accepted as quotes: straight, and the curly ones phones and word processors type.
 fn is_quote(c: char) -> bool {
     matches!(c, '"' | '\u{201C}' | '\u{201D}' | '\u{201E}')
@@ -495,6 +436,28 @@ fn make_term(raw: &str, title_only: bool) -> Result<Term, QueryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::text::Needle;
+
+    /// The finder reads a matched term back from its display: that must give the very term
+    /// the matcher compiled, or bolding and sentence choice would drift from matching.
+    #[test]
+    fn every_term_display_reads_back_as_the_same_needle() {
+        for text in [
+            "Meta OR Facebook \"Google Cloud\" title:Gemini gem* -horoscope",
+            "\"google clo*\" title:\"Google Cloud\" AT&T Meta's U.S.",
+            "Nestlé “star sign” 東京 title:\"title:x\" \"OR\" 3.5",
+        ] {
+            let query = parse(text).unwrap();
+            for term in query.positive_terms().chain(query.exclusions()) {
+                let display = term.to_string();
+                assert_eq!(
+                    Needle::from_display(&display),
+                    Needle::new(term.words(), term.is_prefix(), term.is_title_only()),
+                    "{display}"
+                );
+            }
+        }
+    }
 
     fn words(q: &Query) -> Vec<Vec<Vec<&str>>> {
         q.groups()

@@ -25,8 +25,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::core::dedup::{canonical_link, fold_accents};
-use crate::core::query::word_spans;
+use crate::core::dedup::canonical_link;
+use crate::core::text::{strip_combining_marks, word_spans};
 
 /// Titles at or above this similarity are the same story.
 ///
@@ -126,7 +126,7 @@ fn set_similarity(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
 /// (`$4.5bn` -> `4`, `5`, `billion`), lightly stemmed, headline synonyms folded.
 pub fn normalized_title_tokens(title: &str) -> Vec<String> {
     let title = strip_desk_labels(strip_site_suffix(title.trim()));
-    let folded = fold_accents(title).to_lowercase();
+    let folded = strip_combining_marks(title).to_lowercase();
     let mut tokens: Vec<String> = Vec::new();
     for (start, end) in word_spans(&folded) {
         for piece in split_amount(&folded[start..end]) {

@@ -91,11 +91,7 @@ pub async fn run(app: Arc<App>, token: String, cancel: CancellationToken) -> any
     // and its posts still count at Discord for one window. This process cannot know them, so
     // it waits that long before its first post instead of collecting 429s.
     pacer.pause_all(limits.channel_window);
-    let sink = Arc::new(sink::DiscordSink {
-        rest,
-        pacer,
-        store: app.store().clone(),
-    });
+    let sink = Arc::new(sink::DiscordSink { rest, pacer });
 
     let mut gateway = tokio::spawn(async move { client.start().await });
     let mut pipeline = tokio::spawn(Arc::clone(&app).run(sink, cancel.clone()));

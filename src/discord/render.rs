@@ -6,8 +6,6 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use serde_json::{json, Map, Value};
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
 
 use crate::core::alert::Alert;
 use crate::core::digest::{Digest, DigestEntry};
@@ -16,6 +14,7 @@ use crate::core::limits::{
     EMBED_FIELD_VALUE_MAX, EMBED_TITLE_MAX, EMBED_TOTAL_MAX, MESSAGE_CONTENT_MAX, NONCE_MAX,
 };
 use crate::core::summary::collapse_whitespace;
+use crate::core::text::{self, Field};
 use crate::discord::OutgoingMessage;
 
 /// The embed's side colour (an amber "hound" orange).
@@ -186,41 +185,23 @@ fn digest_line(n: usize, entry: &DigestEntry) -> String {
     line
 }
 
-/// `summary` escaped for Discord with the words that `matched` found in **bold**.
+/// `summary` escaped for Discord with what `matched` matched in **bold** — exactly that.
 ///
-/// Terms are as written in queries: `title:`, quotes and a trailing `*` are dropped; a phrase is
-/// bolded as a unit (its words consecutive, not across `.`, `!`, `?`, `;`, `:` or a line break);
-/// a prefix term (`gem*`) bolds each whole word it starts. Matching is whole-word,
-/// case-insensitive and accent-insensitive (`Nestle` bolds "Nestlé"), and never inside a link.
+/// Terms are as an alert lists them (`Meta`, `"Google Cloud"`, `gem*`, `title:Nestle`) and are
+/// found by [`text::find_terms`] under the matcher's own rules: whole words, the case rule
+/// (`Meta` bolds `Meta` and `META`, never `meta` in "meta-analysis"), accents folded (`Nestle`
+/// bolds "Nestlé"), a phrase as a unit and never across a sentence or clause break, a prefix
+/// term's whole words, nothing inside a link. A `title:` term matched the title, so it bolds
+/// nothing in the summary.
 pub fn bold_matches(summary: &str, matched: &[String]) -> String {
-    let mut patterns: Vec<Pattern> = matched.iter().filter_map(|t| Pattern::new(t)).collect();
-    // Longest first, so a phrase wins over a single word starting at the same place.
-    patterns.sort_by_key(|p| std::cmp::Reverse(p.words.len()));
-    let links = link_ranges(summary);
-    let words: Vec<Word> = word_ranges(summary)
-        .into_iter()
-        .map(|range| Word {
-            folded: fold(&summary[range.clone()]),
-            in_link: links.iter().any(|l| l.contains(&range.start)),
-            range,
-        })
-        .collect();
-
+    let (needles, _) = text::needles(matched);
     let mut spans: Vec<Range<usize>> = Vec::new();
-    let mut i = 0;
-    while i < words.len() {
-        let hit = patterns.iter().find(|p| p.matches_at(summary, &words, i));
-        let Some(pattern) = hit else {
-            i += 1;
-            continue;
-        };
-        let span = words[i].range.start..words[i + pattern.words.len() - 1].range.end;
+    for (span, _) in text::find_terms(summary, &needles, Field::Body) {
         match spans.last_mut() {
             // Touching spans become one: "****" between them would not render as bold.
             Some(last) if last.end == span.start => last.end = span.end,
             _ => spans.push(span),
         }
-        i += pattern.words.len();
     }
     limits::escape_with_bold(summary, &spans)
 }
@@ -380,128 +361,6 @@ fn is_web_url(url: &str) -> bool {
         })
 }
 
-/// A matched term as words to look for.
-struct Pattern {
-    /// Folded words; more than one is a phrase.
-    words: Vec<String>,
-    /// The last word is a prefix (`gem*`).
-    prefix: bool,
-}
-
-impl Pattern {
-    fn new(term: &str) -> Option<Self> {
-        let mut term = term.trim();
-        if term
-            .get(..6)
-            .is_some_and(|head| head.eq_ignore_ascii_case("title:"))
-        {
-            term = &term[6..];
-        }
-        let prefix = term.trim_end_matches(['"', '“', '”']).ends_with('*');
-        // Quotes and `*` are not word characters, so splitting into words drops them.
-        let words: Vec<String> = word_ranges(term)
-            .into_iter()
-            .map(|r| fold(&term[r]))
-            .collect();
-        (!words.is_empty()).then_some(Self { words, prefix })
-    }
-
-    fn matches_at(&self, text: &str, words: &[Word], start: usize) -> bool {
-        let Some(candidate) = words.get(start..start + self.words.len()) else {
-            return false;
-        };
-        let last = self.words.len() - 1;
-        candidate
-            .iter()
-            .zip(&self.words)
-            .enumerate()
-            .all(|(j, (word, want))| {
-                let same = if j == last && self.prefix {
-                    word.folded.starts_with(want.as_str())
-                } else {
-                    word.folded == *want
-                };
-                let joined = j == 0 || {
-                    let gap = &text[candidate[j - 1].range.end..word.range.start];
-                    !gap.contains(['.', '!', '?', ';', ':', '\n', '。', '！', '？', '；', '：'])
-                };
-                same && joined && !word.in_link
-            })
-    }
-}
-
-/// A word of the summary.
-struct Word {
-    range: Range<usize>,
-    folded: String,
-    in_link: bool,
-}
-
-/// Byte ranges of words: maximal runs of alphanumerics (with their combining marks); each Han,
-/// Hiragana or Katakana character is a word of its own, as those scripts use no spaces.
-fn word_ranges(text: &str) -> Vec<Range<usize>> {
-    let mut words = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        if is_cjk(c) {
-            if let Some(s) = start.take() {
-                words.push(s..i);
-            }
-            words.push(i..i + c.len_utf8());
-        } else if c.is_alphanumeric() || (start.is_some() && is_combining_mark(c)) {
-            start.get_or_insert(i);
-        } else if let Some(s) = start.take() {
-            words.push(s..i);
-        }
-    }
-    if let Some(s) = start {
-        words.push(s..text.len());
-    }
-    words
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c,
-        '\u{3040}'..='\u{30FF}'   // Hiragana, Katakana
-        | '\u{31F0}'..='\u{31FF}' // Katakana phonetic extensions
-        | '\u{3400}'..='\u{4DBF}' // Han extension A
-        | '\u{4E00}'..='\u{9FFF}' // Han
-        | '\u{F900}'..='\u{FAFF}' // Han compatibility
-        | '\u{FF66}'..='\u{FF9F}' // half-width Katakana
-        | '\u{20000}'..='\u{2FA1F}') // Han extensions B and later
-}
-
-/// Lower case without accents (compatibility-decomposed, combining marks dropped).
-fn fold(word: &str) -> String {
-    word.nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// Byte ranges of `http://`, `https://` and `www.` links, up to the next space or `<`.
-fn link_ranges(text: &str) -> Vec<Range<usize>> {
-    let mut links = Vec::new();
-    let mut i = 0;
-    while let Some(c) = text[i..].chars().next() {
-        let rest = &text[i..];
-        let starts_link = ["http://", "https://", "www."].iter().any(|p| {
-            rest.get(..p.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(p))
-        }) && !text[..i].ends_with(char::is_alphanumeric);
-        if starts_link {
-            let end = rest
-                .find(|c: char| c.is_whitespace() || c == '<')
-                .map_or(text.len(), |n| i + n);
-            links.push(i..end);
-            i = end;
-        } else {
-            i += c.len_utf8();
-        }
-    }
-    links
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,6 +387,7 @@ mod tests {
             target: "900000000000000000".into(),
             image: Some("https://cdn.example.com/meta.jpg".into()),
             also_of: None,
+            also_covered: Vec::new(),
         }
     }
 
@@ -897,20 +757,63 @@ mod tests {
     }
 
     #[test]
-    fn possessive_and_any_case_are_bolded_but_not_longer_words() {
+    fn possessive_and_all_caps_are_bolded_but_not_other_case_or_longer_words() {
         assert_eq!(
             bold_matches(
                 "Meta’s deal: META, meta, metadata and Metaverse",
                 &terms(&["Meta"])
             ),
-            "**Meta**’s deal: **META**, **meta**, metadata and Metaverse"
+            "**Meta**’s deal: **META**, meta, metadata and Metaverse"
+        );
+        assert_eq!(
+            bold_matches("Meta and meta", &terms(&["meta"])),
+            "**Meta** and **meta**"
+        );
+    }
+
+    /// Issue 11, "Bolding drift": an alert matched on the name `Meta` bolded "meta" inside
+    /// "meta-analysis" in its summary, although the matcher's case rule rejects that match.
+    #[test]
+    fn bolding_drift_name_is_not_bolded_inside_lowercase_compound() {
+        let mut a = alert();
+        a.summary = "A meta-analysis of 40 trials, published by Meta, found little. \
+                     META shares were flat."
+            .into();
+        a.matched = terms(&["Meta"]);
+        let messages = render_alert(&a, 1);
+        assert_discord_accepts(&messages[0]);
+        assert_eq!(
+            messages[0].payload["embeds"][0]["description"],
+            json!(
+                "A meta-analysis of 40 trials, published by **Meta**, found little. \
+                 **META** shares were flat."
+            )
+        );
+    }
+
+    #[test]
+    fn a_title_term_bolds_nothing_in_the_summary() {
+        assert_eq!(
+            bold_matches("Nestlé and Nestle", &terms(&["title:Nestle"])),
+            "Nestlé and Nestle"
+        );
+    }
+
+    #[test]
+    fn a_hyphenated_phrase_is_bolded_as_the_matcher_matches_it() {
+        assert_eq!(
+            bold_matches(
+                "on Google-Cloud and Google: Cloud",
+                &terms(&["\"Google Cloud\""])
+            ),
+            "on **Google-Cloud** and Google: Cloud"
         );
     }
 
     #[test]
     fn accents_fold_both_ways() {
         assert_eq!(
-            bold_matches("Nestlé and Nestle", &terms(&["title:Nestle"])),
+            bold_matches("Nestlé and Nestle", &terms(&["Nestle"])),
             "**Nestlé** and **Nestle**"
         );
         assert_eq!(

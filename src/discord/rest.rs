@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::delivery::Delivery;
+use crate::delivery::SendError;
 use crate::discord::OutgoingMessage;
 
 pub use crate::discord::pace::{PaceLimits, Pacer, Permit};
@@ -22,7 +22,7 @@ pub use crate::discord::pace::{PaceLimits, Pacer, Permit};
 /// How `send_all` retries; `Default` is what production uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts per part while Discord answers 429 before giving up with `Delivery::Retry`.
+    /// Attempts per part while Discord answers 429 before giving up with `SendError::Retry`.
     pub rate_limited_tries: u32,
     /// Attempts per part on 5xx, network errors and timeouts.
     pub transient_tries: u32,
@@ -497,7 +497,7 @@ enum Verdict {
     /// Back off and try again.
     Transient,
     /// Stop: this is the delivery outcome.
-    Give(Delivery),
+    Give(SendError),
 }
 
 /// Status first, then Discord's JSON `code` (discord.md, "Errors and what to do").
@@ -515,7 +515,7 @@ fn verdict(error: &RestError, channel_id: u64) -> Verdict {
         return Verdict::Transient;
     }
     if error.is_unauthorized() {
-        return Verdict::Give(Delivery::Fatal {
+        return Verdict::Give(SendError::Fatal {
             reason: "Discord rejected the bot token (401) — check DISCORD_TOKEN".to_string(),
         });
     }
@@ -538,7 +538,7 @@ fn verdict(error: &RestError, channel_id: u64) -> Verdict {
             error.message()
         ),
         _ => {
-            return Verdict::Give(Delivery::Rejected {
+            return Verdict::Give(SendError::Rejected {
                 reason: format!(
                     "Discord refused the message for <#{channel_id}>: {}{code_text}",
                     error.message()
@@ -546,13 +546,13 @@ fn verdict(error: &RestError, channel_id: u64) -> Verdict {
             })
         }
     };
-    Verdict::Give(Delivery::TargetBroken { reason })
+    Verdict::Give(SendError::TargetBroken { reason })
 }
 
 /// Sends the parts of one alert in order through the pacer, retrying what is retryable
 /// (429s, 5xx, network errors and timeouts, each a bounded number of times).
 ///
-/// Returns the posted message ids, or the outcome for [`Delivery`]. Parts already posted when
+/// Returns the posted message ids, or the outcome for [`SendError`]. Parts already posted when
 /// a later one fails are not reported; re-sending them later is harmless because every payload
 /// carries a deterministic `nonce` with `enforce_nonce: true`.
 pub async fn send_all(
@@ -560,7 +560,7 @@ pub async fn send_all(
     pacer: &Pacer,
     channel_id: u64,
     messages: &[OutgoingMessage],
-) -> Result<Vec<u64>, Delivery> {
+) -> Result<Vec<u64>, SendError> {
     let mut ids = Vec::with_capacity(messages.len());
     for message in messages {
         ids.push(send_one(rest, pacer, channel_id, &message.payload).await?);
@@ -573,7 +573,7 @@ async fn send_one(
     pacer: &Pacer,
     channel_id: u64,
     payload: &Value,
-) -> Result<u64, Delivery> {
+) -> Result<u64, SendError> {
     let policy = rest.retry;
     let mut rate_limited = 0_u32;
     let mut transient = 0_u32;
@@ -606,7 +606,7 @@ async fn send_one(
                     "rate limited"
                 );
                 if rate_limited >= policy.rate_limited_tries || wait > policy.max_rate_limit_wait {
-                    return Err(Delivery::Retry {
+                    return Err(SendError::Retry {
                         reason: format!(
                             "Discord kept rate-limiting posts to <#{channel_id}> ({rate_limited} \
                              tries; last: {error})"
@@ -618,7 +618,7 @@ async fn send_one(
                 transient += 1;
                 tracing::debug!(channel_id, %error, try_no = transient, "transient Discord failure");
                 if transient >= policy.transient_tries {
-                    return Err(Delivery::Retry {
+                    return Err(SendError::Retry {
                         reason: format!(
                             "could not post to <#{channel_id}> after {transient} tries: {error}"
                         ),
@@ -650,7 +650,7 @@ mod tests {
         let v = verdict(&error(403, 50013, "Missing Permissions"), 42);
         assert_eq!(
             v,
-            Verdict::Give(Delivery::TargetBroken {
+            Verdict::Give(SendError::TargetBroken {
                 reason: "the bot cannot post in <#42>: Missing Permissions (50013) — give it \
                          View Channel, Send Messages and Embed Links"
                     .to_string()
@@ -663,7 +663,7 @@ mod tests {
         let v = verdict(&error(404, 10003, "Unknown Channel"), 7);
         assert_eq!(
             v,
-            Verdict::Give(Delivery::TargetBroken {
+            Verdict::Give(SendError::TargetBroken {
                 reason: "channel <#7> no longer exists (10003)".to_string()
             })
         );
@@ -676,7 +676,7 @@ mod tests {
             7,
         );
         assert!(
-            matches!(v, Verdict::Give(Delivery::Rejected { reason }) if reason.contains("content: too long"))
+            matches!(v, Verdict::Give(SendError::Rejected { reason }) if reason.contains("content: too long"))
         );
     }
 
@@ -684,7 +684,7 @@ mod tests {
     fn bad_token_is_fatal() {
         let v = verdict(&error(401, 0, "401: Unauthorized"), 7);
         assert!(
-            matches!(v, Verdict::Give(Delivery::Fatal { reason }) if reason.contains("DISCORD_TOKEN"))
+            matches!(v, Verdict::Give(SendError::Fatal { reason }) if reason.contains("DISCORD_TOKEN"))
         );
     }
 

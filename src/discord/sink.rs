@@ -1,289 +1,202 @@
-//! The Discord delivery sink: resolves an alert's target to a channel (opening DMs as
-//! needed), renders it, posts it through the pacer, and maps what Discord said to a
-//! [`Delivery`]. Tells a server's admins when one of its alert channels stops working.
+//! The Discord sink: opens a member's DM channel when the target is one, renders the alert or
+//! digest, posts it through the pacer and says what Discord answered ([`Sent`] with the
+//! message ids, or a [`SendError`]). It keeps no outbox state: delivery records outcomes,
+//! chooses DM fallbacks and decides when admins hear of a broken channel.
 
 use serde_json::json;
 
 use crate::core::alert::Alert;
 use crate::core::digest::Digest;
-use crate::delivery::{Delivery, Sink};
+use crate::core::limits::{self, escape_markdown, fit};
+use crate::core::model::Target;
+use crate::delivery::{Destination, Outgoing, SendError, Sent, Sink};
 use crate::discord::pace::Pacer;
 use crate::discord::render::{render_alert, render_digest};
 use crate::discord::rest::{send_all, DiscordRest};
 use crate::discord::OutgoingMessage;
-use crate::store::{self, discord as q, Store};
-
-/// Where an alert goes, from its stored target text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Channel(u64),
-    Dm(u64),
-}
-
-/// Parses `channel:<id>`, `dm:<user id>`, or a bare channel id (config subscriptions).
-pub fn parse_target(text: &str) -> Option<Target> {
-    let number = |s: &str| s.trim().parse::<u64>().ok().filter(|n| *n > 0);
-    if let Some(id) = text.strip_prefix("channel:") {
-        number(id).map(Target::Channel)
-    } else if let Some(id) = text.strip_prefix("dm:") {
-        number(id).map(Target::Dm)
-    } else {
-        number(text).map(Target::Channel)
-    }
-}
 
 pub struct DiscordSink {
     pub rest: DiscordRest,
     pub pacer: Pacer,
-    pub store: Store,
+}
+
+/// The error for a target that names no Discord channel (a config subscription's `channel`
+/// that is not an id).
+fn not_discord(target: &Target) -> SendError {
+    SendError::Rejected {
+        reason: format!(
+            "target `{target}` is not a Discord channel id; give config subscriptions `channel = \"<channel id>\"`"
+        ),
+    }
 }
 
 impl DiscordSink {
-    async fn deliver_inner(&self, alert: &Alert) -> Delivery {
-        let Some(target) = parse_target(&alert.target) else {
-            return Delivery::Rejected {
-                reason: format!(
-                    "target `{}` is not a Discord channel id; give config subscriptions `channel = \"<channel id>\"`",
-                    alert.target
-                ),
-            };
-        };
-        let channel = match target {
-            Target::Channel(id) => id,
-            Target::Dm(user) => match self.rest.dm_channel(user).await {
-                Ok(id) => id,
-                Err(e) if e.is_transient() || e.is_rate_limited() => {
-                    return Delivery::Retry {
-                        reason: e.to_string(),
-                    }
-                }
-                Err(e) if e.is_unauthorized() => {
-                    return Delivery::Fatal {
-                        reason: e.to_string(),
-                    }
-                }
-                Err(e) => {
-                    return self
-                        .dm_fallback(alert, user, &format!("cannot open a direct message: {e}"))
-                        .await
-                }
+    /// The channel to post in for `target`, opening the member's DM channel when needed. A
+    /// DM that cannot be opened (other than for a transient reason) is a broken target, so
+    /// delivery falls back.
+    async fn channel_of(&self, target: &Target) -> Result<u64, SendError> {
+        match target {
+            Target::Channel(id) => Ok(*id),
+            Target::Dm(user) => match self.rest.dm_channel(*user).await {
+                Ok(id) => Ok(id),
+                Err(e) if e.is_transient() || e.is_rate_limited() => Err(SendError::Retry {
+                    reason: e.to_string(),
+                }),
+                Err(e) if e.is_unauthorized() => Err(SendError::Fatal {
+                    reason: e.to_string(),
+                }),
+                Err(e) => Err(SendError::TargetBroken {
+                    reason: format!("cannot open a direct message: {e}"),
+                }),
             },
-        };
-        let messages = render_alert(alert, alert.id);
-        match send_all(&self.rest, &self.pacer, channel, &messages).await {
-            Ok(ids) => {
-                let id = alert.id;
-                if let Err(e) = self
-                    .store
-                    .call(move |c| store::set_message_ids(c, id, &ids))
-                    .await
-                {
-                    tracing::warn!(error = %e, "cannot record the posted message ids");
-                }
-                Delivery::Delivered
+            Target::Default | Target::Named(_) => Err(not_discord(target)),
+        }
+    }
+
+    async fn send_alert(&self, alert: &Alert, to: Destination<'_>) -> Result<Sent, SendError> {
+        let (channel, messages) = match to {
+            Destination::Target(target) => {
+                let channel = self.channel_of(target).await?;
+                (channel, alert_messages(alert))
             }
-            Err(Delivery::Delivered) => Delivery::Delivered,
-            Err(Delivery::Rejected { reason }) => {
+            Destination::InsteadOfDm { channel, user } => {
+                let mut messages = alert_messages(alert);
+                if let Some(first) = messages.first_mut() {
+                    first.payload["content"] = json!(format!(
+                        "<@{user}> I couldn't send you this by direct message (are your DMs closed?), so here it is."
+                    ));
+                    first.payload["allowed_mentions"] =
+                        json!({"parse": [], "users": [user.to_string()]});
+                    first.payload["nonce"] = json!(format!("nh{}-dm", alert.id));
+                }
+                messages.truncate(1);
+                (channel, messages)
+            }
+        };
+        match send_all(&self.rest, &self.pacer, channel, &messages).await {
+            Ok(message_ids) => Ok(Sent { message_ids }),
+            Err(SendError::Rejected { reason }) => {
                 // Discord refused the body (400): never resend it unchanged. One fallback with
                 // only the essentials; if that fails too, the alert is dropped with the reason.
                 tracing::warn!(outbox_id = alert.id, %reason, "Discord rejected the alert; retrying once in minimal form");
                 let minimal = minimal_message(alert, &messages);
                 match send_all(&self.rest, &self.pacer, channel, &[minimal]).await {
-                    Ok(_) => Delivery::Delivered,
-                    Err(Delivery::Rejected { reason: second }) => Delivery::Rejected {
+                    Ok(message_ids) => Ok(Sent { message_ids }),
+                    Err(SendError::Rejected { reason: second }) => Err(SendError::Rejected {
                         reason: format!("{reason}; minimal form also refused: {second}"),
-                    },
-                    Err(other) => other,
+                    }),
+                    Err(other) => Err(other),
                 }
             }
-            Err(Delivery::TargetBroken { reason }) if matches!(target, Target::Dm(_)) => {
-                // A member with closed DMs: a notice in the server's alert channel, not a loop.
-                let Target::Dm(user) = target else {
-                    return Delivery::Rejected { reason };
-                };
-                self.dm_fallback(alert, user, &format!("direct message refused: {reason}"))
-                    .await
-            }
-            Err(other) => other,
+            Err(other) => Err(other),
         }
     }
 
-    /// When a member's DMs are closed: post the alert in the server's alert channel with a
-    /// notice mentioning only that member; without an alert channel, drop it with the reason.
-    async fn dm_fallback(&self, alert: &Alert, user: u64, reason: &str) -> Delivery {
-        let Some(channel) = self.fallback_channel(&alert.target).await else {
-            return Delivery::Rejected {
-                reason: format!("{reason}; no server alert channel to fall back to"),
-            };
-        };
-        let mut messages = render_alert(alert, alert.id);
-        if let Some(first) = messages.first_mut() {
-            first.payload["content"] = json!(format!(
-                "<@{user}> I couldn't send you this by direct message (are your DMs closed?), so here it is."
-            ));
-            first.payload["allowed_mentions"] = json!({"parse": [], "users": [user.to_string()]});
-            first.payload["nonce"] = json!(format!("nh{}-dm", alert.id));
-        }
-        messages.truncate(1);
-        match send_all(&self.rest, &self.pacer, channel, &messages).await {
-            Ok(_) => Delivery::Delivered,
-            Err(
-                Delivery::TargetBroken { reason: second } | Delivery::Rejected { reason: second },
-            ) => Delivery::Rejected {
-                reason: format!("{reason}; the fallback notice failed too: {second}"),
-            },
-            Err(other) => other,
-        }
-    }
-
-    /// The alert channel of a server that has subscriptions delivering to `target` (a DM).
-    async fn fallback_channel(&self, target: &str) -> Option<u64> {
-        let target = target.to_string();
-        self.store
-            .call(move |c| {
-                for guild in q::guilds_of_target(c, &target)? {
-                    if let Some(channel) = q::alert_channel(c, &guild)? {
-                        return Ok(Some(channel));
-                    }
-                }
-                Ok(None)
-            })
-            .await
-            .ok()
-            .flatten()
-            .and_then(|t| match parse_target(&t) {
-                Some(Target::Channel(id)) => Some(id),
-                _ => None,
-            })
-    }
-
-    /// Delivers a digest: to its channel mentioning the member, or by DM (falling back to
-    /// the server's alert channel, mentioning the member, when DMs are closed).
-    async fn deliver_digest_inner(&self, digest: &Digest) -> Delivery {
-        let Some(target) = parse_target(&digest.target) else {
-            return Delivery::Rejected {
-                reason: format!(
-                    "target `{}` is not a Discord channel id; give config subscriptions `channel = \"<channel id>\"`",
-                    digest.target
-                ),
-            };
-        };
+    async fn send_digest(&self, digest: &Digest, to: Destination<'_>) -> Result<Sent, SendError> {
         let member = digest.user.parse::<u64>().ok();
-        let (channel, mention) = match target {
-            Target::Channel(id) => (id, member),
-            Target::Dm(user) => match self.rest.dm_channel(user).await {
-                Ok(id) => (id, None),
-                Err(e) if e.is_transient() || e.is_rate_limited() => {
-                    return Delivery::Retry {
-                        reason: e.to_string(),
-                    }
-                }
-                Err(e) if e.is_unauthorized() => {
-                    return Delivery::Fatal {
-                        reason: e.to_string(),
-                    }
-                }
-                Err(e) => {
-                    return self
-                        .digest_fallback(
-                            digest,
-                            user,
-                            &format!("cannot open a direct message: {e}"),
-                        )
-                        .await
-                }
-            },
-        };
-        let messages = render_digest(digest, mention);
-        match send_all(&self.rest, &self.pacer, channel, &messages).await {
-            Ok(_) | Err(Delivery::Delivered) => Delivery::Delivered,
-            Err(Delivery::TargetBroken { reason }) if matches!(target, Target::Dm(_)) => {
-                let Target::Dm(user) = target else {
-                    return Delivery::Rejected { reason };
-                };
-                self.digest_fallback(digest, user, &format!("direct message refused: {reason}"))
-                    .await
+        let (channel, messages) = match to {
+            Destination::Target(target) => {
+                let channel = self.channel_of(target).await?;
+                // In a channel the digest mentions its member; in their DMs nobody.
+                let mention = matches!(target, Target::Channel(_)).then_some(member).flatten();
+                (channel, render_digest(digest, mention))
             }
-            Err(other) => other,
-        }
+            Destination::InsteadOfDm { channel, user } => {
+                let mut messages = render_digest(digest, Some(user));
+                for (n, m) in messages.iter_mut().enumerate() {
+                    m.payload["nonce"] = json!(format!("nd{}-dm{}", digest.id, n + 1));
+                }
+                if let Some(first) = messages.first_mut() {
+                    first.payload["content"] = json!(format!(
+                        "<@{user}> I couldn't send you this digest by direct message (are your DMs closed?), so here it is."
+                    ));
+                }
+                (channel, messages)
+            }
+        };
+        let message_ids = send_all(&self.rest, &self.pacer, channel, &messages).await?;
+        Ok(Sent { message_ids })
     }
 
-    async fn digest_fallback(&self, digest: &Digest, user: u64, reason: &str) -> Delivery {
-        let Some(channel) = self.fallback_channel(&digest.target).await else {
-            return Delivery::Rejected {
-                reason: format!("{reason}; no server alert channel to fall back to"),
-            };
+    /// Edits the first alert's message: its embed gains an "Also covered by" field.
+    async fn edit_also_covered(
+        &self,
+        original: &Alert,
+        message_ids: &[u64],
+        reports: &[Alert],
+    ) -> Result<Sent, SendError> {
+        let Some(&message_id) = message_ids.first() else {
+            return Err(SendError::Rejected {
+                reason: "the first alert's message id is unknown".into(),
+            });
         };
-        let mut messages = render_digest(digest, Some(user));
-        for (n, m) in messages.iter_mut().enumerate() {
-            m.payload["nonce"] = json!(format!("nd{}-dm{}", digest.id, n + 1));
-        }
-        if let Some(first) = messages.first_mut() {
-            first.payload["content"] = json!(format!(
-                "<@{user}> I couldn't send you this digest by direct message (are your DMs closed?), so here it is."
-            ));
-        }
-        match send_all(&self.rest, &self.pacer, channel, &messages).await {
-            Ok(_) => Delivery::Delivered,
-            Err(
-                Delivery::TargetBroken { reason: second } | Delivery::Rejected { reason: second },
-            ) => Delivery::Rejected {
-                reason: format!("{reason}; the fallback failed too: {second}"),
-            },
-            Err(other) => other,
-        }
-    }
-
-    /// Posts a notice about a newly suspended channel in the server's default alert channel,
-    /// when that is a different, working channel.
-    async fn tell_admins(&self, broken_target: &str, reason: &str) {
-        let target = broken_target.to_string();
-        let lookups = self
-            .store
-            .call(move |c| {
-                let mut channels = Vec::new();
-                for guild in q::guilds_of_target(c, &target)? {
-                    if let Some(channel) = q::alert_channel(c, &guild)? {
-                        channels.push(channel);
-                    }
-                }
-                Ok(channels)
-            })
-            .await
-            .unwrap_or_default();
-        for notice_target in lookups {
-            if notice_target == broken_target {
-                continue;
-            }
-            let Some(Target::Channel(channel)) = parse_target(&notice_target) else {
-                continue;
-            };
-            let shown = match parse_target(broken_target) {
-                Some(Target::Channel(id)) => format!("<#{id}>"),
-                _ => "a delivery target".to_string(),
-            };
-            let text = crate::core::summary::truncate_at_boundary(
-                &format!("⚠ newshound can't post alerts in {shown}: {reason}. Alerts for it are kept and will be delivered once it is fixed (`/sources list` shows the status)."),
-                1900,
-            );
-            let message = OutgoingMessage {
-                payload: json!({"content": text, "allowed_mentions": {"parse": []}}),
-            };
-            if let Err(d) = send_all(&self.rest, &self.pacer, channel, &[message]).await {
-                tracing::warn!(?d, "cannot post the broken-channel notice");
-            }
+        let channel = match self.channel_of(&Target::parse(&original.target)).await {
+            Err(SendError::TargetBroken { reason }) => return Err(SendError::Rejected { reason }),
+            other => other?,
+        };
+        let mut with_reports = original.clone();
+        with_reports.also_covered = reports.iter().map(Into::into).collect();
+        let Some(embed) = alert_messages(&with_reports)
+            .into_iter()
+            .next()
+            .and_then(|m| m.payload.get("embeds").and_then(|e| e.get(0)).cloned())
+        else {
+            return Err(SendError::Rejected {
+                reason: "the first alert has no embed to edit".into(),
+            });
+        };
+        let payload = json!({"embeds": [embed], "allowed_mentions": {"parse": []}});
+        let _permit = self.pacer.acquire_global().await;
+        match self.rest.edit_message(channel, message_id, &payload).await {
+            Ok(()) => Ok(Sent {
+                message_ids: vec![message_id],
+            }),
+            Err(e) if e.is_transient() || e.is_rate_limited() => Err(SendError::Retry {
+                reason: e.to_string(),
+            }),
+            Err(e) if e.is_unauthorized() => Err(SendError::Fatal {
+                reason: e.to_string(),
+            }),
+            Err(e) => Err(SendError::Rejected {
+                reason: format!("cannot edit the first alert: {e}"),
+            }),
         }
     }
 }
 
+/// The rendered alert, its embed carrying an "Also covered by" field when other sources'
+/// reports go out with it.
+fn alert_messages(alert: &Alert) -> Vec<OutgoingMessage> {
+    let mut messages = render_alert(alert, alert.id);
+    if alert.also_covered.is_empty() {
+        return messages;
+    }
+    let value = fit(
+        &also_covered_value(&alert.also_covered),
+        limits::EMBED_FIELD_VALUE_MAX,
+    );
+    let field = json!({"name": "Also covered by", "value": value, "inline": false});
+    if let Some(embed) = messages
+        .first_mut()
+        .and_then(|m| m.payload.get_mut("embeds"))
+        .and_then(|e| e.get_mut(0))
+    {
+        match embed.get_mut("fields").and_then(|f| f.as_array_mut()) {
+            Some(fields) => fields.push(field),
+            None => embed["fields"] = json!([field]),
+        }
+    }
+    messages
+}
+
 /// Title and link only: what is left when Discord refuses the full alert.
 fn minimal_message(alert: &Alert, full: &[OutgoingMessage]) -> OutgoingMessage {
-    let title = crate::core::limits::fit(&crate::core::limits::escape_markdown(&alert.title), 200);
+    let title = fit(&escape_markdown(&alert.title), limits::MINIMAL_TITLE_MAX);
     let link = alert
         .link
         .as_deref()
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
-        .map(|l| format!("\n<{}>", crate::core::limits::fit(l, 1500)))
+        .map(|l| format!("\n<{}>", fit(l, limits::MINIMAL_LINK_MAX)))
         .unwrap_or_default();
     let mut payload = full
         .first()
@@ -293,12 +206,12 @@ fn minimal_message(alert: &Alert, full: &[OutgoingMessage]) -> OutgoingMessage {
         .and_then(|c| c.as_str())
         .unwrap_or_default()
         .to_string();
-    let content = crate::core::limits::fit(
+    let content = fit(
         &format!(
             "{mentions}\n**{title}** — {}{link}",
-            crate::core::limits::escape_markdown(&alert.source)
+            escape_markdown(&alert.source)
         ),
-        2000,
+        limits::MESSAGE_CONTENT_MAX,
     );
     payload["content"] = json!(content.trim());
     if let Some(map) = payload.as_object_mut() {
@@ -309,83 +222,12 @@ fn minimal_message(alert: &Alert, full: &[OutgoingMessage]) -> OutgoingMessage {
     OutgoingMessage { payload }
 }
 
-impl DiscordSink {
-    /// Edits the first alert's message: its embed gains an "Also covered by" field.
-    async fn edit_also_covered(&self, original: &Alert, reports: &[Alert]) -> Delivery {
-        let id = original.id;
-        let ids = self
-            .store
-            .call(move |c| store::message_ids(c, id))
-            .await
-            .unwrap_or_default();
-        let Some(&message_id) = ids.first() else {
-            // Nothing to edit (delivered before ids were kept): say it as a short message.
-            return Delivery::Rejected {
-                reason: "the first alert's message id is unknown".into(),
-            };
-        };
-        let channel = match parse_target(&original.target) {
-            Some(Target::Channel(id)) => id,
-            Some(Target::Dm(user)) => match self.rest.dm_channel(user).await {
-                Ok(id) => id,
-                Err(e) if e.is_transient() || e.is_rate_limited() => {
-                    return Delivery::Retry {
-                        reason: e.to_string(),
-                    }
-                }
-                Err(e) => {
-                    return Delivery::Rejected {
-                        reason: e.to_string(),
-                    }
-                }
-            },
-            None => {
-                return Delivery::Rejected {
-                    reason: format!("target `{}` is not a Discord channel", original.target),
-                }
-            }
-        };
-        let Some(mut embed) = render_alert(original, original.id)
-            .into_iter()
-            .next()
-            .and_then(|m| m.payload.get("embeds").and_then(|e| e.get(0)).cloned())
-        else {
-            return Delivery::Rejected {
-                reason: "the first alert has no embed to edit".into(),
-            };
-        };
-        let value = crate::core::limits::fit(
-            &also_covered_value(reports),
-            crate::core::limits::EMBED_FIELD_VALUE_MAX,
-        );
-        let field = json!({"name": "Also covered by", "value": value, "inline": false});
-        match embed.get_mut("fields").and_then(|f| f.as_array_mut()) {
-            Some(fields) => fields.push(field),
-            None => embed["fields"] = json!([field]),
-        }
-        let payload = json!({"embeds": [embed], "allowed_mentions": {"parse": []}});
-        let _permit = self.pacer.acquire_global().await;
-        match self.rest.edit_message(channel, message_id, &payload).await {
-            Ok(()) => Delivery::Delivered,
-            Err(e) if e.is_transient() || e.is_rate_limited() => Delivery::Retry {
-                reason: e.to_string(),
-            },
-            Err(e) if e.is_unauthorized() => Delivery::Fatal {
-                reason: e.to_string(),
-            },
-            Err(e) => Delivery::Rejected {
-                reason: format!("cannot edit the first alert: {e}"),
-            },
-        }
-    }
-}
-
 /// "[Source](link) · Source" with sources escaped and links kept to http(s).
-fn also_covered_value(reports: &[Alert]) -> String {
+fn also_covered_value(reports: &[crate::core::alert::Report]) -> String {
     reports
         .iter()
         .map(|r| {
-            let source = crate::core::limits::escape_markdown(&r.source);
+            let source = escape_markdown(&r.source);
             match r
                 .link
                 .as_deref()
@@ -400,57 +242,106 @@ fn also_covered_value(reports: &[Alert]) -> String {
 }
 
 impl Sink for DiscordSink {
+    async fn send(&self, what: Outgoing<'_>, to: Destination<'_>) -> Result<Sent, SendError> {
+        match what {
+            Outgoing::Alert(alert) => self.send_alert(alert, to).await,
+            Outgoing::Digest(digest) => self.send_digest(digest, to).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        original: &Alert,
+        message_ids: &[u64],
+        reports: &[Alert],
+    ) -> Result<Sent, SendError> {
+        self.edit_also_covered(original, message_ids, reports).await
+    }
+
     /// A channel whose 5-per-5-s window is full is set aside by the drain, not waited on.
     fn ready_at(&self, target: &str) -> Option<std::time::Instant> {
-        match parse_target(target) {
-            Some(Target::Channel(id)) => self.pacer.channel_ready_at(id),
+        match Target::parse(target) {
+            Target::Channel(id) => self.pacer.channel_ready_at(id),
             // A DM channel's id is known only once opened; the pacer handles it when sending.
             _ => None,
         }
     }
 
-    async fn deliver_digest(&self, digest: &Digest) -> Delivery {
-        self.deliver_digest_inner(digest).await
-    }
-
-    async fn also_covered(&self, original: &Alert, reports: &[Alert]) -> Delivery {
-        self.edit_also_covered(original, reports).await
-    }
-
-    async fn deliver(&self, alert: &Alert) -> Delivery {
-        let outcome = self.deliver_inner(alert).await;
-        if let Delivery::TargetBroken { reason } = &outcome {
-            let target = alert.target.clone();
-            let already = self
-                .store
-                .call(move |c| {
-                    Ok(store::broken_targets(c)?
-                        .into_iter()
-                        .any(|b| b.target == target))
-                })
-                .await
-                .unwrap_or(true);
-            if !already {
-                self.tell_admins(&alert.target, reason).await;
-            }
+    /// Posts a notice about a newly suspended channel in a server's alert channel.
+    async fn notify_admins(&self, channel: &Target, broken: &Target, reason: &str) {
+        let Target::Channel(channel) = *channel else {
+            return;
+        };
+        let shown = match broken {
+            Target::Channel(id) => format!("<#{id}>"),
+            _ => "a delivery target".to_string(),
+        };
+        let text = crate::core::summary::truncate_at_boundary(
+            &format!("⚠ newshound can't post alerts in {shown}: {reason}. Alerts for it are kept and will be delivered once it is fixed (`/sources list` shows the status)."),
+            limits::NOTICE_MAX,
+        );
+        let message = OutgoingMessage {
+            payload: json!({"content": text, "allowed_mentions": {"parse": []}}),
+        };
+        if let Err(e) = send_all(&self.rest, &self.pacer, channel, &[message]).await {
+            tracing::warn!(error = %e, "cannot post the broken-channel notice");
         }
-        outcome
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::alert::Report;
 
     #[test]
-    fn targets_parse() {
-        assert_eq!(parse_target("channel:42"), Some(Target::Channel(42)));
-        assert_eq!(parse_target("dm:7"), Some(Target::Dm(7)));
+    fn reports_sent_with_a_first_alert_become_one_embed_field() {
+        let alert = Alert {
+            id: 3,
+            source: "Tech Wire".into(),
+            title: "Meta ships glasses".into(),
+            target: "channel:5".into(),
+            also_covered: vec![
+                Report {
+                    source: "Herald *daily*".into(),
+                    link: Some("https://herald.example/a".into()),
+                },
+                Report {
+                    source: "Local".into(),
+                    link: Some("javascript:alert(1)".into()),
+                },
+            ],
+            ..Alert::default()
+        };
+        let messages = alert_messages(&alert);
+        assert_eq!(messages.len(), 1);
+        let fields = &messages[0].payload["embeds"][0]["fields"];
+        let field = fields
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["name"] == "Also covered by"))
+            .expect("an Also covered by field");
         assert_eq!(
-            parse_target("123456789012345678"),
-            Some(Target::Channel(123_456_789_012_345_678))
+            field["value"],
+            "[Herald \\*daily\\*](https://herald.example/a) · Local"
         );
-        assert_eq!(parse_target("alerts"), None);
-        assert_eq!(parse_target("channel:0"), None);
+    }
+
+    #[test]
+    fn the_minimal_form_keeps_mentions_title_and_link_only() {
+        let alert = Alert {
+            id: 9,
+            source: "Wire".into(),
+            title: "A title".into(),
+            link: Some("https://x.example/a".into()),
+            target: "channel:5".into(),
+            subscribers: vec!["42".into()],
+            ..Alert::default()
+        };
+        let full = render_alert(&alert, alert.id);
+        let min = minimal_message(&alert, &full);
+        assert!(min.payload.get("embeds").is_none());
+        let content = min.payload["content"].as_str().unwrap_or_default();
+        assert!(content.contains("<@42>") && content.contains("**A title** — Wire"), "{content}");
+        assert_eq!(min.payload["nonce"], "nh9-min");
     }
 }

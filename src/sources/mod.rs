@@ -5,6 +5,7 @@ pub mod article;
 pub mod cleanup;
 pub mod fetch;
 pub mod parse;
+pub mod probe;
 mod rss_json;
 mod salvage;
 mod text_construct;

@@ -10,17 +10,7 @@ use crate::core::digest::{
     merge_stories, parse_timezone, Cadence, Digest, DigestEntry, MemberPrefs, QuietHours, Reason,
 };
 
-/// An item held for a member's digest, as planned at poll time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held {
-    /// `''` for config subscriptions.
-    pub guild: String,
-    pub user: String,
-    pub target: String,
-    pub matched: Vec<String>,
-    pub due: DateTime<Utc>,
-    pub reason: Reason,
-}
+pub use crate::core::route::Held;
 
 /// A member's settings as stored (for `/settings` and `/subscriptions`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -148,12 +138,12 @@ pub fn sent_in_hour(conn: &Connection, guild: &str, user: &str, hour: &str) -> R
     Ok(n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
 }
 
-/// Counts one more instant alert for the member in that hour.
-pub fn count_instant(conn: &Connection, guild: &str, user: &str, hour: &str) -> Result<()> {
+/// Counts `n` more instant alerts for the member in that hour.
+pub fn count_instants(conn: &Connection, guild: &str, user: &str, hour: &str, n: u32) -> Result<()> {
     conn.execute(
-        "INSERT INTO member_hours (guild_id, user_id, hour, sent) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (guild_id, user_id, hour) DO UPDATE SET sent = sent + 1",
-        params![guild, user, hour],
+        "INSERT INTO member_hours (guild_id, user_id, hour, sent) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (guild_id, user_id, hour) DO UPDATE SET sent = sent + excluded.sent",
+        params![guild, user, hour, n],
     )?;
     Ok(())
 }

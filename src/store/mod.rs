@@ -2,9 +2,16 @@
 //! subscriptions and the alert outbox. Every function here is a thin typed query; deciding
 //! happens in `core` and `pipeline`.
 
+pub mod commands;
 pub mod digest;
 pub mod discord;
+mod app;
+mod outbox;
+mod poll;
 mod schema;
+
+pub use outbox::{DeliveryId, StoryUpdate};
+pub use poll::{Applied, PollFailure};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,6 +21,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::config::{Config, Location};
 use crate::core::alert::{Alert, PlannedAlert};
+use crate::core::digest::Cadence;
+use crate::core::model::{Origin, OutboxId, SourceId, SourceState};
 
 /// What can go wrong with the database, phrased for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -56,15 +65,15 @@ pub const ORIGIN_CONFIG: &str = "config";
 /// A source as stored, with its health.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRow {
-    pub id: i64,
+    pub id: SourceId,
     pub name: String,
     pub url: String,
-    pub origin: String,
+    pub origin: Origin,
     pub guild_id: Option<String>,
     pub schedule: String,
     pub backfill: u32,
     pub initialized: bool,
-    pub state: String,
+    pub state: SourceState,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub body_hash: Option<String>,
@@ -79,45 +88,13 @@ pub struct SourceRow {
     pub retired: bool,
 }
 
-/// A subscription as stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SubscriptionRow {
-    pub id: i64,
-    pub origin: String,
-    pub user: String,
-    pub query: String,
-    pub target: String,
-    pub guild_id: Option<String>,
-    /// `instant` (also when empty), `hourly` or `daily`.
-    pub mode: String,
-    /// `HH:MM` local time of a daily digest.
-    pub digest_at: Option<String>,
-    /// No alerts for this subscription before then.
-    pub snoozed_until: Option<DateTime<Utc>>,
-    /// Only items from the source with this name (any case); `None`: every source.
-    pub source: Option<String>,
-}
+pub use crate::core::model::SubscriptionRow;
 
 /// The columns [`subscription_rows`] reads, in order (`s` is `subscriptions`).
 pub(crate) const SUBSCRIPTION_COLUMNS: &str =
     "s.id, s.origin, s.user, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until, s.source";
 
-/// One item of a fetch, ready to be recorded.
-#[derive(Debug, Clone)]
-pub struct NewItem {
-    /// `summary` came from the AI summarizer (keep it for every target).
-    pub ai_summary: bool,
-    /// The HTML the summary is made from (description, else content).
-    pub summary_source: String,
-    pub key: String,
-    pub fingerprints: Vec<String>,
-    pub title: String,
-    pub link: Option<String>,
-    pub published: Option<DateTime<Utc>>,
-    pub summary: String,
-    pub body: String,
-    pub image: Option<String>,
-}
+pub use crate::core::plan::{NewItem, StoryCandidate};
 
 /// What a successful fetch changes on the source row.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +106,10 @@ pub struct FetchRecord {
     pub unconditional: bool,
     /// Replace the stored URL (a permanent redirect that ended in a feed).
     pub new_url: Option<String>,
+    /// The document was damaged (cut off, malformed): what was salvaged and what was lost.
+    /// The source reads as `damaged` with this as its last error, though its complete items
+    /// were taken.
+    pub damaged: Option<String>,
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -245,15 +226,15 @@ pub(crate) const SOURCE_COLUMNS: &str = "id, name, url, origin, guild_id, schedu
 
 pub(crate) fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRow> {
     Ok(SourceRow {
-        id: r.get(0)?,
+        id: SourceId(r.get(0)?),
         name: r.get(1)?,
         url: r.get(2)?,
-        origin: r.get(3)?,
+        origin: Origin::parse(&r.get::<_, String>(3)?),
         guild_id: r.get(4)?,
         schedule: r.get(5)?,
         backfill: r.get(6)?,
         initialized: r.get(7)?,
-        state: r.get(8)?,
+        state: SourceState::parse(&r.get::<_, String>(8)?),
         etag: r.get(9)?,
         last_modified: r.get(10)?,
         body_hash: r.get(11)?,
@@ -378,11 +359,11 @@ pub fn active_sources(conn: &Connection) -> Result<Vec<SourceRow>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-pub fn source(conn: &Connection, id: i64) -> Result<Option<SourceRow>> {
+pub fn source(conn: &Connection, id: SourceId) -> Result<Option<SourceRow>> {
     Ok(conn
         .query_row(
             &format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE id = ?1"),
-            [id],
+            [id.0],
             source_from_row,
         )
         .optional()?)
@@ -427,7 +408,8 @@ fn update_success(
     record: &FetchRecord,
 ) -> Result<()> {
     conn.execute(
-        "UPDATE sources SET state = 'ok', failures = 0, last_error = NULL, paused_reason = NULL,
+        "UPDATE sources SET state = CASE WHEN ?9 IS NULL THEN 'ok' ELSE 'damaged' END, failures = 0,
+            last_error = ?9, paused_reason = NULL,
             last_fetch_at = ?2, last_success_at = ?2, next_check_at = ?3,
             etag = coalesce(?4, etag), last_modified = coalesce(?5, last_modified),
             body_hash = coalesce(?6, body_hash),
@@ -442,33 +424,11 @@ fn update_success(
             record.last_modified,
             record.body_hash,
             record.unconditional,
-            record.new_url
+            record.new_url,
+            record.damaged
         ],
     )?;
     Ok(())
-}
-
-/// Which of `items` this source has never seen (by any fingerprint). Read-only.
-/// `items` yields each item's fingerprints.
-pub fn unseen<'a>(
-    tx: &Transaction<'_>,
-    source_id: i64,
-    items: impl IntoIterator<Item = &'a [String]>,
-) -> Result<Vec<bool>> {
-    let mut stmt =
-        tx.prepare_cached("SELECT 1 FROM seen WHERE source_id = ?1 AND fingerprint = ?2")?;
-    let mut out = Vec::new();
-    for fingerprints in items {
-        let mut seen = false;
-        for fp in fingerprints {
-            if stmt.exists(params![source_id, fp])? {
-                seen = true;
-                break;
-            }
-        }
-        out.push(!seen);
-    }
-    Ok(out)
 }
 
 /// Records the items as seen, stores the new ones and writes their alerts to the outbox, all in
@@ -481,7 +441,7 @@ pub fn record_items(
     now: DateTime<Utc>,
     items: &[NewItem],
     is_new: &[bool],
-    alerts: &[Vec<(PlannedAlert, Option<i64>)>],
+    alerts: &[Vec<(PlannedAlert, Option<OutboxId>)>],
     held: &[Vec<digest::Held>],
 ) -> Result<usize> {
     let now_text = ts(now);
@@ -530,7 +490,7 @@ pub fn record_items(
                 subscribers,
                 matched,
                 now_text,
-                also_of,
+                also_of.map(|o| o.0),
                 alert.summary
             ])?;
         }
@@ -640,6 +600,8 @@ fn load_subscription_rows(
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
         last = Some(id);
+        let mode = text(r, 6)?.unwrap_or_default();
+        let digest_at = text(r, 7)?;
         loader.push(&crate::subscriptions::SubscriptionView {
             id,
             origin: text(r, 1)?.unwrap_or_default(),
@@ -647,8 +609,9 @@ fn load_subscription_rows(
             query: text(r, 3)?.unwrap_or_default(),
             target: text(r, 4)?.unwrap_or_default(),
             guild_id: text(r, 5)?,
-            mode: text(r, 6)?.unwrap_or_default(),
-            digest_at: text(r, 7)?,
+            mode,
+            digest_at,
+            cadence: Cadence::parse(mode, digest_at).unwrap_or(Cadence::Instant),
             snoozed_until: parse_ts(r.get(8)?),
             source: text(r, 9)?,
         });
@@ -710,6 +673,7 @@ fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
         target: r.get(8)?,
         image: r.get(9)?,
         also_of: r.get(10)?,
+        also_covered: Vec::new(),
     })
 }
 
@@ -762,46 +726,21 @@ pub fn message_ids(conn: &Connection, outbox_id: i64) -> Result<Vec<u64>> {
     Ok(ids.iter().filter_map(|i| i.parse().ok()).collect())
 }
 
+/// The other sources' reports attached to a first alert that are still pending.
+pub(crate) fn pending_reports_of(conn: &Connection, original: i64) -> Result<Vec<Alert>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.also_of = ?1 AND o.delivered_at IS NULL AND o.dropped_at IS NULL ORDER BY o.id"
+    ))?;
+    let rows = stmt.query_map([original], alert_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// The other sources' reports attached to a first alert: delivered ones plus `including`.
 pub fn also_covered(conn: &Connection, original: i64, including: i64) -> Result<Vec<Alert>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.also_of = ?1 AND (o.delivered_at IS NOT NULL OR o.id = ?2) ORDER BY o.id"
     ))?;
     let rows = stmt.query_map([original, including], alert_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-/// A first alert a new item might be another report of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoryCandidate {
-    pub outbox_id: i64,
-    pub title: String,
-    pub link: Option<String>,
-    pub subscribers: Vec<String>,
-}
-
-/// First alerts (not themselves "also covered") sent to `target` since `since` for items of
-/// other sources.
-pub fn story_candidates(
-    conn: &Connection,
-    target: &str,
-    since: DateTime<Utc>,
-    other_than_source: i64,
-) -> Result<Vec<StoryCandidate>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT o.id, i.title, i.link, o.subscribers FROM outbox o JOIN items i ON i.id = o.item_id
-         WHERE o.target = ?1 AND o.created_at >= ?2 AND o.also_of IS NULL AND o.dropped_at IS NULL AND i.source_id != ?3
-         ORDER BY o.id DESC LIMIT 500",
-    )?;
-    let rows = stmt.query_map(params![target, ts(since), other_than_source], |r| {
-        let subscribers: String = r.get(3)?;
-        Ok(StoryCandidate {
-            outbox_id: r.get(0)?,
-            title: r.get(1)?,
-            link: r.get(2)?,
-            subscribers: serde_json::from_str(&subscribers).unwrap_or_default(),
-        })
-    })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 

@@ -1,0 +1,498 @@
+//! `/sources list|add|remove` (Manage Server): the feeds a server watches. A new source is
+//! fetched once through the public-only address policy and must be a feed before it is stored.
+
+use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption, Permissions};
+
+use super::{
+    describe, fence_safe, is_invisible, option_length, Caller, CommandError, Options, Reply,
+    UserError, MAX_SOURCE_NAME, MAX_URL,
+};
+use crate::core::limits::escape_markdown;
+use crate::core::model::{SourceState, Target};
+use crate::sources::fetch::AddressPolicy;
+use crate::sources::probe::{probe, ProbeError};
+use crate::store::commands::ServerSources;
+use crate::store::discord::{AddSourceError, RemoveSource};
+use crate::store::SourceRow;
+
+/// A `/sources` sub-command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sources {
+    List,
+    Add(AddSource),
+    Remove { name: String },
+}
+
+/// `/sources add url: name: [schedule:]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddSource {
+    pub url: String,
+    /// Trimmed, without invisible or control characters.
+    pub name: String,
+    /// A cron expression that parses; `None`: the config's default.
+    pub schedule: Option<String>,
+}
+
+const ADD_EXAMPLE: &str = "/sources add url: https://example.com/feed.xml name: Example";
+
+pub fn parse(sub: &str, options: Options<'_>) -> Result<Sources, UserError> {
+    match sub {
+        "list" => Ok(Sources::List),
+        "add" => parse_add(options).map(Sources::Add),
+        "remove" => {
+            let name = options.required_str("name", "/sources remove name: Tech wire")?;
+            Ok(Sources::Remove {
+                name: name.trim().to_string(),
+            })
+        }
+        other => Err(UserError::UnknownSubcommand {
+            group: "sources".into(),
+            sub: other.to_string(),
+        }),
+    }
+}
+
+fn parse_add(options: Options<'_>) -> Result<AddSource, UserError> {
+    let url = options.required_str("url", ADD_EXAMPLE)?.trim().to_string();
+    let name: String = options
+        .required_str("name", ADD_EXAMPLE)?
+        .chars()
+        .filter(|c| !is_invisible(*c) && !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_string();
+    if name.is_empty() || name.chars().count() > MAX_SOURCE_NAME {
+        return Err(UserError::SourceNameLength);
+    }
+    if name.contains('@') || name.contains('<') {
+        return Err(UserError::SourceNameMarkup);
+    }
+    if url.chars().count() > MAX_URL {
+        return Err(UserError::UrlTooLong);
+    }
+    let schedule = options
+        .str("schedule")
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    if let Some(s) = &schedule {
+        crate::config::parse_schedule(s).map_err(|problem| UserError::BadSchedule {
+            schedule: s.clone(),
+            problem,
+        })?;
+    }
+    Ok(AddSource {
+        url,
+        name,
+        schedule,
+    })
+}
+
+/// Refuses a source past the server's limit.
+pub fn check_room(count: usize, limit: usize) -> Result<(), UserError> {
+    if count >= limit {
+        return Err(UserError::SourceQuota { count, limit });
+    }
+    Ok(())
+}
+
+/// Why `url` was not added, as the admin reads it.
+pub fn refusal(url: &str, error: &ProbeError) -> UserError {
+    match error {
+        ProbeError::Fetch(e) => UserError::Unreachable {
+            url: url.to_string(),
+            reason: e.to_string(),
+        },
+        ProbeError::NotModified => UserError::NotModified,
+        ProbeError::NotAFeed(_) | ProbeError::ParserCrashed => UserError::NotAFeed {
+            reason: error.to_string(),
+        },
+    }
+}
+
+pub fn added_reply(name: &str, items: usize) -> Reply {
+    Reply::private(format!(
+        "Added **{}** ({items} items now). Items already in the feed are recorded as seen; new ones will alert this server's subscribers.",
+        escape_markdown(name)
+    ))
+}
+
+pub fn removed_reply(outcome: &RemoveSource, name: &str) -> Result<Reply, UserError> {
+    let name = name.to_string();
+    match outcome {
+        RemoveSource::Removed => Ok(Reply::private(format!("Removed `{}`.", fence_safe(&name)))),
+        RemoveSource::FromConfig => Err(UserError::ConfigSource { name }),
+        RemoveSource::NotFound => Err(UserError::NoSuchSource { name }),
+    }
+}
+
+/// Every source with its state, last success and next check, then suspended channels.
+pub fn list_reply(view: &ServerSources) -> Reply {
+    let mut text = String::from("**Sources** (state · last success · next check)\n");
+    for source in &view.sources {
+        text.push_str(&source_line(source));
+    }
+    if view.sources.is_empty() {
+        text.push_str(&format!("No sources yet. Add one with `{ADD_EXAMPLE}`.\n"));
+    }
+    for broken in &view.suspended {
+        let target = Target::parse(&broken.target);
+        if matches!(target, Target::Channel(_)) {
+            text.push_str(&format!(
+                "⚠ Alerts to {} are suspended: {} (they are kept and sent once it is fixed)\n",
+                describe(&target),
+                broken.reason
+            ));
+        }
+    }
+    Reply::private(text)
+}
+
+fn source_line(s: &SourceRow) -> String {
+    let origin = if s.guild_id.is_some() {
+        ""
+    } else {
+        " (config)"
+    };
+    let state = match (s.state, &s.paused_reason, &s.last_error) {
+        (SourceState::Paused, Some(reason), _) => format!("⛔ paused: {reason}"),
+        (SourceState::Backoff, _, Some(err)) => format!("⚠ failing: {err}"),
+        (SourceState::Damaged, _, Some(err)) => format!("⚠ damaged: {err}"),
+        (state, _, _) => state.to_string(),
+    };
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(|| "—".to_string(), |t| format!("<t:{}:R>", t.timestamp()))
+    };
+    format!(
+        "• **{}**{origin} · {state} · {} · {}\n",
+        escape_markdown(&s.name),
+        when(s.last_success_at),
+        when(s.next_check_at)
+    )
+}
+
+/// Runs a `/sources` sub-command.
+pub async fn run(caller: &Caller<'_>, request: Sources) -> Result<Reply, CommandError> {
+    let store = caller.store();
+    match request {
+        Sources::List => Ok(list_reply(&store.server_sources(&caller.guild).await?)),
+        Sources::Add(add) => self::add(caller, add).await,
+        Sources::Remove { name } => {
+            let outcome = store.remove_server_source(&caller.guild, &name).await?;
+            Ok(removed_reply(&outcome, &name)?)
+        }
+    }
+}
+
+async fn add(caller: &Caller<'_>, request: AddSource) -> Result<Reply, CommandError> {
+    let store = caller.store();
+    let count = store.count_server_sources(&caller.guild).await?;
+    check_room(count, caller.state.discord.max_sources_per_server)?;
+    let app = caller.app();
+    let found = probe(
+        &app.ctx.fetcher,
+        &request.url,
+        AddressPolicy::PublicOnly,
+        caller.now,
+    )
+    .await
+    .map_err(|e| refusal(&request.url, &e))?;
+    let url = found
+        .permanent_redirect
+        .map_or(request.url, |u| u.to_string());
+    let schedule = request
+        .schedule
+        .unwrap_or_else(|| app.config.default_schedule.clone());
+    let id = store
+        .add_server_source(&caller.guild, &request.name, &url, &schedule, caller.now)
+        .await?
+        .map_err(|AddSourceError::NameTaken| UserError::SourceNameTaken {
+            name: request.name.clone(),
+        })?;
+    app.schedule_source(id);
+    Ok(added_reply(&request.name, found.feed.items.len()))
+}
+
+pub fn definition() -> CreateCommand {
+    let name_length = option_length(MAX_SOURCE_NAME);
+    CreateCommand::new("sources")
+        .description("Manage this server's news sources")
+        .dm_permission(false)
+        .default_member_permissions(Permissions::MANAGE_GUILD)
+        .add_option(CreateCommandOption::new(
+            CommandOptionType::SubCommand,
+            "list",
+            "List sources and their health",
+        ))
+        .add_option(
+            CreateCommandOption::new(
+                CommandOptionType::SubCommand,
+                "add",
+                "Add an RSS, Atom or JSON feed",
+            )
+            .add_sub_option(
+                CreateCommandOption::new(
+                    CommandOptionType::String,
+                    "url",
+                    "The feed's URL (http or https)",
+                )
+                .required(true)
+                .max_length(option_length(MAX_URL)),
+            )
+            .add_sub_option(
+                CreateCommandOption::new(
+                    CommandOptionType::String,
+                    "name",
+                    "A short name shown in alerts",
+                )
+                .required(true)
+                .max_length(name_length),
+            )
+            .add_sub_option(
+                CreateCommandOption::new(
+                    CommandOptionType::String,
+                    "schedule",
+                    "Cron schedule with seconds, e.g. 0 */10 * * * * (default: every 5 minutes)",
+                )
+                .max_length(100),
+            ),
+        )
+        .add_option(
+            CreateCommandOption::new(
+                CommandOptionType::SubCommand,
+                "remove",
+                "Remove a source added in this server",
+            )
+            .add_sub_option(
+                CreateCommandOption::new(CommandOptionType::String, "name", "The source's name")
+                    .required(true)
+                    .max_length(name_length),
+            ),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discord::commands::tests::s;
+    use crate::discord::commands::OptValue;
+    use crate::sources::parse::ParseError;
+    use crate::store::BrokenTarget;
+    use crate::core::model::{Origin, SourceId};
+
+    fn add_options(pairs: &[(&str, &str)]) -> Vec<(String, OptValue)> {
+        pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_string(), s(v)))
+            .collect()
+    }
+
+    fn parse_add_with(pairs: &[(&str, &str)]) -> Result<Sources, UserError> {
+        parse("add", Options(&add_options(pairs)))
+    }
+
+    fn source(name: &str, guild: Option<&str>, state: &str) -> SourceRow {
+        SourceRow {
+            id: SourceId(1),
+            name: name.into(),
+            url: "https://x.test/feed".into(),
+            origin: Origin::Discord,
+            guild_id: guild.map(Into::into),
+            schedule: "0 */5 * * * *".into(),
+            backfill: 0,
+            initialized: true,
+            state: SourceState::parse(state),
+            etag: None,
+            last_modified: None,
+            body_hash: None,
+            last_fetch_at: None,
+            last_success_at: None,
+            last_unconditional_at: None,
+            next_check_at: None,
+            failures: 0,
+            last_error: Some("HTTP 500 from x.test/feed".into()),
+            paused_reason: Some("HTTP 410 Gone".into()),
+            retired: false,
+        }
+    }
+
+    #[test]
+    fn add_cleans_the_name_and_keeps_the_schedule() {
+        let parsed = parse_add_with(&[
+            ("url", " https://x.test/f "),
+            ("name", " Tech\u{200B} wire "),
+            ("schedule", "0 */10 * * * *"),
+        ]);
+        assert_eq!(
+            parsed,
+            Ok(Sources::Add(AddSource {
+                url: "https://x.test/f".into(),
+                name: "Tech wire".into(),
+                schedule: Some("0 */10 * * * *".into()),
+            }))
+        );
+    }
+
+    #[test]
+    fn add_checks_schedule() {
+        let err = parse_add_with(&[
+            ("url", "https://x.test/f"),
+            ("name", "X"),
+            ("schedule", "*/5 * * * *"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().starts_with("`*/5 * * * *`: "), "{err}");
+        assert!(err.to_string().contains("try \"0 */5 * * * *\""), "{err}");
+    }
+
+    #[test]
+    fn add_refuses_bad_names_and_urls() {
+        assert_eq!(
+            parse_add_with(&[("url", "https://x.test/f")])
+                .unwrap_err()
+                .to_string(),
+            format!("Missing `name`. Try `{ADD_EXAMPLE}`.")
+        );
+        let empty =
+            parse_add_with(&[("url", "https://x.test/f"), ("name", " \u{200B}")]).unwrap_err();
+        assert_eq!(
+            empty.to_string(),
+            "Give the source a name of 1 to 100 characters, e.g. `name: Tech wire`."
+        );
+        let markup =
+            parse_add_with(&[("url", "https://x.test/f"), ("name", "<@1> news")]).unwrap_err();
+        assert_eq!(
+            markup.to_string(),
+            "Source names cannot contain `@` or `<`; use plain words, e.g. `name: Tech wire`."
+        );
+        let long_url = format!("https://x.test/{}", "a".repeat(MAX_URL));
+        let err = parse_add_with(&[("url", &long_url), ("name", "X")]).unwrap_err();
+        assert_eq!(err.to_string(), "The URL is longer than 2000 characters.");
+    }
+
+    #[test]
+    fn remove_needs_a_name() {
+        assert_eq!(
+            parse("remove", Options(&[])).unwrap_err().to_string(),
+            "Missing `name`. Try `/sources remove name: Tech wire`."
+        );
+        let options = add_options(&[("name", " Wire ")]);
+        assert_eq!(
+            parse("remove", Options(&options)),
+            Ok(Sources::Remove {
+                name: "Wire".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_full_server_is_refused() {
+        assert_eq!(check_room(49, 50), Ok(()));
+        assert_eq!(
+            check_room(50, 50).unwrap_err().to_string(),
+            "This server has 50 sources; the limit is 50. Remove one with `/sources remove` first."
+        );
+    }
+
+    #[test]
+    fn refusals_tell_fetch_failures_from_documents_that_are_not_feeds() {
+        let not_a_feed = refusal(
+            "https://x.test/page",
+            &ProbeError::NotAFeed(ParseError::Empty),
+        );
+        assert!(
+            not_a_feed.to_string().starts_with("Not added: empty body"),
+            "{not_a_feed}"
+        );
+        assert_eq!(
+            refusal("u", &ProbeError::NotModified).to_string(),
+            "The server answered 304 Not Modified to a first request; that is not a feed."
+        );
+        assert_eq!(
+            refusal("u", &ProbeError::ParserCrashed).to_string(),
+            "Not added: the feed parser crashed on that document"
+        );
+        let unreachable = UserError::Unreachable {
+            url: "http://127.0.0.1/`x`".into(),
+            reason: "blocked: 127.0.0.1 is loopback".into(),
+        };
+        assert_eq!(
+            unreachable.to_string(),
+            "Could not add `http://127.0.0.1/x`: blocked: 127.0.0.1 is loopback"
+        );
+    }
+
+    #[test]
+    fn added_and_removed_replies() {
+        assert_eq!(
+            added_reply("Tech_Wire", 12).content,
+            "Added **Tech\\_Wire** (12 items now). Items already in the feed are recorded as seen; new ones will alert this server's subscribers."
+        );
+        assert_eq!(
+            removed_reply(&RemoveSource::Removed, "Wire")
+                .unwrap()
+                .content,
+            "Removed `Wire`."
+        );
+        assert_eq!(
+            removed_reply(&RemoveSource::FromConfig, "Wire").unwrap_err().to_string(),
+            "`Wire` comes from the bot's config file and feeds every server; only the bot's operator can remove it."
+        );
+        assert_eq!(
+            removed_reply(&RemoveSource::NotFound, "Wire")
+                .unwrap_err()
+                .to_string(),
+            "No source named `Wire` in this server. `/sources list` shows them."
+        );
+        assert_eq!(
+            UserError::SourceNameTaken {
+                name: "Wire".into()
+            }
+            .to_string(),
+            "A source named `Wire` already exists here. Pick another name."
+        );
+    }
+
+    #[test]
+    fn list_shows_state_origin_and_suspended_channels() {
+        let view = ServerSources {
+            sources: vec![
+                source("Wire", Some("1"), "ok"),
+                source("Gone", None, "paused"),
+                source("Flaky", Some("1"), "backoff"),
+            ],
+            suspended: vec![
+                BrokenTarget {
+                    target: "channel:5".into(),
+                    reason: "missing permissions".into(),
+                    since: None,
+                    probed_at: None,
+                },
+                BrokenTarget {
+                    target: "dm:3".into(),
+                    reason: "DMs closed".into(),
+                    since: None,
+                    probed_at: None,
+                },
+            ],
+        };
+        assert_eq!(
+            list_reply(&view).content,
+            "**Sources** (state · last success · next check)\n\
+             • **Wire** · ok · — · —\n\
+             • **Gone** (config) · ⛔ paused: HTTP 410 Gone · — · —\n\
+             • **Flaky** · ⚠ failing: HTTP 500 from x.test/feed · — · —\n\
+             ⚠ Alerts to <#5> are suspended: missing permissions (they are kept and sent once it is fixed)\n"
+        );
+    }
+
+    #[test]
+    fn empty_list_says_how_to_add_one() {
+        let view = ServerSources {
+            sources: Vec::new(),
+            suspended: Vec::new(),
+        };
+        assert!(list_reply(&view)
+            .content
+            .ends_with("No sources yet. Add one with `/sources add url: https://example.com/feed.xml name: Example`.\n"));
+    }
+}
