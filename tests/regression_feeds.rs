@@ -551,6 +551,25 @@ fn rss_in_json_is_read() {
 }
 
 #[test]
+fn rss_link_written_atom_style_keeps_its_href() {
+    let feed = fetch("own/rss_atom_style_link.xml");
+    assert_eq!(
+        feed.titles(),
+        ["Episode 1: Fiat Lux", "Episode 2: Chapters"]
+    );
+    assert_eq!(
+        feed.links(),
+        [
+            Some("https://podcast.example.org/episodes/1?from=rss&v=2"),
+            Some("https://podcast.example.org/episodes/2"),
+        ],
+        "the page's href, not the enclosure's"
+    );
+    let feed = fetch("feedparser/wellformed/psc/rss2.0simplechapter.xml");
+    assert_eq!(feed.links(), [Some("http://podlove.org/podcast/1")]);
+}
+
+#[test]
 fn relative_links_without_a_base_are_kept_as_written() {
     let feed = fetch("own/rss_relative_links_no_base.xml");
     assert_eq!(

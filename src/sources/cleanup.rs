@@ -434,6 +434,9 @@ impl<'a> XmlRepairer<'a> {
             let prefix = &name[..name.len() - local.len()];
             let _ = write!(opened, "<{prefix}link>{RDF_NO_LINK}</{prefix}link>");
         }
+        if self.root == Root::Rss && name == "link" && self_closing {
+            rss_link_from_href(&mut attributes, &mut opened);
+        }
         self.added_markup(
             local,
             self_closing,
@@ -687,6 +690,22 @@ fn rdf_item_has_link(name: &str, body: &str) -> bool {
     let prefix = &name[..name.len() - local_name(name).len()];
     let end = body.find(&format!("</{name}")).unwrap_or(body.len());
     body[..end].contains(&format!("<{prefix}link"))
+}
+
+/// An RSS `<link href="..."/>` written the Atom way (no namespace, no text): feed-rs reads an
+/// empty link, feedparser its `href`. Moves the `href` of the page itself (no `rel`, or
+/// `rel="alternate"`) into the element's text; an enclosure or other `rel` is left alone.
+fn rss_link_from_href(attributes: &mut Vec<Attribute<'_>>, opened: &mut String) {
+    let is_page = attributes
+        .iter()
+        .find(|a| a.name == "rel")
+        .is_none_or(|a| a.value.trim().eq_ignore_ascii_case("alternate"));
+    if !is_page {
+        return;
+    }
+    if let Some(at) = attributes.iter().position(|a| a.name == "href") {
+        opened.push_str(attributes.remove(at).value.trim());
+    }
 }
 
 /// Atom (0.3 or 1.0) elements that are text constructs.
@@ -1420,6 +1439,15 @@ fn scalar_to_string(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rss_atom_style_link_gets_its_href_as_text() {
+        let xml = r#"<rss version="2.0"><channel><item><link href="https://a.example/1"/><link rel="enclosure" href="https://a.example/1.mp3"/></item></channel></rss>"#;
+        assert_eq!(
+            repair_xml(xml),
+            r#"<rss version="2.0"><channel><item><link>https://a.example/1</link><link rel="enclosure" href="https://a.example/1.mp3"/></item></channel></rss>"#
+        );
+    }
 
     #[test]
     fn utf8_bom_is_dropped() {
