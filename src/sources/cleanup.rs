@@ -603,21 +603,21 @@ impl<'a> XmlRepairer<'a> {
     }
 
     fn is_atom03(&self, name: &str) -> bool {
-        let prefix = name.rsplit_once(':').map_or("", |(p, _)| p);
-        self.atom03_prefixes.iter().any(|p| p == prefix)
+        has_prefix(&self.atom03_prefixes, prefix_of(name))
     }
 
     fn is_atom(&self, name: &str) -> bool {
-        let prefix = name.rsplit_once(':').map_or("", |(p, _)| p);
-        self.atom_prefixes.iter().any(|p| p == prefix)
+        has_prefix(&self.atom_prefixes, prefix_of(name))
     }
 
     /// The element's name as feed-rs should see it: Atom 0.3 names mapped to their Atom 1.0
     /// equivalents, an Atom `<item>` as `<entry>`, CDF names as RSS 2.0 names.
     fn element_name<'n>(&self, name: &'n str) -> Cow<'n, str> {
-        if let Some((prefix, local)) = name.rsplit_once(':') {
-            if self.rss_prefixes.iter().any(|p| p == prefix) {
-                return Cow::Borrowed(local);
+        if !self.rss_prefixes.is_empty() {
+            if let Some((prefix, local)) = name.rsplit_once(':') {
+                if has_prefix(&self.rss_prefixes, prefix) {
+                    return Cow::Borrowed(local);
+                }
             }
         }
         if self.root == Root::Cdf {
@@ -649,6 +649,22 @@ impl<'a> XmlRepairer<'a> {
             None => Cow::Borrowed(new_local),
         }
     }
+}
+
+/// The prefix of a qualified name (`""` for none). A byte loop, not `rsplit_once`: names are
+/// short and this runs several times per tag (the parse bench showed the call overhead).
+fn prefix_of(name: &str) -> &str {
+    name.bytes()
+        .rposition(|b| b == b':')
+        .map_or("", |at| &name[..at])
+}
+
+/// Whether `prefix` is one of `prefixes`. The empty prefix (the default namespace, by far the
+/// most common) is compared without a `memcmp` call per tag.
+fn has_prefix(prefixes: &[String], prefix: &str) -> bool {
+    prefixes
+        .iter()
+        .any(|p| p.len() == prefix.len() && (prefix.is_empty() || p == prefix))
 }
 
 /// Writes a start tag: `<name`, the attributes (each with the whitespace before it), the
