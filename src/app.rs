@@ -429,14 +429,19 @@ impl OnceReport {
                     new,
                     alerts,
                     first_poll,
+                    damaged,
                 } => {
                     let first = if *first_poll {
                         " (first poll: recorded as seen)"
                     } else {
                         ""
                     };
+                    let damaged = damaged
+                        .as_ref()
+                        .map(|d| format!(" — DAMAGED: {d}"))
+                        .unwrap_or_default();
                     format!(
-                        "{}: {items} items, {new} new, {alerts} alerts{first}",
+                        "{}: {items} items, {new} new, {alerts} alerts{first}{damaged}",
                         p.name
                     )
                 }

@@ -213,6 +213,10 @@ async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<E
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .feed;
+    if let Some(damaged) = &feed.damaged {
+        // stderr, so `--output json` stays one item per line.
+        eprintln!("warning: {damaged}");
+    }
     let use_guid = guids_usable(&feed.items);
     let mut out = std::io::stdout().lock();
     if output == OutputFormat::Text {

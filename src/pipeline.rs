@@ -34,6 +34,8 @@ pub enum PollOutcome {
         new: usize,
         alerts: usize,
         first_poll: bool,
+        /// Set when the document was damaged: what was read and what was lost.
+        damaged: Option<String>,
     },
     /// Failed; the source is backing off until `retry_at`, or paused.
     Failed {
@@ -427,6 +429,7 @@ async fn parse_fetched(
     };
     // Only a document that proved to be a feed may replace the stored URL.
     record.new_url = fetched.permanent_redirect.map(|u| u.to_string());
+    record.damaged.clone_from(&feed.damaged);
     // A local file has no server to be polite to: its `<ttl>` is not a reason to wait.
     let is_file = !source.url.contains("://");
     record.next_check_at = if is_file {
@@ -508,6 +511,7 @@ async fn poll_inner(
     };
     let total = rows.len();
     let new = fresh.new_count();
+    let damaged = record.damaged.clone();
     let alerts = plan_and_apply(ctx, source, now, rows, fresh, subs, slots, record).await?;
     tracing::info!(source = %source.name, items = total, new, alerts, "polled");
     Ok(PollOutcome::Updated {
@@ -515,6 +519,7 @@ async fn poll_inner(
         new,
         alerts,
         first_poll: !source.initialized,
+        damaged,
     })
 }
 

@@ -463,7 +463,9 @@ async fn quirky_feeds_over_http_still_yield_items() {
     body.push_str("[[subscriptions]]\nuser = \"alice\"\nquery = \"the OR a OR of\"\n");
     let run = once_json(&setup.write_config(&body));
     assert!(
-        run.stderr.contains("truncated.xml: FAILED") && run.stderr.contains("cut off"),
+        run.stderr.contains("truncated.xml: 1 items")
+            && run.stderr.contains("DAMAGED")
+            && run.stderr.contains("cut off"),
         "{}",
         run.stderr
     );

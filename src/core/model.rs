@@ -35,6 +35,9 @@ pub struct Feed {
     pub items: Vec<Item>,
     /// RSS `<ttl>` in minutes, a server hint for how often to poll.
     pub ttl_minutes: Option<u32>,
+    /// Set when the document was cut off or damaged and only the complete items before the
+    /// damage were read: where it breaks and how many items were kept.
+    pub damaged: Option<String>,
 }
 
 /// A source's row id.

@@ -10,12 +10,26 @@ use std::fmt::Write as _;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 use serde_json::{Map, Value};
 
+use crate::sources::text_construct::{self, TextRewrite};
+
 /// The Atom 0.3 namespace, which feed-rs does not know (it then finds no entries).
 const ATOM03_NS: &str = "http://purl.org/atom/ns#";
 /// The Atom 1.0 namespace we rewrite Atom 0.3 to.
 const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+/// RSS 0.90's namespace, which feed-rs does not know; RSS 1.0's, which it reads the same way.
+const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
+const RSS10_NS: &str = "http://purl.org/rss/1.0/";
+/// Namespaces some RSS 2.0 feeds put their elements in; feed-rs then sees none of them.
+const RSS2_NAMESPACES: [&str; 3] = [
+    "http://backend.userland.com/rss2",
+    "http://backend.userland.com/rss",
+    "http://blogs.law.harvard.edu/tech/rss",
+];
 /// The five entities XML itself defines; everything else must be declared or numeric.
 const XML_ENTITIES: [&str; 5] = ["amp", "lt", "gt", "quot", "apos"];
+/// The link the clean-up pass gives an RSS 1.0 item that has none, so that feed-rs keeps the
+/// item: not http(s), so the item's link stays empty.
+pub(crate) const RDF_NO_LINK: &str = "about:blank";
 /// Longest HTML5 entity name is 31 characters ("CounterClockwiseContourIntegral").
 const MAX_ENTITY_NAME: usize = 32;
 /// How far into the document an XML declaration is looked for.
@@ -187,11 +201,17 @@ fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// - HTML named entities (`&eacute;`, `&nbsp;`, all of HTML5's) become numeric references;
 ///   the five XML entities and numeric references are left alone;
 /// - a `<` that cannot start markup (`a < b`) becomes `&lt;`; unquoted attribute values are
-///   quoted;
-/// - `<rss>` without a known `version` gets `version="2.0"`;
+///   quoted; an `xml:base` that is not a URL (feed-rs fails the feed on one) is dropped;
+/// - `<rss>` without a known `version` gets `version="2.0"`, items directly under `<rss>` get
+///   the `<channel>` around them that feed-rs needs (an empty `<rss/>` is an empty channel),
+///   and the Userland / Harvard RSS 2.0 namespaces (which hide every element from feed-rs)
+///   are dropped;
 /// - Atom 0.3 becomes Atom 1.0: namespace, `issued`/`modified`/`tagline`/`copyright` renamed
-///   to `published`/`updated`/`subtitle`/`rights`, and `type`/`mode` of text constructs mapped
-///   to `text`/`html`/`xhtml`.
+///   to `published`/`updated`/`subtitle`/`rights`;
+/// - Atom text constructs get a `type` feed-rs reads, and base64 bodies are decoded (see
+///   [`text_construct`]); Atom feeds that call their entries `<item>` get `<entry>`;
+/// - CDF (`<CHANNEL>`, Microsoft's Channel Definition Format) becomes RSS 2.0: lower-case
+///   names, `ABSTRACT` as `description`, `HREF` / `LASTMOD` attributes as `link` / `pubDate`.
 ///
 /// CDATA sections, comments, processing instructions and the DOCTYPE are copied verbatim (only
 /// illegal characters are dropped from them: no XML parser accepts those anywhere).
@@ -202,8 +222,12 @@ pub fn repair_xml(xml: &str) -> String {
     let mut repairer = XmlRepairer {
         src: &xml,
         out: String::with_capacity(xml.len() + xml.len() / 32),
-        seen_root: false,
+        root: Root::Unknown,
         atom03_prefixes: Vec::new(),
+        atom_prefixes: Vec::new(),
+        rss_prefixes: Vec::new(),
+        channel_added: false,
+        cdf_depth: 0,
     };
     repairer.run();
     defuse_later_declarations(repairer.out)
@@ -226,14 +250,37 @@ fn defuse_later_declarations(mut out: String) -> String {
     out
 }
 
+/// What the root element says the document is; the repairs that depend on it look here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Root {
+    /// No start tag seen yet.
+    Unknown,
+    Rss,
+    Atom,
+    /// RSS 1.0 (`<rdf:RDF>`).
+    Rdf,
+    /// Microsoft's Channel Definition Format, rewritten to RSS 2.0 as it is copied.
+    Cdf,
+    Other,
+}
+
 struct XmlRepairer<'a> {
     /// The document without illegal characters (see [`repair_xml`]): its pieces are copied
     /// as they are.
     src: &'a str,
     out: String,
-    seen_root: bool,
+    root: Root,
     /// Namespace prefixes bound to Atom 0.3 ("" for the default namespace).
     atom03_prefixes: Vec<String>,
+    /// Namespace prefixes bound to Atom 1.0 or 0.3 ("" for the default namespace).
+    atom_prefixes: Vec<String>,
+    /// Namespace prefixes bound to an RSS 2.0 namespace (see [`RSS2_NAMESPACES`]): dropped
+    /// from element names, so `<r:item>` reads as `<item>`.
+    rss_prefixes: Vec<String>,
+    /// A `<channel>` was opened after `<rss>` (the document had none); `</rss>` closes it.
+    channel_added: bool,
+    /// CDF `<CHANNEL>`s open; closing the last one also closes the `<rss>` we opened.
+    cdf_depth: usize,
 }
 
 /// One attribute of a start tag, kept close to its source form.
@@ -283,19 +330,8 @@ impl<'a> XmlRepairer<'a> {
             let end = declaration_end(rest);
             self.out.push_str(&rest[..end]);
             i + end
-        } else if let Some(after_slash) = rest.strip_prefix("</") {
-            let name_len = name_length(after_slash);
-            if name_len == 0 {
-                self.out.push_str("&lt;");
-                return i + 1;
-            }
-            let name = &after_slash[..name_len];
-            let end = rest.find('>').map_or(rest.len(), |p| p + 1);
-            self.out.push_str("</");
-            let renamed = self.element_name(name);
-            self.out.push_str(&renamed);
-            self.out.push_str(&rest[2 + name_len..end]);
-            i + end
+        } else if rest.starts_with("</") {
+            self.end_tag(i)
         } else if name_length(&rest[1..]) > 0 {
             self.start_tag(i)
         } else {
@@ -328,7 +364,36 @@ impl<'a> XmlRepairer<'a> {
         i + end
     }
 
-    /// Handles a start tag at `i`; returns the index just past it.
+    /// Handles an end tag at `i` (`rest` starts with `</`); returns the index just past it.
+    fn end_tag(&mut self, i: usize) -> usize {
+        let rest = &self.src[i..];
+        let name_len = name_length(&rest[2..]);
+        if name_len == 0 {
+            self.out.push_str("&lt;");
+            return i + 1;
+        }
+        let name = &rest[2..2 + name_len];
+        let end = rest.find('>').map_or(rest.len(), |p| p + 1);
+        let local = local_name(name);
+        if self.channel_added && local == "rss" {
+            self.out.push_str("</channel>");
+            self.channel_added = false;
+        }
+        self.out.push_str("</");
+        let renamed = self.element_name(name);
+        self.out.push_str(&renamed);
+        self.out.push_str(&rest[2 + name_len..end]);
+        if self.root == Root::Cdf && local.eq_ignore_ascii_case("channel") {
+            self.cdf_depth = self.cdf_depth.saturating_sub(1);
+            if self.cdf_depth == 0 {
+                self.out.push_str("</rss>");
+            }
+        }
+        i + end
+    }
+
+    /// Handles a start tag at `i`; returns the index just past it (and past its body, when
+    /// the body was rewritten).
     fn start_tag(&mut self, i: usize) -> usize {
         let src = self.src;
         let rest = &src[i..];
@@ -342,23 +407,7 @@ impl<'a> XmlRepairer<'a> {
             return i + end;
         };
         let end = 1 + name_len + len;
-
-        for attribute in &mut attributes {
-            let prefix = attribute.name.strip_prefix("xmlns").and_then(|p| {
-                if p.is_empty() {
-                    Some("")
-                } else {
-                    p.strip_prefix(':')
-                }
-            });
-            if let Some(prefix) = prefix {
-                if attribute.value.trim() == ATOM03_NS {
-                    attribute.value = ATOM10_NS.to_string();
-                    self.atom03_prefixes.push(prefix.to_string());
-                }
-            }
-        }
-
+        self.namespace_attributes(&mut attributes);
         let local = local_name(name);
         if matches!(local, "text" | "thumbnail") {
             // Media RSS `media:text start/end`, `media:thumbnail time`: see `is_safe_play_time`.
@@ -367,43 +416,55 @@ impl<'a> XmlRepairer<'a> {
                     || is_safe_play_time(&a.value)
             });
         }
-        if !self.seen_root {
-            self.seen_root = true;
-            self.fix_root(local, &mut attributes);
+        if self.root == Root::Unknown {
+            self.fix_root(local, &rest[end..], &mut attributes);
         }
-        let renamed = self.element_name(name);
-        if self.is_atom03(name)
-            && matches!(
-                local,
-                "title" | "tagline" | "subtitle" | "summary" | "content" | "copyright" | "rights"
-            )
+        let mut body = None;
+        if self.is_atom(name) && is_text_construct(local) {
+            body = text_construct(local, &mut attributes, &rest[end..], self_closing);
+        }
+        let mut opened = String::new();
+        let mut closed = String::new();
+        if self.root == Root::Rdf
+            && local == "item"
+            && (self_closing || !rdf_item_has_link(name, &rest[end..]))
         {
-            atom03_text_construct(&mut attributes);
+            // feed-rs drops an RSS 1.0 item without a link; this one is not a web page, so
+            // the item keeps no link (see `RDF_NO_LINK`) and its rdf:about as its id.
+            let prefix = &name[..name.len() - local.len()];
+            let _ = write!(opened, "<{prefix}link>{RDF_NO_LINK}</{prefix}link>");
         }
-
-        self.out.push('<');
-        self.out.push_str(&renamed);
-        for attribute in &attributes {
-            let quote = if attribute.value.contains('"') {
-                '\''
-            } else {
-                '"'
-            };
-            self.out.push_str(attribute.leading);
-            self.out.push_str(attribute.name);
-            self.out.push('=');
-            self.out.push(quote);
-            self.out.push_str(&attribute.value);
-            self.out.push(quote);
+        if self.root == Root::Rss && name == "link" && self_closing {
+            rss_link_from_href(&mut attributes, &mut opened);
         }
-        // Keep whatever whitespace preceded the end of the tag.
+        self.added_markup(
+            local,
+            self_closing,
+            &mut attributes,
+            &mut opened,
+            &mut closed,
+        );
         let tail = &rest[1 + name_len..end];
-        let closing = if self_closing { "/>" } else { ">" };
-        let trailing_ws = tail
-            .strip_suffix(closing)
-            .map_or("", |t| &t[t.trim_end().len()..]);
-        self.out.push_str(trailing_ws);
-        self.out.push_str(closing);
+        let renamed = self.element_name(name);
+        let written_self_closing = self_closing && opened.is_empty();
+        write_start_tag(
+            &mut self.out,
+            &renamed,
+            &attributes,
+            tail,
+            written_self_closing,
+        );
+        self.out.push_str(&opened);
+        if self_closing && !opened.is_empty() {
+            self.out.push_str("</");
+            self.out.push_str(&renamed);
+            self.out.push('>');
+        }
+        self.out.push_str(&closed);
+        if let Some((text, replaced)) = body {
+            self.out.push_str(&text);
+            return i + end + replaced;
+        }
         if local == "duration" && !self_closing {
             // `itunes:duration`: see `is_safe_play_time`. An unsafe value is left out (the
             // element stays, empty); its line breaks are kept so line numbers stay true.
@@ -419,41 +480,155 @@ impl<'a> XmlRepairer<'a> {
         i + end
     }
 
-    /// `<rss>` needs a version feed-rs knows; Atom 0.3 is recognised by its root.
-    fn fix_root(&mut self, local: &str, attributes: &mut Vec<Attribute<'a>>) {
-        match local {
-            "rss" => match attributes.iter_mut().find(|a| a.name == "version") {
-                Some(version) => {
-                    let known = matches!(version.value.trim(), "0.91" | "0.92" | "2.0");
-                    version.value = if known { version.value.trim() } else { "2.0" }.to_string();
+    /// Reads namespace declarations (Atom 0.3 becomes Atom 1.0, Atom prefixes are noted, the
+    /// Userland RSS namespaces are dropped) and drops an `xml:base` that is not a URL.
+    fn namespace_attributes(&mut self, attributes: &mut Vec<Attribute<'a>>) {
+        for attribute in attributes.iter_mut() {
+            let prefix = attribute.name.strip_prefix("xmlns").and_then(|p| {
+                if p.is_empty() {
+                    Some("")
+                } else {
+                    p.strip_prefix(':')
                 }
-                None => attributes.push(Attribute {
-                    leading: " ",
-                    name: "version",
-                    value: "2.0".to_string(),
-                }),
-            },
+            });
+            let Some(prefix) = prefix else { continue };
+            match attribute.value.trim() {
+                ATOM03_NS => {
+                    attribute.value = ATOM10_NS.to_string();
+                    self.atom03_prefixes.push(prefix.to_string());
+                    self.atom_prefixes.push(prefix.to_string());
+                }
+                ATOM10_NS => self.atom_prefixes.push(prefix.to_string()),
+                RSS090_NS => attribute.value = RSS10_NS.to_string(),
+                value if RSS2_NAMESPACES.contains(&value) && !prefix.is_empty() => {
+                    self.rss_prefixes.push(prefix.to_string());
+                }
+                _ => {}
+            }
+        }
+        attributes.retain(|a| {
+            let value = a.value.trim();
+            let rss_namespace = a.name.starts_with("xmlns") && RSS2_NAMESPACES.contains(&value);
+            let bad_base = a.name == "xml:base"
+                && matches!(url::Url::parse(value), Err(e) if e != url::ParseError::RelativeUrlWithoutBase);
+            !(rss_namespace || bad_base)
+        });
+    }
+
+    /// Markup the repairs add right after this start tag (`opened`) and, when it closes
+    /// itself, after its end tag (`closed`): RSS's missing `<channel>`, CDF's attributes as
+    /// elements. Attributes turned into elements are removed.
+    fn added_markup(
+        &mut self,
+        local: &str,
+        self_closing: bool,
+        attributes: &mut Vec<Attribute<'a>>,
+        opened: &mut String,
+        closed: &mut String,
+    ) {
+        if self.channel_added && local == "rss" {
+            opened.push_str("<channel>");
+            if self_closing {
+                opened.push_str("</channel>");
+                self.channel_added = false;
+            }
+        }
+        if self.root != Root::Cdf {
+            return;
+        }
+        let lower = local.to_ascii_lowercase();
+        if lower == "channel" {
+            if self.cdf_depth == 0 {
+                self.out.push_str(r#"<rss version="2.0">"#);
+            }
+            if self_closing {
+                closed.push_str(if self.cdf_depth == 0 { "</rss>" } else { "" });
+            } else {
+                self.cdf_depth += 1;
+            }
+        }
+        if matches!(lower.as_str(), "channel" | "item") {
+            for (attribute, element) in [("href", "link"), ("lastmod", "pubDate")] {
+                if let Some(at) = attributes
+                    .iter()
+                    .position(|a| a.name.eq_ignore_ascii_case(attribute))
+                {
+                    let value = attributes.remove(at).value;
+                    let _ = write!(opened, "<{element}>{}</{element}>", value.trim());
+                }
+            }
+        }
+    }
+
+    /// `<rss>` needs a version feed-rs knows and a `<channel>`; Atom 0.3 and Atom without a
+    /// namespace are recognised by their root; so is CDF. `after` is the document after the
+    /// root's start tag.
+    fn fix_root(&mut self, local: &str, after: &str, attributes: &mut Vec<Attribute<'a>>) {
+        self.root = Root::Other;
+        match local {
+            "rss" => {
+                self.root = Root::Rss;
+                match attributes.iter_mut().find(|a| a.name == "version") {
+                    Some(version) => {
+                        let known = matches!(version.value.trim(), "0.91" | "0.92" | "2.0");
+                        version.value =
+                            if known { version.value.trim() } else { "2.0" }.to_string();
+                    }
+                    None => attributes.push(Attribute {
+                        leading: " ",
+                        name: "version",
+                        value: "2.0".to_string(),
+                    }),
+                }
+                // `<r:channel>` too (see `rss_prefixes`).
+                self.channel_added = !after.contains("<channel") && !after.contains(":channel");
+            }
             "feed" => {
+                self.root = Root::Atom;
                 let version_03 = attributes
                     .iter()
                     .any(|a| a.name == "version" && a.value.trim() == "0.3");
                 let has_default_ns = attributes.iter().any(|a| a.name == "xmlns");
-                if version_03 && !has_default_ns {
-                    self.atom03_prefixes.push(String::new());
+                if !has_default_ns {
+                    if version_03 {
+                        self.atom03_prefixes.push(String::new());
+                    }
+                    self.atom_prefixes.push(String::new());
                 }
             }
+            "RDF" => self.root = Root::Rdf,
+            _ if local.eq_ignore_ascii_case("channel") => self.root = Root::Cdf,
             _ => {}
         }
     }
 
     fn is_atom03(&self, name: &str) -> bool {
-        let prefix = name.rsplit_once(':').map_or("", |(p, _)| p);
-        self.atom03_prefixes.iter().any(|p| p == prefix)
+        has_prefix(&self.atom03_prefixes, prefix_of(name))
     }
 
-    /// The element's name, with Atom 0.3 names mapped to their Atom 1.0 equivalents.
+    fn is_atom(&self, name: &str) -> bool {
+        has_prefix(&self.atom_prefixes, prefix_of(name))
+    }
+
+    /// The element's name as feed-rs should see it: Atom 0.3 names mapped to their Atom 1.0
+    /// equivalents, an Atom `<item>` as `<entry>`, CDF names as RSS 2.0 names.
     fn element_name<'n>(&self, name: &'n str) -> Cow<'n, str> {
-        if !self.is_atom03(name) {
+        if !self.rss_prefixes.is_empty() {
+            if let Some((prefix, local)) = name.rsplit_once(':') {
+                if has_prefix(&self.rss_prefixes, prefix) {
+                    return Cow::Borrowed(local);
+                }
+            }
+        }
+        if self.root == Root::Cdf {
+            let lower = name.to_ascii_lowercase();
+            return Cow::Owned(if lower == "abstract" {
+                "description".to_string()
+            } else {
+                lower
+            });
+        }
+        if !self.is_atom(name) {
             return Cow::Borrowed(name);
         }
         let (prefix, local) = match name.rsplit_once(':') {
@@ -461,6 +636,8 @@ impl<'a> XmlRepairer<'a> {
             None => (None, name),
         };
         let new_local = match local {
+            "item" if self.root == Root::Atom => "entry",
+            _ if !self.is_atom03(name) => return Cow::Borrowed(name),
             "issued" => "published",
             "modified" => "updated",
             "tagline" => "subtitle",
@@ -474,37 +651,170 @@ impl<'a> XmlRepairer<'a> {
     }
 }
 
-/// Atom 0.3 text constructs say `type="text/html" mode="escaped"`; Atom 1.0 (and feed-rs)
-/// want `type="html"`. Unknown types make feed-rs reject the whole feed.
-fn atom03_text_construct(attributes: &mut Vec<Attribute<'_>>) {
-    let mode = attributes
+/// The prefix of a qualified name (`""` for none). A byte loop, not `rsplit_once`: names are
+/// short and this runs several times per tag (the parse bench showed the call overhead).
+fn prefix_of(name: &str) -> &str {
+    name.bytes()
+        .rposition(|b| b == b':')
+        .map_or("", |at| &name[..at])
+}
+
+/// Whether `prefix` is one of `prefixes`. The empty prefix (the default namespace, by far the
+/// most common) is compared without a `memcmp` call per tag.
+fn has_prefix(prefixes: &[String], prefix: &str) -> bool {
+    prefixes
         .iter()
-        .find(|a| a.name == "mode")
-        .map(|a| a.value.trim().to_ascii_lowercase());
-    let mime = attributes
+        .any(|p| p.len() == prefix.len() && (prefix.is_empty() || p == prefix))
+}
+
+/// Writes a start tag: `<name`, the attributes (each with the whitespace before it), the
+/// whitespace before the original end of the tag, then `>` or `/>`. `tail` is the source
+/// after the name, up to and including the original `>` or `/>`.
+fn write_start_tag(
+    out: &mut String,
+    name: &str,
+    attributes: &[Attribute<'_>],
+    tail: &str,
+    self_closing: bool,
+) {
+    out.push('<');
+    out.push_str(name);
+    for attribute in attributes {
+        let quote = if attribute.value.contains('"') {
+            '\''
+        } else {
+            '"'
+        };
+        out.push_str(attribute.leading);
+        out.push_str(attribute.name);
+        out.push('=');
+        out.push(quote);
+        out.push_str(&attribute.value);
+        out.push(quote);
+    }
+    let original_closing = if tail.ends_with("/>") { "/>" } else { ">" };
+    let trailing_ws = tail
+        .strip_suffix(original_closing)
+        .map_or("", |t| &t[t.trim_end().len()..]);
+    out.push_str(trailing_ws);
+    out.push_str(if self_closing { "/>" } else { ">" });
+}
+
+/// Whether the RSS 1.0 item whose body (after its start tag `<name ...>`) is `body` has a
+/// `<link>` before its end tag.
+fn rdf_item_has_link(name: &str, body: &str) -> bool {
+    let prefix = &name[..name.len() - local_name(name).len()];
+    let end = body.find(&format!("</{name}")).unwrap_or(body.len());
+    body[..end].contains(&format!("<{prefix}link"))
+}
+
+/// An RSS `<link href="..."/>` written the Atom way (no namespace, no text): feed-rs reads an
+/// empty link, feedparser its `href`. Moves the `href` of the page itself (no `rel`, or
+/// `rel="alternate"`) into the element's text; an enclosure or other `rel` is left alone.
+fn rss_link_from_href(attributes: &mut Vec<Attribute<'_>>, opened: &mut String) {
+    let is_page = attributes
         .iter()
-        .find(|a| a.name == "type")
-        .map(|a| a.value.trim().to_ascii_lowercase());
-    let new_type = match (mode.as_deref(), mime.as_deref()) {
-        (Some("base64"), _) => return,
-        (_, Some("text/plain" | "text")) => Some("text"),
-        (Some("xml"), _) => Some("xhtml"),
-        (_, Some("text/html" | "html" | "application/xhtml+xml")) | (Some("escaped"), None) => {
-            Some("html")
+        .find(|a| a.name == "rel")
+        .is_none_or(|a| a.value.trim().eq_ignore_ascii_case("alternate"));
+    if !is_page {
+        return;
+    }
+    if let Some(at) = attributes.iter().position(|a| a.name == "href") {
+        opened.push_str(attributes.remove(at).value.trim());
+    }
+}
+
+/// Atom (0.3 or 1.0) elements that are text constructs.
+fn is_text_construct(local: &str) -> bool {
+    matches!(
+        local,
+        "title" | "tagline" | "subtitle" | "summary" | "content" | "copyright" | "rights"
+    )
+}
+
+/// Gives an Atom text construct a `type` feed-rs reads (see [`text_construct::rewrite`]).
+/// When its body is base64, returns the decoded body (escaped) and how many bytes of `body`
+/// (the source after the start tag) it replaces.
+fn text_construct(
+    local: &str,
+    attributes: &mut Vec<Attribute<'_>>,
+    body: &str,
+    self_closing: bool,
+) -> Option<(String, usize)> {
+    let value = |attributes: &[Attribute<'_>], name: &str| {
+        attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.value.clone())
+    };
+    let mime = value(attributes, "type");
+    if local == "content" && value(attributes, "src").is_some() {
+        // No body to read; feed-rs refuses a `type` on it that is not a MIME type.
+        if mime.is_some_and(|t| !text_construct::src_content_type_is_valid(&t)) {
+            attributes.retain(|a| a.name != "type");
         }
-        _ => None,
+        return None;
+    }
+    let mode = value(attributes, "mode");
+    let rewrite = match text_construct::rewrite(mime.as_deref(), mode.as_deref()) {
+        // Markup written into a text or HTML construct without escaping: feed-rs would keep
+        // only the text before the first element; read as XHTML, all of it is kept.
+        TextRewrite::Keep if mime.as_deref().is_some_and(|t| t == "xhtml") => TextRewrite::Keep,
+        TextRewrite::Keep | TextRewrite::Type("text" | "html")
+            if !self_closing && starts_element_before_end(body) =>
+        {
+            TextRewrite::Type("xhtml")
+        }
+        other => other,
+    };
+    let (new_type, decoded) = match rewrite {
+        TextRewrite::Keep => return None,
+        TextRewrite::Type(new_type) => (new_type, None),
+        TextRewrite::Base64(new_type) => {
+            match decoded_base64_body(body).filter(|_| !self_closing) {
+                Some(decoded) => (new_type, Some(decoded)),
+                None => ("text", None),
+            }
+        }
     };
     attributes.retain(|a| a.name != "mode");
-    if let Some(new_type) = new_type {
-        match attributes.iter_mut().find(|a| a.name == "type") {
-            Some(attribute) => attribute.value = new_type.to_string(),
-            None => attributes.push(Attribute {
-                leading: " ",
-                name: "type",
-                value: new_type.to_string(),
-            }),
-        }
+    match attributes.iter_mut().find(|a| a.name == "type") {
+        Some(attribute) => attribute.value = new_type.to_string(),
+        None => attributes.push(Attribute {
+            leading: " ",
+            name: "type",
+            value: new_type.to_string(),
+        }),
     }
+    decoded
+}
+
+/// Whether the first markup in `body` (an element's content) is a child element's start tag.
+fn starts_element_before_end(body: &str) -> bool {
+    body.find('<')
+        .is_some_and(|at| name_length(&body[at + 1..]) > 0)
+}
+
+/// The base64 body at the start of `body` (text, or one CDATA section, up to the end tag)
+/// decoded and escaped as XML text, with the length of source it replaces (its line breaks
+/// are kept, so line numbers in later errors stay true). A body that decodes to bytes that
+/// are not UTF-8 (an image) becomes empty. `None` if the body is not base64.
+fn decoded_base64_body(body: &str) -> Option<(String, usize)> {
+    let end = body.find("</")?;
+    let raw = &body[..end];
+    let trimmed = raw.trim();
+    let encoded = match trimmed.strip_prefix("<![CDATA[") {
+        Some(inner) => inner.strip_suffix("]]>")?,
+        None if trimmed.contains('<') => return None,
+        None => trimmed,
+    };
+    let bytes = text_construct::decode_base64(encoded)?;
+    let mut out = String::new();
+    if let Ok(text) = String::from_utf8(bytes) {
+        push_legal(&mut out, &html_escape::encode_text(&text));
+    }
+    out.extend(std::iter::repeat_n('\n', raw.matches('\n').count()));
+    Some((out, end))
 }
 
 /// Parses the attributes after a start tag's name, up to and including `>` or `/>`.
@@ -604,7 +914,9 @@ fn push_repaired_reference(out: &mut String, s: &str) -> usize {
         if len > 0 && digits.as_bytes().get(len) == Some(&b';') {
             if let Ok(code) = u32::from_str_radix(&digits[..len], radix) {
                 if char::from_u32(code).is_some_and(is_xml_char) {
-                    out.push_str(&s[..=skip + len]);
+                    // XML wants `&#x`; `&#X41;` (which HTML allows) is an error to it.
+                    out.push_str(if radix == 16 { "&#x" } else { "&#" });
+                    out.push_str(&s[skip..=skip + len]);
                 }
                 // A reference to an illegal character is dropped, like the character itself.
                 return skip + len + 1;
@@ -741,7 +1053,7 @@ fn declaration_end(s: &str) -> usize {
 // ---------------------------------------------------------------------------------------------
 
 /// One piece of markup found by [`Tags`].
-enum Tag<'a> {
+pub(crate) enum Tag<'a> {
     Start {
         name: &'a str,
         /// Everything after the name, up to and including `>` or `/>`.
@@ -759,7 +1071,7 @@ enum Tag<'a> {
 
 /// Iterates over the start and end tags of an XML document with their 1-based line numbers,
 /// skipping text, CDATA, comments, processing instructions and declarations. Linear time.
-struct Tags<'a> {
+pub(crate) struct Tags<'a> {
     xml: &'a str,
     pos: usize,
     line: usize,
@@ -767,7 +1079,7 @@ struct Tags<'a> {
 }
 
 impl<'a> Tags<'a> {
-    fn new(xml: &'a str) -> Self {
+    pub(crate) fn new(xml: &'a str) -> Self {
         Tags {
             xml,
             pos: 0,
@@ -776,8 +1088,13 @@ impl<'a> Tags<'a> {
         }
     }
 
+    /// Byte offset just past the markup last returned.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
     /// Line number at byte `pos` (which only moves forward).
-    fn advance_line(&mut self, pos: usize) -> usize {
+    pub(crate) fn advance_line(&mut self, pos: usize) -> usize {
         let newlines = self.xml[self.counted_to..pos]
             .bytes()
             .filter(|&b| b == b'\n')
@@ -933,6 +1250,43 @@ pub(crate) fn media_thumbnails_by_item(xml: &str) -> Vec<Option<String>> {
     thumbnails
 }
 
+/// The `rdf:about` of each RSS 1.0 `<item>` that had no `<link>` (the clean-up pass gave it
+/// [`RDF_NO_LINK`]), in document order; `None` for items with a link of their own. Empty when
+/// no item lacked a link.
+pub(crate) fn rdf_item_ids(xml: &str) -> Vec<Option<String>> {
+    if !xml.contains(RDF_NO_LINK) {
+        return Vec::new();
+    }
+    let mut ids = Vec::new();
+    let mut about = None;
+    let mut tags = Tags::new(xml);
+    while let Some((_, tag)) = tags.next() {
+        let Tag::Start { name, rest, .. } = tag else {
+            continue;
+        };
+        match local_name(name) {
+            "item" => {
+                ids.push(None);
+                about = parse_attributes(rest)
+                    .and_then(|(attributes, _, _)| {
+                        attributes
+                            .into_iter()
+                            .find(|a| local_name(a.name) == "about")
+                    })
+                    .map(|a| html_escape::decode_html_entities(a.value.trim()).into_owned())
+                    .filter(|about| !about.is_empty());
+            }
+            "link" if xml[tags.position()..].starts_with(RDF_NO_LINK) => {
+                if let Some(slot) = ids.last_mut() {
+                    *slot = about.take();
+                }
+            }
+            _ => {}
+        }
+    }
+    ids
+}
+
 // ---------------------------------------------------------------------------------------------
 // JSON Feed repairs
 // ---------------------------------------------------------------------------------------------
@@ -972,11 +1326,7 @@ pub(crate) fn repair_json_value(value: &mut Value) -> Option<()> {
     if !looks_like_json_feed {
         return Some(());
     }
-    let version = match version.strip_prefix("http://") {
-        Some(rest) => format!("https://{rest}"),
-        None if version.is_empty() => "https://jsonfeed.org/version/1.1".to_string(),
-        None => version.to_string(),
-    };
+    let version = json_feed_version(version).unwrap_or_else(|| version.to_string());
     feed.insert("version".into(), Value::String(version));
     if !feed.get("title").is_some_and(Value::is_string) {
         let title = feed
@@ -1005,6 +1355,34 @@ pub(crate) fn repair_json_value(value: &mut Value) -> Option<()> {
         }
     }
     Some(())
+}
+
+/// The version URL feed-rs accepts for a JSON Feed 1.x `version` as feeds write it: the URL
+/// over `http://` or without a scheme, bare `1`, `1.0`, `1.1`, or missing (then 1.1). `None`
+/// for any other version (feed-rs then refuses it, and the user is told which it was).
+fn json_feed_version(declared: &str) -> Option<String> {
+    let declared = declared.trim();
+    if declared.is_empty() {
+        return Some("https://jsonfeed.org/version/1.1".to_string());
+    }
+    let bare = declared
+        .strip_prefix("https://")
+        .or_else(|| declared.strip_prefix("http://"))
+        .unwrap_or(declared);
+    let number = bare.strip_prefix("jsonfeed.org/version/").unwrap_or(bare);
+    let minor = match number.split_once('.') {
+        None if number == "1" => "",
+        Some(("1", minor)) if !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit()) => {
+            minor
+        }
+        _ => return None,
+    };
+    // 1.0 is written `version/1`; any later 1.x reads as 1.1 (minor versions only add fields).
+    Some(if minor.trim_start_matches('0').is_empty() {
+        "https://jsonfeed.org/version/1".to_string()
+    } else {
+        "https://jsonfeed.org/version/1.1".to_string()
+    })
 }
 
 fn repair_json_item(item: &mut Map<String, Value>) {
@@ -1077,6 +1455,15 @@ fn scalar_to_string(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rss_atom_style_link_gets_its_href_as_text() {
+        let xml = r#"<rss version="2.0"><channel><item><link href="https://a.example/1"/><link rel="enclosure" href="https://a.example/1.mp3"/></item></channel></rss>"#;
+        assert_eq!(
+            repair_xml(xml),
+            r#"<rss version="2.0"><channel><item><link>https://a.example/1</link><link rel="enclosure" href="https://a.example/1.mp3"/></item></channel></rss>"#
+        );
+    }
 
     #[test]
     fn utf8_bom_is_dropped() {
@@ -1280,15 +1667,162 @@ mod tests {
             "<rss version=\"2.0\">\n<channel/></rss>"
         );
         assert_eq!(
-            repair_xml("<rss version=\"0.94\">"),
-            "<rss version=\"2.0\">"
+            repair_xml("<rss version=\"0.94\"><channel>"),
+            "<rss version=\"2.0\"><channel>"
         );
         assert_eq!(
-            repair_xml("<rss version=\"0.91\">"),
-            "<rss version=\"0.91\">"
+            repair_xml("<rss version=\"0.91\"><channel>"),
+            "<rss version=\"0.91\"><channel>"
         );
         // Only the root: an element called rss deeper down is left alone.
         assert_eq!(repair_xml("<feed><rss/></feed>"), "<feed><rss/></feed>");
+    }
+
+    #[test]
+    fn items_directly_under_rss_get_a_channel_and_empty_rss_an_empty_one() {
+        assert_eq!(
+            repair_xml("<rss version=\"2.0\"><title>T</title><item/></rss>"),
+            "<rss version=\"2.0\"><channel><title>T</title><item/></channel></rss>"
+        );
+        assert_eq!(
+            repair_xml("<rss></rss>"),
+            "<rss version=\"2.0\"><channel></channel></rss>"
+        );
+        assert_eq!(
+            repair_xml("<rss version=\"2.0\" />"),
+            "<rss version=\"2.0\" ><channel></channel></rss>"
+        );
+    }
+
+    #[test]
+    fn userland_rss_namespace_is_dropped_default_or_prefixed() {
+        assert_eq!(
+            repair_xml(
+                "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"><channel/></rss>"
+            ),
+            "<rss version=\"2.0\"><channel/></rss>"
+        );
+        assert_eq!(
+            repair_xml(
+                "<r:rss version=\"2.0\" xmlns:r=\"http://backend.userland.com/rss2\">\
+                 <r:channel><r:item><r:title>A</r:title></r:item></r:channel></r:rss>"
+            ),
+            "<rss version=\"2.0\"><channel><item><title>A</title></item></channel></rss>"
+        );
+    }
+
+    #[test]
+    fn rss090_namespace_reads_as_rss10_and_linkless_rdf_items_get_a_placeholder() {
+        let xml = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+                   xmlns=\"http://my.netscape.com/rdf/simple/0.9/\"><channel/>\
+                   <item rdf:about=\"urn:x:1\"><title>A</title></item>\
+                   <item><title>B</title><link>http://b.example/</link></item>\
+                   <item rdf:about=\"urn:x:3\"/></rdf:RDF>";
+        let repaired = repair_xml(xml);
+        assert!(
+            repaired.contains("xmlns=\"http://purl.org/rss/1.0/\""),
+            "{repaired}"
+        );
+        assert!(
+            repaired.contains(
+                "<item rdf:about=\"urn:x:1\"><link>about:blank</link><title>A</title></item>\
+                 <item><title>B</title><link>http://b.example/</link></item>\
+                 <item rdf:about=\"urn:x:3\"><link>about:blank</link></item>"
+            ),
+            "{repaired}"
+        );
+        assert_eq!(
+            rdf_item_ids(&repaired),
+            [
+                Some("urn:x:1".to_string()),
+                None,
+                Some("urn:x:3".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn atom_text_construct_types_are_normalised_and_base64_decoded() {
+        let xml = "<feed xmlns=\"http://www.w3.org/2005/Atom\">\
+                   <title type=\"text/plain\">T</title><rights type=\"TEXT\">R</rights>\
+                   <entry><title type=\"application/octet-stream\">\n  QSAmIDxiPg==\n</title>\
+                   <summary type=\"image/png\">iVBORw0KGgo=</summary>\
+                   <content type=\"html\" src=\"http://x.example/\"/></entry></feed>";
+        assert_eq!(
+            repair_xml(xml),
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\">\
+             <title type=\"text\">T</title><rights type=\"text\">R</rights>\
+             <entry><title type=\"text\">A &amp; &lt;b&gt;\n\n</title>\
+             <summary type=\"text\"></summary>\
+             <content src=\"http://x.example/\"/></entry></feed>"
+        );
+    }
+
+    #[test]
+    fn a_base64_type_on_text_that_is_not_base64_leaves_the_text() {
+        let xml = "<feed xmlns=\"http://www.w3.org/2005/Atom\">\
+                   <title type=\"application/x-custom\">Plain words!</title></feed>";
+        assert_eq!(
+            repair_xml(xml),
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\">\
+             <title type=\"text\">Plain words!</title></feed>"
+        );
+    }
+
+    #[test]
+    fn atom_items_are_entries_and_uppercase_hex_references_are_lowercased() {
+        assert_eq!(
+            repair_xml("<feed xmlns=\"http://www.w3.org/2005/Atom\"><item>&#X41;</item></feed>"),
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry>&#x41;</entry></feed>"
+        );
+    }
+
+    #[test]
+    fn cdf_becomes_rss2() {
+        let xml = "<CHANNEL HREF=\"http://cdf.example/\"><TITLE>C</TITLE>\
+                   <ITEM HREF=\"http://cdf.example/1\" LASTMOD=\"2004-04-06T23:05:43-05:00\">\
+                   <ABSTRACT>About</ABSTRACT></ITEM><ITEM HREF=\"http://cdf.example/2\"/></CHANNEL>";
+        assert_eq!(
+            repair_xml(xml),
+            "<rss version=\"2.0\"><channel><link>http://cdf.example/</link><title>C</title>\
+             <item><link>http://cdf.example/1</link>\
+             <pubDate>2004-04-06T23:05:43-05:00</pubDate><description>About</description></item>\
+             <item><link>http://cdf.example/2</link></item></channel></rss>"
+        );
+    }
+
+    #[test]
+    fn xml_base_that_is_not_a_url_is_dropped() {
+        assert_eq!(
+            repair_xml("<feed xml:base=\"http://[bad\"><entry xml:base=\"/ok/\"/></feed>"),
+            "<feed><entry xml:base=\"/ok/\"/></feed>"
+        );
+    }
+
+    #[test]
+    fn json_feed_bare_versions_become_version_urls() {
+        for (declared, url) in [
+            ("1", "https://jsonfeed.org/version/1"),
+            ("1.0", "https://jsonfeed.org/version/1"),
+            ("1.1", "https://jsonfeed.org/version/1.1"),
+            ("1.2", "https://jsonfeed.org/version/1.1"),
+            (
+                "jsonfeed.org/version/1.1",
+                "https://jsonfeed.org/version/1.1",
+            ),
+            (
+                "http://jsonfeed.org/version/1",
+                "https://jsonfeed.org/version/1",
+            ),
+        ] {
+            assert_eq!(
+                json_feed_version(declared).as_deref(),
+                Some(url),
+                "{declared}"
+            );
+        }
+        assert_eq!(json_feed_version("2.0"), None);
+        assert_eq!(json_feed_version("https://jsonfeed.org/version/2"), None);
     }
 
     #[test]

@@ -6,3 +6,6 @@ pub mod cleanup;
 pub mod fetch;
 pub mod parse;
 pub mod probe;
+mod rss_json;
+mod salvage;
+mod text_construct;

@@ -1,5 +1,6 @@
-//! Turning a fetched document (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.x) into our `Feed`:
-//! sniff, clean up, parse with feed-rs (panics contained), map entries to `Item`s.
+//! Turning a fetched document (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.x, CDF,
+//! RSS-in-JSON) into our `Feed`: sniff, clean up, parse with feed-rs (panics contained; a
+//! damaged document is cut back to its complete items), map entries to `Item`s.
 
 use std::panic::{self, AssertUnwindSafe};
 
@@ -10,7 +11,7 @@ use url::Url;
 
 use crate::core::model::{Feed, Item};
 use crate::core::summary::{collapse_whitespace, html_to_text, truncate_at_boundary};
-use crate::sources::cleanup;
+use crate::sources::{cleanup, rss_json, salvage};
 
 /// How much of an HTML page's `<title>` an error message quotes.
 const MAX_QUOTED_TITLE: usize = 80;
@@ -20,7 +21,7 @@ const MAX_LEADING_JUNK: usize = 1024;
 const MAX_QUOTED_START: usize = 40;
 
 /// Why a fetched document could not be read as a feed. `Display` is what a user is shown.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ParseError {
     /// The body was empty or only whitespace.
     #[error("empty body: the server sent no content — check the URL")]
@@ -54,8 +55,12 @@ pub enum ParseError {
     /// Valid JSON, but not a JSON Feed.
     #[error("not a feed: JSON, but not a JSON Feed (it has no \"items\" list) — check the URL")]
     NotJsonFeed,
-    /// A JSON Feed version we do not understand.
-    #[error("unsupported JSON Feed version \"{version}\" (only 1.0 and 1.1 are supported)")]
+    /// A JSON Feed version we do not understand (1.0 and 1.1, as URLs or bare, are read).
+    #[error(
+        "unsupported JSON Feed version \"{version}\": newshound reads JSON Feed 1.0 and 1.1 \
+         (\"version\": \"https://jsonfeed.org/version/1.1\") — check the URL, or tell the \
+         site's owner"
+    )]
     UnsupportedJsonFeedVersion { version: String },
     /// A feed with content feed-rs refused for another reason.
     #[error("the feed could not be read: {detail} — if it persists, tell the site's owner")]
@@ -63,6 +68,29 @@ pub enum ParseError {
     /// feed-rs panicked; only this document fails.
     #[error("the feed parser crashed on this document — the feed is probably malformed")]
     Crashed,
+}
+
+/// A damaged document that was cut back to its complete items: what `Feed::damaged` says.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the feed is damaged ({detail}): read the {kept} complete item(s) before the damage and \
+     dropped the rest — if it persists, tell the site's owner"
+)]
+pub struct Damaged {
+    /// Where and how the document breaks.
+    pub detail: String,
+    /// How many items were read.
+    pub kept: usize,
+}
+
+impl ParseError {
+    /// What went wrong, without the advice around it (for [`Damaged`]).
+    fn detail(&self) -> String {
+        match self {
+            ParseError::MalformedXml { detail } | ParseError::Invalid { detail } => detail.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// What the first bytes say a document is.
@@ -91,17 +119,40 @@ pub fn parse_feed(
     let base_url = base_url.and_then(|u| Url::parse(u).ok());
     match sniff(trimmed)? {
         Kind::Json => parse_json(trimmed, base_url.as_ref()),
-        Kind::Xml => {
-            let repaired = cleanup::repair_xml(trimmed);
-            let feed = run_feed_rs(repaired.as_bytes())?;
-            let mut thumbnails = cleanup::media_thumbnails_by_item(&repaired);
-            if thumbnails.len() != feed.entries.len() {
-                // Our count of items disagrees with feed-rs: do not guess which is which.
-                thumbnails.clear();
-            }
-            Ok(to_feed(feed, base_url.as_ref(), &thumbnails))
-        }
+        Kind::Xml => parse_xml(trimmed, base_url.as_ref()),
     }
+}
+
+/// Cleans up and parses an XML document; a damaged one is cut back to its complete items
+/// (see [`salvage`]) and says so in `Feed::damaged`.
+fn parse_xml(text: &str, base_url: Option<&Url>) -> Result<Feed, ParseError> {
+    let repaired = cleanup::repair_xml(text);
+    let (feed, document, damaged) = match run_feed_rs(repaired.as_bytes()) {
+        Ok(feed) => (feed, repaired, None),
+        Err(error) => {
+            let salvaged =
+                salvage::salvage(&repaired, |document| run_feed_rs(document.as_bytes()).ok())
+                    .ok_or_else(|| error.clone())?;
+            let damaged = Damaged {
+                detail: error.detail(),
+                kept: salvaged.kept,
+            };
+            (salvaged.value, salvaged.document, Some(damaged.to_string()))
+        }
+    };
+    // Read outside feed-rs, by item position; dropped when our count of items disagrees with
+    // feed-rs's (then we cannot tell which is which).
+    let by_position = |mut found: Vec<Option<String>>| {
+        if found.len() != feed.entries.len() {
+            found.clear();
+        }
+        found
+    };
+    let thumbnails = by_position(cleanup::media_thumbnails_by_item(&document));
+    let ids = by_position(cleanup::rdf_item_ids(&document));
+    let mut feed = to_feed(feed, base_url, &thumbnails, &ids);
+    feed.damaged = damaged;
+    Ok(feed)
 }
 
 /// Server-side scripts sometimes print a warning before the feed ("<b>Notice</b>: Undefined
@@ -153,16 +204,27 @@ fn sniff(text: &str) -> Result<Kind, ParseError> {
             start: quote_start(text),
         });
     }
-    let root = root_element(text);
-    let lower_root = root.as_deref().map(str::to_ascii_lowercase);
-    if matches!(lower_root.as_deref(), Some("html" | "head" | "body")) {
-        return Err(ParseError::HtmlPage {
-            title: html_title(text),
-        });
-    }
+    let Prolog { html_doctype, root } = prolog(text);
+    let is_feed_root = |name: &str| {
+        matches!(local(name), "rss" | "feed" | "RDF" | "entry")
+            // CDF (Channel Definition Format) is case-insensitive; it is rewritten to RSS.
+            || name.eq_ignore_ascii_case("channel")
+    };
     match root {
-        Some(name) if matches!(local(&name), "rss" | "feed" | "RDF" | "entry") => Ok(Kind::Xml),
+        // An XHTML DOCTYPE in front of a feed (seen in the wild) does not make it a page.
+        Some(name) if is_feed_root(&name) => Ok(Kind::Xml),
+        Some(name)
+            if html_doctype
+                || matches!(name.to_ascii_lowercase().as_str(), "html" | "head" | "body") =>
+        {
+            Err(ParseError::HtmlPage {
+                title: html_title(text),
+            })
+        }
         Some(name) => Err(ParseError::UnknownRoot { root: name }),
+        None if html_doctype => Err(ParseError::HtmlPage {
+            title: html_title(text),
+        }),
         // No element at all: let feed-rs report what it finds (e.g. a cut-off prolog).
         None => Ok(Kind::Xml),
     }
@@ -182,36 +244,48 @@ fn local(name: &str) -> &str {
     name.rsplit_once(':').map_or(name, |(_, l)| l)
 }
 
-/// Name of the root element, skipping the prolog; `html` for an HTML5 doctype.
-fn root_element(text: &str) -> Option<String> {
+/// What comes before a document's first element, and that element.
+struct Prolog {
+    /// The DOCTYPE names `html` (HTML5's `<!DOCTYPE html>`, or XHTML's).
+    html_doctype: bool,
+    /// Name of the root element, if the document has one.
+    root: Option<String>,
+}
+
+/// Reads past the XML declaration, processing instructions, comments and DOCTYPE to the root.
+fn prolog(text: &str) -> Prolog {
+    let mut html_doctype = false;
     let mut rest = text;
+    let name_at = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'))
+            .collect()
+    };
+    let skip_past = |s: &str, end: &str| s.find(end).map(|p| p + end.len());
     loop {
         rest = rest.trim_start();
-        let skip_past = |s: &str, end: &str| s.find(end).map(|p| p + end.len());
         let consumed = if rest.starts_with("<?") {
-            skip_past(rest, "?>")?
+            skip_past(rest, "?>")
         } else if rest.starts_with("<!--") {
-            skip_past(rest, "-->")?
+            skip_past(rest, "-->")
         } else if rest
             .get(..9)
             .is_some_and(|p| p.eq_ignore_ascii_case("<!doctype"))
         {
-            let name: String = rest[9..]
-                .trim_start()
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'))
-                .collect();
-            if name.eq_ignore_ascii_case("html") {
-                return Some(name);
-            }
-            skip_past(rest, ">")?
+            html_doctype |= name_at(rest[9..].trim_start()).eq_ignore_ascii_case("html");
+            skip_past(rest, ">")
         } else {
-            let name: String = rest
-                .strip_prefix('<')?
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'))
-                .collect();
-            return (!name.is_empty()).then_some(name);
+            let root = rest
+                .strip_prefix('<')
+                .map(name_at)
+                .filter(|name| !name.is_empty());
+            return Prolog { html_doctype, root };
+        };
+        let Some(consumed) = consumed else {
+            return Prolog {
+                html_doctype,
+                root: None,
+            };
         };
         rest = &rest[consumed..];
     }
@@ -233,6 +307,14 @@ fn parse_json(text: &str, base_url: Option<&Url>) -> Result<Feed, ParseError> {
         serde_json::from_str(text).map_err(|e| ParseError::InvalidJson {
             detail: e.to_string(),
         })?;
+    if let Some(xml) = rss_json::to_rss_xml(&value) {
+        return parse_xml(&xml, base_url);
+    }
+    // An error names the version as the feed wrote it, not as the repair rewrote it.
+    let declared_version = value
+        .get("version")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
     if cleanup::repair_json_value(&mut value).is_none() {
         return Err(ParseError::NotJsonFeed);
     }
@@ -255,8 +337,15 @@ fn parse_json(text: &str, base_url: Option<&Url>) -> Result<Feed, ParseError> {
         })
         .unwrap_or_default();
     let repaired = value.to_string();
-    let feed = run_feed_rs(repaired.as_bytes())?;
-    Ok(to_feed(feed, base_url, &images))
+    let feed = run_feed_rs(repaired.as_bytes()).map_err(|error| match error {
+        ParseError::UnsupportedJsonFeedVersion { version } => {
+            ParseError::UnsupportedJsonFeedVersion {
+                version: declared_version.unwrap_or(version),
+            }
+        }
+        other => other,
+    })?;
+    Ok(to_feed(feed, base_url, &images, &[]))
 }
 
 /// Runs feed-rs on a cleaned-up document, containing any panic to this document.
@@ -304,11 +393,13 @@ fn explain(error: ParseFeedError, document: &[u8]) -> ParseError {
 }
 
 /// Maps feed-rs's model to ours. `declared_images[i]` is entry i's image as read outside feed-rs
-/// (JSON Feed `image`, Media RSS thumbnail), if any.
+/// (JSON Feed `image`, Media RSS thumbnail), if any; `declared_ids[i]` its id (an RSS 1.0
+/// item's `rdf:about`) when feed-rs found none.
 fn to_feed(
     feed: feed_rs::model::Feed,
     base_url: Option<&Url>,
     declared_images: &[Option<String>],
+    declared_ids: &[Option<String>],
 ) -> Feed {
     // Relative item links resolve against the feed's own web page first: it names the site,
     // while the fetch URL is often a feed host or proxy.
@@ -320,7 +411,11 @@ fn to_feed(
         .enumerate()
         .map(|(index, entry)| {
             let declared_image = declared_images.get(index).cloned().flatten();
-            to_item(entry, base, declared_image)
+            let mut item = to_item(entry, base, declared_image);
+            if item.guid.is_none() {
+                item.guid = declared_ids.get(index).cloned().flatten();
+            }
+            item
         })
         .collect();
     Feed {
@@ -330,15 +425,24 @@ fn to_feed(
             .unwrap_or_default(),
         items,
         ttl_minutes: feed.ttl,
+        damaged: None,
     }
 }
 
 fn to_item(mut entry: Entry, base: Option<&Url>, declared_image: Option<String>) -> Item {
     // RSS 2.0: a guid is a permalink unless it says otherwise, and many feeds put the page
     // URL only there. feed-rs hides `isPermaLink`, so any absolute http(s) guid will do.
-    let link_url = pick_link(&entry.links)
+    let picked = pick_link(&entry.links);
+    let link_url = picked
         .and_then(|href| absolute_http(href, base))
         .or_else(|| absolute_http(&entry.id, None));
+    // With nothing to resolve against (a local file without a channel link or xml:base), a
+    // relative link is kept as the feed wrote it rather than lost.
+    let link = link_url.as_ref().map(Url::to_string).or_else(|| {
+        picked
+            .filter(|_| base.is_none())
+            .and_then(relative_reference)
+    });
     let summary_html = entry.summary.take().map(text_as_html).unwrap_or_default();
     let content_html = entry
         .content
@@ -373,7 +477,7 @@ fn to_item(mut entry: Entry, base: Option<&Url>, declared_image: Option<String>)
             .title
             .map(|t| collapse_whitespace(&html_to_text(&t.content)))
             .unwrap_or_default(),
-        link: link_url.map(String::from),
+        link,
         published: entry.published.or(entry.updated),
         summary_html,
         content_html,
@@ -431,6 +535,16 @@ fn absolute_http(href: &str, base: Option<&Url>) -> Option<Url> {
         Err(_) => return None,
     };
     matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// `href` as it is, if it is a relative reference (a path, `?query`, `//host/path`).
+fn relative_reference(href: &str) -> Option<String> {
+    let href = href.trim();
+    matches!(
+        Url::parse(href),
+        Err(url::ParseError::RelativeUrlWithoutBase)
+    )
+    .then(|| href.to_string())
 }
 
 /// A thumbnail from Media RSS or an enclosure: `media:thumbnail`, then `media:content` /
@@ -911,8 +1025,11 @@ mod tests {
             feed.items[0].link.as_deref(),
             Some("https://allotments.example.org/feeds/allotments/waiting-list")
         );
-        // With nothing to resolve against, a relative link is no link.
-        assert_eq!(parse(bytes).items[0].link, None);
+        // With nothing to resolve against (a local file), the relative link is kept as it is.
+        assert_eq!(
+            parse(bytes).items[0].link.as_deref(),
+            Some("allotments/waiting-list")
+        );
     }
 
     #[test]
@@ -980,15 +1097,129 @@ mod tests {
     }
 
     #[test]
-    fn truncated_xml_names_the_line_and_says_cut_off() {
-        let error = parse_feed(fixture!("truncated.xml"), None, None).unwrap_err();
+    fn truncated_xml_keeps_the_complete_items_and_names_the_line_of_the_cut() {
+        let feed = parse(fixture!("truncated.xml"));
+        // The second item was cut inside its link: it is dropped, not half-read.
+        assert_eq!(titles(&feed), ["Bus fares to rise by 5p in April"]);
+        let message = feed.damaged.expect("the feed says it is damaged");
+        assert!(message.contains("line 14"), "{message}");
+        assert!(message.contains("cut off"), "{message}");
+        assert!(message.contains("read the 1 complete item(s)"), "{message}");
+    }
+
+    #[test]
+    fn a_document_cut_inside_its_first_item_is_an_error() {
+        let error = parse_feed(
+            b"<rss version=\"2.0\"><channel><title>T</title><item><title>Half a ti",
+            None,
+            None,
+        )
+        .unwrap_err();
         let message = error.to_string();
         assert!(
             matches!(error, ParseError::MalformedXml { .. }),
             "{message}"
         );
-        assert!(message.contains("line 14"), "{message}");
         assert!(message.contains("cut off"), "{message}");
+    }
+
+    #[test]
+    fn a_document_broken_midway_keeps_the_items_before_the_break() {
+        let body = b"<rss version=\"2.0\"><channel><title>T</title>\
+            <item><title>One</title><guid>1</guid></item>\
+            <item><title>Two</title><guid>2</guid></item>\
+            <item><title>Three<guid>3</guid></item>\
+            <item><title>Four</title><guid>4</guid></item></channel></rss>";
+        let feed = parse(body);
+        assert_eq!(titles(&feed), ["One", "Two"]);
+        assert!(feed
+            .damaged
+            .is_some_and(|m| m.contains("`</item>` found where `<title>`")));
+    }
+
+    #[test]
+    fn json_feed_bare_versions_are_read() {
+        for version in ["1.0", "1.1", "1"] {
+            let body = format!(
+                r#"{{"version":"{version}","title":"T","items":[{{"id":"a","title":"Ferry back"}}]}}"#
+            );
+            assert_eq!(titles(&parse(body.as_bytes())), ["Ferry back"], "{version}");
+        }
+    }
+
+    #[test]
+    fn unknown_json_feed_version_is_named_as_written_and_not_contradicted() {
+        let body = br#"{"version":"http://jsonfeed.org/version/2","items":[]}"#;
+        let message = parse_feed(body, None, None).unwrap_err().to_string();
+        assert!(
+            message.starts_with(
+                "unsupported JSON Feed version \"http://jsonfeed.org/version/2\": newshound \
+                 reads JSON Feed 1.0 and 1.1"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn rss_in_json_items_are_read() {
+        let body = br#"{"rss":{"version":"2.0","channel":{"title":"Scripting News",
+            "link":"http://scripting.example/","item":[{"title":"Podcasting again",
+            "link":"http://scripting.example/2024/podcast","pubDate":"Mon, 10 Sep 2012 17:12:33 GMT",
+            "guid":{"isPermaLink":"false","value":"sn-1"}}]}}}"#;
+        let feed = parse(body);
+        assert_eq!(feed.title, "Scripting News");
+        assert_eq!(titles(&feed), ["Podcasting again"]);
+        assert_eq!(feed.items[0].guid.as_deref(), Some("sn-1"));
+        assert_eq!(
+            feed.items[0].published,
+            utc(2012, 9, 10, 17, 12).map(|d| d + chrono::Duration::seconds(33))
+        );
+    }
+
+    #[test]
+    fn rss_behind_an_xhtml_doctype_is_a_feed_and_an_html5_page_is_not() {
+        let rss = b"<?xml version=\"1.0\"?><!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 \
+            Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\
+            <rss><channel><title>T</title><item><title>Found</title></item></channel></rss>";
+        assert_eq!(titles(&parse(rss)), ["Found"]);
+        let page = b"<!DOCTYPE html><title>Shop</title><p>Hello";
+        assert!(matches!(
+            parse_feed(page, None, None),
+            Err(ParseError::HtmlPage { .. })
+        ));
+    }
+
+    #[test]
+    fn rdf_item_without_link_is_an_item_identified_by_rdf_about() {
+        let body = b"<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+            xmlns=\"http://purl.org/rss/1.0/\"><channel rdf:about=\"http://s.example/rss\">\
+            <title>S</title><link>http://s.example/</link></channel>\
+            <item rdf:about=\"http://s.example/a\"><title>Linkless</title></item>\
+            <item rdf:about=\"http://s.example/b\"><title>Linked</title>\
+            <link>http://s.example/b.html</link></item></rdf:RDF>";
+        let feed = parse(body);
+        assert_eq!(titles(&feed), ["Linkless", "Linked"]);
+        assert_eq!(feed.items[0].guid.as_deref(), Some("http://s.example/a"));
+        assert_eq!(feed.items[0].link, None);
+        assert_eq!(feed.items[1].guid, None);
+        assert_eq!(
+            feed.items[1].link.as_deref(),
+            Some("http://s.example/b.html")
+        );
+    }
+
+    #[test]
+    fn empty_rss_is_an_empty_feed() {
+        for body in [&b"<rss></rss>"[..], b"<rss version=\"2.0\"/>"] {
+            let feed = parse(body);
+            assert!(feed.items.is_empty());
+            assert_eq!(feed.damaged, None);
+        }
+    }
+
+    #[test]
+    fn a_whole_document_is_not_damaged() {
+        assert_eq!(parse(fixture!("rss2.xml")).damaged, None);
     }
 
     #[test]

@@ -439,7 +439,15 @@ pub fn record_unchanged(
     now: DateTime<Utc>,
     record: &FetchRecord,
 ) -> Result<()> {
-    update_success(conn, id, now, record)
+    update_success(conn, id, now, record, Document::Unchanged)
+}
+
+/// Whether a successful poll read a document or found the one it read last time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Document {
+    Read,
+    /// A 304 or the same bytes: a damaged document is still damaged.
+    Unchanged,
 }
 
 fn update_success(
@@ -447,10 +455,15 @@ fn update_success(
     id: i64,
     now: DateTime<Utc>,
     record: &FetchRecord,
+    document: Document,
 ) -> Result<()> {
     conn.execute(
-        "UPDATE sources SET state = CASE WHEN ?9 IS NULL THEN 'ok' ELSE 'damaged' END, failures = 0,
-            last_error = ?9, paused_reason = NULL,
+        "UPDATE sources SET
+            state = CASE WHEN ?9 IS NOT NULL THEN 'damaged'
+                         WHEN ?10 AND state = 'damaged' THEN 'damaged' ELSE 'ok' END,
+            last_error = CASE WHEN ?9 IS NOT NULL THEN ?9
+                              WHEN ?10 AND state = 'damaged' THEN last_error END,
+            failures = 0, paused_reason = NULL,
             last_fetch_at = ?2, last_success_at = ?2, next_check_at = ?3,
             etag = coalesce(?4, etag), last_modified = coalesce(?5, last_modified),
             body_hash = coalesce(?6, body_hash),
@@ -466,7 +479,8 @@ fn update_success(
             record.body_hash,
             record.unconditional,
             record.new_url,
-            record.damaged
+            record.damaged,
+            document == Document::Unchanged
         ],
     )?;
     Ok(())
@@ -551,7 +565,7 @@ pub fn record_fetched(
     record: &FetchRecord,
 ) -> Result<()> {
     tx.execute("UPDATE sources SET initialized = 1 WHERE id = ?1", [id])?;
-    update_success(tx, id, now, record)
+    update_success(tx, id, now, record, Document::Read)
 }
 
 // ---- subscriptions ------------------------------------------------------------------------
