@@ -181,7 +181,7 @@ async fn run(alerts: usize, channels: usize, probes: usize, layout: &str) {
     fake.wait_for_identify(WAIT).await;
     fake.wait_for_registered_commands(1, WAIT).await;
     wait_for(&format!("the first poll; log {}", log.display()), || {
-        query_i64(&db, "SELECT count(*) FROM sources WHERE initialized = 1") >= 1
+        harness::query_i64(&db, "SELECT count(*) FROM sources WHERE initialized = 1") >= 1
     })
     .await;
 
@@ -390,15 +390,6 @@ fn harness_title(body: &serde_json::Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
-}
-
-fn query_i64(db: &std::path::Path, sql: &str) -> i64 {
-    rusqlite::Connection::open(db)
-        .and_then(|c| {
-            c.busy_timeout(Duration::from_secs(5))?;
-            c.query_row(sql, [], |r| r.get::<_, i64>(0))
-        })
-        .unwrap_or(0)
 }
 
 /// Waits (bounded by [`WAIT`]) until `done`; panics naming `what` otherwise.

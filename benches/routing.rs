@@ -299,28 +299,6 @@ const GUILD: u64 = 1_200_000_000_000_000_000;
 const MEMBER: u64 = 1_300_000_000_000_000_000;
 const COMMAND_EVERY: Duration = Duration::from_millis(250);
 
-fn outbox_rows(db: &Path) -> i64 {
-    rusqlite::Connection::open(db)
-        .and_then(|c| {
-            c.busy_timeout(Duration::from_secs(5))?;
-            c.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))
-        })
-        .unwrap_or(0)
-}
-
-fn initialized(db: &Path) -> bool {
-    rusqlite::Connection::open(db)
-        .and_then(|c| {
-            c.busy_timeout(Duration::from_secs(5))?;
-            c.query_row(
-                "SELECT count(*) FROM sources WHERE initialized = 1",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-        })
-        .is_ok_and(|n| n > 0)
-}
-
 /// One slash command (`k` even: `/subscriptions`, odd: `/subscribe`) and its reply time.
 async fn command_reply(fake: &FakeDiscord, k: usize) -> Duration {
     let builder = if k % 2 == 0 {
@@ -378,7 +356,7 @@ async fn commands_during_burst(shape: &Shape) -> Vec<(String, Vec<Duration>)> {
     fake.wait_for_identify(WAIT).await;
     fake.wait_for_registered_commands(1, WAIT).await;
     let started = Instant::now();
-    while !initialized(&db) {
+    while harness::query_i64(&db, "SELECT count(*) FROM sources WHERE initialized = 1") == 0 {
         assert!(
             started.elapsed() < WAIT,
             "no baseline poll; see {}",
@@ -395,7 +373,7 @@ async fn commands_during_burst(shape: &Shape) -> Vec<(String, Vec<Duration>)> {
     let burst_started = Instant::now();
     let mut during = Vec::new();
     let mut k = 1000;
-    while outbox_rows(&db) == 0 {
+    while harness::query_i64(&db, "SELECT count(*) FROM outbox") == 0 {
         assert!(
             burst_started.elapsed() < WAIT,
             "the burst never reached the outbox; see {}",

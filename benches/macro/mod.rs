@@ -313,6 +313,17 @@ impl ItemPool {
     }
 }
 
+/// One integer from the bench's database (0 when it cannot be read yet): for waiting on the
+/// running bot's progress.
+pub fn query_i64(db: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db)
+        .and_then(|c| {
+            c.busy_timeout(Duration::from_secs(5))?;
+            c.query_row(sql, [], |r| r.get::<_, i64>(0))
+        })
+        .unwrap_or(0)
+}
+
 pub fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")

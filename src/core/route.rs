@@ -251,6 +251,17 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 3, 4, 12, 10, 0).unwrap()
     }
 
+    /// Routes `rows` (all matched) from "Wire" at noon, for members with no settings.
+    fn route_plain(rows: &[SubscriptionView<'_>]) -> (Vec<PlannedAlert>, Vec<Held>) {
+        route_item(
+            &found(rows),
+            "Wire",
+            noon(),
+            &HashMap::new(),
+            &mut HourCounts::new(),
+        )
+    }
+
     #[test]
     fn one_alert_per_target_listing_each_member_once() {
         let rows = [
@@ -259,13 +270,7 @@ mod tests {
             view(3, "10", "channel:5", Cadence::Instant),
             view(4, "12", "channel:6", Cadence::Instant),
         ];
-        let (alerts, held) = route_item(
-            &found(&rows),
-            "Wire",
-            noon(),
-            &HashMap::new(),
-            &mut HourCounts::new(),
-        );
+        let (alerts, held) = route_plain(&rows);
         assert!(held.is_empty());
         assert_eq!(alerts.len(), 2);
         assert_eq!(alerts[0].target, "channel:5");
@@ -304,13 +309,7 @@ mod tests {
             view(1, "10", "channel:5", Cadence::Hourly),
             view(2, "10", "dm:10", Cadence::Instant),
         ];
-        let (alerts, held) = route_item(
-            &found(&rows),
-            "Wire",
-            noon(),
-            &HashMap::new(),
-            &mut HourCounts::new(),
-        );
+        let (alerts, held) = route_plain(&rows);
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].target, "dm:10");
         assert!(held.is_empty(), "pinged once, not also in a digest");

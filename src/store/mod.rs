@@ -226,11 +226,7 @@ impl Store {
 
     /// Runs `f` with the connection on the current thread. For blocking contexts and tests.
     pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
-        let mut guard = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Task("a database task panicked earlier".into()))?;
-        f(&mut guard)
+        f(&mut *lock(&self.conn)?)
     }
 
     /// Runs `f` with the connection on a blocking thread, so async tasks never block the runtime.
@@ -250,15 +246,16 @@ impl Store {
         f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         let conn = Arc::clone(&self.interactive);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| StoreError::Task("a database task panicked earlier".into()))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        tokio::task::spawn_blocking(move || f(&mut *lock(&conn)?))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
     }
+}
+
+/// One of the store's connections, for one task at a time.
+fn lock(conn: &Mutex<Connection>) -> Result<std::sync::MutexGuard<'_, Connection>> {
+    conn.lock()
+        .map_err(|_| StoreError::Task("a database task panicked earlier".into()))
 }
 
 // ---- sources ------------------------------------------------------------------------------
