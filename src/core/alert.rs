@@ -118,6 +118,10 @@ impl From<&Alert> for Report {
     }
 }
 
+/// What a console alert says in place of the link when the feed gave the item none (an RSS
+/// 1.0 item without `<link>`, say).
+pub const NO_LINK: &str = "(no link: the feed gives none for this item)";
+
 /// "Also covered by: Source (link), Source (link)".
 pub fn also_covered_line(reports: &[Report]) -> String {
     let parts: Vec<String> = reports
@@ -162,10 +166,11 @@ impl Alert {
             |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
         );
         let mut out = format!("== {} | {when}\n{}\n", self.source, self.title);
-        if let Some(link) = &self.link {
-            out.push_str(link);
-            out.push('\n');
+        match &self.link {
+            Some(link) => out.push_str(link),
+            None => out.push_str(NO_LINK),
         }
+        out.push('\n');
         if !self.summary.is_empty() {
             out.push_str(&self.summary);
             out.push('\n');
@@ -285,5 +290,35 @@ mod tests {
             assert!(value.get(key).is_some(), "missing {key}");
         }
         assert!(value["published"].is_null());
+    }
+
+    #[test]
+    fn a_console_alert_without_a_link_says_so() {
+        let mut alert = Alert {
+            id: 1,
+            source: "Notes".into(),
+            title: "Open night moved to Friday".into(),
+            link: None,
+            published: None,
+            summary: "Clouds forecast.".into(),
+            matched: vec!["night".into()],
+            subscribers: vec!["alice".into()],
+            target: "console".into(),
+            image: None,
+            also_of: None,
+            also_covered: Vec::new(),
+        };
+        let block = alert.to_text_block();
+        assert!(
+            block.contains(&format!("Open night moved to Friday\n{NO_LINK}\n")),
+            "{block}"
+        );
+        alert.link = Some("https://notes.example/open-night".into());
+        let block = alert.to_text_block();
+        assert!(!block.contains(NO_LINK), "{block}");
+        assert!(
+            block.contains("Friday\nhttps://notes.example/open-night\n"),
+            "{block}"
+        );
     }
 }
