@@ -38,6 +38,11 @@ enum Command {
         /// The TOML config file.
         #[arg(long, short, env = "NEWSHOUND_CONFIG")]
         config: PathBuf,
+        /// Print alerts instead of posting them (`text`, or `json`: one JSON object per alert
+        /// per line, as `once --output json`). Without DISCORD_TOKEN alerts are printed as
+        /// `text` anyway; with it, this refuses to start rather than silently not posting.
+        #[arg(long, value_enum)]
+        output: Option<OutputFormat>,
     },
     /// One pass over every source (fetch, dedup, match, deliver to the console), then exit.
     Once {
@@ -141,17 +146,25 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             eprintln!("{}", report.summary());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { config } => {
-            let app = Arc::new(App::start(load(&config)?).await?);
+        Command::Run { config, output } => {
+            let config = load(&config)?;
+            let token =
+                crate::discord::token(&config.discord, std::env::var("DISCORD_TOKEN").ok())?;
+            if token.is_some() && output.is_some() {
+                anyhow::bail!(
+                    "--output prints alerts instead of posting them, but a Discord token is set \
+                     (DISCORD_TOKEN or discord.token_file); unset it to print, or drop --output to post"
+                );
+            }
+            let app = Arc::new(App::start(config).await?);
             let cancel = CancellationToken::new();
             spawn_signal_handler(cancel.clone());
-            let token =
-                crate::discord::token(&app.config.discord, std::env::var("DISCORD_TOKEN").ok())?;
             if let Some(token) = token {
                 crate::discord::run(app, token, cancel).await?;
             } else {
                 tracing::info!("no DISCORD_TOKEN: alerts are printed here");
-                let sink = Arc::new(ConsoleSink::new(std::io::stdout(), OutputFormat::Text));
+                let format = output.unwrap_or(OutputFormat::Text);
+                let sink = Arc::new(ConsoleSink::new(std::io::stdout(), format));
                 app.run(sink, cancel).await?;
             }
             Ok(ExitCode::SUCCESS)
