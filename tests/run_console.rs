@@ -112,8 +112,8 @@ fn run_output_json_prints_the_same_lines_as_once() {
                 serde_json::from_str::<serde_json::Value>(&line)
                     .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}")),
             ),
-            Err(_) => panic!(
-                "run printed {} of {} alerts; log:\n{}",
+            Err(e) => panic!(
+                "run printed {} of {} alerts ({e}); log:\n{}",
                 printed.len(),
                 expected.len(),
                 log_text()
