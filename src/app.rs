@@ -563,6 +563,9 @@ fn install(
         tracing::warn!(subscription = row.id, user = %row.user, %reason, "subscription skipped: its query does not parse");
     }
     let n = set.len();
+    let m = crate::ops::metrics::metrics();
+    m.subscriptions_loaded.set(n as i64);
+    m.matcher_rebuilds.inc();
     let compact = set.needs_compaction() && set.start_compaction();
     let replace = |ctx: &PollContext, set: SubscriptionSet| match ctx.subscriptions.write() {
         Ok(mut live) => *live = Arc::new(set),

@@ -11,10 +11,11 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{sources_table, App, Compile};
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::core::dedup::{guids_usable, item_keys};
 use crate::core::summary::summarize;
 use crate::delivery::{ConsoleSink, OutputFormat};
+use crate::ops::{self, http::Health};
 use crate::sources::fetch::{AddressPolicy, FetchSettings, Fetcher};
 use crate::sources::probe::{probe, verdict};
 use crate::store::Store;
@@ -74,15 +75,54 @@ enum Command {
     },
 }
 
-fn init_logging(default_level: &str) {
+fn init_logging(default_level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSHOUND_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
+}
+
+/// The log format: `NEWSHOUND_LOG_FORMAT` wins, else the config's `[log] format` (read
+/// before the config is validated, so logging is set up first; a bad value there is reported
+/// by validation), else text.
+fn log_format(env: Option<&str>, config: Option<&std::path::Path>) -> LogFormat {
+    match env.map(str::trim) {
+        Some("json") => return LogFormat::Json,
+        Some("text") => return LogFormat::Text,
+        Some(other) if !other.is_empty() => {
+            eprintln!(
+                "warning: NEWSHOUND_LOG_FORMAT = \"{other}\" is not \"text\" or \"json\"; using text"
+            );
+            return LogFormat::Text;
+        }
+        _ => {}
+    }
+    let from_file = config
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|table| {
+            table
+                .get("log")
+                .and_then(|log| log.get("format"))
+                .and_then(toml::Value::as_str)
+                .map(str::to_string)
+        });
+    if from_file.as_deref() == Some("json") {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    }
 }
 
 /// Entry point of the binary.
@@ -92,7 +132,18 @@ pub fn main() -> ExitCode {
         Command::Run { .. } => "info",
         _ => "warn",
     };
-    init_logging(default_level);
+    let config_path = match &cli.command {
+        Command::Run { config, .. }
+        | Command::Once { config, .. }
+        | Command::Sources { config }
+        | Command::CheckConfig { config } => Some(config.as_path()),
+        Command::Fetch { .. } => None,
+    };
+    let format = log_format(
+        std::env::var("NEWSHOUND_LOG_FORMAT").ok().as_deref(),
+        config_path,
+    );
+    init_logging(default_level, format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -156,17 +207,36 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                      (DISCORD_TOKEN or discord.token_file); unset it to print, or drop --output to post"
                 );
             }
+            let http = config.http.clone();
+            let http_token =
+                ops::http::effective_token(&http, std::env::var("NEWSHOUND_HTTP_TOKEN").ok());
+            if let Some(reason) = ops::http::refuse_reason(&http, http_token.as_deref()) {
+                anyhow::bail!("{reason}");
+            }
             let app = Arc::new(App::start(config).await?);
             let cancel = CancellationToken::new();
             spawn_signal_handler(cancel.clone());
-            if let Some(token) = token {
-                crate::discord::run(app, token, cancel).await?;
+            let health = Arc::new(Health::default());
+            let listener = ops::http::start(
+                &http,
+                app.store().clone(),
+                Arc::clone(&health),
+                cancel.clone(),
+            )
+            .await?;
+            let result = if let Some(token) = token {
+                crate::discord::run(app, token, health, cancel.clone()).await
             } else {
                 tracing::info!("no DISCORD_TOKEN: alerts are printed here");
                 let format = output.unwrap_or(OutputFormat::Text);
                 let sink = Arc::new(ConsoleSink::new(std::io::stdout(), format));
-                app.run(sink, cancel).await?;
+                app.run(sink, cancel.clone()).await
+            };
+            cancel.cancel();
+            if let Some(listener) = listener {
+                let _ = listener.await;
             }
+            result?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sources { config } => {

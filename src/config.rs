@@ -190,6 +190,29 @@ pub struct Config {
     pub discord: DiscordConfig,
     /// `[summarizer] kind = "openai"`; `None` keeps extractive summaries (the default).
     pub summarizer: Option<crate::summarizer::OpenAiConfig>,
+    /// `[http]`: the operations listener (metrics, health, status page); off by default.
+    pub http: HttpConfig,
+    /// `[log] format`.
+    pub log_format: LogFormat,
+}
+
+/// `[http]`: where the operations listener listens, and the token its status page needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// `None`: no listener (the default).
+    pub listen: Option<std::net::SocketAddr>,
+    /// Required for `/` and `/metrics` when set. `NEWSHOUND_HTTP_TOKEN` wins over the file.
+    pub token: Option<String>,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 // ---- raw form ---------------------------------------------------------------------------
@@ -221,6 +244,23 @@ struct RawConfig {
     discord: RawDiscord,
     #[serde(default)]
     summarizer: RawSummarizer,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<String>,
+    token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    format: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -314,7 +354,11 @@ const ROOT_KEYS: &[&str] = &[
     "members",
     "discord",
     "summarizer",
+    "http",
+    "log",
 ];
+const HTTP_KEYS: &[&str] = &["listen", "token"];
+const LOG_KEYS: &[&str] = &["format"];
 const SUMMARIZER_KEYS: &[&str] = &[
     "kind",
     "base_url",
@@ -362,6 +406,8 @@ fn keys_for(table: &str) -> &'static [&'static str] {
         "members" => MEMBER_KEYS,
         "discord" => DISCORD_KEYS,
         "summarizer" => SUMMARIZER_KEYS,
+        "http" => HTTP_KEYS,
+        "log" => LOG_KEYS,
         _ => &[],
     }
 }
@@ -714,9 +760,24 @@ impl Config {
 
         let discord = Self::validate_discord(raw.discord, v);
         let summarizer = Self::validate_summarizer(raw.summarizer, v);
+        let http = Self::validate_http(raw.http, v);
+        let log_format = match raw.log.format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                v.problem(
+                    "log.format",
+                    quoted(other),
+                    "must be \"text\" (readable lines, the default) or \"json\" (one JSON object per line)",
+                );
+                LogFormat::Text
+            }
+        };
 
         Config {
             summarizer,
+            http,
+            log_format,
             discord,
             path: path.to_path_buf(),
             storage_path,
@@ -733,6 +794,40 @@ impl Config {
 }
 
 impl Config {
+    fn validate_http(raw: RawHttp, v: &mut Validator<'_>) -> HttpConfig {
+        let listen = raw.listen.as_deref().and_then(|text| {
+            let parsed = text.trim().parse::<std::net::SocketAddr>().ok();
+            if parsed.is_none() {
+                v.problem(
+                    "http.listen",
+                    quoted(text),
+                    "must be an IP address and port such as \"127.0.0.1:9464\" (\"[::1]:9464\" for IPv6); remove the key to turn the listener off",
+                );
+            }
+            parsed
+        });
+        let token = match raw.token {
+            Some(t) if t.trim().is_empty() => {
+                v.problem(
+                    "http.token",
+                    "\"\"",
+                    "is empty; set a long random string, or remove the key (and keep `listen` on a loopback address)",
+                );
+                None
+            }
+            Some(t) if t.chars().count() < 16 => {
+                v.problem(
+                    "http.token",
+                    "(hidden)",
+                    "is shorter than 16 characters; use a long random string (e.g. `openssl rand -hex 24`)",
+                );
+                None
+            }
+            other => other,
+        };
+        HttpConfig { listen, token }
+    }
+
     fn validate_fetch(f: &RawFetch, v: &mut Validator<'_>) -> FetchConfig {
         FetchConfig {
             timeout: v.secs("fetch.timeout_secs", f.timeout_secs, 30.0, 600.0),

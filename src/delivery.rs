@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::core::alert::{also_covered_line, Alert, Report};
 use crate::core::digest::Digest;
 use crate::core::model::{OutboxId, Target};
+use crate::ops::metrics::AlertOutcome;
 use crate::store::{self, DeliveryId, Store};
 
 /// What a sink posted.
@@ -464,6 +465,12 @@ impl<'a, S: Sink> Pass<'a, S> {
         merged: Vec<OutboxId>,
     ) -> store::Result<bool> {
         let (id, target) = (what.id(), what.target().to_string());
+        let m = crate::ops::metrics::metrics();
+        m.alert(match &result {
+            Ok(_) => AlertOutcome::delivered,
+            Err(SendError::Rejected { .. }) => AlertOutcome::dropped,
+            Err(_) => AlertOutcome::failed,
+        });
         match result {
             Ok(sent) => {
                 self.store

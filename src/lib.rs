@@ -7,6 +7,7 @@ pub mod config;
 pub mod core;
 pub mod delivery;
 pub mod discord;
+pub mod ops;
 pub mod pipeline;
 pub mod schedule;
 pub mod sources;

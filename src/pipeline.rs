@@ -16,6 +16,7 @@ use crate::core::dedup::{guids_usable, item_keys, ItemKeys};
 use crate::core::model::{Feed, Item, Origin};
 use crate::core::plan::{needs, newness, plan_poll, NewItem, Newness, PollPlan};
 use crate::core::summary::summarize;
+use crate::ops::metrics::{metrics, FailureKind, PollResult};
 use crate::schedule::{hinted_next_check, needs_unconditional, retry_at};
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetched, Fetcher, Validators};
 use crate::sources::probe::parse_document;
@@ -243,14 +244,33 @@ async fn ai_summaries(
 
 /// Polls `source` once. Never panics on bad input; every failure is recorded on the source.
 pub async fn poll_source(ctx: &PollContext, source: &SourceRow, now: DateTime<Utc>) -> PollReport {
+    let started = std::time::Instant::now();
     let outcome = match poll_inner(ctx, source, now).await {
         Ok(outcome) => outcome,
-        Err(e) => PollOutcome::Failed {
-            error: format!("internal error: {e}"),
-            retry_at: None,
-            paused: false,
-        },
+        Err(e) => {
+            // Failures of the source itself were counted with their kind where recorded.
+            metrics().polls_failed(FailureKind::internal);
+            PollOutcome::Failed {
+                error: format!("internal error: {e}"),
+                retry_at: None,
+                paused: false,
+            }
+        }
     };
+    let m = metrics();
+    match &outcome {
+        PollOutcome::Unchanged => m.poll_done(PollResult::unchanged),
+        PollOutcome::Updated {
+            items, new, alerts, ..
+        } => {
+            m.poll_done(PollResult::ok);
+            m.items_seen.inc_by(*items as u64);
+            m.items_new.inc_by(*new as u64);
+            m.alerts_written.inc_by(*alerts as u64);
+        }
+        PollOutcome::Failed { .. } => {}
+    }
+    m.poll_duration.observe(started.elapsed().as_secs_f64());
     PollReport {
         source_id: source.id,
         name: source.name.clone(),
@@ -273,6 +293,7 @@ async fn record_failure(
         Some(retry_at(now, failures, failure.status, failure.retry_after))
     };
     let paused = failure.paused_reason.is_some();
+    metrics().polls_failed(failure.kind);
     ctx.store
         .record_poll_failure(
             source.id,
@@ -294,6 +315,7 @@ async fn record_failure(
 
 /// Why a poll failed, before it is recorded.
 struct Failure {
+    kind: FailureKind,
     error: String,
     status: Option<u16>,
     retry_after: Option<DateTime<Utc>>,
@@ -301,8 +323,9 @@ struct Failure {
 }
 
 impl Failure {
-    fn new(error: impl Into<String>) -> Failure {
+    fn new(kind: FailureKind, error: impl Into<String>) -> Failure {
         Failure {
+            kind,
             error: error.into(),
             status: None,
             retry_after: None,
@@ -355,6 +378,7 @@ async fn fetch_and_parse(
             // Nothing was asked to be compared, so "unchanged" means nothing: counting it as
             // a success would show the source healthy while it never delivers an item.
             let mut failure = Failure::new(
+                FailureKind::http,
                 "the server answered 304 Not Modified to a request for the whole feed (no \
                  ETag or date was sent), so newshound never gets the items — the server is \
                  misconfigured; tell the site's owner",
@@ -375,6 +399,11 @@ async fn fetch_and_parse(
         Ok(FetchOutcome::Fetched(f)) => f,
         Err(e) => {
             let failure = Failure {
+                kind: if e.status().is_some() {
+                    FailureKind::http
+                } else {
+                    FailureKind::network
+                },
                 error: e.to_string(),
                 status: e.status(),
                 retry_after: e.retry_after(),
@@ -421,7 +450,7 @@ async fn parse_fetched(
     {
         Ok(feed) => feed,
         Err(e) => {
-            let failure = Failure::new(e.to_string());
+            let failure = Failure::new(FailureKind::parse, e.to_string());
             return Ok(Fetch::Done(
                 record_failure(ctx, source, now, failure).await?,
             ));
@@ -506,7 +535,10 @@ async fn poll_inner(
     })
     .await;
     let Ok((rows, slots)) = prepared else {
-        let failure = Failure::new("summarising or matching this feed's items crashed");
+        let failure = Failure::new(
+            FailureKind::internal,
+            "summarising or matching this feed's items crashed",
+        );
         return record_failure(ctx, source, now, failure).await;
     };
     let total = rows.len();
@@ -534,7 +566,11 @@ fn match_items(
     let Some(subs) = subs else { return slots };
     for &i in alerting {
         if let Some(item) = rows.get(i) {
+            let started = std::time::Instant::now();
             slots[i] = subs.match_slots(&item.title, &item.body, guild);
+            metrics()
+                .match_duration
+                .observe(started.elapsed().as_secs_f64());
         }
     }
     slots

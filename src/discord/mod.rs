@@ -55,7 +55,12 @@ fn read_token_file(path: &Path) -> anyhow::Result<String> {
 
 /// Runs the bot: the gateway connection (slash commands) and the pipeline delivering to
 /// Discord, until `cancel` fires or Discord refuses the token.
-pub async fn run(app: Arc<App>, token: String, cancel: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    app: Arc<App>,
+    token: String,
+    health: Arc<crate::ops::http::Health>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
     let discord = app.config.discord.clone();
     let mut builder =
         HttpBuilder::new(&token).default_allowed_mentions(CreateAllowedMentions::new());
@@ -75,6 +80,7 @@ pub async fn run(app: Arc<App>, token: String, cancel: CancellationToken) -> any
         .await
         .context("cannot set up the Discord client")?;
     let shard_manager = Arc::clone(&client.shard_manager);
+    health.watch_gateway(Arc::clone(&shard_manager));
 
     let rest_client = reqwest::Client::builder()
         .user_agent(concat!(

@@ -327,6 +327,7 @@ impl DiscordRest {
         let response = match sent {
             Ok(response) => response,
             Err(error) => {
+                crate::ops::metrics::metrics().discord_response(None);
                 let message = if error.is_timeout() {
                     format!(
                         "Discord did not answer {method} {path} within {:.1} s",
@@ -345,6 +346,7 @@ impl DiscordRest {
             }
         };
         let status = response.status();
+        crate::ops::metrics::metrics().discord_response(Some(status.as_u16()));
         let headers = response.headers().clone();
         let bucket = bucket_of(&headers);
         let text = match response.text().await {

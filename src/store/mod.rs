@@ -9,9 +9,11 @@ pub mod discord;
 mod outbox;
 mod poll;
 mod schema;
+mod status;
 
 pub use outbox::{DeliveryId, StoryUpdate};
 pub use poll::{Applied, PollFailure};
+pub use status::{AlertStatus, Backlog, RecentAlert, ServerSubscriptions};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

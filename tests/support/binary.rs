@@ -16,6 +16,8 @@ pub fn command(args: &[&str]) -> Command {
         .args(args)
         .env_remove("DISCORD_TOKEN")
         .env_remove("NEWSHOUND_CONFIG")
+        .env_remove("NEWSHOUND_LOG_FORMAT")
+        .env_remove("NEWSHOUND_HTTP_TOKEN")
         .env("NEWSHOUND_LOG", "warn");
     command
 }
@@ -100,8 +102,17 @@ impl Bot {
         Bot::start_with_log_level(config, log, Some("info"))
     }
 
+    /// [`Bot::start`] with extra environment variables (`NEWSHOUND_LOG_FORMAT`, ...).
+    pub fn start_with_env(config: &Path, log: PathBuf, env: &[(&str, &str)]) -> Bot {
+        Bot::spawn(config, log, Some("info"), env)
+    }
+
     /// `level: None` starts it with neither `NEWSHOUND_LOG` nor `RUST_LOG`: the default level.
     pub fn start_with_log_level(config: &Path, log: PathBuf, level: Option<&str>) -> Bot {
+        Bot::spawn(config, log, level, &[])
+    }
+
+    fn spawn(config: &Path, log: PathBuf, level: Option<&str>, env: &[(&str, &str)]) -> Bot {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -117,6 +128,7 @@ impl Bot {
         if let Some(level) = level {
             command.env("NEWSHOUND_LOG", level);
         }
+        command.envs(env.iter().copied());
         let child = command.spawn().expect("start newshound");
         Bot { child, log }
     }

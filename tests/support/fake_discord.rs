@@ -289,6 +289,8 @@ struct State {
     gateway: Option<(u64, mpsc::UnboundedSender<GatewayCommand>)>,
     /// Close code to answer the next IDENTIFYs with (e.g. 4004), if any.
     reject_identify: Option<u16>,
+    /// While set, WebSocket upgrades to the gateway are answered 503 (Discord unreachable).
+    refuse_gateway: bool,
     sessions: u64,
 }
 
@@ -425,6 +427,12 @@ impl FakeDiscord {
             code,
             reason: reason.to_string(),
         });
+    }
+
+    /// While `refuse` is set, the gateway cannot be reached: upgrades get 503, so a dropped
+    /// bot stays disconnected until it is cleared.
+    pub fn refuse_gateway(&self, refuse: bool) {
+        self.shared.lock().refuse_gateway = refuse;
     }
 
     /// Answer every IDENTIFY from now on by closing with 4004 (authentication failed).
@@ -1573,6 +1581,9 @@ fn upgrade_gateway(shared: Arc<Shared>, request: &mut Request<Incoming>) -> Resp
     let Some(accept) = key else {
         return Reply::error(400, 0, "expected a WebSocket upgrade").into_response();
     };
+    if shared.lock().refuse_gateway {
+        return Reply::error(503, 0, "the gateway is unreachable (refuse_gateway)").into_response();
+    }
     let upgrade = hyper::upgrade::on(request);
     tokio::spawn(async move {
         if let Ok(upgraded) = upgrade.await {

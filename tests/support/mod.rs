@@ -6,7 +6,9 @@
 //! - `binary`: the real `newshound` (`once`, `fetch`, ..., and a running [`binary::Bot`]);
 //! - `commands`: the fake guild's members, their slash commands, reading replies;
 //! - `world`: [`world::World`] (bot + fake Discord + feeds) and [`world::OnceWorld`];
-//! - `fake_discord`, `discord_payloads`, `discord_validate`: the fake Discord itself.
+//! - `fake_discord`, `discord_payloads`, `discord_validate`: the fake Discord itself;
+//! - `ops`: the `[http]` listener from outside: a strict Prometheus text parser, plain HTTP
+//!   requests, and headless Chromium.
 // Each test crate includes this module with `mod support;` and uses a different part of it, so
 // unused items (and re-exports) are expected in every crate but one; `expect` would be
 // unfulfilled there.
@@ -23,4 +25,5 @@ pub mod discord_payloads;
 pub mod discord_validate;
 pub mod fake_discord;
 pub mod feeds;
+pub mod ops;
 pub mod world;
