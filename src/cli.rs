@@ -209,10 +209,17 @@ async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<E
             .display()
             .to_string()
     };
-    let feed = probe(&fetcher, &location, AddressPolicy::AllowPrivate, Utc::now())
+    let found = probe(&fetcher, &location, AddressPolicy::AllowPrivate, Utc::now())
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .feed;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(discovered) = &found.discovered {
+        // stderr, so `--output json` stays one item per line.
+        eprintln!(
+            "note: {} is a web page; its feed is {} (use that URL as the source)",
+            discovered.page, discovered.feed
+        );
+    }
+    let feed = found.feed;
     if let Some(damaged) = &feed.damaged {
         // stderr, so `--output json` stays one item per line.
         eprintln!("warning: {damaged}");

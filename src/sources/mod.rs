@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod article;
+pub mod discover;
 pub mod cleanup;
 pub mod fetch;
 pub mod parse;

@@ -103,9 +103,11 @@ pub fn refusal(url: &str, error: &ProbeError) -> UserError {
             reason: e.to_string(),
         },
         ProbeError::NotModified => UserError::NotModified,
-        ProbeError::NotAFeed(_) | ProbeError::ParserCrashed => UserError::NotAFeed {
-            reason: error.to_string(),
-        },
+        ProbeError::NotAFeed(_) | ProbeError::Discovery(_) | ProbeError::ParserCrashed => {
+            UserError::NotAFeed {
+                reason: error.to_string(),
+            }
+        }
     }
 }
 
@@ -196,9 +198,7 @@ async fn add(caller: &Caller<'_>, request: AddSource) -> Result<Reply, CommandEr
     )
     .await
     .map_err(|e| refusal(&request.url, &e))?;
-    let url = found
-        .permanent_redirect
-        .map_or(request.url, |u| u.to_string());
+    let url = found.location(&request.url);
     let schedule = request
         .schedule
         .unwrap_or_else(|| app.config.default_schedule.clone());
@@ -209,7 +209,11 @@ async fn add(caller: &Caller<'_>, request: AddSource) -> Result<Reply, CommandEr
             name: request.name.clone(),
         })?;
     app.schedule_source(id);
-    Ok(added_reply(&request.name, found.feed.items.len()))
+    let mut reply = added_reply(&request.name, found.feed.items.len());
+    if found.discovered.is_some() {
+        reply.content.push_str(&format!("\nThat page is not a feed; its feed <{url}> was added."));
+    }
+    Ok(reply)
 }
 
 pub fn definition() -> CreateCommand {
