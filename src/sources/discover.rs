@@ -150,7 +150,8 @@ mod tests {
 
     #[test]
     fn a_page_without_feed_links_has_no_candidates() {
-        let html = "<html><head><title>x</title></head><body><a href=\"/feed\">feed</a></body></html>";
+        let html =
+            "<html><head><title>x</title></head><body><a href=\"/feed\">feed</a></body></html>";
         assert!(linked_feeds(html, &page()).is_empty());
         assert!(linked_feeds("not html at all <<<", &page()).is_empty());
     }

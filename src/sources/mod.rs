@@ -2,8 +2,8 @@
 
 pub mod address;
 pub mod article;
-pub mod discover;
 pub mod cleanup;
+pub mod discover;
 pub mod fetch;
 pub mod parse;
 pub mod probe;

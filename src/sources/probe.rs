@@ -7,7 +7,9 @@ use url::Url;
 
 use crate::core::model::Feed;
 use crate::sources::discover::{common_feed_urls, linked_feeds, DiscoveryError};
-use crate::sources::fetch::{AddressPolicy, FetchError, FetchOutcome, Fetched, Fetcher, Validators};
+use crate::sources::fetch::{
+    AddressPolicy, FetchError, FetchOutcome, Fetched, Fetcher, Validators,
+};
 use crate::sources::parse::{parse_feed, ParseError};
 
 /// A location that answered with a feed.

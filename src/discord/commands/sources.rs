@@ -211,7 +211,9 @@ async fn add(caller: &Caller<'_>, request: AddSource) -> Result<Reply, CommandEr
     app.schedule_source(id);
     let mut reply = added_reply(&request.name, found.feed.items.len());
     if found.discovered.is_some() {
-        reply.content.push_str(&format!("\nThat page is not a feed; its feed <{url}> was added."));
+        reply.content.push_str(&format!(
+            "\nThat page is not a feed; its feed <{url}> was added."
+        ));
     }
     Ok(reply)
 }
@@ -395,6 +397,41 @@ mod tests {
             check_room(50, 50).unwrap_err().to_string(),
             "This server has 50 sources; the limit is 50. Remove one with `/sources remove` first."
         );
+    }
+
+    #[test]
+    fn a_page_with_several_feeds_is_refused_with_the_list_to_pick_from() {
+        use crate::sources::discover::DiscoveryError;
+        let feeds = [
+            "https://x.test/rss",
+            "https://x.test/atom.xml",
+            "https://x.test/feed.json",
+        ]
+        .iter()
+        .map(|u| url::Url::parse(u).unwrap())
+        .collect();
+        let text = refusal(
+            "https://x.test/",
+            &ProbeError::Discovery(DiscoveryError::Several { feeds }),
+        )
+        .to_string();
+        assert_eq!(
+            text,
+            "Not added: this page has 3 feeds: <https://x.test/rss>, <https://x.test/atom.xml>, \
+             <https://x.test/feed.json>; add one of them"
+        );
+        let none = refusal(
+            "https://x.test/news",
+            &ProbeError::Discovery(DiscoveryError::NoFeed {
+                page: url::Url::parse("https://x.test/news").unwrap(),
+            }),
+        )
+        .to_string();
+        assert!(
+            none.starts_with("Not added: not a feed: https://x.test/news is a web page"),
+            "{none}"
+        );
+        assert!(none.contains("kind = \"html\""), "{none}");
     }
 
     #[test]
