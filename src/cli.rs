@@ -17,6 +17,7 @@ use crate::core::summary::summarize;
 use crate::delivery::{ConsoleSink, OutputFormat};
 use crate::sources::fetch::{AddressPolicy, FetchSettings, Fetcher};
 use crate::sources::probe::{probe, verdict};
+use crate::sources::shorthand::{is_shorthand, resolve, Bases};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
@@ -201,7 +202,7 @@ fn spawn_signal_handler(cancel: CancellationToken) {
 
 async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<ExitCode> {
     let fetcher = Fetcher::new(FetchSettings::default())?;
-    let location = if location.contains("://") {
+    let mut location = if location.contains("://") || is_shorthand(location) {
         location.to_string()
     } else {
         std::path::absolute(location)
@@ -209,6 +210,19 @@ async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<E
             .display()
             .to_string()
     };
+    if let Some(expanded) = resolve(
+        &fetcher,
+        &location,
+        &Bases::from_env(),
+        AddressPolicy::AllowPrivate,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        eprintln!("note: {location} is {expanded}");
+        location = expanded;
+    }
     let found = probe(&fetcher, &location, AddressPolicy::AllowPrivate, Utc::now())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -464,6 +464,8 @@ pub fn parse_schedule(text: &str) -> Result<cron::Schedule, String> {
 struct Validator<'a> {
     dir: &'a Path,
     problems: Vec<Problem>,
+    /// Test-only base URLs for shorthand expansions (`NEWSHOUND_SHORTHAND_BASE_*`).
+    shorthand_bases: crate::sources::shorthand::Bases,
 }
 
 impl Validator<'_> {
@@ -525,7 +527,40 @@ impl Validator<'_> {
         }
     }
 
+    /// `url` expanded when it is a shorthand (`reddit:r/rust`); `Err` once the problem is noted.
+    fn shorthand(&mut self, key: &str, url: &str) -> Result<Option<String>, ()> {
+        use crate::sources::shorthand::{expand, Expanded};
+        match expand(url, &self.shorthand_bases) {
+            Ok(None) => Ok(None),
+            Ok(Some(Expanded::Url(expanded))) => Ok(Some(expanded)),
+            Ok(Some(Expanded::YoutubeHandle { handle, .. })) => {
+                self.problem(
+                    key,
+                    quoted(url),
+                    format!("a handle needs a page fetch, which config loading does not do; run `newshound fetch youtube:@{handle}` and use the channel id it prints (youtube:UC…)"),
+                );
+                Err(())
+            }
+            Err(e) => {
+                self.problem(
+                    key,
+                    quoted(url),
+                    format!(
+                        "not a valid {}: shorthand: {} — e.g. `{}`",
+                        e.service, e.problem, e.example
+                    ),
+                );
+                Err(())
+            }
+        }
+    }
+
     fn location(&mut self, key: &str, url: &str) -> Option<Location> {
+        let expanded = match self.shorthand(key, url) {
+            Ok(expanded) => expanded,
+            Err(()) => return None,
+        };
+        let url = expanded.as_deref().unwrap_or(url);
         let trimmed = url.trim();
         if trimmed.is_empty() {
             self.problem(
@@ -642,7 +677,11 @@ impl Config {
                 return Err(fail(problems));
             }
         };
-        let mut v = Validator { dir, problems };
+        let mut v = Validator {
+            dir,
+            problems,
+            shorthand_bases: crate::sources::shorthand::Bases::from_env(),
+        };
         let config = Self::validate(raw, path, &mut v);
         if v.problems.is_empty() {
             Ok(config)

@@ -11,6 +11,7 @@ use crate::core::limits::escape_markdown;
 use crate::core::model::{SourceState, Target};
 use crate::sources::fetch::AddressPolicy;
 use crate::sources::probe::{probe, ProbeError};
+use crate::sources::shorthand::{resolve, Bases};
 use crate::store::commands::ServerSources;
 use crate::store::discord::{AddSourceError, RemoveSource};
 use crate::store::SourceRow;
@@ -190,15 +191,28 @@ async fn add(caller: &Caller<'_>, request: AddSource) -> Result<Reply, CommandEr
     let count = store.count_server_sources(&caller.guild).await?;
     check_room(count, caller.state.discord.max_sources_per_server)?;
     let app = caller.app();
-    let found = probe(
+    // A shorthand (`reddit:r/rust`) is stored as the feed URL it stands for.
+    let asked = resolve(
         &app.ctx.fetcher,
         &request.url,
+        &Bases::from_env(),
         AddressPolicy::PublicOnly,
         caller.now,
     )
     .await
-    .map_err(|e| refusal(&request.url, &e))?;
-    let url = found.location(&request.url);
+    .map_err(|e| UserError::NotAFeed {
+        reason: e.to_string(),
+    })?
+    .unwrap_or_else(|| request.url.clone());
+    let found = probe(
+        &app.ctx.fetcher,
+        &asked,
+        AddressPolicy::PublicOnly,
+        caller.now,
+    )
+    .await
+    .map_err(|e| refusal(&asked, &e))?;
+    let url = found.location(&asked);
     let schedule = request
         .schedule
         .unwrap_or_else(|| app.config.default_schedule.clone());
