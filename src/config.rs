@@ -537,7 +537,7 @@ impl Validator<'_> {
                 self.problem(
                     key,
                     quoted(url),
-                    format!("a handle needs a page fetch, which config loading does not do; run `newshound fetch youtube:@{handle}` and use the channel id it prints (youtube:UC…)"),
+                    format!("a handle needs a page fetch, which config loading does not do; run `newshound fetch youtube:@{handle}` and use the feed URL it prints (or youtube:UC… with the channel id)"),
                 );
                 Err(())
             }

@@ -130,7 +130,7 @@ pub fn removed_reply(outcome: &RemoveSource, name: &str) -> Result<Reply, UserEr
 
 /// Every source with its state, last success and next check, then suspended channels.
 pub fn list_reply(view: &ServerSources) -> Reply {
-    let mut text = String::from("**Sources** (state · last success · next check)\n");
+    let mut text = String::from("**Sources** (state · last success · next check · feed)\n");
     for source in &view.sources {
         text.push_str(&source_line(source));
     }
@@ -165,11 +165,13 @@ fn source_line(s: &SourceRow) -> String {
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map_or_else(|| "—".to_string(), |t| format!("<t:{}:R>", t.timestamp()))
     };
+    // The URL as stored: a shorthand (`reddit:r/rust`) shows as the feed it expanded to.
     format!(
-        "• **{}**{origin} · {state} · {} · {}\n",
+        "• **{}**{origin} · {state} · {} · {} · <{}>\n",
         escape_markdown(&s.name),
         when(s.last_success_at),
-        when(s.next_check_at)
+        when(s.next_check_at),
+        s.url.replace(['<', '>', '\n'], "")
     )
 }
 
@@ -532,10 +534,10 @@ mod tests {
         };
         assert_eq!(
             list_reply(&view).content,
-            "**Sources** (state · last success · next check)\n\
-             • **Wire** · ok · — · —\n\
-             • **Gone** (config) · ⛔ paused: HTTP 410 Gone · — · —\n\
-             • **Flaky** · ⚠ failing: HTTP 500 from x.test/feed · — · —\n\
+            "**Sources** (state · last success · next check · feed)\n\
+             • **Wire** · ok · — · — · <https://x.test/feed>\n\
+             • **Gone** (config) · ⛔ paused: HTTP 410 Gone · — · — · <https://x.test/feed>\n\
+             • **Flaky** · ⚠ failing: HTTP 500 from x.test/feed · — · — · <https://x.test/feed>\n\
              ⚠ Alerts to <#5> are suspended: missing permissions (they are kept and sent once it is fixed)\n"
         );
     }
