@@ -372,6 +372,21 @@ pub fn unwrap_redirect(link: &str) -> Option<String> {
         .map(|target| target.to_string())
 }
 
+/// A service-specific explanation of an HTTP refusal from `url` (host and path), or `""`.
+pub fn refusal_hint(status: u16, url: &str) -> &'static str {
+    let host = url
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if status == 403 && (host == "reddit.com" || host.ends_with(".reddit.com")) {
+        return ": Reddit refused an anonymous client (it blocks some networks and unauthenticated \
+                readers) — try again later or from another network; OAuth credentials are not \
+                supported yet";
+    }
+    ""
+}
+
 /// Why a location could not be turned into a feed URL where a source is added.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -626,6 +641,25 @@ mod tests {
                 "https://hn.algolia.com/api/v1/search?tags=front_page".into()
             )))
         );
+    }
+
+    #[test]
+    fn a_reddit_403_says_reddit_refused_an_anonymous_client() {
+        let error = FetchError::Status {
+            status: 403,
+            url: "www.reddit.com/r/rust/.rss".into(),
+            retry_after: None,
+            retry_after_secs: None,
+            bot_challenge: false,
+        };
+        assert!(
+            error.to_string().starts_with(
+                "HTTP 403 from www.reddit.com/r/rust/.rss: Reddit refused an anonymous client"
+            ),
+            "{error}"
+        );
+        assert_eq!(refusal_hint(403, "example.com/feed"), "");
+        assert_eq!(refusal_hint(404, "www.reddit.com/r/x/.rss"), "");
     }
 
     #[test]
