@@ -62,12 +62,50 @@ enum Command {
         url_or_path: String,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Show every source's health: state, last success, next check, last error.
     Sources {
         #[arg(long, short, env = "NEWSHOUND_CONFIG")]
         config: PathBuf,
     },
+}
+
+/// `fetch --selector ITEMS [--title ...]`: preview a page as `kind = "html"` would read it.
+#[derive(Debug, clap::Args)]
+pub struct SelectArgs {
+    /// Read the page as a list: the CSS selector of one element per item (`[sources.select] items`).
+    #[arg(long)]
+    selector: Option<String>,
+    /// With --selector: the title inside each item (default: its first heading).
+    #[arg(long, requires = "selector")]
+    title: Option<String>,
+    /// With --selector: the element whose href is the item's link (default: its first <a href>).
+    #[arg(long, requires = "selector")]
+    link: Option<String>,
+    /// With --selector: the summary inside each item.
+    #[arg(long, requires = "selector")]
+    summary: Option<String>,
+    /// With --selector: the date (its datetime attribute, else its text).
+    #[arg(long, requires = "selector")]
+    date: Option<String>,
+    /// With --selector: the image (its src).
+    #[arg(long, requires = "selector")]
+    image: Option<String>,
+}
+
+impl SelectArgs {
+    fn text(self) -> Option<crate::sources::html_list::SelectText> {
+        Some(crate::sources::html_list::SelectText {
+            items: self.selector?,
+            title: self.title,
+            link: self.link,
+            summary: self.summary,
+            date: self.date,
+            image: self.image,
+        })
+    }
 }
 
 fn init_logging(default_level: &str) {
@@ -168,7 +206,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Fetch {
             url_or_path,
             output,
-        } => fetch_command(&url_or_path, output).await,
+            select,
+        } => fetch_command(&url_or_path, output, select.text()).await,
     }
 }
 
@@ -200,7 +239,55 @@ fn spawn_signal_handler(cancel: CancellationToken) {
     });
 }
 
-async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<ExitCode> {
+/// The page at `location` read with `select` (`fetch --selector`).
+async fn read_page_command(
+    fetcher: &Fetcher,
+    location: &str,
+    select: &crate::sources::html_list::SelectText,
+) -> anyhow::Result<crate::core::model::Feed> {
+    use crate::sources::fetch::{FetchOutcome, Validators};
+    let selectors = crate::sources::html_list::compile(select).map_err(|problems| {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "--{} \"{}\": {}",
+                    if p.key == "items" { "selector" } else { p.key },
+                    p.value,
+                    p.problem
+                )
+            })
+            .collect();
+        anyhow::anyhow!("{}", lines.join("\n"))
+    })?;
+    let outcome = fetcher
+        .fetch(
+            location,
+            &Validators::default(),
+            AddressPolicy::AllowPrivate,
+            Utc::now(),
+        )
+        .await?;
+    let FetchOutcome::Fetched(fetched) = outcome else {
+        anyhow::bail!("the server answered 304 Not Modified to a first request");
+    };
+    crate::sources::html_list::read_fetched(
+        fetched.body,
+        fetched.content_type,
+        fetched.final_url,
+        Arc::new(selectors),
+        None,
+        0,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn fetch_command(
+    location: &str,
+    output: OutputFormat,
+    select: Option<crate::sources::html_list::SelectText>,
+) -> anyhow::Result<ExitCode> {
     let fetcher = Fetcher::new(FetchSettings::default())?;
     let mut location = if location.contains("://") || is_shorthand(location) {
         location.to_string()
@@ -223,17 +310,21 @@ async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<E
         eprintln!("note: {location} is {expanded}");
         location = expanded;
     }
-    let found = probe(&fetcher, &location, AddressPolicy::AllowPrivate, Utc::now())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some(discovered) = &found.discovered {
-        // stderr, so `--output json` stays one item per line.
-        eprintln!(
-            "note: {} is a web page; its feed is {} (use that URL as the source)",
-            discovered.page, discovered.feed
-        );
-    }
-    let feed = found.feed;
+    let feed = if let Some(select) = &select {
+        read_page_command(&fetcher, &location, select).await?
+    } else {
+        let found = probe(&fetcher, &location, AddressPolicy::AllowPrivate, Utc::now())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(discovered) = &found.discovered {
+            // stderr, so `--output json` stays one item per line.
+            eprintln!(
+                "note: {} is a web page; its feed is {} (use that URL as the source)",
+                discovered.page, discovered.feed
+            );
+        }
+        found.feed
+    };
     if let Some(damaged) = &feed.damaged {
         // stderr, so `--output json` stays one item per line.
         eprintln!("warning: {damaged}");

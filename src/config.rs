@@ -96,6 +96,8 @@ pub struct SourceConfig {
     pub backfill: u32,
     /// Fetch the article page for items whose feed text is shorter than this (0: never).
     pub article_min_chars: usize,
+    /// `kind = "html"`: the page is read with these selectors instead of as a feed.
+    pub page: Option<std::sync::Arc<crate::sources::html_list::PageSelectors>>,
 }
 
 /// A validated operator-defined subscription from `[[subscriptions]]`.
@@ -282,6 +284,20 @@ struct RawSource {
     schedule: Option<String>,
     backfill: Option<i64>,
     article_min_chars: Option<i64>,
+    kind: Option<String>,
+    select: Option<RawSelect>,
+}
+
+/// `[sources.select]`: CSS selectors for `kind = "html"`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSelect {
+    items: Option<String>,
+    title: Option<String>,
+    link: Option<String>,
+    summary: Option<String>,
+    date: Option<String>,
+    image: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -348,7 +364,15 @@ const FETCH_KEYS: &[&str] = &[
     "jitter_secs",
     "allow_private_addresses",
 ];
-const SOURCE_KEYS: &[&str] = &["name", "url", "schedule", "backfill", "article_min_chars"];
+const SOURCE_KEYS: &[&str] = &[
+    "name",
+    "url",
+    "schedule",
+    "backfill",
+    "article_min_chars",
+    "kind",
+    "select",
+];
 const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel", "mode", "at", "source"];
 const MEMBER_KEYS: &[&str] = &["user", "timezone", "quiet_hours", "max_per_hour"];
 
@@ -524,6 +548,81 @@ impl Validator<'_> {
             p.to_path_buf()
         } else {
             self.dir.join(p)
+        }
+    }
+
+    /// `kind` and `[sources.select]` of source `at`: `Some(None)` for a feed, `Some(Some(_))`
+    /// for a page read with selectors, `None` once the problems are noted.
+    #[expect(
+        clippy::option_option,
+        reason = "outer: valid or not (problems noted); inner: feed or page"
+    )]
+    fn page_selectors(
+        &mut self,
+        at: &str,
+        kind: Option<&str>,
+        select: Option<RawSelect>,
+    ) -> Option<Option<std::sync::Arc<crate::sources::html_list::PageSelectors>>> {
+        use crate::sources::html_list::{compile, SelectText};
+        match kind.map(str::trim) {
+            None | Some("feed") => {
+                if select.is_some() {
+                    self.problem(
+                        format!("{at}.select"),
+                        "",
+                        "selectors only apply to a page: add kind = \"html\" or remove [sources.select]",
+                    );
+                    return None;
+                }
+                Some(None)
+            }
+            Some("html") => {
+                let Some(select) = select else {
+                    self.problem(
+                        format!("{at}.select"),
+                        "",
+                        "missing; kind = \"html\" needs [sources.select] with at least items = \"CSS selector\" (one element per item, e.g. \"article\")",
+                    );
+                    return None;
+                };
+                let Some(items) = select.items else {
+                    self.problem(
+                        format!("{at}.select.items"),
+                        "",
+                        "missing; give the CSS selector of one element per item, e.g. items = \"article\"",
+                    );
+                    return None;
+                };
+                let text = SelectText {
+                    items,
+                    title: select.title,
+                    link: select.link,
+                    summary: select.summary,
+                    date: select.date,
+                    image: select.image,
+                };
+                match compile(&text) {
+                    Ok(page) => Some(Some(std::sync::Arc::new(page))),
+                    Err(problems) => {
+                        for p in problems {
+                            self.problem(
+                                format!("{at}.select.{}", p.key),
+                                quoted(&p.value),
+                                p.problem,
+                            );
+                        }
+                        None
+                    }
+                }
+            }
+            Some(other) => {
+                self.problem(
+                    format!("{at}.kind"),
+                    quoted(other),
+                    "unknown kind; use \"feed\" (the default) or \"html\" (a page read with [sources.select])",
+                );
+                None
+            }
         }
     }
 
@@ -861,7 +960,8 @@ impl Config {
                 defaults.article_min_chars as i64,
                 0..=10_000,
             ) as usize;
-            if let (Some(location), Some(schedule)) = (location, schedule) {
+            let page = v.page_selectors(&at, s.kind.as_deref(), s.select);
+            if let (Some(location), Some(schedule), Some(page)) = (location, schedule, page) {
                 // Local files are read as they are: no article pages fetched for them.
                 let article_min_chars = if location.is_file() {
                     0
@@ -875,6 +975,7 @@ impl Config {
                     schedule,
                     backfill,
                     article_min_chars,
+                    page,
                 });
             }
         }

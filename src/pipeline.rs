@@ -67,6 +67,8 @@ pub struct PollContext {
     /// Article-page threshold per config source (by lower-case name), and for the rest.
     pub article_min_chars: std::collections::HashMap<String, usize>,
     pub default_article_min_chars: usize,
+    /// `kind = "html"` config sources (by lower-case name): their pages' selectors.
+    pub pages: std::collections::HashMap<String, Arc<crate::sources::html_list::PageSelectors>>,
     /// Optional AI summaries (`[summarizer] kind = "openai"`).
     pub summarizer: Option<crate::summarizer::AiSummarizer>,
 }
@@ -412,16 +414,33 @@ async fn parse_fetched(
         ctx.store.record_unchanged(source.id, now, record).await?;
         return Ok(Fetch::Done(PollOutcome::Unchanged));
     }
-    let feed = match parse_document(
-        fetched.body,
-        fetched.content_type,
-        fetched.final_url.as_ref(),
-    )
-    .await
-    {
+    let page = (source.origin == Origin::Config)
+        .then(|| ctx.pages.get(&source.name.to_lowercase()))
+        .flatten();
+    let parsed = match page {
+        Some(selectors) => {
+            crate::sources::html_list::read_fetched(
+                fetched.body,
+                fetched.content_type,
+                fetched.final_url.clone(),
+                Arc::clone(selectors),
+                source.last_error.as_deref(),
+                source.failures,
+            )
+            .await
+        }
+        None => parse_document(
+            fetched.body,
+            fetched.content_type,
+            fetched.final_url.as_ref(),
+        )
+        .await
+        .map_err(|e| e.to_string()),
+    };
+    let feed = match parsed {
         Ok(feed) => feed,
         Err(e) => {
-            let failure = Failure::new(e.to_string());
+            let failure = Failure::new(e);
             return Ok(Fetch::Done(
                 record_failure(ctx, source, now, failure).await?,
             ));

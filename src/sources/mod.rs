@@ -6,6 +6,7 @@ pub mod cleanup;
 pub mod discover;
 pub mod fetch;
 mod hn;
+pub mod html_list;
 pub mod parse;
 pub mod probe;
 mod rss_json;
