@@ -655,9 +655,8 @@ impl Validator<'_> {
     }
 
     fn location(&mut self, key: &str, url: &str) -> Option<Location> {
-        let expanded = match self.shorthand(key, url) {
-            Ok(expanded) => expanded,
-            Err(()) => return None,
+        let Ok(expanded) = self.shorthand(key, url) else {
+            return None;
         };
         let url = expanded.as_deref().unwrap_or(url);
         let trimmed = url.trim();

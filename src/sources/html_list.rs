@@ -335,7 +335,7 @@ pub async fn read_fetched(
             "{} — the page's layout may have changed; check `[sources.select] items` (try `newshound fetch URL --selector ...`)",
             nothing_matched_streak(&items, last_error, failures)
         ),
-        other => other.to_string(),
+        other @ PageError::NoLinks { .. } => other.to_string(),
     })
 }
 

@@ -44,7 +44,7 @@ impl Bases {
     }
 
     /// `url` (an expansion for `service`) moved onto the override base, if one is set.
-    fn rebase(&self, service: &str, url: Url) -> String {
+    fn rebase(&self, service: &str, url: &Url) -> String {
         match self.0.iter().find(|(s, _)| s == service) {
             None => url.to_string(),
             Some((_, base)) => {
@@ -115,7 +115,7 @@ pub fn expand(text: &str, bases: &Bases) -> Result<Option<Expanded>, ShorthandEr
                 Youtube::Handle { handle, shorts } => {
                     let page = bases.rebase(
                         service,
-                        url_of(&format!("https://www.youtube.com/@{handle}"))
+                        &url_of(&format!("https://www.youtube.com/@{handle}"))
                             .map_err(|p| fail(p, "youtube:@handle"))?,
                     );
                     return Ok(Some(Expanded::YoutubeHandle {
@@ -131,7 +131,7 @@ pub fn expand(text: &str, bases: &Bases) -> Result<Option<Expanded>, ShorthandEr
         "hn" => hacker_news(rest).map_err(|p| fail(p, "hn:search?q=rust"))?,
         _ => google_news(rest).map_err(|p| fail(p, "gnews:Meta?hl=en-US&gl=US&ceid=US:en"))?,
     };
-    Ok(Some(Expanded::Url(bases.rebase(service, expanded))))
+    Ok(Some(Expanded::Url(bases.rebase(service, &expanded))))
 }
 
 /// Parses a URL built here from checked parts.
@@ -453,7 +453,7 @@ pub async fn resolve(
                 handle: handle.clone(),
                 page: page.clone(),
             })?;
-            Ok(Some(bases.rebase("youtube", feed)))
+            Ok(Some(bases.rebase("youtube", &feed)))
         }
     }
 }
