@@ -89,10 +89,10 @@ impl App {
                 .map(|s| (s.name.to_lowercase(), s.article_min_chars))
                 .collect(),
             default_article_min_chars: config.article_min_chars,
-            pages: config
+            kinds: config
                 .sources
                 .iter()
-                .filter_map(|s| Some((s.name.to_lowercase(), s.page.clone()?)))
+                .filter_map(|s| Some((s.name.to_lowercase(), s.kind.clone()?)))
                 .collect(),
             summarizer: config
                 .summarizer

@@ -96,8 +96,8 @@ pub struct SourceConfig {
     pub backfill: u32,
     /// Fetch the article page for items whose feed text is shorter than this (0: never).
     pub article_min_chars: usize,
-    /// `kind = "html"`: the page is read with these selectors instead of as a feed.
-    pub page: Option<std::sync::Arc<crate::sources::html_list::PageSelectors>>,
+    /// `kind = "html"` or `"sitemap"`: how the document is read instead of as a feed.
+    pub kind: Option<crate::sources::SourceKind>,
 }
 
 /// A validated operator-defined subscription from `[[subscriptions]]`.
@@ -286,6 +286,7 @@ struct RawSource {
     article_min_chars: Option<i64>,
     kind: Option<String>,
     select: Option<RawSelect>,
+    max_age_days: Option<i64>,
 }
 
 /// `[sources.select]`: CSS selectors for `kind = "html"`.
@@ -372,6 +373,7 @@ const SOURCE_KEYS: &[&str] = &[
     "article_min_chars",
     "kind",
     "select",
+    "max_age_days",
 ];
 const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel", "mode", "at", "source"];
 const MEMBER_KEYS: &[&str] = &["user", "timezone", "quiet_hours", "max_per_hour"];
@@ -551,20 +553,45 @@ impl Validator<'_> {
         }
     }
 
-    /// `kind` and `[sources.select]` of source `at`: `Some(None)` for a feed, `Some(Some(_))`
-    /// for a page read with selectors, `None` once the problems are noted.
+    /// `kind`, `[sources.select]` and `max_age_days` of source `at`: `Some(None)` for a feed,
+    /// `Some(Some(_))` for a page or a sitemap, `None` once the problems are noted.
     #[expect(
         clippy::option_option,
-        reason = "outer: valid or not (problems noted); inner: feed or page"
+        reason = "outer: valid or not (problems noted); inner: feed or another kind"
     )]
-    fn page_selectors(
+    fn source_kind(
         &mut self,
         at: &str,
         kind: Option<&str>,
         select: Option<RawSelect>,
-    ) -> Option<Option<std::sync::Arc<crate::sources::html_list::PageSelectors>>> {
+        max_age_days: Option<i64>,
+    ) -> Option<Option<crate::sources::SourceKind>> {
         use crate::sources::html_list::{compile, SelectText};
-        match kind.map(str::trim) {
+        use crate::sources::SourceKind;
+        let kind = kind.map(str::trim);
+        if max_age_days.is_some() && kind != Some("sitemap") {
+            self.problem(
+                format!("{at}.max_age_days"),
+                "",
+                "only applies to kind = \"sitemap\"; remove it or set the kind",
+            );
+            return None;
+        }
+        if select.is_some() && matches!(kind, Some("sitemap")) {
+            self.problem(
+                format!("{at}.select"),
+                "",
+                "selectors only apply to kind = \"html\"; a sitemap needs none",
+            );
+            return None;
+        }
+        match kind {
+            Some("sitemap") => {
+                let days = self.int_in(&format!("{at}.max_age_days"), max_age_days, 2, 1..=365);
+                Some(Some(SourceKind::Sitemap {
+                    max_age_days: u32::try_from(days).unwrap_or(2),
+                }))
+            }
             None | Some("feed") => {
                 if select.is_some() {
                     self.problem(
@@ -602,7 +629,7 @@ impl Validator<'_> {
                     image: select.image,
                 };
                 match compile(&text) {
-                    Ok(page) => Some(Some(std::sync::Arc::new(page))),
+                    Ok(page) => Some(Some(SourceKind::Html(std::sync::Arc::new(page)))),
                     Err(problems) => {
                         for p in problems {
                             self.problem(
@@ -619,7 +646,7 @@ impl Validator<'_> {
                 self.problem(
                     format!("{at}.kind"),
                     quoted(other),
-                    "unknown kind; use \"feed\" (the default) or \"html\" (a page read with [sources.select])",
+                    "unknown kind; use \"feed\" (the default), \"html\" (a page read with [sources.select]) or \"sitemap\"",
                 );
                 None
             }
@@ -959,8 +986,8 @@ impl Config {
                 defaults.article_min_chars as i64,
                 0..=10_000,
             ) as usize;
-            let page = v.page_selectors(&at, s.kind.as_deref(), s.select);
-            if let (Some(location), Some(schedule), Some(page)) = (location, schedule, page) {
+            let kind = v.source_kind(&at, s.kind.as_deref(), s.select, s.max_age_days);
+            if let (Some(location), Some(schedule), Some(kind)) = (location, schedule, kind) {
                 // Local files are read as they are: no article pages fetched for them.
                 let article_min_chars = if location.is_file() {
                     0
@@ -974,7 +1001,7 @@ impl Config {
                     schedule,
                     backfill,
                     article_min_chars,
-                    page,
+                    kind,
                 });
             }
         }

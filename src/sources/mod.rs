@@ -12,4 +12,15 @@ pub mod probe;
 mod rss_json;
 mod salvage;
 pub mod shorthand;
+pub mod sitemap;
 mod text_construct;
+
+/// How a config source's document is read when it is not a feed (`kind` in `[[sources]]`).
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    /// `kind = "html"`: a page read with `[sources.select]`.
+    Html(std::sync::Arc<html_list::PageSelectors>),
+    /// `kind = "sitemap"`: a (news) sitemap or sitemap index, entries of the last
+    /// `max_age_days` only.
+    Sitemap { max_age_days: u32 },
+}
