@@ -107,7 +107,7 @@ pub fn parse(xml: &str) -> Result<Sitemap, SitemapError> {
                     ("news", "publication_date") => current.published = page_date(&value),
                     ("image", "loc") => current.image = Some(value),
                     (_, "url") if !current.loc.is_empty() => {
-                        entries.push(std::mem::take(&mut current))
+                        entries.push(std::mem::take(&mut current));
                     }
                     (_, "sitemap") if !current.loc.is_empty() => {
                         let child = std::mem::take(&mut current);
@@ -238,7 +238,7 @@ pub async fn read(
             }
             Sitemap::Index(mut children) if depth < MAX_DEPTH => {
                 // Newest first: news sitemaps are usually the most recently modified.
-                children.sort_by(|a, b| b.1.cmp(&a.1));
+                children.sort_by_key(|c| std::cmp::Reverse(c.1));
                 for (loc, _) in children {
                     if fetched_children >= MAX_CHILDREN {
                         break;
