@@ -273,3 +273,60 @@ async fn mastodon_and_bluesky_accounts_are_their_rss_feeds() {
         assert_eq!(links, [link], "{shorthand}");
     }
 }
+
+/// An Algolia answer with `stories` (id, title, points).
+fn algolia(stories: &[(&str, &str, u32)]) -> String {
+    let hits: Vec<serde_json::Value> = stories
+        .iter()
+        .map(|(id, title, points)| {
+            serde_json::json!({
+                "_tags": ["story", format!("story_{id}"), "front_page"],
+                "author": "ferris", "created_at": "2026-11-29T08:00:00Z", "num_comments": 12,
+                "objectID": id, "points": points, "story_id": id, "title": title,
+                "url": format!("https://blog.example/{id}")
+            })
+        })
+        .collect();
+    serde_json::json!({"hits": hits, "hitsPerPage": 30, "nbHits": stories.len(), "nbPages": 1, "page": 0,
+        "params": "tags=front_page&numericFilters=points%3E%3D100", "query": ""})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hn_story_alerts_once_it_crosses_min_points_not_before() {
+    let hn = MockServer::start().await;
+    // Algolia applies `numericFilters`: a story under 100 points is not in its answer. A
+    // request without the filter gets nothing (the mock only answers the filtered one).
+    let answer = |body: String| {
+        Mock::given(method("GET"))
+            .and(path("/api/v1/search"))
+            .and(query_param("tags", "front_page"))
+            .and(query_param("numericFilters", "points>=100"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+    };
+    answer(algolia(&[("500", "SQLite turns 25", 480)]))
+        .mount(&hn)
+        .await;
+    let setup = Setup::new();
+    let config = setup.write_config(
+        "[[sources]]\nname = \"HN\"\nurl = \"hn:front?min_points=100\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"SQLite OR Rust\"\nchannel = \"news\"\n",
+    );
+    let base = hn.uri();
+    let env = [("NEWSHOUND_SHORTHAND_BASE_HN", base.as_str())];
+    let first = once_json_env(&config, &[], &env);
+    assert!(first.alerts.is_empty());
+    assert!(first.line("HN").contains("1 item"), "{}", first.stderr);
+
+    // "Rust in the kernel" was at 40 points (so absent); now it has 130.
+    hn.reset().await;
+    answer(algolia(&[
+        ("500", "SQLite turns 25", 510),
+        ("501", "Rust in the kernel, two years on", 130),
+    ]))
+    .mount(&hn)
+    .await;
+    let second = once_json_env(&config, &["--force"], &env);
+    assert_eq!(second.titles(), ["Rust in the kernel, two years on"]);
+    let third = once_json_env(&config, &["--force"], &env);
+    assert!(third.alerts.is_empty(), "{:?}", third.titles());
+}

@@ -305,27 +305,52 @@ fn bluesky(rest: &str) -> Result<Url, &'static str> {
     url_of(&format!("https://bsky.app/profile/{handle}/rss"))
 }
 
+/// `hn:front|newest|search?q=WORDS`, each with an optional `min_points=N`: Algolia then returns
+/// only stories with at least N points, so a story below it is not in the answer, is not
+/// recorded as seen, and alerts on the first poll after it crosses the threshold.
 fn hacker_news(rest: &str) -> Result<Url, &'static str> {
     let api = "https://hn.algolia.com/api/v1";
     let (what, query) = rest.split_once('?').unwrap_or((rest, ""));
-    match (what.to_ascii_lowercase().as_str(), query) {
-        ("front", "") => url_of(&format!("{api}/search?tags=front_page")),
-        ("newest", "") => url_of(&format!("{api}/search_by_date?tags=story")),
-        ("search", query) => {
-            let words = options(query)
-                .into_iter()
-                .find(|(k, _)| k == "q")
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or("a search needs its words, hn:search?q=WORDS")?;
-            url_of(&format!(
-                "{api}/search?{}",
-                query_string(&[("query", &words), ("tags", "story")])
-            ))
+    let mut words: Option<String> = None;
+    let mut min_points: Option<u32> = None;
+    for (key, value) in options(query) {
+        match key.as_str() {
+            "q" => words = Some(value.trim().to_string()).filter(|v| !v.is_empty()),
+            "min_points" => {
+                min_points =
+                    Some(value.trim().parse().map_err(|_| {
+                        "min_points is a whole number of points, e.g. min_points=100"
+                    })?);
+            }
+            _ => return Err("the options are q (for search) and min_points"),
         }
-        ("front" | "newest", _) => Err("hn:front and hn:newest take no options"),
-        _ => Err("use hn:front, hn:newest or hn:search?q=WORDS"),
     }
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let endpoint = match what.to_ascii_lowercase().as_str() {
+        "front" | "newest" if words.is_some() => {
+            return Err("only hn:search takes words: hn:search?q=WORDS")
+        }
+        "front" => {
+            pairs.push(("tags", "front_page".into()));
+            "search"
+        }
+        "newest" => {
+            pairs.push(("tags", "story".into()));
+            "search_by_date"
+        }
+        "search" => {
+            let words = words.ok_or("a search needs its words, hn:search?q=WORDS")?;
+            pairs.push(("query", words));
+            pairs.push(("tags", "story".into()));
+            "search"
+        }
+        _ => return Err("use hn:front, hn:newest or hn:search?q=WORDS"),
+    };
+    if let Some(points) = min_points {
+        pairs.push(("numericFilters", format!("points>={points}")));
+    }
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    url_of(&format!("{api}/{endpoint}?{}", query_string(&pairs)))
 }
 
 fn google_news(rest: &str) -> Result<Url, &'static str> {
@@ -598,8 +623,23 @@ mod tests {
             "https://hn.algolia.com/api/v1/search?query=rust+%26+go&tags=story"
         );
         assert!(problem("hn:best").contains("hn:front, hn:newest"));
-        assert!(problem("hn:search?query=x").contains("needs its words"));
-        assert!(problem("hn:front?x=1").contains("no options"));
+        assert!(problem("hn:search").contains("needs its words"));
+        assert!(problem("hn:search?query=x").contains("q (for search) and min_points"));
+        assert!(problem("hn:front?x=1").contains("q (for search) and min_points"));
+        assert!(problem("hn:front?q=rust").contains("only hn:search takes words"));
+    }
+
+    #[test]
+    fn an_hn_points_threshold_is_asked_of_the_api() {
+        assert_eq!(
+            url("hn:front?min_points=100"),
+            "https://hn.algolia.com/api/v1/search?tags=front_page&numericFilters=points%3E%3D100"
+        );
+        assert_eq!(
+            url("hn:search?q=sqlite&min_points=50"),
+            "https://hn.algolia.com/api/v1/search?query=sqlite&tags=story&numericFilters=points%3E%3D50"
+        );
+        assert!(problem("hn:newest?min_points=lots").contains("whole number"));
     }
 
     #[test]
