@@ -330,3 +330,18 @@ async fn an_hn_story_alerts_once_it_crosses_min_points_not_before() {
     let third = once_json_env(&config, &["--force"], &env);
     assert!(third.alerts.is_empty(), "{:?}", third.titles());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_add_explains_a_malformed_shorthand() {
+    let (world, _bot) = support::world::World::started().await;
+    let text = support::commands::reply_text(&world.add_source("reddit:rust", "Rust").await);
+    assert!(
+        text.contains(
+            "`reddit:rust` is not a valid reddit: shorthand: write the subreddit as r/NAME"
+        ) && text.contains("reddit:r/rust"),
+        "{text}"
+    );
+    let text = support::commands::reply_text(&world.add_source("youtube:@a", "Tube").await);
+    assert!(text.contains("3-30 letters"), "{text}");
+    world.fake.assert_no_violations();
+}
