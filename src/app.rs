@@ -89,6 +89,11 @@ impl App {
                 .map(|s| (s.name.to_lowercase(), s.article_min_chars))
                 .collect(),
             default_article_min_chars: config.article_min_chars,
+            kinds: config
+                .sources
+                .iter()
+                .filter_map(|s| Some((s.name.to_lowercase(), s.kind.clone()?)))
+                .collect(),
             summarizer: config
                 .summarizer
                 .clone()

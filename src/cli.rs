@@ -18,6 +18,7 @@ use crate::delivery::{ConsoleSink, OutputFormat};
 use crate::ops::{self, http::Health};
 use crate::sources::fetch::{AddressPolicy, FetchSettings, Fetcher};
 use crate::sources::probe::{probe, verdict};
+use crate::sources::shorthand::{is_shorthand, resolve, Bases};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
@@ -67,6 +68,8 @@ enum Command {
         url_or_path: String,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Show every source's health: state, last success, next check, last error.
     Sources {
@@ -75,8 +78,43 @@ enum Command {
     },
 }
 
-fn init_logging(default_level: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSHOUND_LOG")
+/// `fetch --selector ITEMS [--title ...]`: preview a page as `kind = "html"` would read it.
+#[derive(Debug, clap::Args)]
+pub struct SelectArgs {
+    /// Read the page as a list: the CSS selector of one element per item (`[sources.select] items`).
+    #[arg(long)]
+    selector: Option<String>,
+    /// With --selector: the title inside each item (default: its first heading).
+    #[arg(long, requires = "selector")]
+    title: Option<String>,
+    /// With --selector: the element whose href is the item's link (default: its first <a href>).
+    #[arg(long, requires = "selector")]
+    link: Option<String>,
+    /// With --selector: the summary inside each item.
+    #[arg(long, requires = "selector")]
+    summary: Option<String>,
+    /// With --selector: the date (its datetime attribute, else its text).
+    #[arg(long, requires = "selector")]
+    date: Option<String>,
+    /// With --selector: the image (its src).
+    #[arg(long, requires = "selector")]
+    image: Option<String>,
+}
+
+impl SelectArgs {
+    fn text(self) -> Option<crate::sources::html_list::SelectText> {
+        Some(crate::sources::html_list::SelectText {
+            items: self.selector?,
+            title: self.title,
+            link: self.link,
+            summary: self.summary,
+            date: self.date,
+            image: self.image,
+        })
+    }
+}
+
+fn init_logging(default_level: &str, format: LogFormat) {    let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSHOUND_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
@@ -250,7 +288,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Fetch {
             url_or_path,
             output,
-        } => fetch_command(&url_or_path, output).await,
+            select,
+        } => fetch_command(&url_or_path, output, select.text()).await,
     }
 }
 
@@ -282,9 +321,57 @@ fn spawn_signal_handler(cancel: CancellationToken) {
     });
 }
 
-async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<ExitCode> {
+/// The page at `location` read with `select` (`fetch --selector`).
+async fn read_page_command(
+    fetcher: &Fetcher,
+    location: &str,
+    select: &crate::sources::html_list::SelectText,
+) -> anyhow::Result<crate::core::model::Feed> {
+    use crate::sources::fetch::{FetchOutcome, Validators};
+    let selectors = crate::sources::html_list::compile(select).map_err(|problems| {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "--{} \"{}\": {}",
+                    if p.key == "items" { "selector" } else { p.key },
+                    p.value,
+                    p.problem
+                )
+            })
+            .collect();
+        anyhow::anyhow!("{}", lines.join("\n"))
+    })?;
+    let outcome = fetcher
+        .fetch(
+            location,
+            &Validators::default(),
+            AddressPolicy::AllowPrivate,
+            Utc::now(),
+        )
+        .await?;
+    let FetchOutcome::Fetched(fetched) = outcome else {
+        anyhow::bail!("the server answered 304 Not Modified to a first request");
+    };
+    crate::sources::html_list::read_fetched(
+        fetched.body,
+        fetched.content_type,
+        fetched.final_url,
+        Arc::new(selectors),
+        None,
+        0,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn fetch_command(
+    location: &str,
+    output: OutputFormat,
+    select: Option<crate::sources::html_list::SelectText>,
+) -> anyhow::Result<ExitCode> {
     let fetcher = Fetcher::new(FetchSettings::default())?;
-    let location = if location.contains("://") {
+    let mut location = if location.contains("://") || is_shorthand(location) {
         location.to_string()
     } else {
         std::path::absolute(location)
@@ -292,10 +379,34 @@ async fn fetch_command(location: &str, output: OutputFormat) -> anyhow::Result<E
             .display()
             .to_string()
     };
-    let feed = probe(&fetcher, &location, AddressPolicy::AllowPrivate, Utc::now())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .feed;
+    if let Some(expanded) = resolve(
+        &fetcher,
+        &location,
+        &Bases::from_env(),
+        AddressPolicy::AllowPrivate,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        eprintln!("note: {location} is {expanded}");
+        location = expanded;
+    }
+    let feed = if let Some(select) = &select {
+        read_page_command(&fetcher, &location, select).await?
+    } else {
+        let found = probe(&fetcher, &location, AddressPolicy::AllowPrivate, Utc::now())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(discovered) = &found.discovered {
+            // stderr, so `--output json` stays one item per line.
+            eprintln!(
+                "note: {} is a web page; its feed is {} (use that URL as the source)",
+                discovered.page, discovered.feed
+            );
+        }
+        found.feed
+    };
     if let Some(damaged) = &feed.damaged {
         // stderr, so `--output json` stays one item per line.
         eprintln!("warning: {damaged}");

@@ -96,6 +96,8 @@ pub struct SourceConfig {
     pub backfill: u32,
     /// Fetch the article page for items whose feed text is shorter than this (0: never).
     pub article_min_chars: usize,
+    /// `kind = "html"` or `"sitemap"`: how the document is read instead of as a feed.
+    pub kind: Option<crate::sources::SourceKind>,
 }
 
 /// A validated operator-defined subscription from `[[subscriptions]]`.
@@ -322,6 +324,21 @@ struct RawSource {
     schedule: Option<String>,
     backfill: Option<i64>,
     article_min_chars: Option<i64>,
+    kind: Option<String>,
+    select: Option<RawSelect>,
+    max_age_days: Option<i64>,
+}
+
+/// `[sources.select]`: CSS selectors for `kind = "html"`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSelect {
+    items: Option<String>,
+    title: Option<String>,
+    link: Option<String>,
+    summary: Option<String>,
+    date: Option<String>,
+    image: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -392,7 +409,16 @@ const FETCH_KEYS: &[&str] = &[
     "jitter_secs",
     "allow_private_addresses",
 ];
-const SOURCE_KEYS: &[&str] = &["name", "url", "schedule", "backfill", "article_min_chars"];
+const SOURCE_KEYS: &[&str] = &[
+    "name",
+    "url",
+    "schedule",
+    "backfill",
+    "article_min_chars",
+    "kind",
+    "select",
+    "max_age_days",
+];
 const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel", "mode", "at", "source"];
 const MEMBER_KEYS: &[&str] = &["user", "timezone", "quiet_hours", "max_per_hour"];
 
@@ -510,6 +536,8 @@ pub fn parse_schedule(text: &str) -> Result<cron::Schedule, String> {
 struct Validator<'a> {
     dir: &'a Path,
     problems: Vec<Problem>,
+    /// Test-only base URLs for shorthand expansions (`NEWSHOUND_SHORTHAND_BASE_*`).
+    shorthand_bases: crate::sources::shorthand::Bases,
 }
 
 impl Validator<'_> {
@@ -571,7 +599,139 @@ impl Validator<'_> {
         }
     }
 
+    /// `kind`, `[sources.select]` and `max_age_days` of source `at`: `Some(None)` for a feed,
+    /// `Some(Some(_))` for a page or a sitemap, `None` once the problems are noted.
+    #[expect(
+        clippy::option_option,
+        reason = "outer: valid or not (problems noted); inner: feed or another kind"
+    )]
+    fn source_kind(
+        &mut self,
+        at: &str,
+        kind: Option<&str>,
+        select: Option<RawSelect>,
+        max_age_days: Option<i64>,
+    ) -> Option<Option<crate::sources::SourceKind>> {
+        use crate::sources::html_list::{compile, SelectText};
+        use crate::sources::SourceKind;
+        let kind = kind.map(str::trim);
+        if max_age_days.is_some() && kind != Some("sitemap") {
+            self.problem(
+                format!("{at}.max_age_days"),
+                "",
+                "only applies to kind = \"sitemap\"; remove it or set the kind",
+            );
+            return None;
+        }
+        if select.is_some() && matches!(kind, Some("sitemap")) {
+            self.problem(
+                format!("{at}.select"),
+                "",
+                "selectors only apply to kind = \"html\"; a sitemap needs none",
+            );
+            return None;
+        }
+        match kind {
+            Some("sitemap") => {
+                let days = self.int_in(&format!("{at}.max_age_days"), max_age_days, 2, 1..=365);
+                Some(Some(SourceKind::Sitemap {
+                    max_age_days: u32::try_from(days).unwrap_or(2),
+                }))
+            }
+            None | Some("feed") => {
+                if select.is_some() {
+                    self.problem(
+                        format!("{at}.select"),
+                        "",
+                        "selectors only apply to a page: add kind = \"html\" or remove [sources.select]",
+                    );
+                    return None;
+                }
+                Some(None)
+            }
+            Some("html") => {
+                let Some(select) = select else {
+                    self.problem(
+                        format!("{at}.select"),
+                        "",
+                        "missing; kind = \"html\" needs [sources.select] with at least items = \"CSS selector\" (one element per item, e.g. \"article\")",
+                    );
+                    return None;
+                };
+                let Some(items) = select.items else {
+                    self.problem(
+                        format!("{at}.select.items"),
+                        "",
+                        "missing; give the CSS selector of one element per item, e.g. items = \"article\"",
+                    );
+                    return None;
+                };
+                let text = SelectText {
+                    items,
+                    title: select.title,
+                    link: select.link,
+                    summary: select.summary,
+                    date: select.date,
+                    image: select.image,
+                };
+                match compile(&text) {
+                    Ok(page) => Some(Some(SourceKind::Html(std::sync::Arc::new(page)))),
+                    Err(problems) => {
+                        for p in problems {
+                            self.problem(
+                                format!("{at}.select.{}", p.key),
+                                quoted(&p.value),
+                                p.problem,
+                            );
+                        }
+                        None
+                    }
+                }
+            }
+            Some(other) => {
+                self.problem(
+                    format!("{at}.kind"),
+                    quoted(other),
+                    "unknown kind; use \"feed\" (the default), \"html\" (a page read with [sources.select]) or \"sitemap\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// `url` expanded when it is a shorthand (`reddit:r/rust`); `Err` once the problem is noted.
+    fn shorthand(&mut self, key: &str, url: &str) -> Result<Option<String>, ()> {
+        use crate::sources::shorthand::{expand, Expanded};
+        match expand(url, &self.shorthand_bases) {
+            Ok(None) => Ok(None),
+            Ok(Some(Expanded::Url(expanded))) => Ok(Some(expanded)),
+            Ok(Some(Expanded::YoutubeHandle { handle, .. })) => {
+                self.problem(
+                    key,
+                    quoted(url),
+                    format!("a handle needs a page fetch, which config loading does not do; run `newshound fetch youtube:@{handle}` and use the feed URL it prints (or youtube:UC… with the channel id)"),
+                );
+                Err(())
+            }
+            Err(e) => {
+                self.problem(
+                    key,
+                    quoted(url),
+                    format!(
+                        "not a valid {}: shorthand: {} — e.g. `{}`",
+                        e.service, e.problem, e.example
+                    ),
+                );
+                Err(())
+            }
+        }
+    }
+
     fn location(&mut self, key: &str, url: &str) -> Option<Location> {
+        let Ok(expanded) = self.shorthand(key, url) else {
+            return None;
+        };
+        let url = expanded.as_deref().unwrap_or(url);
         let trimmed = url.trim();
         if trimmed.is_empty() {
             self.problem(
@@ -688,7 +848,11 @@ impl Config {
                 return Err(fail(problems));
             }
         };
-        let mut v = Validator { dir, problems };
+        let mut v = Validator {
+            dir,
+            problems,
+            shorthand_bases: crate::sources::shorthand::Bases::from_env(),
+        };
         let config = Self::validate(raw, path, &mut v);
         if v.problems.is_empty() {
             Ok(config)
@@ -917,7 +1081,8 @@ impl Config {
                 defaults.article_min_chars as i64,
                 0..=10_000,
             ) as usize;
-            if let (Some(location), Some(schedule)) = (location, schedule) {
+            let kind = v.source_kind(&at, s.kind.as_deref(), s.select, s.max_age_days);
+            if let (Some(location), Some(schedule), Some(kind)) = (location, schedule, kind) {
                 // Local files are read as they are: no article pages fetched for them.
                 let article_min_chars = if location.is_file() {
                     0
@@ -931,6 +1096,7 @@ impl Config {
                     schedule,
                     backfill,
                     article_min_chars,
+                    kind,
                 });
             }
         }

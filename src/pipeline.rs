@@ -68,6 +68,8 @@ pub struct PollContext {
     /// Article-page threshold per config source (by lower-case name), and for the rest.
     pub article_min_chars: std::collections::HashMap<String, usize>,
     pub default_article_min_chars: usize,
+    /// Config sources that are not feeds (`kind = "html"` / `"sitemap"`), by lower-case name.
+    pub kinds: std::collections::HashMap<String, crate::sources::SourceKind>,
     /// Optional AI summaries (`[summarizer] kind = "openai"`).
     pub summarizer: Option<crate::summarizer::AiSummarizer>,
 }
@@ -437,20 +439,57 @@ async fn parse_fetched(
         new_url: None,
         damaged: None,
     };
-    if source.initialized && source.body_hash.as_deref() == Some(hash.as_str()) {
+    let kind = (source.origin == Origin::Config)
+        .then(|| ctx.kinds.get(&source.name.to_lowercase()))
+        .flatten();
+    if let Some(crate::sources::SourceKind::Sitemap { .. }) = kind {
+        // An unchanged index says nothing about its children: never skip one.
+        record.etag = None;
+        record.last_modified = None;
+        record.body_hash = None;
+    }
+    if source.initialized
+        && record.body_hash.is_some()
+        && source.body_hash.as_deref() == Some(hash.as_str())
+    {
         ctx.store.record_unchanged(source.id, now, record).await?;
         return Ok(Fetch::Done(PollOutcome::Unchanged));
     }
-    let feed = match parse_document(
-        fetched.body,
-        fetched.content_type,
-        fetched.final_url.as_ref(),
-    )
-    .await
-    {
+    let parsed = match kind {
+        Some(crate::sources::SourceKind::Sitemap { max_age_days }) => {
+            crate::sources::sitemap::read(
+                &ctx.fetcher,
+                fetched.body,
+                fetched.final_url.clone(),
+                address_policy(ctx, source),
+                now,
+                *max_age_days,
+            )
+            .await
+        }
+        Some(crate::sources::SourceKind::Html(selectors)) => {
+            crate::sources::html_list::read_fetched(
+                fetched.body,
+                fetched.content_type,
+                fetched.final_url.clone(),
+                Arc::clone(selectors),
+                source.last_error.as_deref(),
+                source.failures,
+            )
+            .await
+        }
+        None => parse_document(
+            fetched.body,
+            fetched.content_type,
+            fetched.final_url.as_ref(),
+        )
+        .await
+        .map_err(|e| e.to_string()),
+    };
+    let feed = match parsed {
         Ok(feed) => feed,
         Err(e) => {
-            let failure = Failure::new(FailureKind::parse, e.to_string());
+            let failure = Failure::new(FailureKind::parse, e);
             return Ok(Fetch::Done(
                 record_failure(ctx, source, now, failure).await?,
             ));

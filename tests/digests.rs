@@ -618,6 +618,7 @@ async fn a_poll_waits_for_the_subscriptions_before_matching() {
         allow_private_config_sources: true,
         article_min_chars: std::collections::HashMap::new(),
         default_article_min_chars: 0,
+        kinds: std::collections::HashMap::new(),
         summarizer: None,
     });
     std::fs::write(

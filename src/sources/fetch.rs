@@ -148,9 +148,10 @@ pub enum FetchError {
     HostPaused { host: String, until: DateTime<Utc> },
     /// Any 4xx/5xx (other than 410) or an unusable 3xx.
     #[error(
-        "HTTP {status} from {url}{}{}",
+        "HTTP {status} from {url}{}{}{}",
         retry_suffix(*.retry_after_secs),
-        if *.bot_challenge { CHALLENGE_HINT } else { "" }
+        if *.bot_challenge { CHALLENGE_HINT } else { "" },
+        crate::sources::shorthand::refusal_hint(*.status, .url)
     )]
     Status {
         status: u16,

@@ -3,9 +3,24 @@
 pub mod address;
 pub mod article;
 pub mod cleanup;
+pub mod discover;
 pub mod fetch;
+mod hn;
+pub mod html_list;
 pub mod parse;
 pub mod probe;
 mod rss_json;
 mod salvage;
+pub mod shorthand;
+pub mod sitemap;
 mod text_construct;
+
+/// How a config source's document is read when it is not a feed (`kind` in `[[sources]]`).
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    /// `kind = "html"`: a page read with `[sources.select]`.
+    Html(std::sync::Arc<html_list::PageSelectors>),
+    /// `kind = "sitemap"`: a (news) sitemap or sitemap index, entries of the last
+    /// `max_age_days` only.
+    Sitemap { max_age_days: u32 },
+}

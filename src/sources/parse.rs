@@ -310,6 +310,9 @@ fn parse_json(text: &str, base_url: Option<&Url>) -> Result<Feed, ParseError> {
     if let Some(xml) = rss_json::to_rss_xml(&value) {
         return parse_xml(&xml, base_url);
     }
+    if let Some(feed) = super::hn::algolia_feed(&value) {
+        return Ok(feed);
+    }
     // An error names the version as the feed wrote it, not as the repair rewrote it.
     let declared_version = value
         .get("version")
@@ -436,6 +439,13 @@ fn to_item(mut entry: Entry, base: Option<&Url>, declared_image: Option<String>)
     let link_url = picked
         .and_then(|href| absolute_http(href, base))
         .or_else(|| absolute_http(&entry.id, None));
+    // Alert feeds (Google Alerts, Talkwalker) wrap every link in a redirect: keep the
+    // publisher's URL, for dedup and for the reader.
+    let link_url = link_url.map(|u| {
+        super::shorthand::unwrap_redirect(u.as_str())
+            .and_then(|target| Url::parse(&target).ok())
+            .unwrap_or(u)
+    });
     // With nothing to resolve against (a local file without a channel link or xml:base), a
     // relative link is kept as the feed wrote it rather than lost.
     let link = link_url.as_ref().map(Url::to_string).or_else(|| {

@@ -57,8 +57,21 @@ pub fn once_json(config: &Path) -> OnceRun {
     once_json_with(config, &[])
 }
 
+/// [`newshound`] with environment variables `env` set (e.g. the
+/// `NEWSHOUND_SHORTHAND_BASE_*` overrides that point shorthands at loopback).
+pub fn newshound_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = command(args);
+    command.envs(env.iter().copied());
+    command.output().expect("run newshound")
+}
+
 /// [`once_json`] with `extra` arguments (`--force`).
 pub fn once_json_with(config: &Path, extra: &[&str]) -> OnceRun {
+    once_json_env(config, extra, &[])
+}
+
+/// [`once_json_with`] with environment variables `env` set.
+pub fn once_json_env(config: &Path, extra: &[&str], env: &[(&str, &str)]) -> OnceRun {
     let mut args = vec![
         "once",
         "--config",
@@ -67,7 +80,7 @@ pub fn once_json_with(config: &Path, extra: &[&str]) -> OnceRun {
         "json",
     ];
     args.extend_from_slice(extra);
-    let out = newshound(&args);
+    let out = newshound_env(&args, env);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(

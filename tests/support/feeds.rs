@@ -112,3 +112,23 @@ pub async fn publish(server: &MockServer, items: &[RssItem<'_>]) {
     server.reset().await;
     serve(server, "/feed.xml", rss(items)).await;
 }
+
+/// A publisher's web page (not a feed) titled `title`, whose `<head>` has one
+/// `<link rel="alternate">` per `(type, href)` in `feed_links`, as blogs and news sites write
+/// them.
+pub fn web_page(title: &str, feed_links: &[(&str, &str)]) -> String {
+    let mut head = String::new();
+    for (kind, href) in feed_links {
+        head.push_str(&format!(
+            "  <link rel=\"alternate\" type=\"{kind}\" title=\"{title} feed\" href=\"{href}\">\n"
+        ));
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head>\n  <meta charset=\"utf-8\">\n  <title>{title}</title>\n  <link rel=\"stylesheet\" href=\"/assets/site.css\">\n  <link rel=\"icon\" href=\"/favicon.ico\">\n{head}</head>\n<body><header><a href=\"/\">{title}</a></header>\n<main><article><h2><a href=\"/2026/11/29/launch\">We launched</a></h2><p>Read all about it.</p></article></main>\n</body></html>\n"
+    )
+}
+
+/// `200 OK` with the HTML page `body`, labelled `text/html` as web servers do.
+pub fn html_response(body: String) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/html; charset=utf-8")
+}

@@ -11,6 +11,7 @@ use crate::core::limits::escape_markdown;
 use crate::core::model::{SourceState, Target};
 use crate::sources::fetch::AddressPolicy;
 use crate::sources::probe::{probe, ProbeError};
+use crate::sources::shorthand::{resolve, Bases};
 use crate::store::commands::ServerSources;
 use crate::store::discord::{AddSourceError, RemoveSource};
 use crate::store::SourceRow;
@@ -103,9 +104,11 @@ pub fn refusal(url: &str, error: &ProbeError) -> UserError {
             reason: e.to_string(),
         },
         ProbeError::NotModified => UserError::NotModified,
-        ProbeError::NotAFeed(_) | ProbeError::ParserCrashed => UserError::NotAFeed {
-            reason: error.to_string(),
-        },
+        ProbeError::NotAFeed(_) | ProbeError::Discovery(_) | ProbeError::ParserCrashed => {
+            UserError::NotAFeed {
+                reason: error.to_string(),
+            }
+        }
     }
 }
 
@@ -127,7 +130,7 @@ pub fn removed_reply(outcome: &RemoveSource, name: &str) -> Result<Reply, UserEr
 
 /// Every source with its state, last success and next check, then suspended channels.
 pub fn list_reply(view: &ServerSources) -> Reply {
-    let mut text = String::from("**Sources** (state · last success · next check)\n");
+    let mut text = String::from("**Sources** (state · last success · next check · feed)\n");
     for source in &view.sources {
         text.push_str(&source_line(source));
     }
@@ -162,11 +165,13 @@ fn source_line(s: &SourceRow) -> String {
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map_or_else(|| "—".to_string(), |t| format!("<t:{}:R>", t.timestamp()))
     };
+    // The URL as stored: a shorthand (`reddit:r/rust`) shows as the feed it expanded to.
     format!(
-        "• **{}**{origin} · {state} · {} · {}\n",
+        "• **{}**{origin} · {state} · {} · {} · <{}>\n",
         escape_markdown(&s.name),
         when(s.last_success_at),
-        when(s.next_check_at)
+        when(s.next_check_at),
+        s.url.replace(['<', '>', '\n'], "")
     )
 }
 
@@ -188,17 +193,28 @@ async fn add(caller: &Caller<'_>, request: AddSource) -> Result<Reply, CommandEr
     let count = store.count_server_sources(&caller.guild).await?;
     check_room(count, caller.state.discord.max_sources_per_server)?;
     let app = caller.app();
-    let found = probe(
+    // A shorthand (`reddit:r/rust`) is stored as the feed URL it stands for.
+    let asked = resolve(
         &app.ctx.fetcher,
         &request.url,
+        &Bases::from_env(),
         AddressPolicy::PublicOnly,
         caller.now,
     )
     .await
-    .map_err(|e| refusal(&request.url, &e))?;
-    let url = found
-        .permanent_redirect
-        .map_or(request.url, |u| u.to_string());
+    .map_err(|e| UserError::NotAFeed {
+        reason: e.to_string(),
+    })?
+    .unwrap_or_else(|| request.url.clone());
+    let found = probe(
+        &app.ctx.fetcher,
+        &asked,
+        AddressPolicy::PublicOnly,
+        caller.now,
+    )
+    .await
+    .map_err(|e| refusal(&asked, &e))?;
+    let url = found.location(&asked);
     let schedule = request
         .schedule
         .unwrap_or_else(|| app.config.default_schedule.clone());
@@ -209,7 +225,13 @@ async fn add(caller: &Caller<'_>, request: AddSource) -> Result<Reply, CommandEr
             name: request.name.clone(),
         })?;
     app.schedule_source(id);
-    Ok(added_reply(&request.name, found.feed.items.len()))
+    let mut reply = added_reply(&request.name, found.feed.items.len());
+    if found.discovered.is_some() {
+        reply.content.push_str(&format!(
+            "\nThat page is not a feed; its feed <{url}> was added."
+        ));
+    }
+    Ok(reply)
 }
 
 pub fn definition() -> CreateCommand {
@@ -394,6 +416,41 @@ mod tests {
     }
 
     #[test]
+    fn a_page_with_several_feeds_is_refused_with_the_list_to_pick_from() {
+        use crate::sources::discover::DiscoveryError;
+        let feeds = [
+            "https://x.test/rss",
+            "https://x.test/atom.xml",
+            "https://x.test/feed.json",
+        ]
+        .iter()
+        .map(|u| url::Url::parse(u).unwrap())
+        .collect();
+        let text = refusal(
+            "https://x.test/",
+            &ProbeError::Discovery(DiscoveryError::Several { feeds }),
+        )
+        .to_string();
+        assert_eq!(
+            text,
+            "Not added: this page has 3 feeds: <https://x.test/rss>, <https://x.test/atom.xml>, \
+             <https://x.test/feed.json>; add one of them"
+        );
+        let none = refusal(
+            "https://x.test/news",
+            &ProbeError::Discovery(DiscoveryError::NoFeed {
+                page: url::Url::parse("https://x.test/news").unwrap(),
+            }),
+        )
+        .to_string();
+        assert!(
+            none.starts_with("Not added: not a feed: https://x.test/news is a web page"),
+            "{none}"
+        );
+        assert!(none.contains("kind = \"html\""), "{none}");
+    }
+
+    #[test]
     fn refusals_tell_fetch_failures_from_documents_that_are_not_feeds() {
         let not_a_feed = refusal(
             "https://x.test/page",
@@ -477,10 +534,10 @@ mod tests {
         };
         assert_eq!(
             list_reply(&view).content,
-            "**Sources** (state · last success · next check)\n\
-             • **Wire** · ok · — · —\n\
-             • **Gone** (config) · ⛔ paused: HTTP 410 Gone · — · —\n\
-             • **Flaky** · ⚠ failing: HTTP 500 from x.test/feed · — · —\n\
+            "**Sources** (state · last success · next check · feed)\n\
+             • **Wire** · ok · — · — · <https://x.test/feed>\n\
+             • **Gone** (config) · ⛔ paused: HTTP 410 Gone · — · — · <https://x.test/feed>\n\
+             • **Flaky** · ⚠ failing: HTTP 500 from x.test/feed · — · — · <https://x.test/feed>\n\
              ⚠ Alerts to <#5> are suspended: missing permissions (they are kept and sent once it is fixed)\n"
         );
     }
