@@ -6,6 +6,7 @@ mod app;
 pub mod commands;
 pub mod digest;
 pub mod discord;
+pub mod opml;
 mod outbox;
 mod poll;
 mod schema;
