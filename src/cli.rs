@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{sources_table, App, Compile};
 use crate::config::Config;
 use crate::core::dedup::{guids_usable, item_keys};
+use crate::core::opml::{plan_import, report, Existing};
 use crate::core::summary::summarize;
 use crate::delivery::{ConsoleSink, OutputFormat};
 use crate::sources::fetch::{AddressPolicy, FetchSettings, Fetcher};
 use crate::sources::probe::{probe, verdict};
-use crate::core::opml::{plan_import, report, Existing};
 use crate::store::opml::ImportScope;
 use crate::store::Store;
 
@@ -194,7 +194,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     print!("{}", sources_table(&sources));
                     Ok(ExitCode::SUCCESS)
                 }
-                Some(SourcesAction::Import { file }) => import_command(&store, &config, &file).await,
+                Some(SourcesAction::Import { file }) => {
+                    import_command(&store, &config, &file).await
+                }
                 Some(SourcesAction::Export { output }) => {
                     export_command(&store, output.as_deref()).await
                 }
@@ -320,13 +322,17 @@ async fn import_command(
         if allow_private {
             Ok(())
         } else {
-            crate::sources::address::check_url(url).map_err(|e| {
-                format!("{e} (fetch.allow_private_addresses is false in the config)")
-            })
+            crate::sources::address::check_url(url)
+                .map_err(|e| format!("{e} (fetch.allow_private_addresses is false in the config)"))
         }
     });
     store
-        .import_sources(&scope, plan.add.clone(), &config.default_schedule, Utc::now())
+        .import_sources(
+            &scope,
+            plan.add.clone(),
+            &config.default_schedule,
+            Utc::now(),
+        )
         .await?;
     print!("{}", report(&plan));
     if !plan.add.is_empty() {
@@ -345,8 +351,9 @@ async fn export_command(
     let sources = store.export_sources(&ImportScope::Global).await?;
     let doc = crate::core::opml::write("newshound sources", &sources);
     match output {
-        Some(path) => std::fs::write(path, doc)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, doc).with_context(|| format!("cannot write {}", path.display()))?
+        }
         None => std::io::stdout().lock().write_all(doc.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)

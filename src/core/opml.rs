@@ -163,18 +163,17 @@ fn read_outline(
         let attr = attr.map_err(|err| OpmlError::NotXml {
             reason: err.to_string(),
         })?;
-        let value = attr
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|err| match err {
-                quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(
-                    _,
-                    name,
-                )) => OpmlError::Entity { name },
-                other => OpmlError::NotXml {
-                    reason: other.to_string(),
-                },
-            })?
-            .into_owned();
+        let value =
+            attr.normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|err| match err {
+                    quick_xml::Error::Escape(
+                        quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
+                    ) => OpmlError::Entity { name },
+                    other => OpmlError::NotXml {
+                        reason: other.to_string(),
+                    },
+                })?
+                .into_owned();
         match attr.key.local_name().as_ref() {
             "text" => text = Some(value),
             "title" => title = Some(value),
@@ -382,7 +381,9 @@ pub struct ExportSource {
 /// Writes an OPML 2.0 document listing `sources` (every attribute escaped; characters XML
 /// cannot carry dropped).
 pub fn write(title: &str, sources: &[ExportSource]) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n");
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n",
+    );
     let _ = writeln!(out, "    <title>{}</title>", escape(title));
     out.push_str("  </head>\n  <body>\n");
     for s in sources {
