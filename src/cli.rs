@@ -350,11 +350,10 @@ async fn export_command(
 ) -> anyhow::Result<ExitCode> {
     let sources = store.export_sources(&ImportScope::Global).await?;
     let doc = crate::core::opml::write("newshound sources", &sources);
-    match output {
-        Some(path) => {
-            std::fs::write(path, doc).with_context(|| format!("cannot write {}", path.display()))?
-        }
-        None => std::io::stdout().lock().write_all(doc.as_bytes())?,
+    if let Some(path) = output {
+        std::fs::write(path, doc).with_context(|| format!("cannot write {}", path.display()))?;
+    } else {
+        std::io::stdout().lock().write_all(doc.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -338,7 +338,7 @@ fn unique_name(name: &str, taken: &HashSet<String>) -> String {
     if !taken.contains(&name.to_lowercase()) {
         return name.to_string();
     }
-    (2..)
+    (2..=taken.len() + 2)
         .map(|n| {
             let suffix = format!(" ({n})");
             let base: String = name
@@ -413,6 +413,10 @@ fn escape(text: &str) -> String {
 mod tests {
     use super::*;
 
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "the shape plan_import's address check takes"
+    )]
     fn allow_all(_: &Url) -> Result<(), String> {
         Ok(())
     }
