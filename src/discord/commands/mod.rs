@@ -114,7 +114,24 @@ pub enum OptValue {
     Int(i64),
     Channel(u64),
     User(u64),
+    Attachment(AttachmentRef),
     Sub(String, Vec<(String, OptValue)>),
+}
+
+/// An uploaded file option: where Discord keeps it and what it says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    pub url: String,
+    pub filename: String,
+    /// Bytes, as Discord reports them.
+    pub size: u64,
+}
+
+/// A file sent with a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyFile {
+    pub filename: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A parsed command, ready to run.
@@ -143,7 +160,12 @@ impl Command {
     pub fn is_slow(&self) -> bool {
         matches!(
             self,
-            Command::Preview(_) | Command::Sources(sources::Sources::Add(_))
+            Command::Preview(_)
+                | Command::Sources(
+                    sources::Sources::Add(_)
+                        | sources::Sources::Import(_)
+                        | sources::Sources::Export
+                )
         )
     }
 }
@@ -153,6 +175,8 @@ impl Command {
 pub struct Reply {
     pub content: String,
     pub ephemeral: bool,
+    /// An attachment (`/sources export`).
+    pub file: Option<ReplyFile>,
 }
 
 impl Reply {
@@ -160,7 +184,18 @@ impl Reply {
         Reply {
             content: content.into(),
             ephemeral: true,
+            file: None,
         }
+    }
+
+    /// The reply with `file` attached.
+    #[must_use]
+    pub fn with_file(mut self, filename: impl Into<String>, bytes: Vec<u8>) -> Reply {
+        self.file = Some(ReplyFile {
+            filename: filename.into(),
+            bytes,
+        });
+        self
     }
 }
 
@@ -196,6 +231,13 @@ impl<'a> Options<'a> {
             what: name,
             example,
         })
+    }
+
+    pub fn attachment(self, name: &str) -> Option<AttachmentRef> {
+        match self.get(name) {
+            Some(OptValue::Attachment(a)) => Some(a.clone()),
+            _ => None,
+        }
     }
 
     pub fn channel(self, name: &str) -> Option<u64> {
