@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use serenity::all::{
-    CommandInteraction, Context, CreateAllowedMentions, CreateAttachment, CreateAutocompleteResponse,
-    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
-    EventHandler, GuildId, Interaction, Ready, ResolvedOption, ResolvedValue,
+    CommandInteraction, Context, CreateAllowedMentions, CreateAttachment,
+    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
+    EditInteractionResponse, EventHandler, GuildId, Interaction, Ready, ResolvedOption,
+    ResolvedValue,
 };
 
 use crate::core::limits::MESSAGE_CONTENT_MAX;

@@ -25,7 +25,9 @@ pub enum UserError {
     #[error("`{filename}` was not imported: {reason}. Nothing was added. Export your feeds from your feed reader as OPML (.opml) and try `/sources import file:` again.")]
     OpmlRefused { filename: String, reason: String },
     /// The uploaded file could not be downloaded from Discord.
-    #[error("Cannot read the uploaded file ({reason}). Upload it again with `/sources import file:`.")]
+    #[error(
+        "Cannot read the uploaded file ({reason}). Upload it again with `/sources import file:`."
+    )]
     AttachmentUnreadable { reason: String },
     #[error("The query is empty. Type the words to watch for, e.g. `/subscribe query: Meta` or `/subscribe query: \"Google Cloud\" Gemini -horoscope`.")]
     EmptyQuery,

@@ -10,14 +10,14 @@ use super::{
     describe, fence_safe, is_invisible, option_length, AttachmentRef, Caller, CommandError,
     Options, Reply, UserError, MAX_SOURCE_NAME, MAX_URL,
 };
-use crate::core::opml::{self, ImportPlan, MAX_OPML_BYTES};
-use crate::store::opml::ImportScope;
 use crate::core::limits::escape_markdown;
 use crate::core::model::{SourceState, Target};
+use crate::core::opml::{self, ImportPlan, MAX_OPML_BYTES};
 use crate::sources::fetch::AddressPolicy;
 use crate::sources::probe::{probe, ProbeError};
 use crate::store::commands::ServerSources;
 use crate::store::discord::{AddSourceError, RemoveSource};
+use crate::store::opml::ImportScope;
 use crate::store::SourceRow;
 
 /// A `/sources` sub-command.
@@ -287,7 +287,12 @@ pub fn export_reply(sources: &[opml::ExportSource]) -> Reply {
 }
 
 async fn import(caller: &Caller<'_>, file: &AttachmentRef) -> Result<Reply, CommandError> {
-    let filename: String = file.filename.chars().filter(|c| *c != '`').take(100).collect();
+    let filename: String = file
+        .filename
+        .chars()
+        .filter(|c| *c != '`')
+        .take(100)
+        .collect();
     let refused = |reason: String| UserError::OpmlRefused {
         filename: filename.clone(),
         reason,
@@ -347,7 +352,11 @@ async fn download(url: &str, cap: usize) -> Result<Vec<u8>, String> {
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
-    let response = client.get(url).send().await.map_err(|e| e.without_url().to_string())?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
     if !response.status().is_success() {
         return Err(format!("Discord answered {}", response.status()));
     }
@@ -566,11 +575,23 @@ mod tests {
             "http://cdn.discordapp.com/attachments/1/2/feeds.opml",
             real
         ));
-        assert!(!attachment_host_allowed("http://127.0.0.1:8080/feeds.opml", real));
-        assert!(!attachment_host_allowed("https://discord.com.evil.example/x", real));
+        assert!(!attachment_host_allowed(
+            "http://127.0.0.1:8080/feeds.opml",
+            real
+        ));
+        assert!(!attachment_host_allowed(
+            "https://discord.com.evil.example/x",
+            real
+        ));
         let fake = "http://127.0.0.1:4321";
-        assert!(attachment_host_allowed("http://127.0.0.1:4321/attachments/x.opml", fake));
-        assert!(!attachment_host_allowed("http://127.0.0.1:9999/x.opml", fake));
+        assert!(attachment_host_allowed(
+            "http://127.0.0.1:4321/attachments/x.opml",
+            fake
+        ));
+        assert!(!attachment_host_allowed(
+            "http://127.0.0.1:9999/x.opml",
+            fake
+        ));
         assert!(!attachment_host_allowed("not a url", fake));
     }
 
