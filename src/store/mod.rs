@@ -10,6 +10,7 @@ pub mod opml;
 mod outbox;
 mod poll;
 mod schema;
+pub mod stats;
 
 pub use outbox::{DeliveryId, StoryUpdate};
 pub use poll::{Applied, PollFailure};

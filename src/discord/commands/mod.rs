@@ -13,6 +13,7 @@ pub mod help;
 pub mod preview;
 pub mod settings;
 pub mod sources;
+pub mod stats;
 pub mod subscribe;
 pub mod subscriptions;
 
@@ -145,6 +146,7 @@ pub enum Command {
     Alerts(alerts::Alerts),
     Snooze(settings::Snooze),
     Settings(settings::Settings),
+    Stats,
     Pause,
     Resume,
     Help,
@@ -153,7 +155,10 @@ pub enum Command {
 impl Command {
     /// Commands only Manage Server may run.
     pub fn needs_admin(&self) -> bool {
-        matches!(self, Command::Sources(_) | Command::Alerts(_))
+        matches!(
+            self,
+            Command::Sources(_) | Command::Alerts(_) | Command::Stats
+        )
     }
 
     /// Commands that may take longer than Discord's 3 s: answer with a deferral first.
@@ -425,6 +430,7 @@ pub fn parse_command(name: &str, options: &[(String, OptValue)]) -> Result<Comma
         "pause" => Ok(Command::Pause),
         "resume" => Ok(Command::Resume),
         "help" => Ok(Command::Help),
+        "stats" => Ok(Command::Stats),
         "sources" => {
             let (sub, sub_options) = options.subcommand(name)?;
             sources::parse(sub, sub_options).map(Command::Sources)
@@ -473,6 +479,7 @@ pub fn definitions() -> Vec<CreateCommand> {
         preview::definition(),
         sources::definition(),
         alerts::definition(),
+        stats::definition(),
         settings::pause_definition(),
         settings::resume_definition(),
         help::definition(),
@@ -541,6 +548,7 @@ async fn run(state: &BotState, inv: &Invocation, command: Command) -> Result<Rep
         Command::Alerts(request) => alerts::run(&caller, request).await,
         Command::Snooze(request) => settings::snooze(&caller, request).await,
         Command::Settings(request) => settings::settings(&caller, request).await,
+        Command::Stats => stats::run(&caller).await,
         Command::Pause => settings::pause(&caller, true).await,
         Command::Resume => settings::pause(&caller, false).await,
     }
@@ -841,6 +849,7 @@ pub(crate) mod tests {
                 "preview",
                 "sources",
                 "alerts",
+                "stats",
                 "pause",
                 "resume",
                 "help"

@@ -162,7 +162,7 @@ pub fn list_reply(view: &ServerSources) -> Reply {
     Reply::private(text)
 }
 
-fn source_line(s: &SourceRow) -> String {
+pub(crate) fn source_line(s: &SourceRow) -> String {
     let origin = if s.guild_id.is_some() {
         ""
     } else {
