@@ -16,6 +16,7 @@ pub mod sources;
 pub mod stats;
 pub mod subscribe;
 pub mod subscriptions;
+pub mod trend;
 
 use std::sync::Arc;
 
@@ -147,6 +148,7 @@ pub enum Command {
     Snooze(settings::Snooze),
     Settings(settings::Settings),
     Stats,
+    Trend(trend::Trend),
     Pause,
     Resume,
     Help,
@@ -166,6 +168,7 @@ impl Command {
         matches!(
             self,
             Command::Preview(_)
+                | Command::Trend(_)
                 | Command::Sources(
                     sources::Sources::Add(_)
                         | sources::Sources::Import(_)
@@ -431,6 +434,7 @@ pub fn parse_command(name: &str, options: &[(String, OptValue)]) -> Result<Comma
         "resume" => Ok(Command::Resume),
         "help" => Ok(Command::Help),
         "stats" => Ok(Command::Stats),
+        "trend" => trend::parse(options).map(Command::Trend),
         "sources" => {
             let (sub, sub_options) = options.subcommand(name)?;
             sources::parse(sub, sub_options).map(Command::Sources)
@@ -480,6 +484,7 @@ pub fn definitions() -> Vec<CreateCommand> {
         sources::definition(),
         alerts::definition(),
         stats::definition(),
+        trend::definition(),
         settings::pause_definition(),
         settings::resume_definition(),
         help::definition(),
@@ -549,6 +554,7 @@ async fn run(state: &BotState, inv: &Invocation, command: Command) -> Result<Rep
         Command::Snooze(request) => settings::snooze(&caller, request).await,
         Command::Settings(request) => settings::settings(&caller, request).await,
         Command::Stats => stats::run(&caller).await,
+        Command::Trend(request) => trend::run(&caller, request).await,
         Command::Pause => settings::pause(&caller, true).await,
         Command::Resume => settings::pause(&caller, false).await,
     }
@@ -850,6 +856,7 @@ pub(crate) mod tests {
                 "sources",
                 "alerts",
                 "stats",
+                "trend",
                 "pause",
                 "resume",
                 "help"
