@@ -1,4 +1,5 @@
-//! The command line: `run`, `once`, `check-config`, `fetch`, `sources`.
+//! The command line: `run`, `once`, `check-config`, `fetch`, `sources` (health, OPML import
+//! and export).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -13,12 +14,14 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{sources_table, App, Compile};
 use crate::config::{Config, LogFormat};
 use crate::core::dedup::{guids_usable, item_keys};
+use crate::core::opml::{plan_import, report, Existing};
 use crate::core::summary::summarize;
 use crate::delivery::{ConsoleSink, OutputFormat};
 use crate::ops::{self, http::Health};
 use crate::sources::fetch::{AddressPolicy, FetchSettings, Fetcher};
 use crate::sources::probe::{probe, verdict};
 use crate::sources::shorthand::{is_shorthand, resolve, Bases};
+use crate::store::opml::ImportScope;
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
@@ -71,10 +74,30 @@ enum Command {
         #[command(flatten)]
         select: SelectArgs,
     },
-    /// Show every source's health: state, last success, next check, last error.
+    /// Show every source's health: state, last success, next check, last error. With
+    /// `import` / `export`: read or write the sources as OPML.
     Sources {
-        #[arg(long, short, env = "NEWSHOUND_CONFIG")]
-        config: PathBuf,
+        #[command(subcommand)]
+        action: Option<SourcesAction>,
+        /// The TOML config file (required; also after `import` / `export`).
+        #[arg(long, short, env = "NEWSHOUND_CONFIG", global = true)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SourcesAction {
+    /// Add every feed of an OPML file (folders flattened) as a source of every server, stored
+    /// in the database (not the config). Duplicates are skipped; nothing is fetched now.
+    Import {
+        /// The .opml file, as exported by a feed reader.
+        file: PathBuf,
+    },
+    /// Write every active http(s) source as OPML 2.0.
+    Export {
+        /// Write here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -173,8 +196,8 @@ pub fn main() -> ExitCode {
     let config_path = match &cli.command {
         Command::Run { config, .. }
         | Command::Once { config, .. }
-        | Command::Sources { config }
         | Command::CheckConfig { config } => Some(config.as_path()),
+        Command::Sources { config, .. } => config.as_deref(),
         Command::Fetch { .. } => None,
     };
     let format = log_format(
@@ -277,13 +300,28 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             result?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sources { config } => {
-            let config = load(&config)?;
+        Command::Sources { action, config } => {
+            let config = config.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "`newshound sources` needs the config: add --config PATH (or set NEWSHOUND_CONFIG)"
+                )
+            })?;
+            let config = Arc::new(load(&config)?);
             let store = Store::open(&config.storage_path)?;
-            store.sync_config(Arc::new(config), Utc::now()).await?;
-            let sources = store.active_sources().await?;
-            print!("{}", sources_table(&sources));
-            Ok(ExitCode::SUCCESS)
+            store.sync_config(Arc::clone(&config), Utc::now()).await?;
+            match action {
+                None => {
+                    let sources = store.active_sources().await?;
+                    print!("{}", sources_table(&sources));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(SourcesAction::Import { file }) => {
+                    import_command(&store, &config, &file).await
+                }
+                Some(SourcesAction::Export { output }) => {
+                    export_command(&store, output.as_deref()).await
+                }
+            }
         }
         Command::Fetch {
             url_or_path,
@@ -438,4 +476,91 @@ async fn fetch_command(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sources import FILE`: plans against every global source, adds in one transaction, prints
+/// the report. Exit 1 when the file itself was refused (nothing added).
+async fn import_command(
+    store: &Store,
+    config: &Config,
+    file: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let cap = crate::core::opml::MAX_OPML_BYTES;
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot open the OPML file {}", file.display()))?
+        .len();
+    let parsed = if size > cap as u64 {
+        Err(crate::core::opml::OpmlError::TooLarge {
+            bytes: usize::try_from(size).unwrap_or(usize::MAX),
+            limit: cap,
+        })
+    } else {
+        crate::core::opml::parse(&read_capped(file, cap)?)
+    };
+    let feeds = match parsed {
+        Ok(feeds) => feeds,
+        Err(e) => {
+            eprintln!("error: {}: {e}; nothing was added", file.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let scope = ImportScope::Global;
+    let context = store.import_context(&scope).await?;
+    let existing = Existing {
+        urls: context.urls,
+        names: context.names,
+        room: None,
+    };
+    let allow_private = config.fetch.allow_private_addresses;
+    let plan = plan_import(&feeds, &existing, |url| {
+        if allow_private {
+            Ok(())
+        } else {
+            crate::sources::address::check_url(url)
+                .map_err(|e| format!("{e} (fetch.allow_private_addresses is false in the config)"))
+        }
+    });
+    store
+        .import_sources(
+            &scope,
+            plan.add.clone(),
+            &config.default_schedule,
+            Utc::now(),
+        )
+        .await?;
+    print!("{}", report(&plan));
+    if !plan.add.is_empty() {
+        println!(
+            "Imported sources are polled from the next `newshound run` or `once` (a running `run` picks them up when restarted); `newshound sources` shows their health after the first poll."
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sources export [--output FILE]`.
+async fn export_command(
+    store: &Store,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let sources = store.export_sources(&ImportScope::Global).await?;
+    let doc = crate::core::opml::write("newshound sources", &sources);
+    if let Some(path) = output {
+        std::fs::write(path, doc).with_context(|| format!("cannot write {}", path.display()))?;
+    } else {
+        std::io::stdout().lock().write_all(doc.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads at most `cap + 1` bytes, so a huge file is never loaded whole (the parser refuses
+/// anything past `cap`).
+fn read_capped(path: &std::path::Path, cap: usize) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open the OPML file {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(cap as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(bytes)
 }

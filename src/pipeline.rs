@@ -343,10 +343,10 @@ enum Fetch {
     Parsed(Feed, FetchRecord),
 }
 
-/// Which addresses this source may reach: config sources may be on private networks when
-/// the operator allows it; sources added from Discord never may.
+/// Which addresses this source may reach: config and CLI-imported sources may be on private
+/// networks when the operator allows it; sources added from Discord never may.
 fn address_policy(ctx: &PollContext, source: &SourceRow) -> AddressPolicy {
-    if source.origin == Origin::Config && ctx.allow_private_config_sources {
+    if source.origin.is_operator() && ctx.allow_private_config_sources {
         AddressPolicy::AllowPrivate
     } else {
         AddressPolicy::PublicOnly

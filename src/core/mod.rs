@@ -6,6 +6,7 @@ pub mod digest;
 pub mod limits;
 pub mod matcher;
 pub mod model;
+pub mod opml;
 pub mod plan;
 pub mod query;
 pub mod route;

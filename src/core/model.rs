@@ -176,14 +176,16 @@ impl std::fmt::Display for SourceState {
     }
 }
 
-/// Where a source or subscription came from: the config file (re-synced at every start) or
-/// Discord (owned by a server).
+/// Where a source or subscription came from: the config file (re-synced at every start),
+/// Discord (owned by a server), or an OPML file the operator imported with
+/// `newshound sources import` (global like config sources, but kept in the store).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     #[default]
     Config,
     Discord,
+    Import,
 }
 
 impl Origin {
@@ -191,15 +193,22 @@ impl Origin {
         match self {
             Origin::Config => "config",
             Origin::Discord => "discord",
+            Origin::Import => "import",
         }
     }
 
     pub fn parse(text: &str) -> Origin {
-        if text == "config" {
-            Origin::Config
-        } else {
-            Origin::Discord
+        match text {
+            "config" => Origin::Config,
+            "import" => Origin::Import,
+            _ => Origin::Discord,
         }
+    }
+
+    /// Added by the operator (config file or CLI import), so `fetch.allow_private_addresses`
+    /// applies to it; sources from Discord are always public-only.
+    pub fn is_operator(self) -> bool {
+        matches!(self, Origin::Config | Origin::Import)
     }
 }
 
@@ -325,5 +334,7 @@ mod tests {
         }
         assert_eq!(Origin::parse(Origin::Discord.as_str()), Origin::Discord);
         assert_eq!(Origin::parse("config"), Origin::Config);
+        assert_eq!(Origin::parse(Origin::Import.as_str()), Origin::Import);
+        assert!(Origin::Import.is_operator() && !Origin::Discord.is_operator());
     }
 }

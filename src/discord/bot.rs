@@ -6,16 +6,17 @@
 use std::sync::Arc;
 
 use serenity::all::{
-    CommandInteraction, Context, CreateAllowedMentions, CreateAutocompleteResponse,
-    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
-    EventHandler, GuildId, Interaction, Ready, ResolvedOption, ResolvedValue,
+    CommandInteraction, Context, CreateAllowedMentions, CreateAttachment,
+    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
+    EditInteractionResponse, EventHandler, GuildId, Interaction, Ready, ResolvedOption,
+    ResolvedValue,
 };
 
 use crate::core::limits::MESSAGE_CONTENT_MAX;
 use crate::core::summary::truncate_at_boundary;
 pub use crate::discord::commands::BotState;
 use crate::discord::commands::{
-    autocomplete, definitions, execute, parse_command, Invocation, OptValue, Reply,
+    autocomplete, definitions, execute, parse_command, AttachmentRef, Invocation, OptValue, Reply,
 };
 
 /// serenity's event handler.
@@ -34,6 +35,11 @@ fn to_opt_values(options: &[ResolvedOption<'_>]) -> Vec<(String, OptValue)> {
                 ResolvedValue::Integer(i) => OptValue::Int(*i),
                 ResolvedValue::Channel(c) => OptValue::Channel(c.id.get()),
                 ResolvedValue::User(u, _) => OptValue::User(u.id.get()),
+                ResolvedValue::Attachment(a) => OptValue::Attachment(AttachmentRef {
+                    url: a.url.clone(),
+                    filename: a.filename.clone(),
+                    size: u64::from(a.size),
+                }),
                 ResolvedValue::SubCommand(sub) | ResolvedValue::SubCommandGroup(sub) => {
                     OptValue::Sub(o.name.to_string(), to_opt_values(sub))
                 }
@@ -63,11 +69,23 @@ fn content(reply: &Reply) -> String {
     truncate_at_boundary(&reply.content, MESSAGE_CONTENT_MAX)
 }
 
+/// The reply's file as serenity uploads it (multipart `files[0]`).
+fn attachment(reply: &Reply) -> Option<CreateAttachment> {
+    reply
+        .file
+        .as_ref()
+        .map(|f| CreateAttachment::bytes(f.bytes.clone(), f.filename.clone()))
+}
+
 fn message(reply: &Reply) -> CreateInteractionResponseMessage {
-    CreateInteractionResponseMessage::new()
+    let message = CreateInteractionResponseMessage::new()
         .content(content(reply))
         .ephemeral(reply.ephemeral)
-        .allowed_mentions(CreateAllowedMentions::new())
+        .allowed_mentions(CreateAllowedMentions::new());
+    match attachment(reply) {
+        Some(file) => message.add_file(file),
+        None => message,
+    }
 }
 
 #[serenity::async_trait]
@@ -119,9 +137,12 @@ impl Handler {
                 return;
             }
             let reply = execute(&self.state, &inv, command).await;
-            let edit = EditInteractionResponse::new()
+            let mut edit = EditInteractionResponse::new()
                 .content(content(&reply))
                 .allowed_mentions(CreateAllowedMentions::new());
+            if let Some(file) = attachment(&reply) {
+                edit = edit.new_attachment(file);
+            }
             if let Err(e) = cmd.edit_response(&ctx.http, edit).await {
                 tracing::warn!(error = %e, "cannot finish the deferred reply");
             }

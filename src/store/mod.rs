@@ -6,10 +6,12 @@ mod app;
 pub mod commands;
 pub mod digest;
 pub mod discord;
+pub mod opml;
 mod outbox;
 mod poll;
 mod schema;
 mod status;
+pub mod stats;
 
 pub use outbox::{DeliveryId, StoryUpdate};
 pub use poll::{Applied, PollFailure};

@@ -267,6 +267,7 @@ pub struct Options {
     list: Vec<Value>,
     resolved_channels: Map<String, Value>,
     resolved_users: Map<String, Value>,
+    resolved_attachments: Map<String, Value>,
 }
 
 impl Options {
@@ -303,6 +304,27 @@ impl Options {
         self
     }
 
+    /// An attachment option (type 11): the value is the attachment's id, the attachment
+    /// itself (filename, size, `url` to download it from) is in `data.resolved.attachments`.
+    pub fn attachment_option(mut self, name: &str, filename: &str, url: &str, size: usize) -> Self {
+        let id = next_snowflake().to_string();
+        self.list
+            .push(json!({"name": name, "type": 11, "value": id}));
+        self.resolved_attachments.insert(
+            id.clone(),
+            json!({
+                "id": id,
+                "filename": filename,
+                "size": size,
+                "url": url,
+                "proxy_url": url,
+                "content_type": "application/octet-stream",
+                "ephemeral": true,
+            }),
+        );
+        self
+    }
+
     /// A text-channel option; the channel also appears in `data.resolved.channels`.
     pub fn channel_option(mut self, name: &str, channel_id: u64) -> Self {
         self.list
@@ -329,6 +351,12 @@ impl Options {
         self.resolved_users.extend(
             other
                 .resolved_users
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        self.resolved_attachments.extend(
+            other
+                .resolved_attachments
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
@@ -522,6 +550,12 @@ impl InteractionBuilder {
             resolved.insert(
                 "users".into(),
                 Value::Object(self.options.resolved_users.clone()),
+            );
+        }
+        if !self.options.resolved_attachments.is_empty() {
+            resolved.insert(
+                "attachments".into(),
+                Value::Object(self.options.resolved_attachments.clone()),
             );
         }
         if !resolved.is_empty() {

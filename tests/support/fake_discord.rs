@@ -170,6 +170,18 @@ pub struct InteractionResponse {
     pub original_edits: Vec<Value>,
     /// `PATCH /webhooks/{app}/{token}/messages/{id}`: (message id, body).
     pub followup_edits: Vec<(String, Value)>,
+    /// Files uploaded with any accepted multipart callback, followup or edit, in order.
+    pub files: Vec<SentFile>,
+}
+
+/// A file the bot uploaded (a `files[n]` part of a multipart/form-data request).
+#[derive(Debug, Clone)]
+pub struct SentFile {
+    /// The part's name (`files[0]`).
+    pub field: String,
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 impl InteractionResponse {
@@ -292,6 +304,8 @@ struct State {
     /// While set, WebSocket upgrades to the gateway are answered 503 (Discord unreachable).
     refuse_gateway: bool,
     sessions: u64,
+    /// Uploaded-file downloads served at `/attachments/...`, by path.
+    attachments: HashMap<String, Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
@@ -365,6 +379,14 @@ impl FakeDiscord {
     /// `http://127.0.0.1:PORT`, for `HttpBuilder::proxy`.
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.shared.port)
+    }
+
+    /// Serves `bytes` as an uploaded file, the way Discord's CDN serves an attachment, and
+    /// returns its URL (on this fake's host, so the bot's download rule accepts it).
+    pub fn serve_attachment(&self, filename: &str, bytes: Vec<u8>) -> String {
+        let path = format!("/attachments/{}/{filename}", next_snowflake());
+        self.shared.lock().attachments.insert(path.clone(), bytes);
+        format!("{}{path}", self.base_url())
     }
 
     /// `http://127.0.0.1:PORT/api/v10`, for direct requests.
@@ -478,6 +500,7 @@ impl FakeDiscord {
                 followups: Vec::new(),
                 original_edits: Vec::new(),
                 followup_edits: Vec::new(),
+                files: Vec::new(),
             },
             original_message_id: None,
             channel_id,
@@ -722,6 +745,21 @@ async fn handle(shared: Arc<Shared>, mut request: Request<Incoming>) -> Response
     }
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    if method == Method::GET && path.starts_with("/attachments/") {
+        let served = shared.lock().attachments.get(&path).cloned();
+        let mut response =
+            Response::new(Full::new(Bytes::from(served.clone().unwrap_or_default())));
+        if served.is_none() {
+            *response.status_mut() = StatusCode::NOT_FOUND;
+        }
+        return response;
+    }
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let authorized = request
         .headers()
         .get(AUTHORIZATION)
@@ -731,6 +769,12 @@ async fn handle(shared: Arc<Shared>, mut request: Request<Incoming>) -> Response
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
+    // serenity sends replies with files as multipart/form-data: `payload_json` is the JSON
+    // body every route checks, `files[n]` are recorded once the request is accepted.
+    let (body, files) = match multipart_boundary(&content_type) {
+        Some(boundary) => split_multipart(&body, &boundary),
+        None => (body, Vec::new()),
+    };
     let reply = {
         let mut state = shared.lock();
         let at = Line {
@@ -738,6 +782,16 @@ async fn handle(shared: Arc<Shared>, mut request: Request<Incoming>) -> Response
             path: &path,
         };
         let reply = route(&shared, &mut state, at, authorized, &body);
+        if !files.is_empty() && reply.status < 300 {
+            let segments: Vec<&str> = path.split('/').collect();
+            if let Some(interaction) = state
+                .interactions
+                .iter_mut()
+                .find(|i| segments.contains(&i.response.token.as_str()))
+            {
+                interaction.response.files.extend(files);
+            }
+        }
         state.requests.push(RequestRecord {
             method: method.to_string(),
             path: path.clone(),
@@ -753,6 +807,67 @@ async fn handle(shared: Arc<Shared>, mut request: Request<Incoming>) -> Response
         }
     }
     reply.into_response()
+}
+
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let rest = content_type.strip_prefix("multipart/form-data")?;
+    rest.split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_string())
+        .next()
+}
+
+/// A multipart body's `payload_json` part (as the JSON body) and its file parts.
+fn split_multipart(body: &Bytes, boundary: &str) -> (Bytes, Vec<SentFile>) {
+    let delimiter = format!("--{boundary}");
+    let delimiter = delimiter.as_bytes();
+    let mut json = Bytes::new();
+    let mut files = Vec::new();
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + delimiter.len() <= body.len() {
+        if &body[i..i + delimiter.len()] == delimiter {
+            starts.push(i);
+            i += delimiter.len();
+        } else {
+            i += 1;
+        }
+    }
+    for pair in starts.windows(2) {
+        let part = &body[pair[0] + delimiter.len()..pair[1]];
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let Some(split) = part.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let headers = String::from_utf8_lossy(&part[..split]).into_owned();
+        let data = &part[split + 4..];
+        let attribute = |name: &str| {
+            let key = format!(" {name}=\"");
+            headers
+                .split(&key)
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_string)
+        };
+        let field = attribute("name").unwrap_or_default();
+        let content_type = headers.lines().find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.trim().to_string())
+        });
+        if field == "payload_json" {
+            json = Bytes::copy_from_slice(data);
+        } else if let Some(filename) = attribute("filename") {
+            files.push(SentFile {
+                field,
+                filename,
+                content_type,
+                bytes: data.to_vec(),
+            });
+        }
+    }
+    (json, files)
 }
 
 /// What to answer; built under the state lock, sent after it is released.

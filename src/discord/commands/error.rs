@@ -21,6 +21,14 @@ pub enum UserError {
     /// parser's own member-facing message.
     #[error("{0}")]
     Invalid(String),
+    /// `/sources import` with a file that is not acceptable OPML; nothing was added.
+    #[error("`{filename}` was not imported: {reason}. Nothing was added. Export your feeds from your feed reader as OPML (.opml) and try `/sources import file:` again.")]
+    OpmlRefused { filename: String, reason: String },
+    /// The uploaded file could not be downloaded from Discord.
+    #[error(
+        "Cannot read the uploaded file ({reason}). Upload it again with `/sources import file:`."
+    )]
+    AttachmentUnreadable { reason: String },
     #[error("The query is empty. Type the words to watch for, e.g. `/subscribe query: Meta` or `/subscribe query: \"Google Cloud\" Gemini -horoscope`.")]
     EmptyQuery,
     #[error("The query contains control characters (line breaks, tabs...). Type it on one line, e.g. `/subscribe query: Meta`.")]

@@ -13,8 +13,10 @@ pub mod help;
 pub mod preview;
 pub mod settings;
 pub mod sources;
+pub mod stats;
 pub mod subscribe;
 pub mod subscriptions;
+pub mod trend;
 
 use std::sync::Arc;
 
@@ -114,7 +116,24 @@ pub enum OptValue {
     Int(i64),
     Channel(u64),
     User(u64),
+    Attachment(AttachmentRef),
     Sub(String, Vec<(String, OptValue)>),
+}
+
+/// An uploaded file option: where Discord keeps it and what it says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    pub url: String,
+    pub filename: String,
+    /// Bytes, as Discord reports them.
+    pub size: u64,
+}
+
+/// A file sent with a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyFile {
+    pub filename: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A parsed command, ready to run.
@@ -128,6 +147,8 @@ pub enum Command {
     Alerts(alerts::Alerts),
     Snooze(settings::Snooze),
     Settings(settings::Settings),
+    Stats,
+    Trend(trend::Trend),
     Pause,
     Resume,
     Help,
@@ -136,14 +157,23 @@ pub enum Command {
 impl Command {
     /// Commands only Manage Server may run.
     pub fn needs_admin(&self) -> bool {
-        matches!(self, Command::Sources(_) | Command::Alerts(_))
+        matches!(
+            self,
+            Command::Sources(_) | Command::Alerts(_) | Command::Stats
+        )
     }
 
     /// Commands that may take longer than Discord's 3 s: answer with a deferral first.
     pub fn is_slow(&self) -> bool {
         matches!(
             self,
-            Command::Preview(_) | Command::Sources(sources::Sources::Add(_))
+            Command::Preview(_)
+                | Command::Trend(_)
+                | Command::Sources(
+                    sources::Sources::Add(_)
+                        | sources::Sources::Import(_)
+                        | sources::Sources::Export
+                )
         )
     }
 }
@@ -153,6 +183,8 @@ impl Command {
 pub struct Reply {
     pub content: String,
     pub ephemeral: bool,
+    /// An attachment (`/sources export`).
+    pub file: Option<ReplyFile>,
 }
 
 impl Reply {
@@ -160,7 +192,18 @@ impl Reply {
         Reply {
             content: content.into(),
             ephemeral: true,
+            file: None,
         }
+    }
+
+    /// The reply with `file` attached.
+    #[must_use]
+    pub fn with_file(mut self, filename: impl Into<String>, bytes: Vec<u8>) -> Reply {
+        self.file = Some(ReplyFile {
+            filename: filename.into(),
+            bytes,
+        });
+        self
     }
 }
 
@@ -196,6 +239,13 @@ impl<'a> Options<'a> {
             what: name,
             example,
         })
+    }
+
+    pub fn attachment(self, name: &str) -> Option<AttachmentRef> {
+        match self.get(name) {
+            Some(OptValue::Attachment(a)) => Some(a.clone()),
+            _ => None,
+        }
     }
 
     pub fn channel(self, name: &str) -> Option<u64> {
@@ -383,6 +433,8 @@ pub fn parse_command(name: &str, options: &[(String, OptValue)]) -> Result<Comma
         "pause" => Ok(Command::Pause),
         "resume" => Ok(Command::Resume),
         "help" => Ok(Command::Help),
+        "stats" => Ok(Command::Stats),
+        "trend" => trend::parse(options).map(Command::Trend),
         "sources" => {
             let (sub, sub_options) = options.subcommand(name)?;
             sources::parse(sub, sub_options).map(Command::Sources)
@@ -431,6 +483,8 @@ pub fn definitions() -> Vec<CreateCommand> {
         preview::definition(),
         sources::definition(),
         alerts::definition(),
+        stats::definition(),
+        trend::definition(),
         settings::pause_definition(),
         settings::resume_definition(),
         help::definition(),
@@ -499,6 +553,8 @@ async fn run(state: &BotState, inv: &Invocation, command: Command) -> Result<Rep
         Command::Alerts(request) => alerts::run(&caller, request).await,
         Command::Snooze(request) => settings::snooze(&caller, request).await,
         Command::Settings(request) => settings::settings(&caller, request).await,
+        Command::Stats => stats::run(&caller).await,
+        Command::Trend(request) => trend::run(&caller, request).await,
         Command::Pause => settings::pause(&caller, true).await,
         Command::Resume => settings::pause(&caller, false).await,
     }
@@ -799,6 +855,8 @@ pub(crate) mod tests {
                 "preview",
                 "sources",
                 "alerts",
+                "stats",
+                "trend",
                 "pause",
                 "resume",
                 "help"

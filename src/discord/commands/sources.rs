@@ -1,19 +1,24 @@
-//! `/sources list|add|remove` (Manage Server): the feeds a server watches. A new source is
-//! fetched once through the public-only address policy and must be a feed before it is stored.
+//! `/sources list|add|remove|import|export` (Manage Server): the feeds a server watches. A new
+//! source is fetched once through the public-only address policy and must be a feed before it
+//! is stored. `import` reads an uploaded OPML file (downloaded from Discord's own hosts only,
+//! size-capped; its feeds are checked like `add` URLs but not fetched now); `export` replies
+//! with the server's sources as an `.opml` attachment.
 
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption, Permissions};
 
 use super::{
-    describe, fence_safe, is_invisible, option_length, Caller, CommandError, Options, Reply,
-    UserError, MAX_SOURCE_NAME, MAX_URL,
+    describe, fence_safe, is_invisible, option_length, AttachmentRef, Caller, CommandError,
+    Options, Reply, UserError, MAX_SOURCE_NAME, MAX_URL,
 };
 use crate::core::limits::escape_markdown;
 use crate::core::model::{SourceState, Target};
+use crate::core::opml::{self, ImportPlan, MAX_OPML_BYTES};
 use crate::sources::fetch::AddressPolicy;
 use crate::sources::probe::{probe, ProbeError};
 use crate::sources::shorthand::{resolve, Bases};
 use crate::store::commands::ServerSources;
 use crate::store::discord::{AddSourceError, RemoveSource};
+use crate::store::opml::ImportScope;
 use crate::store::SourceRow;
 
 /// A `/sources` sub-command.
@@ -22,6 +27,8 @@ pub enum Sources {
     List,
     Add(AddSource),
     Remove { name: String },
+    Import(AttachmentRef),
+    Export,
 }
 
 /// `/sources add url: name: [schedule:]`, checked.
@@ -39,6 +46,14 @@ const ADD_EXAMPLE: &str = "/sources add url: https://example.com/feed.xml name: 
 pub fn parse(sub: &str, options: Options<'_>) -> Result<Sources, UserError> {
     match sub {
         "list" => Ok(Sources::List),
+        "export" => Ok(Sources::Export),
+        "import" => options
+            .attachment("file")
+            .map(Sources::Import)
+            .ok_or(UserError::Missing {
+                what: "file",
+                example: "/sources import file: subscriptions.opml",
+            }),
         "add" => parse_add(options).map(Sources::Add),
         "remove" => {
             let name = options.required_str("name", "/sources remove name: Tech wire")?;
@@ -150,7 +165,7 @@ pub fn list_reply(view: &ServerSources) -> Reply {
     Reply::private(text)
 }
 
-fn source_line(s: &SourceRow) -> String {
+pub(crate) fn source_line(s: &SourceRow) -> String {
     let origin = if s.guild_id.is_some() {
         ""
     } else {
@@ -181,6 +196,13 @@ pub async fn run(caller: &Caller<'_>, request: Sources) -> Result<Reply, Command
     match request {
         Sources::List => Ok(list_reply(&store.server_sources(&caller.guild).await?)),
         Sources::Add(add) => self::add(caller, add).await,
+        Sources::Import(file) => import(caller, &file).await,
+        Sources::Export => {
+            let sources = store
+                .export_sources(&ImportScope::Server(caller.guild.clone()))
+                .await?;
+            Ok(export_reply(&sources))
+        }
         Sources::Remove { name } => {
             let outcome = store.remove_server_source(&caller.guild, &name).await?;
             Ok(removed_reply(&outcome, &name)?)
@@ -232,6 +254,144 @@ async fn add(caller: &Caller<'_>, request: AddSource) -> Result<Reply, CommandEr
         ));
     }
     Ok(reply)
+}
+
+/// The hosts an uploaded file may be downloaded from: Discord's CDN, or the host of a
+/// non-default `discord.api_base_url` (a test's fake Discord). Anything else is refused, so
+/// a crafted interaction cannot make the bot fetch an internal address.
+pub fn attachment_host_allowed(url: &str, api_base_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let discord = matches!(host, "cdn.discordapp.com" | "media.discordapp.net");
+    let configured = url::Url::parse(api_base_url).ok().is_some_and(|base| {
+        base.host_str() != Some("discord.com")
+            && base.host_str() == Some(host)
+            && base.port_or_known_default() == url.port_or_known_default()
+    });
+    (discord && url.scheme() == "https") || configured
+}
+
+/// The import report as the admin reads it: counts, then each feed not added and why.
+pub fn import_reply(plan: &ImportPlan) -> Reply {
+    let mut text = format!(
+        "Imported **{}** sources ({} skipped, {} refused). They are checked at their first poll; `/sources list` shows their health.\n",
+        plan.add.len(),
+        plan.skipped.len(),
+        plan.refused.len()
+    );
+    for s in &plan.add {
+        text.push_str(&format!("+ {}\n", escape_markdown(&s.name)));
+    }
+    for s in plan.skipped.iter().chain(&plan.refused) {
+        let title = if s.title.is_empty() { &s.url } else { &s.title };
+        text.push_str(&format!(
+            "– {} <{}>: {}\n",
+            escape_markdown(title),
+            s.url.replace('>', "%3E"),
+            s.reason
+        ));
+    }
+    Reply::private(text)
+}
+
+/// `/sources export`: the sources as an OPML attachment.
+pub fn export_reply(sources: &[opml::ExportSource]) -> Reply {
+    let doc = opml::write("newshound sources", sources);
+    Reply::private(format!(
+        "{} sources, as OPML (import it into any feed reader or another newshound).",
+        sources.len()
+    ))
+    .with_file("newshound-sources.opml", doc.into_bytes())
+}
+
+async fn import(caller: &Caller<'_>, file: &AttachmentRef) -> Result<Reply, CommandError> {
+    let filename: String = file
+        .filename
+        .chars()
+        .filter(|c| *c != '`')
+        .take(100)
+        .collect();
+    let refused = |reason: String| UserError::OpmlRefused {
+        filename: filename.clone(),
+        reason,
+    };
+    if file.size > MAX_OPML_BYTES as u64 {
+        return Err(refused(
+            opml::OpmlError::TooLarge {
+                bytes: usize::try_from(file.size).unwrap_or(usize::MAX),
+                limit: MAX_OPML_BYTES,
+            }
+            .to_string(),
+        )
+        .into());
+    }
+    if !attachment_host_allowed(&file.url, &caller.state.discord.api_base_url) {
+        return Err(UserError::AttachmentUnreadable {
+            reason: "it is not on Discord's CDN".into(),
+        }
+        .into());
+    }
+    let bytes = download(&file.url, MAX_OPML_BYTES)
+        .await
+        .map_err(|reason| UserError::AttachmentUnreadable { reason })?;
+    let feeds = opml::parse(&bytes).map_err(|e| refused(e.to_string()))?;
+    let store = caller.store();
+    let scope = ImportScope::Server(caller.guild.clone());
+    let context = store.import_context(&scope).await?;
+    let limit = caller.state.discord.max_sources_per_server;
+    let existing = opml::Existing {
+        urls: context.urls,
+        names: context.names,
+        room: Some(limit.saturating_sub(context.own)),
+    };
+    let plan = opml::plan_import(&feeds, &existing, |url| {
+        crate::sources::address::check_url(url).map_err(|e| e.to_string())
+    });
+    let app = caller.app();
+    let ids = store
+        .import_sources(
+            &scope,
+            plan.add.clone(),
+            &app.config.default_schedule,
+            caller.now,
+        )
+        .await?;
+    for id in ids {
+        app.schedule_source(id);
+    }
+    Ok(import_reply(&plan))
+}
+
+/// Downloads an attachment, at most `cap` bytes, no redirects.
+async fn download(url: &str, cap: usize) -> Result<Vec<u8>, String> {
+    use futures::StreamExt as _;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("Discord answered {}", response.status()));
+    }
+    let mut bytes = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| e.without_url().to_string())?;
+        if bytes.len() + chunk.len() > cap {
+            return Err(format!("it is larger than {cap} bytes"));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 pub fn definition() -> CreateCommand {
@@ -290,6 +450,26 @@ pub fn definition() -> CreateCommand {
                     .max_length(name_length),
             ),
         )
+        .add_option(
+            CreateCommandOption::new(
+                CommandOptionType::SubCommand,
+                "import",
+                "Add every feed of an OPML file (from any feed reader)",
+            )
+            .add_sub_option(
+                CreateCommandOption::new(
+                    CommandOptionType::Attachment,
+                    "file",
+                    "The .opml file your feed reader exported",
+                )
+                .required(true),
+            ),
+        )
+        .add_option(CreateCommandOption::new(
+            CommandOptionType::SubCommand,
+            "export",
+            "This server's sources as an OPML file",
+        ))
 }
 
 #[cfg(test)]
@@ -404,6 +584,58 @@ mod tests {
                 name: "Wire".into()
             })
         );
+    }
+
+    #[test]
+    fn attachments_come_only_from_discord_or_the_configured_api_host() {
+        let real = "https://discord.com";
+        assert!(attachment_host_allowed(
+            "https://cdn.discordapp.com/attachments/1/2/feeds.opml",
+            real
+        ));
+        assert!(!attachment_host_allowed(
+            "http://cdn.discordapp.com/attachments/1/2/feeds.opml",
+            real
+        ));
+        assert!(!attachment_host_allowed(
+            "http://127.0.0.1:8080/feeds.opml",
+            real
+        ));
+        assert!(!attachment_host_allowed(
+            "https://discord.com.evil.example/x",
+            real
+        ));
+        let fake = "http://127.0.0.1:4321";
+        assert!(attachment_host_allowed(
+            "http://127.0.0.1:4321/attachments/x.opml",
+            fake
+        ));
+        assert!(!attachment_host_allowed(
+            "http://127.0.0.1:9999/x.opml",
+            fake
+        ));
+        assert!(!attachment_host_allowed("not a url", fake));
+    }
+
+    #[test]
+    fn import_without_a_file_says_what_to_type() {
+        assert_eq!(
+            parse("import", Options(&[])).unwrap_err().to_string(),
+            "Missing `file`. Try `/sources import file: subscriptions.opml`."
+        );
+    }
+
+    #[test]
+    fn export_reply_attaches_an_opml_file_that_parses_back() {
+        let reply = export_reply(&[opml::ExportSource {
+            name: "Tech *Wire*".into(),
+            url: "https://tech.example/feed".into(),
+        }]);
+        let file = reply.file.expect("an attachment");
+        assert_eq!(file.filename, "newshound-sources.opml");
+        let back = opml::parse(&file.bytes).unwrap();
+        assert_eq!(back[0].title, "Tech *Wire*");
+        assert!(reply.ephemeral && reply.content.starts_with("1 sources"));
     }
 
     #[test]
