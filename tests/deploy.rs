@@ -111,6 +111,44 @@ fn the_container_image_builds_like_ci_and_runs_unprivileged() {
     for dir in ["src", "config"] {
         assert!(copied.iter().any(|c| c == dir), "`{dir}` is copied");
     }
+    for dir in compiled_in_dirs() {
+        assert!(
+            copied.iter().any(|c| *c == dir),
+            "the crate compiles in files from `{dir}/` (include_bytes!/include_str!), so the image must copy it"
+        );
+    }
+}
+
+/// Top-level folders (other than `src`, `tests`) that `src/` compiles files in from.
+fn compiled_in_dirs() -> Vec<String> {
+    let mut dirs = Vec::new();
+    let mut stack = vec![repo("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for part in text.split("include_bytes!(\"").chain(text.split("include_str!(\"")).skip(1) {
+                let Some(rel) = part.split('"').next() else { continue };
+                let Some(parent) = path.parent() else { continue };
+                let target = parent.join(rel);
+                let Ok(target) = target.canonicalize() else { continue };
+                let Ok(inside) = target.strip_prefix(repo("").canonicalize().expect("repo")) else {
+                    continue;
+                };
+                if let Some(top) = inside.components().next() {
+                    let top = top.as_os_str().to_string_lossy().into_owned();
+                    if top != "src" && top != "tests" && !dirs.contains(&top) {
+                        dirs.push(top);
+                    }
+                }
+            }
+        }
+    }
+    dirs
 }
 
 #[test]
