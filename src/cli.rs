@@ -137,7 +137,8 @@ impl SelectArgs {
     }
 }
 
-fn init_logging(default_level: &str, format: LogFormat) {    let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSHOUND_LOG")
+fn init_logging(default_level: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NEWSHOUND_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()

@@ -113,7 +113,7 @@ fn the_container_image_builds_like_ci_and_runs_unprivileged() {
     }
     for dir in compiled_in_dirs() {
         assert!(
-            copied.iter().any(|c| *c == dir),
+            copied.contains(&dir),
             "the crate compiles in files from `{dir}/` (include_bytes!/include_str!), so the image must copy it"
         );
     }
@@ -131,11 +131,21 @@ fn compiled_in_dirs() -> Vec<String> {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap_or_default();
-            for part in text.split("include_bytes!(\"").chain(text.split("include_str!(\"")).skip(1) {
-                let Some(rel) = part.split('"').next() else { continue };
-                let Some(parent) = path.parent() else { continue };
+            for part in text
+                .split("include_bytes!(\"")
+                .chain(text.split("include_str!(\""))
+                .skip(1)
+            {
+                let Some(rel) = part.split('"').next() else {
+                    continue;
+                };
+                let Some(parent) = path.parent() else {
+                    continue;
+                };
                 let target = parent.join(rel);
-                let Ok(target) = target.canonicalize() else { continue };
+                let Ok(target) = target.canonicalize() else {
+                    continue;
+                };
                 let Ok(inside) = target.strip_prefix(repo("").canonicalize().expect("repo")) else {
                     continue;
                 };

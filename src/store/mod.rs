@@ -10,8 +10,8 @@ pub mod opml;
 mod outbox;
 mod poll;
 mod schema;
-mod status;
 pub mod stats;
+mod status;
 
 pub use outbox::{DeliveryId, StoryUpdate};
 pub use poll::{Applied, PollFailure};
