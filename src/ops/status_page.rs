@@ -189,26 +189,12 @@ mod tests {
 
     fn source(name: &str, state: SourceState, error: Option<&str>) -> SourceRow {
         SourceRow {
-            id: SourceId(1),
-            name: name.to_string(),
             url: "https://example.com/feed.xml".to_string(),
             origin: Origin::Config,
-            guild_id: None,
-            schedule: "0 */5 * * * *".to_string(),
-            backfill: 0,
-            initialized: true,
             state,
-            etag: None,
-            last_modified: None,
-            body_hash: None,
-            last_fetch_at: None,
-            last_success_at: None,
-            last_unconditional_at: None,
-            next_check_at: None,
             failures: 2,
             last_error: error.map(str::to_string),
-            paused_reason: None,
-            retired: false,
+            ..SourceRow::sample(name)
         }
     }
 

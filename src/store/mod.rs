@@ -92,6 +92,36 @@ pub struct SourceRow {
     pub retired: bool,
 }
 
+#[cfg(test)]
+impl SourceRow {
+    /// A polled, healthy Discord source named `name` for unit tests; change what a test is
+    /// about with struct update syntax (`SourceRow { failures: 2, ..SourceRow::sample("x") }`).
+    pub fn sample(name: &str) -> SourceRow {
+        SourceRow {
+            id: SourceId(1),
+            name: name.to_string(),
+            url: "https://x.test/feed".to_string(),
+            origin: Origin::Discord,
+            guild_id: None,
+            schedule: "0 */5 * * * *".to_string(),
+            backfill: 0,
+            initialized: true,
+            state: SourceState::Ok,
+            etag: None,
+            last_modified: None,
+            body_hash: None,
+            last_fetch_at: None,
+            last_success_at: None,
+            last_unconditional_at: None,
+            next_check_at: None,
+            failures: 0,
+            last_error: None,
+            paused_reason: None,
+            retired: false,
+        }
+    }
+}
+
 pub use crate::core::model::SubscriptionRow;
 
 /// The columns [`subscription_rows`] reads, in order (`s` is `subscriptions`).

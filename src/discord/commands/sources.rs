@@ -494,26 +494,11 @@ mod tests {
 
     fn source(name: &str, guild: Option<&str>, state: &str) -> SourceRow {
         SourceRow {
-            id: SourceId(1),
-            name: name.into(),
-            url: "https://x.test/feed".into(),
-            origin: Origin::Discord,
             guild_id: guild.map(Into::into),
-            schedule: "0 */5 * * * *".into(),
-            backfill: 0,
-            initialized: true,
             state: SourceState::parse(state),
-            etag: None,
-            last_modified: None,
-            body_hash: None,
-            last_fetch_at: None,
-            last_success_at: None,
-            last_unconditional_at: None,
-            next_check_at: None,
-            failures: 0,
             last_error: Some("HTTP 500 from x.test/feed".into()),
             paused_reason: Some("HTTP 410 Gone".into()),
-            retired: false,
+            ..SourceRow::sample(name)
         }
     }
 

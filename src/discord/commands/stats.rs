@@ -87,25 +87,11 @@ mod tests {
     fn source(i: usize) -> SourceRow {
         SourceRow {
             id: SourceId(i as i64),
-            name: format!("Source number {i} with a fairly long name to fill the message"),
             url: format!("https://s{i}.example/feed"),
-            origin: Origin::Discord,
             guild_id: Some("1".into()),
-            schedule: "0 */5 * * * *".into(),
-            backfill: 0,
-            initialized: true,
-            state: SourceState::Ok,
-            etag: None,
-            last_modified: None,
-            body_hash: None,
-            last_fetch_at: None,
-            last_success_at: None,
-            last_unconditional_at: None,
-            next_check_at: None,
-            failures: 0,
-            last_error: None,
-            paused_reason: None,
-            retired: false,
+            ..SourceRow::sample(&format!(
+                "Source number {i} with a fairly long name to fill the message"
+            ))
         }
     }
 
