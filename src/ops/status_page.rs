@@ -184,7 +184,7 @@ fn render_servers(out: &mut String, view: &StatusView) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::{Origin, SourceId};
+    use crate::core::model::Origin;
     use chrono::TimeZone;
 
     fn source(name: &str, state: SourceState, error: Option<&str>) -> SourceRow {

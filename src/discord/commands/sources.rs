@@ -475,7 +475,6 @@ pub fn definition() -> CreateCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::{Origin, SourceId};
     use crate::discord::commands::tests::s;
     use crate::discord::commands::OptValue;
     use crate::sources::parse::ParseError;

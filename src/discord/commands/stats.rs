@@ -81,7 +81,7 @@ pub fn definition() -> CreateCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::{Origin, SourceId, SourceState};
+    use crate::core::model::SourceId;
     use crate::store::SourceRow;
 
     fn source(i: usize) -> SourceRow {
