@@ -263,7 +263,7 @@ async fn metrics_page(ops: &Ops) -> Response<Full<Bytes>> {
             let age = backlog
                 .oldest
                 .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
-            let states: Vec<(&str, u64)> = sources.iter().map(|s| (s.state.as_str(), 1)).collect();
+            let states: Vec<&str> = sources.iter().map(|s| s.state.as_str()).collect();
             m.set_backlog(backlog.pending, age, &states);
         }
         (Err(e), _) | (_, Err(e)) => {
