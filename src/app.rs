@@ -30,6 +30,13 @@ pub struct App {
     new_sources: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<SourceId>>>,
     /// Wakes the deliverer (new alerts, or a suspended target was fixed).
     deliver_now: Arc<Notify>,
+    /// WebSub push (`[http] public_url`): the listener's end, and the queue `run` drains.
+    push: Option<crate::push::PushInbox>,
+    push_queue: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<crate::push::Pushed>>>,
+    /// One poll or push of a source at a time: a push and a poll of the same items must not
+    /// both decide they are new.
+    source_locks:
+        std::sync::Mutex<std::collections::HashMap<SourceId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The fetch settings the config asks for.
@@ -73,6 +80,8 @@ impl App {
             .context("cannot record the configured sources in the database")?;
         let fetcher = Fetcher::new(fetch_settings(&config))?;
         let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
+        let push_on = config.http.public_url.is_some() && config.http.listen.is_some();
+        let push_wanted = Arc::new(Notify::new());
         let ctx = Arc::new(PollContext {
             store,
             fetcher,
@@ -98,12 +107,23 @@ impl App {
                 .summarizer
                 .clone()
                 .map(|c| crate::summarizer::AiSummarizer::new(c, reqwest::Client::new())),
+            push: push_on,
+            push_wanted: Arc::clone(&push_wanted),
         });
+        let (push, push_queue) = if push_on {
+            let (inbox, queue) = crate::push::channel(push_wanted);
+            (Some(inbox), Some(queue))
+        } else {
+            (None, None)
+        };
         let app = App {
             config,
             ctx,
             new_sources: std::sync::Mutex::new(None),
             deliver_now: Arc::new(Notify::new()),
+            push,
+            push_queue: std::sync::Mutex::new(push_queue),
+            source_locks: std::sync::Mutex::default(),
         };
         // Compiling a million subscriptions takes seconds: the gateway, command registration
         // and fetching start meanwhile, and a poll waits for the set before it matches.
@@ -156,6 +176,46 @@ impl App {
     /// subscriptions (`/alerts add`, `/alerts remove`): reads only those rows.
     pub async fn reload_channel_subscriptions(&self, guild_id: &str) -> anyhow::Result<usize> {
         reload_scope(&self.ctx, Some(guild_id.to_string()), String::new()).await
+    }
+
+    /// Where the listener hands signed WebSub pushes; `None` when push is off.
+    pub fn push_inbox(&self) -> Option<crate::push::PushInbox> {
+        self.push.clone()
+    }
+
+    /// The lock that keeps one poll or push of `source` at a time.
+    fn source_lock(&self, source: SourceId) -> Arc<tokio::sync::Mutex<()>> {
+        match self.source_locks.lock() {
+            Ok(mut locks) => Arc::clone(locks.entry(source).or_default()),
+            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Takes one signed push through the pipeline (after any poll of the same source).
+    async fn ingest_pushed(&self, pushed: crate::push::Pushed) {
+        // The lock first, then the row: a poll in progress may be the first one, and the
+        // push must see the source as that poll leaves it.
+        let lock = self.source_lock(pushed.source_id);
+        let _held = lock.lock().await;
+        let now = Utc::now();
+        let source = match self.store().source(pushed.source_id).await {
+            Ok(Some(source)) if !source.retired => source,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the pushed source; the next poll will read the feed");
+                return;
+            }
+        };
+        if let Err(e) = self.store().push_received(source.id, now).await {
+            tracing::warn!(error = %e, "cannot count a push");
+        }
+        let report =
+            crate::pipeline::ingest_push(&self.ctx, &source, pushed.body, pushed.content_type, now)
+                .await;
+        tracing::info!(source = %source.name, outcome = ?report.outcome, "pushed content ingested");
+        if matches!(report.outcome, PollOutcome::Updated { alerts, .. } if alerts > 0) {
+            self.deliver_now.notify_one();
+        }
     }
 
     /// Asks the deliverer for a pass now (e.g. an admin fixed a suspended channel).
@@ -225,6 +285,7 @@ impl App {
                 cancel.clone(),
             ));
         }
+        let push_tasks = self.start_push(&cancel);
         // Sources added at run time (`/sources add`) get a task of their own at once.
         let (added_tx, mut added) = tokio::sync::mpsc::unbounded_channel();
         if let Ok(mut guard) = self.new_sources.lock() {
@@ -295,6 +356,9 @@ impl App {
         if let Ok(mut guard) = self.new_sources.lock() {
             *guard = None;
         }
+        for task in push_tasks {
+            let _ = task.await;
+        }
         let fatal = deliverer.await.context("deliverer task")?;
         self.store()
             .prune(Utc::now(), self.config.retention_days)
@@ -304,6 +368,40 @@ impl App {
         }
         tracing::info!("stopped cleanly");
         Ok(())
+    }
+}
+
+impl App {
+    /// With push on: the maintainer (requests to hubs) and the consumer of pushed bodies.
+    fn start_push(
+        self: &Arc<Self>,
+        cancel: &CancellationToken,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let (Some(public_url), Some(mut queue)) = (
+            self.config.http.public_url.clone(),
+            self.push_queue.lock().ok().and_then(|mut q| q.take()),
+        ) else {
+            return Vec::new();
+        };
+        let maintainer = tokio::spawn(crate::push::maintain(
+            Arc::clone(&self.ctx),
+            public_url,
+            cancel.clone(),
+        ));
+        let app = Arc::clone(self);
+        let cancel = cancel.clone();
+        let consumer = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    pushed = queue.recv() => match pushed {
+                        Some(pushed) => app.ingest_pushed(pushed).await,
+                        None => return,
+                    },
+                }
+            }
+        });
+        vec![maintainer, consumer]
     }
 }
 
@@ -375,6 +473,7 @@ async fn source_loop(
     cancel: CancellationToken,
 ) {
     let mut first = true;
+    let mut last_poll: Option<chrono::DateTime<Utc>> = None;
     loop {
         let row = match app.store().source(source_id).await {
             Ok(Some(row)) => row,
@@ -396,15 +495,28 @@ async fn source_loop(
         let schedule = config::parse_schedule(&row.schedule)
             .or_else(|_| config::parse_schedule(&app.config.default_schedule))
             .ok();
-        let at = next_poll_at(&row, schedule.as_ref(), first, now, app.config.fetch.jitter);
+        let mut at = next_poll_at(&row, schedule.as_ref(), first, now, app.config.fetch.jitter);
         first = false;
+        if app.ctx.push {
+            // While the hub pushes, polling is the slower safety net.
+            let healthy = matches!(app.store().push_subscription(source_id).await, Ok(Some(p)) if p.is_healthy(now));
+            if let Some(last) = last_poll.filter(|_| healthy) {
+                let slower = last
+                    + chrono::Duration::from_std(app.config.http.push_poll).unwrap_or_default();
+                at = at.max(slower);
+            }
+        }
         let wait = (at - now).to_std().unwrap_or_default();
         tokio::select! {
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(wait) => {}
         }
         // Not cancellable: a poll that started finishes, so its transaction is whole.
+        let lock = app.source_lock(source_id);
+        let held = lock.lock().await;
+        last_poll = Some(Utc::now());
         let report = poll_source(&app.ctx, &row, Utc::now()).await;
+        drop(held);
         if matches!(report.outcome, PollOutcome::Updated { alerts, .. } if alerts > 0) {
             notify.notify_one();
         }

@@ -144,6 +144,8 @@ fn init_logging(default_level: &str, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or journald gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -259,48 +261,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             eprintln!("{}", report.summary());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { config, output } => {
-            let config = load(&config)?;
-            let token =
-                crate::discord::token(&config.discord, std::env::var("DISCORD_TOKEN").ok())?;
-            if token.is_some() && output.is_some() {
-                anyhow::bail!(
-                    "--output prints alerts instead of posting them, but a Discord token is set \
-                     (DISCORD_TOKEN or discord.token_file); unset it to print, or drop --output to post"
-                );
-            }
-            let http = config.http.clone();
-            let http_token =
-                ops::http::effective_token(&http, std::env::var("NEWSHOUND_HTTP_TOKEN").ok());
-            if let Some(reason) = ops::http::refuse_reason(&http, http_token.as_deref()) {
-                anyhow::bail!("{reason}");
-            }
-            let app = Arc::new(App::start(config).await?);
-            let cancel = CancellationToken::new();
-            spawn_signal_handler(cancel.clone());
-            let health = Arc::new(Health::default());
-            let listener = ops::http::start(
-                &http,
-                app.store().clone(),
-                Arc::clone(&health),
-                cancel.clone(),
-            )
-            .await?;
-            let result = if let Some(token) = token {
-                crate::discord::run(app, token, health, cancel.clone()).await
-            } else {
-                tracing::info!("no DISCORD_TOKEN: alerts are printed here");
-                let format = output.unwrap_or(OutputFormat::Text);
-                let sink = Arc::new(ConsoleSink::new(std::io::stdout(), format));
-                app.run(sink, cancel.clone()).await
-            };
-            cancel.cancel();
-            if let Some(listener) = listener {
-                let _ = listener.await;
-            }
-            result?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Run { config, output } => run_command(&config, output).await,
         Command::Sources { action, config } => {
             let config = config.ok_or_else(|| {
                 anyhow::anyhow!(
@@ -330,6 +291,53 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             select,
         } => fetch_command(&url_or_path, output, select.text()).await,
     }
+}
+
+/// `newshound run`: Discord when a token is set, else alerts printed; the operations listener
+/// beside either when `[http] listen` is set.
+async fn run_command(
+    config: &std::path::Path,
+    output: Option<OutputFormat>,
+) -> anyhow::Result<ExitCode> {
+    let config = load(config)?;
+    let token = crate::discord::token(&config.discord, std::env::var("DISCORD_TOKEN").ok())?;
+    if token.is_some() && output.is_some() {
+        anyhow::bail!(
+            "--output prints alerts instead of posting them, but a Discord token is set \
+             (DISCORD_TOKEN or discord.token_file); unset it to print, or drop --output to post"
+        );
+    }
+    let http = config.http.clone();
+    let http_token = ops::http::effective_token(&http, std::env::var("NEWSHOUND_HTTP_TOKEN").ok());
+    if let Some(reason) = ops::http::refuse_reason(&http, http_token.as_deref()) {
+        anyhow::bail!("{reason}");
+    }
+    let app = Arc::new(App::start(config).await?);
+    let cancel = CancellationToken::new();
+    spawn_signal_handler(cancel.clone());
+    let health = Arc::new(Health::default());
+    let listener = ops::http::start(
+        &http,
+        app.store().clone(),
+        Arc::clone(&health),
+        app.push_inbox(),
+        cancel.clone(),
+    )
+    .await?;
+    let result = if let Some(token) = token {
+        crate::discord::run(app, token, health, cancel.clone()).await
+    } else {
+        tracing::info!("no DISCORD_TOKEN: alerts are printed here");
+        let format = output.unwrap_or(OutputFormat::Text);
+        let sink = Arc::new(ConsoleSink::new(std::io::stdout(), format));
+        app.run(sink, cancel.clone()).await
+    };
+    cancel.cancel();
+    if let Some(listener) = listener {
+        let _ = listener.await;
+    }
+    result?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn spawn_signal_handler(cancel: CancellationToken) {

@@ -199,13 +199,32 @@ pub struct Config {
 }
 
 /// `[http]`: where the operations listener listens, and the token its status page needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     /// `None`: no listener (the default).
     pub listen: Option<std::net::SocketAddr>,
     /// Required for `/` and `/metrics` when set. `NEWSHOUND_HTTP_TOKEN` wins over the file.
     pub token: Option<String>,
+    /// The address hubs reach this listener at; set, feeds that name a WebSub hub are
+    /// subscribed to for push (callbacks under `/websub/`).
+    pub public_url: Option<url::Url>,
+    /// While a source's push subscription is healthy it is polled at most this often.
+    pub push_poll: std::time::Duration,
 }
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: None,
+            token: None,
+            public_url: None,
+            push_poll: DEFAULT_PUSH_POLL,
+        }
+    }
+}
+
+/// `[http] push_poll_secs` unless set: the safety-net poll of a source that pushes.
+pub const DEFAULT_PUSH_POLL: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -257,6 +276,8 @@ struct RawConfig {
 struct RawHttp {
     listen: Option<String>,
     token: Option<String>,
+    public_url: Option<String>,
+    push_poll_secs: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -374,7 +395,7 @@ const ROOT_KEYS: &[&str] = &[
     "http",
     "log",
 ];
-const HTTP_KEYS: &[&str] = &["listen", "token"];
+const HTTP_KEYS: &[&str] = &["listen", "token", "public_url", "push_poll_secs"];
 const LOG_KEYS: &[&str] = &["format"];
 const SUMMARIZER_KEYS: &[&str] = &[
     "kind",
@@ -989,7 +1010,37 @@ impl Config {
             }
             other => other,
         };
-        HttpConfig { listen, token }
+        let public_url = raw.public_url.as_deref().and_then(|text| {
+            let parsed = url::Url::parse(text.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if parsed.is_none() {
+                v.problem(
+                    "http.public_url",
+                    quoted(text),
+                    "must be the http(s) address hubs reach this listener at, such as \"https://bot.example.com/\"; remove the key to turn push off",
+                );
+            } else if listen.is_none() && raw.listen.is_none() {
+                v.problem(
+                    "http.public_url",
+                    quoted(text),
+                    "needs http.listen too: hubs deliver to the listener (set listen, e.g. \"127.0.0.1:9464\" behind a reverse proxy)",
+                );
+            }
+            parsed
+        });
+        let push_poll = v.secs(
+            "http.push_poll_secs",
+            raw.push_poll_secs,
+            DEFAULT_PUSH_POLL.as_secs_f64(),
+            7.0 * 24.0 * 3600.0,
+        );
+        HttpConfig {
+            listen,
+            token,
+            public_url,
+            push_poll,
+        }
     }
 
     fn validate_fetch(f: &RawFetch, v: &mut Validator<'_>) -> FetchConfig {

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod discord;
 pub mod ops;
 pub mod pipeline;
+pub mod push;
 pub mod schedule;
 pub mod sources;
 pub mod store;

@@ -20,6 +20,7 @@ use crate::ops::metrics::{metrics, FailureKind, PollResult};
 use crate::schedule::{hinted_next_check, needs_unconditional, retry_at};
 use crate::sources::fetch::{AddressPolicy, FetchOutcome, Fetched, Fetcher, Validators};
 use crate::sources::probe::parse_document;
+use crate::sources::websub::{self, HubLinks, OnPoll};
 use crate::store::{self, Applied, FetchRecord, PollFailure, SourceRow, Store};
 use crate::subscriptions::SlotMatch;
 pub use crate::subscriptions::SubscriptionSet;
@@ -72,6 +73,10 @@ pub struct PollContext {
     pub kinds: std::collections::HashMap<String, crate::sources::SourceKind>,
     /// Optional AI summaries (`[summarizer] kind = "openai"`).
     pub summarizer: Option<crate::summarizer::AiSummarizer>,
+    /// WebSub push is on (`[http] public_url`): polls look for hubs.
+    pub push: bool,
+    /// Told when a push subscription wants a request to its hub (the maintainer in `app`).
+    pub push_wanted: Arc<tokio::sync::Notify>,
 }
 
 impl PollContext {
@@ -337,15 +342,20 @@ impl Failure {
 }
 
 /// The first half of a poll: fetched and parsed, or finished early.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per poll, matched at once; boxing would only add an allocation"
+)]
 enum Fetch {
     /// Nothing to parse, or failed: the outcome is recorded.
     Done(PollOutcome),
-    Parsed(Feed, FetchRecord),
+    /// Parsed, with the WebSub hub the feed names (looked for only when push is on).
+    Parsed(Feed, FetchRecord, Option<HubLinks>),
 }
 
 /// Which addresses this source may reach: config and CLI-imported sources may be on private
 /// networks when the operator allows it; sources added from Discord never may.
-fn address_policy(ctx: &PollContext, source: &SourceRow) -> AddressPolicy {
+pub(crate) fn address_policy(ctx: &PollContext, source: &SourceRow) -> AddressPolicy {
     if source.origin.is_operator() && ctx.allow_private_config_sources {
         AddressPolicy::AllowPrivate
     } else {
@@ -430,6 +440,15 @@ async fn parse_fetched(
     unconditional: bool,
 ) -> store::Result<Fetch> {
     let hash = body_hash(&fetched.body);
+    let hub = (ctx.push && source.url.contains("://"))
+        .then(|| {
+            websub::discover(
+                &fetched.body,
+                &fetched.hints.links,
+                fetched.final_url.as_ref(),
+            )
+        })
+        .flatten();
     let mut record = FetchRecord {
         etag: fetched.validators.etag.clone(),
         last_modified: fetched.validators.last_modified.clone(),
@@ -505,7 +524,9 @@ async fn parse_fetched(
     } else {
         hinted_next_check(now, fetched.hints.not_before, feed.ttl_minutes)
     };
-    Ok(Fetch::Parsed(feed, record))
+    // Only feeds are pushed: a page or sitemap naming a hub is not subscribed to.
+    let hub = hub.filter(|_| kind.is_none());
+    Ok(Fetch::Parsed(feed, record, hub))
 }
 
 /// The article-page threshold for this source (0: never fetch article pages).
@@ -529,10 +550,102 @@ async fn poll_inner(
     now: DateTime<Utc>,
 ) -> store::Result<PollOutcome> {
     let policy = address_policy(ctx, source);
-    let (feed, record) = match fetch_and_parse(ctx, source, now, policy).await? {
+    let (feed, record, hub) = match fetch_and_parse(ctx, source, now, policy).await? {
         Fetch::Done(outcome) => return Ok(outcome),
-        Fetch::Parsed(feed, record) => (feed, record),
+        Fetch::Parsed(feed, record, hub) => (feed, record, hub),
     };
+    let outcome = ingest(ctx, source, now, policy, feed, record).await?;
+    // After the items are recorded: a push that follows must find the first poll done.
+    if ctx.push {
+        note_hub(ctx, source, hub).await?;
+    }
+    Ok(outcome)
+}
+
+/// Keeps the source's push subscription in line with the hub its feed names now.
+async fn note_hub(
+    ctx: &PollContext,
+    source: &SourceRow,
+    hub: Option<HubLinks>,
+) -> store::Result<()> {
+    let stored = ctx.store.push_subscription(source.id).await?;
+    match websub::on_poll(stored.as_ref(), hub.as_ref()) {
+        OnPoll::Nothing => {}
+        OnPoll::Create(links) | OnPoll::Retarget(links) => {
+            tracing::info!(source = %source.name, hub = %links.hub, "the feed names a WebSub hub; subscribing for push");
+            ctx.store.want_push(source.id, links).await?;
+            ctx.push_wanted.notify_one();
+        }
+        OnPoll::Unsubscribe => {
+            tracing::info!(source = %source.name, "the feed no longer names a WebSub hub; unsubscribing");
+            ctx.store.end_push(source.id).await?;
+            ctx.push_wanted.notify_one();
+        }
+    }
+    Ok(())
+}
+
+/// A body a WebSub hub pushed for `source` (its signature already checked): parsed and taken
+/// through the same dedup, match and outbox path as a poll, so an item that arrives by push
+/// and again by the next poll alerts once. The source's validators and schedule are left as
+/// they are: the next poll still asks the server what changed.
+pub async fn ingest_push(
+    ctx: &PollContext,
+    source: &SourceRow,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    now: DateTime<Utc>,
+) -> PollReport {
+    let base = url::Url::parse(&source.url).ok();
+    let outcome = match parse_document(body, content_type, base.as_ref()).await {
+        Err(e) => {
+            tracing::warn!(source = %source.name, error = %e, "a pushed body is not a feed; ignored (the next poll still reads the feed)");
+            metrics().push_result(crate::ops::metrics::PushResult::not_a_feed);
+            PollOutcome::Failed {
+                error: format!("pushed content: {e}"),
+                retry_at: None,
+                paused: false,
+            }
+        }
+        Ok(feed) => {
+            let record = FetchRecord {
+                next_check_at: source.next_check_at,
+                damaged: feed.damaged.clone(),
+                ..FetchRecord::default()
+            };
+            let policy = address_policy(ctx, source);
+            match ingest(ctx, source, now, policy, feed, record).await {
+                Ok(outcome) => outcome,
+                Err(e) => PollOutcome::Failed {
+                    error: format!("internal error: {e}"),
+                    retry_at: None,
+                    paused: false,
+                },
+            }
+        }
+    };
+    if let PollOutcome::Updated { alerts, new, .. } = &outcome {
+        let m = metrics();
+        m.items_new.inc_by(*new as u64);
+        m.alerts_written.inc_by(*alerts as u64);
+    }
+    PollReport {
+        source_id: source.id,
+        name: source.name.clone(),
+        outcome,
+    }
+}
+
+/// A parsed feed's items, start to end: which are new, article pages and summaries for them,
+/// matching, the plan, and the one transaction that records it all.
+async fn ingest(
+    ctx: &PollContext,
+    source: &SourceRow,
+    now: DateTime<Utc>,
+    policy: AddressPolicy,
+    feed: Feed,
+    record: FetchRecord,
+) -> store::Result<PollOutcome> {
     let mut items = oldest_first(feed.items);
     // Which items are new: one read of the seen keys.
     let use_guid = guids_usable(&items);

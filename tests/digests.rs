@@ -620,6 +620,8 @@ async fn a_poll_waits_for_the_subscriptions_before_matching() {
         default_article_min_chars: 0,
         kinds: std::collections::HashMap::new(),
         summarizer: None,
+        push: false,
+        push_wanted: Arc::default(),
     });
     std::fs::write(
         w.setup.path("feed.xml"),

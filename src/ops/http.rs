@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::metrics::metrics;
 use super::status_page::{render, StatusView};
 use crate::config::HttpConfig;
+use crate::push::PushInbox;
 use crate::store::Store;
 
 /// Headers must be complete within this long after the connection opens.
@@ -74,6 +75,8 @@ struct Ops {
     store: Store,
     token: Option<String>,
     health: Arc<Health>,
+    /// WebSub callbacks (`/websub/...`) are served only when push is on.
+    push: Option<PushInbox>,
 }
 
 /// Why `[http]` cannot start as configured.
@@ -100,6 +103,7 @@ pub async fn start(
     config: &HttpConfig,
     store: Store,
     health: Arc<Health>,
+    push: Option<PushInbox>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(addr) = config.listen else {
@@ -118,6 +122,7 @@ pub async fn start(
         store,
         token,
         health,
+        push,
     });
     Ok(Some(tokio::spawn(serve(listener, ops, cancel))))
 }
@@ -148,7 +153,7 @@ async fn serve(listener: TcpListener, ops: Arc<Ops>, cancel: CancellationToken) 
             let _permit = permit;
             let service = hyper::service::service_fn(move |req| {
                 let ops = Arc::clone(&ops);
-                async move { Ok::<_, Infallible>(handle(&ops, &req).await) }
+                async move { Ok::<_, Infallible>(handle(&ops, req).await) }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -163,7 +168,7 @@ async fn serve(listener: TcpListener, ops: Arc<Ops>, cancel: CancellationToken) 
     }
 }
 
-fn text(status: StatusCode, body: impl Into<String>) -> Response<Full<Bytes>> {
+pub(super) fn text(status: StatusCode, body: impl Into<String>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.into())));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -206,7 +211,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn handle(ops: &Ops, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(ops: &Ops, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if let Some(callback_id) = req.uri().path().strip_prefix("/websub/") {
+        let callback_id = callback_id.to_string();
+        return match &ops.push {
+            Some(inbox) => super::websub::handle(&ops.store, inbox, &callback_id, req).await,
+            None => text(
+                StatusCode::NOT_FOUND,
+                "push is off ([http] public_url is not set)\n",
+            ),
+        };
+    }
+    let req = &req;
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut response = text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -317,6 +333,7 @@ mod tests {
         HttpConfig {
             listen: Some(listen.parse().unwrap()),
             token: token.map(str::to_string),
+            ..HttpConfig::default()
         }
     }
 

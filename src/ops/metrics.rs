@@ -65,6 +65,29 @@ pub struct AlertLabels {
     pub outcome: AlertOutcome,
 }
 
+/// What became of a request to a WebSub callback (`/websub/...`).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum PushResult {
+    /// Signed, taken through the pipeline.
+    accepted,
+    /// No `X-Hub-Signature`, a malformed one, or one that does not match the body.
+    bad_signature,
+    /// A callback id no subscription has, or one not (yet) verified.
+    unknown_topic,
+    /// Larger than `sources::websub::MAX_PUSH_BYTES`.
+    too_large,
+    /// The queue of pushes waiting for the pipeline was full (the hub retries).
+    busy,
+    /// Signed, but not a feed.
+    not_a_feed,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PushLabels {
+    pub result: PushResult,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
     /// The HTTP status Discord answered (`429`, `200`...), or `none` without an answer.
@@ -91,10 +114,15 @@ pub struct Metrics {
     pub outbox_pending: Gauge,
     pub outbox_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub sources: Family<StateLabels, Gauge>,
+    pub pushes: Family<PushLabels, Counter>,
     registry: Registry,
 }
 
 impl Metrics {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one registration per metric, in one list that reads like the /metrics page"
+    )]
     fn new() -> Metrics {
         let mut registry = Registry::with_prefix("newshound");
         let polls = Family::<PollLabels, Counter>::default();
@@ -103,23 +131,23 @@ impl Metrics {
             "Source polls by outcome (ok, unchanged, error) and failure kind",
             polls.clone(),
         );
-        let items_seen = Counter::default();
-        registry.register(
+        let items_seen = registered(
+            &mut registry,
             "items_seen",
             "Items read from parsed feeds (every item of every changed document)",
-            items_seen.clone(),
+            Counter::default(),
         );
-        let items_new = Counter::default();
-        registry.register(
+        let items_new = registered(
+            &mut registry,
             "items_new",
             "Items never seen before for their source",
-            items_new.clone(),
+            Counter::default(),
         );
-        let alerts_written = Counter::default();
-        registry.register(
+        let alerts_written = registered(
+            &mut registry,
             "alerts_written",
             "Alerts written to the outbox (one per item per target)",
-            alerts_written.clone(),
+            Counter::default(),
         );
         let alerts = Family::<AlertLabels, Counter>::default();
         registry.register(
@@ -178,6 +206,12 @@ impl Metrics {
             "Sources by state (new, ok, damaged, backoff, paused)",
             sources.clone(),
         );
+        let pushes = registered(
+            &mut registry,
+            "websub_pushes",
+            "WebSub deliveries to the callback by result (accepted, bad_signature, unknown_topic, too_large, busy, not_a_feed)",
+            Family::<PushLabels, Counter>::default(),
+        );
         Metrics {
             polls,
             items_seen,
@@ -192,6 +226,7 @@ impl Metrics {
             outbox_pending,
             outbox_oldest_age,
             sources,
+            pushes,
             registry,
         }
     }
@@ -214,6 +249,11 @@ impl Metrics {
                 kind,
             })
             .inc();
+    }
+
+    /// Counts one WebSub delivery by what became of it.
+    pub fn push_result(&self, result: PushResult) {
+        self.pushes.get_or_create(&PushLabels { result }).inc();
     }
 
     /// Counts one delivery outcome.
@@ -251,6 +291,17 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
+}
+
+/// Registers `metric` under `name` and hands it back.
+fn registered<M: prometheus_client::registry::Metric + Clone>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    metric: M,
+) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 /// The process's metrics.

@@ -100,6 +100,8 @@ pub struct Hints {
     /// `Expires` when there is no max-age) capped at [`MAX_CACHE_HINT`]. `None` when the
     /// server said nothing, or nothing in the future.
     pub not_before: Option<DateTime<Utc>>,
+    /// The response's `Link` header values (a WebSub hub may be announced there).
+    pub links: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -317,6 +319,10 @@ enum FirstHop {
 }
 
 /// One hop's result.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per request, matched at once; boxing would only add an allocation"
+)]
 enum Hop {
     Done(FetchOutcome),
     Redirect { status: StatusCode, to: Url },
@@ -373,6 +379,52 @@ impl Fetcher {
                 self.fetch_file(&path).await
             }
         }
+    }
+
+    /// POSTs `form` to `url` (a WebSub hub) under the same address policy, time limit and
+    /// host pauses as a fetch; redirects are not followed. `Ok` for any 2xx; else what the
+    /// server answered, in words an admin can act on.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&'static str, String)],
+        policy: AddressPolicy,
+    ) -> Result<(), String> {
+        let client = match policy {
+            AddressPolicy::AllowPrivate => &self.inner.permissive,
+            AddressPolicy::PublicOnly => {
+                address::check_url(url).map_err(|e| e.to_string())?;
+                &self.inner.guarded
+            }
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("the hub {} is not an http(s) URL", label(url)));
+        }
+        let settings = &self.inner.settings;
+        let send = client.post(url.clone()).form(form).send();
+        let response = match tokio::time::timeout(settings.timeout, send).await {
+            Err(_) => return Err(format!("the hub {} did not answer in time", label(url))),
+            Ok(Err(e)) => return Err(classify(e, url, settings).to_string()),
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // A hub says why in a short text body; read a little of it, never more.
+        let mut reason = String::new();
+        let mut response = response;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            reason.push_str(&String::from_utf8_lossy(&chunk));
+            if reason.len() > 300 {
+                break;
+            }
+        }
+        let reason: String = reason.trim().chars().take(200).collect();
+        Err(format!(
+            "the hub {} answered {status}: {reason}",
+            label(url)
+        ))
     }
 
     async fn fetch_url(
@@ -907,7 +959,14 @@ pub fn hints_from_headers(headers: &HeaderMap, now: DateTime<Utc>) -> Hints {
                 .map(|t| t.min(now + MAX_CACHE_HINT))
         });
     let not_before = retry.max(fresh).filter(|t| *t > now);
-    Hints { not_before }
+    let links = headers
+        .get_all(header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .take(8)
+        .map(str::to_string)
+        .collect();
+    Hints { not_before, links }
 }
 
 /// `max-age=N` from a `Cache-Control` value. Other directives (`no-cache`, `no-store`,

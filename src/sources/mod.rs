@@ -14,6 +14,7 @@ mod salvage;
 pub mod shorthand;
 pub mod sitemap;
 mod text_construct;
+pub mod websub;
 
 /// How a config source's document is read when it is not a feed (`kind` in `[[sources]]`).
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@ mod poll;
 mod schema;
 pub mod stats;
 mod status;
+mod websub;
 
 pub use outbox::{DeliveryId, StoryUpdate};
 pub use poll::{Applied, PollFailure};

@@ -171,4 +171,22 @@ CREATE TABLE digest_entries (
 );
 CREATE INDEX digest_entries_due ON digest_entries (digest_id, due_at);
 ",
+    // WebSub push subscriptions, one per source (`store::websub`). No foreign key: a row
+    // outlives its source until the hub confirms the unsubscription.
+    r"
+CREATE TABLE websub (
+    source_id        INTEGER PRIMARY KEY,
+    hub              TEXT NOT NULL,
+    topic            TEXT NOT NULL,
+    callback_id      TEXT NOT NULL UNIQUE,
+    secret           TEXT NOT NULL,
+    state            TEXT NOT NULL,          -- wanted | requested | active | unsubscribing | denied
+    requested_at     TEXT,
+    verified_at      TEXT,
+    lease_ends_at    TEXT,
+    last_push_at     TEXT,
+    pushes           INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT
+);
+",
 ];

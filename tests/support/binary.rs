@@ -182,3 +182,74 @@ impl Drop for Bot {
         self.kill();
     }
 }
+
+/// `newshound run --output json` without Discord: alerts arrive as JSON lines on `lines`;
+/// stderr (at `info`) goes to `log`. Killed (SIGKILL) when dropped.
+pub struct ConsoleBot {
+    pub child: Child,
+    pub lines: std::sync::mpsc::Receiver<serde_json::Value>,
+    pub log: PathBuf,
+}
+
+impl ConsoleBot {
+    pub fn start(config: &Path, log: PathBuf) -> ConsoleBot {
+        use std::io::BufRead as _;
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let mut child = command(&[
+            "run",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--output",
+            "json",
+        ])
+        .env("NEWSHOUND_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .expect("start newshound run");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let value = serde_json::from_str::<serde_json::Value>(&line).unwrap_or_else(
+                    |e| serde_json::json!({ "not_json": line, "error": e.to_string() }),
+                );
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        ConsoleBot { child, lines, log }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The next alert printed within `timeout`; fails with the log otherwise.
+    pub fn next_alert(&self, timeout: Duration) -> serde_json::Value {
+        match self.lines.recv_timeout(timeout) {
+            Ok(alert) => alert,
+            Err(e) => panic!("no alert printed ({e}); log:\n{}", self.log()),
+        }
+    }
+
+    /// Every alert printed so far and not yet taken.
+    pub fn printed(&self) -> Vec<serde_json::Value> {
+        self.lines.try_iter().collect()
+    }
+}
+
+impl Drop for ConsoleBot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
