@@ -348,6 +348,7 @@ struct RawSource {
     kind: Option<String>,
     select: Option<RawSelect>,
     max_age_days: Option<i64>,
+    min_points: Option<i64>,
 }
 
 /// `[sources.select]`: CSS selectors for `kind = "html"`.
@@ -439,6 +440,7 @@ const SOURCE_KEYS: &[&str] = &[
     "kind",
     "select",
     "max_age_days",
+    "min_points",
 ];
 const SUBSCRIPTION_KEYS: &[&str] = &["user", "query", "channel", "mode", "at", "source"];
 const MEMBER_KEYS: &[&str] = &["user", "timezone", "quiet_hours", "max_per_hour"];
@@ -1100,8 +1102,24 @@ impl Config {
                     "duplicate source name; names must be unique (case-insensitive) — rename one",
                 );
             }
-            let location = if let Some(url) = s.url.as_deref() {
+            let url = match (s.url.as_deref(), s.min_points) {
+                (Some(url), Some(points)) => {
+                    let points =
+                        v.int_in(&format!("{at}.min_points"), Some(points), 0, 0..=1_000_000);
+                    match crate::sources::shorthand::with_min_points(url, points as u32) {
+                        Ok(with) => Some(with),
+                        Err(fix) => {
+                            v.problem(format!("{at}.min_points"), points.to_string(), fix);
+                            None
+                        }
+                    }
+                }
+                (url, _) => url.map(str::to_string),
+            };
+            let location = if let Some(url) = url.as_deref() {
                 v.location(&format!("{at}.url"), url)
+            } else if s.url.is_some() {
+                None
             } else {
                 v.problem(
                     format!("{at}.url"),

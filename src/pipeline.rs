@@ -647,6 +647,11 @@ async fn ingest(
     record: FetchRecord,
 ) -> store::Result<PollOutcome> {
     let mut items = oldest_first(feed.items);
+    // Below the source's engagement threshold an item is not taken at all: not seen yet, so
+    // it alerts on the first poll after it crosses. Items with no count are kept.
+    if let Some(min) = crate::sources::shorthand::points_threshold(&source.url) {
+        items.retain(|i| i.points.is_none_or(|p| p >= min));
+    }
     // Which items are new: one read of the seen keys.
     let use_guid = guids_usable(&items);
     let keys: Vec<ItemKeys> = items.iter().map(|i| item_keys(i, use_guid)).collect();

@@ -85,6 +85,110 @@ async fn a_reddit_shorthand_in_the_config_polls_the_subreddit_feed() {
     );
 }
 
+/// A subreddit's JSON listing (`/r/NAME/.json`) as Reddit serves it: `(id, title, score)`.
+fn reddit_listing(posts: &[(&str, &str, i64)]) -> String {
+    let children: Vec<serde_json::Value> = posts
+        .iter()
+        .map(|(id, title, score)| {
+            serde_json::json!({"kind": "t3", "data": {
+                "subreddit": "rust", "subreddit_name_prefixed": "r/rust", "name": format!("t3_{id}"),
+                "id": id, "title": title, "author": "ferris", "score": score, "ups": score,
+                "num_comments": 12, "created_utc": 1_795_852_800.0, "is_self": false,
+                "url": format!("https://blog.example/{id}"),
+                "permalink": format!("/r/rust/comments/{id}/post/"), "thumbnail": "default"
+            }})
+        })
+        .collect();
+    serde_json::json!({"kind": "Listing", "data": {"after": null, "dist": posts.len(), "children": children}})
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reddit_post_alerts_once_it_crosses_min_points() {
+    let reddit = MockServer::start().await;
+    let serve = |posts: Vec<(&'static str, &'static str, i64)>| {
+        let reddit = &reddit;
+        async move {
+            reddit.reset().await;
+            Mock::given(method("GET"))
+                .and(path("/r/rust/.json"))
+                .and(query_param("raw_json", "1"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_raw(reddit_listing(&posts), "application/json"),
+                )
+                .mount(reddit)
+                .await;
+        }
+    };
+    serve(vec![("1a", "Tokio 2.0 released", 400)]).await;
+    let setup = Setup::new();
+    let config = setup.write_config(
+        "[[sources]]\nname = \"r/rust\"\nurl = \"reddit:r/rust\"\nmin_points = 100\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Tokio\"\nchannel = \"news\"\n",
+    );
+    let base = reddit.uri();
+    let env = [("NEWSHOUND_SHORTHAND_BASE_REDDIT", base.as_str())];
+    assert!(
+        once_json_env(&config, &[], &env).alerts.is_empty(),
+        "the first poll records"
+    );
+
+    // A new post below the threshold: nothing yet.
+    serve(vec![
+        ("2b", "Tokio console tips", 40),
+        ("1a", "Tokio 2.0 released", 420),
+    ])
+    .await;
+    let below = once_json_env(&config, &["--force"], &env);
+    assert!(
+        below.alerts.is_empty(),
+        "40 points is below 100: {:?}",
+        below.titles()
+    );
+
+    // It crosses the threshold: one alert, with the publisher's link and the score.
+    serve(vec![
+        ("2b", "Tokio console tips", 180),
+        ("1a", "Tokio 2.0 released", 450),
+    ])
+    .await;
+    let crossed = once_json_env(&config, &["--force"], &env);
+    assert_eq!(crossed.titles(), ["Tokio console tips"]);
+    assert_eq!(crossed.alerts[0]["link"], "https://blog.example/2b");
+    assert!(
+        crossed.alerts[0]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("180 points"),
+        "{}",
+        crossed.alerts[0]
+    );
+
+    // Higher still: never again.
+    serve(vec![
+        ("2b", "Tokio console tips", 900),
+        ("1a", "Tokio 2.0 released", 500),
+    ])
+    .await;
+    assert!(once_json_env(&config, &["--force"], &env).alerts.is_empty());
+}
+
+#[test]
+fn min_points_on_a_plain_feed_is_a_config_error() {
+    let setup = Setup::new();
+    let config = setup.write_config(
+        "[[sources]]\nname = \"a\"\nurl = \"https://example.com/feed.xml\"\nmin_points = 10\n",
+    );
+    let out = newshound_env(&["check-config", "--config", config.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let (stdout, stderr) = out_text(&out);
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        all.contains("sources[1].min_points") && all.contains("hn: and reddit: sources only"),
+        "{all}"
+    );
+}
+
 #[test]
 fn a_malformed_shorthand_is_a_config_error_with_the_fix() {
     let setup = Setup::new();

@@ -26,6 +26,9 @@ pub struct Item {
     pub categories: Vec<String>,
     /// An absolute http(s) image URL for a thumbnail, if the feed offered one.
     pub image: Option<String>,
+    /// Engagement (Hacker News points, Reddit score) where the source reports it; a source
+    /// with `min_points` takes only items at or above it.
+    pub points: Option<u32>,
 }
 
 /// A parsed feed: its title and items in document order.

@@ -78,6 +78,7 @@ fn algolia_item(hit: &Value) -> Option<Item> {
         content_html: String::new(),
         categories: Vec::new(),
         image: None,
+        points: Some(u32::try_from(points.max(0)).unwrap_or(u32::MAX)),
     })
 }
 

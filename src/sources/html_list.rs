@@ -266,6 +266,7 @@ pub fn read_page(
             content_html: String::new(),
             categories: Vec::new(),
             image,
+            points: None,
         });
     }
     if matched == 0 {

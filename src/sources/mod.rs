@@ -9,6 +9,7 @@ mod hn;
 pub mod html_list;
 pub mod parse;
 pub mod probe;
+mod reddit;
 mod rss_json;
 mod salvage;
 pub mod shorthand;

@@ -313,6 +313,9 @@ fn parse_json(text: &str, base_url: Option<&Url>) -> Result<Feed, ParseError> {
     if let Some(feed) = super::hn::algolia_feed(&value) {
         return Ok(feed);
     }
+    if let Some(feed) = super::reddit::listing_feed(&value) {
+        return Ok(feed);
+    }
     // An error names the version as the feed wrote it, not as the repair rewrote it.
     let declared_version = value
         .get("version")
@@ -493,6 +496,7 @@ fn to_item(mut entry: Entry, base: Option<&Url>, declared_image: Option<String>)
         content_html,
         categories,
         image,
+        points: None,
     }
 }
 

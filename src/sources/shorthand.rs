@@ -49,7 +49,8 @@ impl Bases {
             None => url.to_string(),
             Some((_, base)) => {
                 let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
-                format!("{base}{}{query}", url.path())
+                let fragment = url.fragment().map(|f| format!("#{f}")).unwrap_or_default();
+                format!("{base}{}{query}{fragment}", url.path())
             }
         }
     }
@@ -161,8 +162,20 @@ fn is_name(text: &str, extra: &[char], len: std::ops::RangeInclusive<usize>) -> 
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(&c))
 }
 
+/// `reddit:r/NAME` (and `r/NAME/search?q=WORDS`) -> the subreddit's `.rss`; with
+/// `min_points=N`, the JSON listing instead (the feed has no scores), the threshold carried
+/// in the URL's fragment (`#min_points=N`, which HTTP never sends; see [`points_threshold`]).
 fn reddit(rest: &str) -> Result<Url, &'static str> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut min_points = None;
+    let mut words = None;
+    for (key, value) in options(query) {
+        match key.as_str() {
+            "q" => words = Some(value.trim().to_string()).filter(|v| !v.is_empty()),
+            "min_points" => min_points = Some(points_option(&value)?),
+            _ => return Err("the options are q (for search) and min_points"),
+        }
+    }
     let path = path.trim_end_matches('/');
     let Some(path) = path.strip_prefix("r/").or_else(|| path.strip_prefix("/r/")) else {
         return Err("write the subreddit as r/NAME");
@@ -176,22 +189,72 @@ fn reddit(rest: &str) -> Result<Url, &'static str> {
     if !name.split('+').all(|n| is_name(n, &[], 2..=21)) {
         return Err("a subreddit name is 2-21 letters, digits or `_`");
     }
-    if !search {
-        if !query.is_empty() {
-            return Err("options need the search form, r/NAME/search?q=WORDS");
+    let extension = if min_points.is_some() { "json" } else { "rss" };
+    let mut url = if search {
+        let words = words.ok_or("a search needs its words, r/NAME/search?q=WORDS")?;
+        let mut pairs = vec![
+            ("q", words.as_str()),
+            ("restrict_sr", "on"),
+            ("sort", "new"),
+        ];
+        if min_points.is_some() {
+            pairs.push(("raw_json", "1"));
         }
-        return url_of(&format!("https://www.reddit.com/r/{name}/.rss"));
+        url_of(&format!(
+            "https://www.reddit.com/r/{name}/search.{extension}?{}",
+            query_string(&pairs)
+        ))?
+    } else {
+        if words.is_some() {
+            return Err("words need the search form, r/NAME/search?q=WORDS");
+        }
+        let query = if min_points.is_some() {
+            "?raw_json=1"
+        } else {
+            ""
+        };
+        url_of(&format!(
+            "https://www.reddit.com/r/{name}/.{extension}{query}"
+        ))?
+    };
+    if let Some(points) = min_points {
+        url.set_fragment(Some(&format!("min_points={points}")));
     }
-    let words = options(query)
+    Ok(url)
+}
+
+fn points_option(value: &str) -> Result<u32, &'static str> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| "min_points is a whole number of points, e.g. min_points=100")
+}
+
+/// The engagement threshold a source URL carries (`…#min_points=100`, as `reddit:` with
+/// `min_points` expands): items with fewer points are left out of a poll, so they are not
+/// recorded as seen and alert on the first poll after they cross it.
+pub fn points_threshold(url: &str) -> Option<u32> {
+    let fragment = url.split_once('#')?.1;
+    options(fragment)
         .into_iter()
-        .find(|(k, _)| k == "q")
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .ok_or("a search needs its words, r/NAME/search?q=WORDS")?;
-    url_of(&format!(
-        "https://www.reddit.com/r/{name}/search.rss?{}",
-        query_string(&[("q", &words), ("restrict_sr", "on"), ("sort", "new")])
-    ))
+        .find(|(k, _)| k == "min_points")
+        .and_then(|(_, v)| v.trim().parse().ok())
+}
+
+/// `location` (a `hn:` or `reddit:` shorthand) with the config's `min_points` added as an
+/// option; `Err` with what to write when the location takes none or already has one.
+pub fn with_min_points(location: &str, points: u32) -> Result<String, &'static str> {
+    let service = location
+        .split_once(':')
+        .map(|(s, _)| s.trim().to_ascii_lowercase());
+    if !matches!(service.as_deref(), Some("hn" | "reddit")) {
+        return Err("min_points works with hn: and reddit: sources only");
+    }
+    if location.contains("min_points=") {
+        return Err("give min_points once: either in the url or as the key");
+    }
+    let joiner = if location.contains('?') { '&' } else { '?' };
+    Ok(format!("{location}{joiner}min_points={points}"))
 }
 
 enum Youtube {
@@ -316,12 +379,7 @@ fn hacker_news(rest: &str) -> Result<Url, &'static str> {
     for (key, value) in options(query) {
         match key.as_str() {
             "q" => words = Some(value.trim().to_string()).filter(|v| !v.is_empty()),
-            "min_points" => {
-                min_points =
-                    Some(value.trim().parse().map_err(|_| {
-                        "min_points is a whole number of points, e.g. min_points=100"
-                    })?);
-            }
+            "min_points" => min_points = Some(points_option(&value)?),
             _ => return Err("the options are q (for search) and min_points"),
         }
     }
@@ -525,6 +583,41 @@ mod tests {
     }
 
     #[test]
+    fn a_reddit_threshold_reads_the_json_listing_and_rides_in_the_fragment() {
+        let hot = url("reddit:r/rust?min_points=100");
+        assert_eq!(
+            hot,
+            "https://www.reddit.com/r/rust/.json?raw_json=1#min_points=100"
+        );
+        assert_eq!(points_threshold(&hot), Some(100));
+        let search = url("reddit:r/rust/search?q=tokio&min_points=5");
+        assert_eq!(
+            search,
+            "https://www.reddit.com/r/rust/search.json?q=tokio&restrict_sr=on&sort=new&raw_json=1#min_points=5"
+        );
+        assert_eq!(points_threshold(&search), Some(5));
+        assert_eq!(points_threshold("https://www.reddit.com/r/rust/.rss"), None);
+        assert_eq!(points_threshold("https://example.com/feed#top"), None);
+        assert!(problem("reddit:r/rust?min_points=lots").contains("min_points is a whole number"));
+        assert!(problem("reddit:r/rust?sort=top")
+            .contains("the options are q (for search) and min_points"));
+    }
+
+    #[test]
+    fn the_config_key_min_points_becomes_an_option() {
+        assert_eq!(
+            with_min_points("hn:front", 100).as_deref(),
+            Ok("hn:front?min_points=100")
+        );
+        assert_eq!(
+            with_min_points("reddit:r/rust/search?q=async", 50).as_deref(),
+            Ok("reddit:r/rust/search?q=async&min_points=50")
+        );
+        assert!(with_min_points("https://example.com/feed", 5).is_err());
+        assert!(with_min_points("hn:front?min_points=1", 5).is_err());
+    }
+
+    #[test]
     fn malformed_reddit_shorthands_say_what_to_write() {
         assert_eq!(
             problem("reddit:rust"),
@@ -533,7 +626,7 @@ mod tests {
         assert!(problem("reddit:r/x").contains("2-21 letters"));
         assert!(problem("reddit:r/rust/search").contains("needs its words"));
         assert!(problem("reddit:r/rust/comments/abc").contains("only r/NAME"));
-        assert!(problem("reddit:r/rust?sort=top").contains("search form"));
+        assert!(problem("reddit:r/rust?sort=top").contains("the options are"));
     }
 
     #[test]

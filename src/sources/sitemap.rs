@@ -189,6 +189,7 @@ pub fn recent_items(
             content_html: String::new(),
             categories: Vec::new(),
             image: entry.image.clone(),
+            points: None,
         });
     }
     items
