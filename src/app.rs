@@ -48,6 +48,7 @@ pub fn fetch_settings(config: &Config) -> FetchSettings {
         max_redirects: config.fetch.max_redirects,
         per_host_concurrency: config.fetch.per_host_concurrency,
         concurrency: config.fetch.concurrency,
+        reddit: crate::sources::reddit_auth::RedditCredentials::from_env(),
         ..FetchSettings::default()
     }
 }

@@ -173,6 +173,70 @@ async fn a_reddit_post_alerts_once_it_crosses_min_points() {
     assert!(once_json_env(&config, &["--force"], &env).alerts.is_empty());
 }
 
+/// With a Reddit app's credentials set, `reddit:` reads the OAuth API: a token from the
+/// client-credentials grant (basic auth with the app's id and secret), then the listing with
+/// `Authorization: bearer`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_app_credentials_reddit_is_read_through_oauth() {
+    use wiremock::matchers::{body_string_contains, header};
+    let reddit = MockServer::start().await;
+    // base64("app-id:app-secret")
+    Mock::given(method("POST"))
+        .and(path("/api/v1/access_token"))
+        .and(header("authorization", "Basic YXBwLWlkOmFwcC1zZWNyZXQ="))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"access_token": "tok-7f3a", "token_type": "bearer", "expires_in": 86400, "scope": "*"}"#,
+            "application/json",
+        ))
+        .expect(2)
+        .mount(&reddit)
+        .await;
+    let listing = |posts: Vec<(&'static str, &'static str, i64)>| {
+        Mock::given(method("GET"))
+            .and(path("/r/rust/.json"))
+            .and(header("authorization", "Bearer tok-7f3a"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(reddit_listing(&posts), "application/json"),
+            )
+    };
+    let first = listing(vec![("1a", "Tokio 2.0 released", 3)])
+        .mount_as_scoped(&reddit)
+        .await;
+    let setup = Setup::new();
+    let config = setup.write_config(
+        "[[sources]]\nname = \"r/rust\"\nurl = \"reddit:r/rust\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Tokio\"\nchannel = \"news\"\n",
+    );
+    let base = reddit.uri();
+    let token_url = format!("{base}/api/v1/access_token");
+    let env = [
+        ("NEWSHOUND_SHORTHAND_BASE_REDDIT", base.as_str()),
+        ("NEWSHOUND_REDDIT_CLIENT_ID", "app-id"),
+        ("NEWSHOUND_REDDIT_CLIENT_SECRET", "app-secret"),
+        ("NEWSHOUND_REDDIT_TOKEN_URL", token_url.as_str()),
+    ];
+    let recorded = once_json_env(&config, &[], &env);
+    assert!(recorded.alerts.is_empty());
+    assert!(
+        recorded.line("r/rust").contains("1 item"),
+        "{}",
+        recorded.stderr
+    );
+    drop(first);
+    let _second = listing(vec![
+        ("2b", "Tokio console tips", 2),
+        ("1a", "Tokio 2.0 released", 9),
+    ])
+    .mount_as_scoped(&reddit)
+    .await;
+    let next = once_json_env(&config, &["--force"], &env);
+    assert_eq!(next.titles(), ["Tokio console tips"]);
+    assert!(
+        !next.stderr.contains("app-secret"),
+        "the secret is never logged"
+    );
+}
+
 #[test]
 fn min_points_on_a_plain_feed_is_a_config_error() {
     let setup = Setup::new();

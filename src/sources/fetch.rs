@@ -54,6 +54,9 @@ pub struct FetchSettings {
     /// Requests in flight overall.
     pub concurrency: usize,
     pub user_agent: String,
+    /// Reddit app credentials (from the environment): requests to Reddit's OAuth API carry
+    /// a token.
+    pub reddit: Option<super::reddit_auth::RedditCredentials>,
 }
 
 impl Default for FetchSettings {
@@ -71,6 +74,7 @@ impl Default for FetchSettings {
                 " (+https://github.com/newshound)"
             )
             .to_owned(),
+            reddit: None,
         }
     }
 }
@@ -306,6 +310,7 @@ struct Inner {
     per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Hosts that answered 429/503 with Retry-After, and until when to leave them alone.
     paused: Mutex<HashMap<String, DateTime<Utc>>>,
+    reddit: Option<super::reddit_auth::RedditAuth>,
 }
 
 /// Which hops of a redirect chain the address guard checks under `PublicOnly`.
@@ -337,8 +342,13 @@ impl Fetcher {
         // Zero permits would hang every fetch forever; config validation should prevent it, but
         // a hang is the worst way to find out.
         let global = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+        let reddit = settings
+            .reddit
+            .clone()
+            .map(super::reddit_auth::RedditAuth::new);
         Ok(Self {
             inner: Arc::new(Inner {
+                reddit,
                 settings,
                 permissive,
                 guarded,
@@ -523,13 +533,27 @@ impl Fetcher {
         host: &str,
         now: DateTime<Utc>,
     ) -> Result<Hop, FetchError> {
-        let response = client
-            .get(url.clone())
-            .headers(request_headers(validators))
+        let mut request = client.get(url.clone()).headers(request_headers(validators));
+        let reddit = self.inner.reddit.as_ref().filter(|a| a.applies_to(url));
+        if let Some(auth) = reddit {
+            let token = auth
+                .bearer(&self.inner.permissive, self.inner.settings.timeout)
+                .await
+                .map_err(|detail| FetchError::Network {
+                    host: host.to_string(),
+                    detail,
+                })?;
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .send()
             .await
             .map_err(|err| classify(err, url, &self.inner.settings))?;
         let status = response.status();
+        if let (Some(auth), StatusCode::UNAUTHORIZED) = (reddit, status) {
+            // Revoked or expired early: the next request asks for a new one.
+            auth.invalidate().await;
+        }
         let headers = response.headers();
         let hints = hints_from_headers(headers, now);
         tracing::debug!(url = %label(url), %status, "fetched headers");

@@ -10,6 +10,7 @@ pub mod html_list;
 pub mod parse;
 pub mod probe;
 mod reddit;
+pub mod reddit_auth;
 mod rss_json;
 mod salvage;
 pub mod shorthand;

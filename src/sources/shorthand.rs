@@ -19,23 +19,35 @@ pub const SERVICES: [&str; 6] = ["reddit", "youtube", "mastodon", "bluesky", "hn
 /// service's responses from loopback; nobody needs it in production.
 pub const BASE_ENV_PREFIX: &str = "NEWSHOUND_SHORTHAND_BASE_";
 
-/// Per-service base-URL overrides (see [`BASE_ENV_PREFIX`]); empty in normal use.
+/// Per-service base-URL overrides (see [`BASE_ENV_PREFIX`]), empty in normal use; and whether
+/// Reddit is read through its OAuth API (app credentials in the environment, see
+/// `sources::reddit_auth`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bases(Vec<(String, String)>);
+pub struct Bases {
+    overrides: Vec<(String, String)>,
+    reddit_oauth: bool,
+}
 
 impl Bases {
     /// The overrides among `vars` (name, value pairs, e.g. `std::env::vars()`).
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Bases {
-        Bases(
-            vars.into_iter()
-                .filter_map(|(name, value)| {
-                    let service = name.strip_prefix(BASE_ENV_PREFIX)?.to_ascii_lowercase();
-                    let value = value.trim().trim_end_matches('/').to_string();
-                    (SERVICES.contains(&service.as_str()) && !value.is_empty())
-                        .then_some((service, value))
-                })
-                .collect(),
-        )
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let reddit_oauth =
+            crate::sources::reddit_auth::RedditCredentials::from_vars(vars.iter().cloned())
+                .is_some();
+        let overrides = vars
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let service = name.strip_prefix(BASE_ENV_PREFIX)?.to_ascii_lowercase();
+                let value = value.trim().trim_end_matches('/').to_string();
+                (SERVICES.contains(&service.as_str()) && !value.is_empty())
+                    .then_some((service, value))
+            })
+            .collect();
+        Bases {
+            overrides,
+            reddit_oauth,
+        }
     }
 
     /// The overrides set in this process's environment.
@@ -45,7 +57,7 @@ impl Bases {
 
     /// `url` (an expansion for `service`) moved onto the override base, if one is set.
     fn rebase(&self, service: &str, url: &Url) -> String {
-        match self.0.iter().find(|(s, _)| s == service) {
+        match self.overrides.iter().find(|(s, _)| s == service) {
             None => url.to_string(),
             Some((_, base)) => {
                 let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
@@ -109,7 +121,7 @@ pub fn expand(text: &str, bases: &Bases) -> Result<Option<Expanded>, ShorthandEr
     };
     let rest = rest.trim();
     let expanded = match service {
-        "reddit" => reddit(rest).map_err(|p| fail(p, "reddit:r/rust"))?,
+        "reddit" => reddit(rest, bases.reddit_oauth).map_err(|p| fail(p, "reddit:r/rust"))?,
         "youtube" => {
             match youtube(rest).map_err(|p| fail(p, "youtube:UCxxxxxxxxxxxxxxxxxxxxxx"))? {
                 Youtube::Feed(url) => url,
@@ -165,7 +177,9 @@ fn is_name(text: &str, extra: &[char], len: std::ops::RangeInclusive<usize>) -> 
 /// `reddit:r/NAME` (and `r/NAME/search?q=WORDS`) -> the subreddit's `.rss`; with
 /// `min_points=N`, the JSON listing instead (the feed has no scores), the threshold carried
 /// in the URL's fragment (`#min_points=N`, which HTTP never sends; see [`points_threshold`]).
-fn reddit(rest: &str) -> Result<Url, &'static str> {
+/// With `oauth` (app credentials set), the same through `oauth.reddit.com`, which serves
+/// only JSON listings.
+fn reddit(rest: &str, oauth: bool) -> Result<Url, &'static str> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let mut min_points = None;
     let mut words = None;
@@ -189,7 +203,13 @@ fn reddit(rest: &str) -> Result<Url, &'static str> {
     if !name.split('+').all(|n| is_name(n, &[], 2..=21)) {
         return Err("a subreddit name is 2-21 letters, digits or `_`");
     }
-    let extension = if min_points.is_some() { "json" } else { "rss" };
+    let json = min_points.is_some() || oauth;
+    let extension = if json { "json" } else { "rss" };
+    let host = if oauth {
+        crate::sources::reddit_auth::API_BASE
+    } else {
+        "https://www.reddit.com"
+    };
     let mut url = if search {
         let words = words.ok_or("a search needs its words, r/NAME/search?q=WORDS")?;
         let mut pairs = vec![
@@ -197,25 +217,19 @@ fn reddit(rest: &str) -> Result<Url, &'static str> {
             ("restrict_sr", "on"),
             ("sort", "new"),
         ];
-        if min_points.is_some() {
+        if json {
             pairs.push(("raw_json", "1"));
         }
         url_of(&format!(
-            "https://www.reddit.com/r/{name}/search.{extension}?{}",
+            "{host}/r/{name}/search.{extension}?{}",
             query_string(&pairs)
         ))?
     } else {
         if words.is_some() {
             return Err("words need the search form, r/NAME/search?q=WORDS");
         }
-        let query = if min_points.is_some() {
-            "?raw_json=1"
-        } else {
-            ""
-        };
-        url_of(&format!(
-            "https://www.reddit.com/r/{name}/.{extension}{query}"
-        ))?
+        let query = if json { "?raw_json=1" } else { "" };
+        url_of(&format!("{host}/r/{name}/.{extension}{query}"))?
     };
     if let Some(points) = min_points {
         url.set_fragment(Some(&format!("min_points={points}")));
@@ -464,8 +478,9 @@ pub fn refusal_hint(status: u16, url: &str) -> &'static str {
         .to_ascii_lowercase();
     if status == 403 && (host == "reddit.com" || host.ends_with(".reddit.com")) {
         return ": Reddit refused an anonymous client (it blocks some networks and unauthenticated \
-                readers) — try again later or from another network; OAuth credentials are not \
-                supported yet";
+                readers) — try again later, or read through Reddit's API: create an app at \
+                reddit.com/prefs/apps and set NEWSHOUND_REDDIT_CLIENT_ID and \
+                NEWSHOUND_REDDIT_CLIENT_SECRET";
     }
     ""
 }
@@ -601,6 +616,34 @@ mod tests {
         assert!(problem("reddit:r/rust?min_points=lots").contains("min_points is a whole number"));
         assert!(problem("reddit:r/rust?sort=top")
             .contains("the options are q (for search) and min_points"));
+    }
+
+    #[test]
+    fn with_app_credentials_reddit_expands_to_the_oauth_api() {
+        let bases = Bases::from_vars([
+            ("NEWSHOUND_REDDIT_CLIENT_ID".to_string(), "id".to_string()),
+            (
+                "NEWSHOUND_REDDIT_CLIENT_SECRET".to_string(),
+                "s".to_string(),
+            ),
+        ]);
+        let expanded = |text: &str| match expand(text, &bases) {
+            Ok(Some(Expanded::Url(u))) => u,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            expanded("reddit:r/rust"),
+            "https://oauth.reddit.com/r/rust/.json?raw_json=1"
+        );
+        assert_eq!(
+            expanded("reddit:r/rust/search?q=tokio&min_points=10"),
+            "https://oauth.reddit.com/r/rust/search.json?q=tokio&restrict_sr=on&sort=new&raw_json=1#min_points=10"
+        );
+        assert_eq!(
+            url("reddit:r/rust"),
+            "https://www.reddit.com/r/rust/.rss",
+            "anonymous: RSS"
+        );
     }
 
     #[test]
