@@ -5,6 +5,7 @@
 //! the first), then deserialised, then each value is checked (cron parses, files exist, names
 //! are unique, queries parse). Relative paths resolve against the config file's directory.
 
+use crate::sources::shorthand::{expand, Expanded};
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -69,13 +70,16 @@ pub enum Location {
     Url(String),
     /// A local file, absolute (resolved against the config directory).
     File(PathBuf),
+    /// `youtube:@handle`: its feed URL needs a page fetch, made at the source's first poll
+    /// and stored (the config keeps the handle, so it is not fetched again).
+    Handle(String),
 }
 
 impl Location {
     /// The text handed to the fetcher: the URL, or the file path.
     pub fn as_fetch_str(&self) -> String {
         match self {
-            Location::Url(url) => url.clone(),
+            Location::Url(url) | Location::Handle(url) => url.clone(),
             Location::File(path) => path.display().to_string(),
         }
     }
@@ -723,19 +727,9 @@ impl Validator<'_> {
     }
 
     /// `url` expanded when it is a shorthand (`reddit:r/rust`); `Err` once the problem is noted.
-    fn shorthand(&mut self, key: &str, url: &str) -> Result<Option<String>, ()> {
-        use crate::sources::shorthand::{expand, Expanded};
+    fn shorthand(&mut self, key: &str, url: &str) -> Result<Option<Expanded>, ()> {
         match expand(url, &self.shorthand_bases) {
-            Ok(None) => Ok(None),
-            Ok(Some(Expanded::Url(expanded))) => Ok(Some(expanded)),
-            Ok(Some(Expanded::YoutubeHandle { handle, .. })) => {
-                self.problem(
-                    key,
-                    quoted(url),
-                    format!("a handle needs a page fetch, which config loading does not do; run `newshound fetch youtube:@{handle}` and use the feed URL it prints (or youtube:UC… with the channel id)"),
-                );
-                Err(())
-            }
+            Ok(expanded) => Ok(expanded),
             Err(e) => {
                 self.problem(
                     key,
@@ -751,8 +745,13 @@ impl Validator<'_> {
     }
 
     fn location(&mut self, key: &str, url: &str) -> Option<Location> {
-        let Ok(expanded) = self.shorthand(key, url) else {
-            return None;
+        let expanded = match self.shorthand(key, url) {
+            Err(()) => return None,
+            Ok(Some(Expanded::YoutubeHandle { .. })) => {
+                return Some(Location::Handle(url.trim().to_string()))
+            }
+            Ok(Some(Expanded::Url(expanded))) => Some(expanded),
+            Ok(None) => None,
         };
         let url = expanded.as_deref().unwrap_or(url);
         let trimmed = url.trim();

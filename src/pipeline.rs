@@ -379,11 +379,18 @@ async fn fetch_and_parse(
             last_modified: source.last_modified.clone(),
         }
     };
-    let fetched = match ctx
-        .fetcher
-        .fetch(&source.url, &validators, policy, now)
-        .await
-    {
+    // A `youtube:@handle` from the config is looked up once, here; the feed URL it gives
+    // replaces the stored URL once the feed has been read.
+    let resolved = match resolve_handle(ctx, source, policy, now).await {
+        Ok(resolved) => resolved,
+        Err(failure) => {
+            return Ok(Fetch::Done(
+                record_failure(ctx, source, now, failure).await?,
+            ))
+        }
+    };
+    let location = resolved.as_deref().unwrap_or(&source.url);
+    let fetched = match ctx.fetcher.fetch(location, &validators, policy, now).await {
         Ok(FetchOutcome::NotModified { .. })
             if validators.etag.is_none() && validators.last_modified.is_none() =>
         {
@@ -428,7 +435,24 @@ async fn fetch_and_parse(
             ));
         }
     };
-    parse_fetched(ctx, source, now, fetched, unconditional).await
+    parse_fetched(ctx, source, now, fetched, unconditional, resolved).await
+}
+
+/// The feed URL of a source stored as a shorthand that needs a page fetch (`youtube:@handle`);
+/// `None` for every other source.
+async fn resolve_handle(
+    ctx: &PollContext,
+    source: &SourceRow,
+    policy: AddressPolicy,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, Failure> {
+    use crate::sources::shorthand::{self, Bases};
+    if !shorthand::is_shorthand(&source.url) {
+        return Ok(None);
+    }
+    shorthand::resolve(&ctx.fetcher, &source.url, &Bases::from_env(), policy, now)
+        .await
+        .map_err(|e| Failure::new(FailureKind::network, e.to_string()))
 }
 
 /// Parses a fetched body on the blocking pool (an unchanged body is not parsed again).
@@ -438,6 +462,7 @@ async fn parse_fetched(
     now: DateTime<Utc>,
     fetched: Fetched,
     unconditional: bool,
+    resolved: Option<String>,
 ) -> store::Result<Fetch> {
     let hash = body_hash(&fetched.body);
     let hub = (ctx.push && source.url.contains("://"))
@@ -515,7 +540,10 @@ async fn parse_fetched(
         }
     };
     // Only a document that proved to be a feed may replace the stored URL.
-    record.new_url = fetched.permanent_redirect.map(|u| u.to_string());
+    record.new_url = fetched
+        .permanent_redirect
+        .map(|u| u.to_string())
+        .or(resolved);
     record.damaged.clone_from(&feed.damaged);
     // A local file has no server to be polite to: its `<ttl>` is not a reason to wait.
     let is_file = !source.url.contains("://");

@@ -257,7 +257,7 @@ fn min_points_on_a_plain_feed_is_a_config_error() {
 fn a_malformed_shorthand_is_a_config_error_with_the_fix() {
     let setup = Setup::new();
     let config = setup.write_config(
-        "[[sources]]\nname = \"a\"\nurl = \"reddit:rust\"\n\n[[sources]]\nname = \"b\"\nurl = \"youtube:@somehandle\"\n\n[[sources]]\nname = \"c\"\nurl = \"hn:best\"\n",
+        "[[sources]]\nname = \"a\"\nurl = \"reddit:rust\"\n\n[[sources]]\nname = \"b\"\nurl = \"youtube:@x\"\n\n[[sources]]\nname = \"c\"\nurl = \"hn:best\"\n",
     );
     let out = newshound_env(&["check-config", "--config", config.to_str().unwrap()], &[]);
     assert!(!out.status.success());
@@ -270,7 +270,7 @@ fn a_malformed_shorthand_is_a_config_error_with_the_fix() {
         "{all}"
     );
     assert!(
-        all.contains("sources[2].url") && all.contains("newshound fetch youtube:@somehandle"),
+        all.contains("sources[2].url") && all.contains("3-30 letters"),
         "{all}"
     );
     assert!(
@@ -327,21 +327,40 @@ async fn hn_front_page_is_read_from_the_algolia_api() {
     assert!(stdout.contains("912 points by steveklabnik"), "{stdout}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_youtube_handle_is_looked_up_on_its_channel_page() {
-    let yt = MockServer::start().await;
-    let channel = "UCsBjURrPoezykLs9EqgamOA";
-    let page = format!(
+const FIRESHIP: &str = "UCsBjURrPoezykLs9EqgamOA";
+
+/// Fireship's channel page, as far as the channel id goes.
+fn channel_page() -> String {
+    let channel = FIRESHIP;
+    format!(
         r#"<!DOCTYPE html><html><head><title>Fireship - YouTube</title><link rel="canonical" href="https://www.youtube.com/channel/{channel}"><meta property="og:title" content="Fireship"></head><body><script>var ytInitialData = {{"metadata":{{"channelMetadataRenderer":{{"title":"Fireship","externalId":"{channel}"}}}}}};</script></body></html>"#
-    );
-    respond(&yt, "/@Fireship", html_response(page)).await;
-    let videos = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><feed xmlns:yt="http://www.youtube.com/xml/schemas/2015" xmlns:media="http://search.yahoo.com/mrss/" xmlns="http://www.w3.org/2005/Atom"><link rel="self" href="http://www.youtube.com/feeds/videos.xml?playlist_id=UULFsBjURrPoezykLs9EqgamOA"/><id>yt:playlist:UULFsBjURrPoezykLs9EqgamOA</id><yt:playlistId>UULFsBjURrPoezykLs9EqgamOA</yt:playlistId><yt:channelId>{channel}</yt:channelId><title>Fireship</title><author><name>Fireship</name><uri>https://www.youtube.com/channel/{channel}</uri></author><published>2017-04-07T00:00:00+00:00</published><entry><id>yt:video:abc123def45</id><yt:videoId>abc123def45</yt:videoId><yt:channelId>{channel}</yt:channelId><title>Rust in 100 seconds</title><link rel="alternate" href="https://www.youtube.com/watch?v=abc123def45"/><author><name>Fireship</name></author><published>2026-11-28T17:00:00+00:00</published><updated>2026-11-28T18:00:00+00:00</updated><media:group><media:title>Rust in 100 seconds</media:title><media:thumbnail url="https://i.ytimg.com/vi/abc123def45/hqdefault.jpg" width="480" height="360"/><media:description>Learn Rust fast.</media:description></media:group></entry></feed>"#
-    );
+    )
+}
+
+/// The channel's uploads-without-Shorts feed with `videos` (id, title), newest first.
+fn uploads(videos: &[(&str, &str)]) -> String {
+    let channel = FIRESHIP;
+    let entries: String = videos
+        .iter()
+        .map(|(id, title)| format!(r#"<entry><id>yt:video:{id}</id><yt:videoId>{id}</yt:videoId><yt:channelId>{channel}</yt:channelId><title>{title}</title><link rel="alternate" href="https://www.youtube.com/watch?v={id}"/><author><name>Fireship</name></author><published>2026-11-28T17:00:00+00:00</published><updated>2026-11-28T18:00:00+00:00</updated><media:group><media:title>{title}</media:title><media:thumbnail url="https://i.ytimg.com/vi/{id}/hqdefault.jpg" width="480" height="360"/><media:description>Learn Rust fast.</media:description></media:group></entry>"#))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><feed xmlns:yt="http://www.youtube.com/xml/schemas/2015" xmlns:media="http://search.yahoo.com/mrss/" xmlns="http://www.w3.org/2005/Atom"><link rel="self" href="http://www.youtube.com/feeds/videos.xml?playlist_id=UULFsBjURrPoezykLs9EqgamOA"/><id>yt:playlist:UULFsBjURrPoezykLs9EqgamOA</id><yt:playlistId>UULFsBjURrPoezykLs9EqgamOA</yt:playlistId><yt:channelId>{channel}</yt:channelId><title>Fireship</title><author><name>Fireship</name><uri>https://www.youtube.com/channel/{channel}</uri></author><published>2017-04-07T00:00:00+00:00</published>{entries}</feed>"#
+    )
+}
+
+fn uploads_mock(videos: &[(&str, &str)]) -> Mock {
     Mock::given(method("GET"))
         .and(path("/feeds/videos.xml"))
         .and(query_param("playlist_id", "UULFsBjURrPoezykLs9EqgamOA"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(videos))
+        .respond_with(ResponseTemplate::new(200).set_body_string(uploads(videos)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_youtube_handle_is_looked_up_on_its_channel_page() {
+    let yt = MockServer::start().await;
+    respond(&yt, "/@Fireship", html_response(channel_page())).await;
+    uploads_mock(&[("abc123def45", "Rust in 100 seconds")])
         .mount(&yt)
         .await;
     let base = yt.uri();
@@ -363,6 +382,55 @@ async fn a_youtube_handle_is_looked_up_on_its_channel_page() {
             "Rust in 100 seconds".to_string(),
             "https://www.youtube.com/watch?v=abc123def45".to_string()
         )]
+    );
+}
+
+/// In the config, `youtube:@handle` is looked up at the first poll and the feed URL stored:
+/// the channel page is fetched once, however often newshound runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_youtube_handle_in_the_config_is_looked_up_once() {
+    let yt = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/@Fireship"))
+        .respond_with(html_response(channel_page()))
+        .expect(1)
+        .mount(&yt)
+        .await;
+    let first = uploads_mock(&[("abc123def45", "Rust in 100 seconds")])
+        .mount_as_scoped(&yt)
+        .await;
+    let setup = Setup::new();
+    let config = setup.write_config(
+        "[[sources]]\nname = \"Fireship\"\nurl = \"youtube:@Fireship\"\n\n[[subscriptions]]\nuser = \"alice\"\nquery = \"Rust\"\nchannel = \"news\"\n",
+    );
+    let base = yt.uri();
+    let env = [("NEWSHOUND_SHORTHAND_BASE_YOUTUBE", base.as_str())];
+    let recorded = once_json_env(&config, &[], &env);
+    assert!(recorded.alerts.is_empty());
+    assert!(
+        recorded.line("Fireship").contains("1 item"),
+        "{}",
+        recorded.stderr
+    );
+    drop(first);
+    let _second = uploads_mock(&[
+        ("zzz999yyy88", "Rust 2027 in 100 seconds"),
+        ("abc123def45", "Rust in 100 seconds"),
+    ])
+    .mount_as_scoped(&yt)
+    .await;
+    let next = once_json_env(&config, &["--force"], &env);
+    assert_eq!(next.titles(), ["Rust 2027 in 100 seconds"]);
+    let db = rusqlite::Connection::open(setup.db_path()).expect("db");
+    let stored: String = db
+        .query_row("SELECT url FROM sources WHERE name = 'Fireship'", [], |r| {
+            r.get(0)
+        })
+        .expect("the source");
+    assert_eq!(
+        stored,
+        format!("{base}/feeds/videos.xml?playlist_id=UULFsBjURrPoezykLs9EqgamOA"),
+        "the feed URL the handle stands for is stored"
     );
 }
 

@@ -346,7 +346,7 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
     };
     for source in &config.sources {
         let url = match &source.location {
-            Location::Url(u) => u.clone(),
+            Location::Url(u) | Location::Handle(u) => u.clone(),
             Location::File(p) => p.display().to_string(),
         };
         // Compared with the URL the config gave last time, not with `url`: a permanent
