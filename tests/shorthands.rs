@@ -340,10 +340,14 @@ fn channel_page() -> String {
 /// The channel's uploads-without-Shorts feed with `videos` (id, title), newest first.
 fn uploads(videos: &[(&str, &str)]) -> String {
     let channel = FIRESHIP;
-    let entries: String = videos
-        .iter()
-        .map(|(id, title)| format!(r#"<entry><id>yt:video:{id}</id><yt:videoId>{id}</yt:videoId><yt:channelId>{channel}</yt:channelId><title>{title}</title><link rel="alternate" href="https://www.youtube.com/watch?v={id}"/><author><name>Fireship</name></author><published>2026-11-28T17:00:00+00:00</published><updated>2026-11-28T18:00:00+00:00</updated><media:group><media:title>{title}</media:title><media:thumbnail url="https://i.ytimg.com/vi/{id}/hqdefault.jpg" width="480" height="360"/><media:description>Learn Rust fast.</media:description></media:group></entry>"#))
-        .collect();
+    let mut entries = String::new();
+    for (id, title) in videos {
+        use std::fmt::Write as _;
+        let _ = write!(
+            entries,
+            r#"<entry><id>yt:video:{id}</id><yt:videoId>{id}</yt:videoId><yt:channelId>{channel}</yt:channelId><title>{title}</title><link rel="alternate" href="https://www.youtube.com/watch?v={id}"/><author><name>Fireship</name></author><published>2026-11-28T17:00:00+00:00</published><updated>2026-11-28T18:00:00+00:00</updated><media:group><media:title>{title}</media:title><media:thumbnail url="https://i.ytimg.com/vi/{id}/hqdefault.jpg" width="480" height="360"/><media:description>Learn Rust fast.</media:description></media:group></entry>"#
+        );
+    }
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><feed xmlns:yt="http://www.youtube.com/xml/schemas/2015" xmlns:media="http://search.yahoo.com/mrss/" xmlns="http://www.w3.org/2005/Atom"><link rel="self" href="http://www.youtube.com/feeds/videos.xml?playlist_id=UULFsBjURrPoezykLs9EqgamOA"/><id>yt:playlist:UULFsBjURrPoezykLs9EqgamOA</id><yt:playlistId>UULFsBjURrPoezykLs9EqgamOA</yt:playlistId><yt:channelId>{channel}</yt:channelId><title>Fireship</title><author><name>Fireship</name><uri>https://www.youtube.com/channel/{channel}</uri></author><published>2017-04-07T00:00:00+00:00</published>{entries}</feed>"#
     )
