@@ -1095,6 +1095,38 @@ mod tests {
         server.received_requests().await.unwrap().len()
     }
 
+    /// A hub named by a feed is untrusted: under `PublicOnly` a private address is refused
+    /// before any request, like a fetch; an allowed hub's refusal says what it answered.
+    #[tokio::test]
+    async fn hub_requests_are_address_checked_and_report_refusals() {
+        let hub = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/hub"))
+            .respond_with(ResponseTemplate::new(422).set_body_string("hub.topic is not allowed"))
+            .mount(&hub)
+            .await;
+        let fetcher = Fetcher::new(FetchSettings::default()).unwrap();
+        let url = Url::parse(&format!("{}/hub", hub.uri())).unwrap();
+        let form = [("hub.mode", "subscribe".to_string())];
+        let refused = fetcher
+            .post_form(&url, &form, AddressPolicy::PublicOnly)
+            .await
+            .unwrap_err();
+        assert!(refused.contains("blocked"), "{refused}");
+        assert!(
+            hub.received_requests().await.unwrap_or_default().is_empty(),
+            "nothing was sent to a private address"
+        );
+        let answered = fetcher
+            .post_form(&url, &form, AddressPolicy::AllowPrivate)
+            .await
+            .unwrap_err();
+        assert!(
+            answered.contains("422") && answered.contains("hub.topic is not allowed"),
+            "{answered}"
+        );
+    }
+
     #[tokio::test]
     async fn etag_is_returned_and_sent_back_and_304_means_not_modified() {
         let server = MockServer::start().await;

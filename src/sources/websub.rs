@@ -731,6 +731,105 @@ mod tests {
         assert_eq!(renew_at(t, four_secs), t + chrono::Duration::seconds(3));
     }
 
+    fn row(state: PushState) -> PushRow {
+        PushRow {
+            source_id: crate::core::model::SourceId(1),
+            hub: "https://hub.example/".into(),
+            topic: "https://s.example/feed".into(),
+            callback_id: "cb".into(),
+            secret: "s".into(),
+            state,
+            requested_at: None,
+            verified_at: None,
+            lease_ends_at: None,
+            last_push_at: None,
+            pushes: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn what_to_ask_the_hub_and_when() {
+        let now = Utc::now();
+        let hour = chrono::Duration::hours(1);
+        assert_eq!(
+            next_action(&row(PushState::Wanted), true, now),
+            Some(Action::Subscribe)
+        );
+        let mut requested = row(PushState::Requested);
+        requested.requested_at = Some(now - chrono::Duration::minutes(5));
+        assert_eq!(
+            next_action(&requested, true, now),
+            None,
+            "waiting for the hub"
+        );
+        requested.requested_at = Some(now - hour - hour);
+        assert_eq!(
+            next_action(&requested, true, now),
+            Some(Action::Subscribe),
+            "asked again"
+        );
+
+        let mut active = row(PushState::Active);
+        active.requested_at = Some(now - chrono::Duration::days(2));
+        active.verified_at = Some(now - chrono::Duration::days(2));
+        active.lease_ends_at = Some(now + chrono::Duration::days(8));
+        assert_eq!(next_action(&active, true, now), None, "the lease runs");
+        assert!(active.is_healthy(now));
+        active.lease_ends_at = Some(now + hour);
+        assert_eq!(
+            next_action(&active, true, now),
+            Some(Action::Subscribe),
+            "renewed"
+        );
+        active.requested_at = Some(now - chrono::Duration::minutes(1));
+        assert_eq!(
+            next_action(&active, true, now),
+            None,
+            "a renewal is in flight"
+        );
+        active.lease_ends_at = Some(now - hour);
+        assert!(!active.is_healthy(now), "a lapsed lease is not healthy");
+
+        assert_eq!(
+            next_action(&row(PushState::Active), false, now),
+            Some(Action::Unsubscribe),
+            "the source is gone"
+        );
+        let mut leaving = row(PushState::Unsubscribing);
+        assert_eq!(next_action(&leaving, false, now), Some(Action::Unsubscribe));
+        leaving.requested_at = Some(now - hour);
+        assert_eq!(next_action(&leaving, false, now), None);
+        leaving.requested_at = Some(now - chrono::Duration::days(2));
+        assert_eq!(next_action(&leaving, false, now), Some(Action::Forget));
+        assert_eq!(next_action(&row(PushState::Denied), true, now), None);
+    }
+
+    #[test]
+    fn a_poll_keeps_the_subscription_in_line_with_the_feed() {
+        let links = HubLinks {
+            hub: url("https://hub.example/"),
+            topic: url("https://s.example/feed"),
+        };
+        let moved = HubLinks {
+            hub: url("https://other-hub.example/"),
+            topic: url("https://s.example/feed"),
+        };
+        let stored = row(PushState::Active);
+        assert_eq!(on_poll(None, None), OnPoll::Nothing);
+        assert_eq!(on_poll(None, Some(&links)), OnPoll::Create(links.clone()));
+        assert_eq!(on_poll(Some(&stored), Some(&links)), OnPoll::Nothing);
+        assert_eq!(
+            on_poll(Some(&stored), Some(&moved)),
+            OnPoll::Retarget(moved.clone())
+        );
+        assert_eq!(on_poll(Some(&stored), None), OnPoll::Unsubscribe);
+        assert_eq!(
+            on_poll(Some(&row(PushState::Unsubscribing)), None),
+            OnPoll::Nothing
+        );
+    }
+
     fn sign(secret: &[u8], body: &[u8]) -> String {
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
         mac.update(body);
