@@ -441,7 +441,7 @@ async fn a_youtube_handle_in_the_config_is_looked_up_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn google_alert_links_are_unwrapped_to_the_publisher() {
     let gnews = MockServer::start().await;
-    let rss = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><generator>NFE/5.0</generator><title>"Gemini" - Google News</title><link>https://news.google.com/search?q=Gemini</link><language>en-US</language><description>Google News</description><item><title>Google ships Gemini 4 - The Verge</title><link>https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://www.theverge.com/2026/11/29/gemini-4&amp;ct=ga&amp;cd=CAIyGjE&amp;usg=AOvVaw</link><guid isPermaLink="false">CBMiXWh0dHBz</guid><pubDate>Sun, 29 Nov 2026 08:00:00 GMT</pubDate><description>Google ships Gemini 4</description><source url="https://www.theverge.com">The Verge</source></item></channel></rss>"#;
+    let rss = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><generator>NFE/5.0</generator><title>"Gemini" - Google News</title><link>https://news.google.com/search?q=Gemini</link><language>en-US</language><description>Google News</description><item><title>Google ships Gemini 4 - The Verge</title><link>https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://www.theverge.com/2026/11/29/gemini-4&amp;ct=ga&amp;cd=CAIyGjE&amp;usg=AOvVaw</link><guid isPermaLink="false">CBMiXWh0dHBz</guid><pubDate>Sun, 29 Nov 2026 08:00:00 GMT</pubDate><description>Google ships Gemini 4</description><source url="https://www.theverge.com">The Verge</source></item><item><title>Gemini exchange expands - Reuters</title><link>https://news.google.com/rss/articles/CBMiPmh0dHBzOi8vd3d3LnJldXRlcnMuY29tL3RlY2hub2xvZ3kvZ2VtaW5pLWV4Y2hhbmdlLTIwMjYtMTEtMjkv0gEA?oc=5</link><guid isPermaLink="false">CBMiPmh0dHBzOi8vd3d3LnJldXRlcnMuY29tL3RlY2hub2xvZ3kvZ2VtaW5pLWV4Y2hhbmdlLTIwMjYtMTEtMjkv0gEA</guid><pubDate>Sun, 29 Nov 2026 07:00:00 GMT</pubDate><description>Gemini exchange expands</description><source url="https://www.reuters.com">Reuters</source></item></channel></rss>"#;
     Mock::given(method("GET"))
         .and(path("/rss/search"))
         .and(query_param("q", "Gemini"))
@@ -463,10 +463,17 @@ async fn google_alert_links_are_unwrapped_to_the_publisher() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(
         json_titles_links(&stdout),
-        [(
-            "Google ships Gemini 4 - The Verge".to_string(),
-            "https://www.theverge.com/2026/11/29/gemini-4".to_string()
-        )]
+        [
+            (
+                "Google ships Gemini 4 - The Verge".to_string(),
+                "https://www.theverge.com/2026/11/29/gemini-4".to_string()
+            ),
+            (
+                "Gemini exchange expands - Reuters".to_string(),
+                "https://www.reuters.com/technology/gemini-exchange-2026-11-29/".to_string()
+            )
+        ],
+        "a Google Alerts link and a Google News article link both give the publisher's URL"
     );
 }
 

@@ -454,6 +454,9 @@ fn google_news(rest: &str) -> Result<Url, &'static str> {
 pub fn unwrap_redirect(link: &str) -> Option<String> {
     let url = Url::parse(link).ok()?;
     let host = url.host_str()?.to_ascii_lowercase();
+    if host == "news.google.com" {
+        return google_news_article(&url);
+    }
     let google =
         host == "google.com" || host.starts_with("www.google.") || host.starts_with("google.");
     let talkwalker = host == "talkwalker.com" || host.ends_with(".talkwalker.com");
@@ -467,6 +470,33 @@ pub fn unwrap_redirect(link: &str) -> Option<String> {
         .and_then(|(_, v)| Url::parse(&v).ok())
         .filter(|target| matches!(target.scheme(), "http" | "https") && target.host_str().is_some())
         .map(|target| target.to_string())
+}
+
+/// The publisher URL inside a Google News article link (`news.google.com/rss/articles/CBMi…`),
+/// where the link still carries it: the id is URL-safe base64 of a small protobuf whose field 4
+/// (`0x22`, length-prefixed) is the URL. Newer ids (`CBMi…AU_yqL…`) hold only an opaque key
+/// that needs Google's servers to resolve; those stay as they are (`None`).
+fn google_news_article(url: &Url) -> Option<String> {
+    use base64::Engine as _;
+    let id = url
+        .path()
+        .strip_prefix("/rss/articles/")
+        .or_else(|| url.path().strip_prefix("/articles/"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id.trim_end_matches('='))
+        .ok()?;
+    let rest = bytes.strip_prefix(&[0x08, 0x13, 0x22])?;
+    // A varint length (URLs past 127 bytes take two bytes).
+    let (len, skip) = match rest {
+        [a, ..] if a & 0x80 == 0 => (usize::from(*a), 1),
+        [a, b, ..] if b & 0x80 == 0 => (usize::from(a & 0x7f) | (usize::from(*b) << 7), 2),
+        _ => return None,
+    };
+    let text = std::str::from_utf8(rest.get(skip..skip + len)?).ok()?;
+    Url::parse(text)
+        .ok()
+        .filter(|t| matches!(t.scheme(), "http" | "https") && t.host_str().is_some())
+        .map(|t| t.to_string())
 }
 
 /// A service-specific explanation of an HTTP refusal from `url` (host and path), or `""`.
@@ -857,5 +887,42 @@ mod tests {
             None
         );
         assert_eq!(unwrap_redirect("https://www.google.com/search?q=x"), None);
+    }
+
+    fn google_news_id(url: &str) -> String {
+        use base64::Engine as _;
+        let mut bytes = vec![0x08, 0x13, 0x22];
+        let len = url.len();
+        if len < 128 {
+            bytes.push(len as u8);
+        } else {
+            bytes.push((len & 0x7f) as u8 | 0x80);
+            bytes.push((len >> 7) as u8);
+        }
+        bytes.extend_from_slice(url.as_bytes());
+        bytes.extend_from_slice(&[0xd2, 0x01, 0x00]);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    #[test]
+    fn google_news_article_links_give_the_publisher_url_where_they_carry_it() {
+        let short = "https://www.theverge.com/2026/11/29/gemini-4";
+        let link = format!(
+            "https://news.google.com/rss/articles/{}?oc=5",
+            google_news_id(short)
+        );
+        assert_eq!(unwrap_redirect(&link).as_deref(), Some(short));
+        let long = format!("https://paper.example/{}", "a".repeat(150));
+        let link = format!(
+            "https://news.google.com/rss/articles/{}",
+            google_news_id(&long)
+        );
+        assert_eq!(unwrap_redirect(&link), Some(long));
+        // New-style ids hold an opaque key: kept as they are.
+        assert_eq!(
+            unwrap_redirect("https://news.google.com/rss/articles/CBMiK0FVX3lxTE1hYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk?oc=5"),
+            None
+        );
+        assert_eq!(unwrap_redirect("https://news.google.com/topics/abc"), None);
     }
 }
