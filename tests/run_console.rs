@@ -3,12 +3,9 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use support::binary::{command, once_json, TOKEN};
+use support::binary::{command, once_json, ConsoleBot, TOKEN};
 use support::config::Setup;
 use support::feeds::{item, rss};
 
@@ -57,28 +54,7 @@ fn run_output_json_prints_the_same_lines_as_once() {
     let feed = setup.path("wire.xml");
     write_feed(&feed, BEFORE);
     let config = config(&setup, &feed);
-    let log = std::fs::File::create(setup.path("run.log")).expect("log");
-    let mut child = command(&[
-        "run",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--output",
-        "json",
-    ])
-    .env("NEWSHOUND_LOG", "info")
-    .stdout(Stdio::piped())
-    .stderr(log)
-    .spawn()
-    .expect("start newshound run");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut bot = ConsoleBot::start(&config, setup.path("run.log"));
     // Wait for the baseline poll (it records and prints nothing), then publish.
     let db = setup.db_path();
     let log_text = || std::fs::read_to_string(setup.path("run.log")).unwrap_or_default();
@@ -105,36 +81,21 @@ fn run_output_json_prints_the_same_lines_as_once() {
     }
     write_feed(&feed, AFTER);
 
-    let mut printed = Vec::new();
-    while printed.len() < expected.len() {
-        match lines.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => printed.push(
-                serde_json::from_str::<serde_json::Value>(&line)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}")),
-            ),
-            Err(e) => panic!(
-                "run printed {} of {} alerts ({e}); log:\n{}",
-                printed.len(),
-                expected.len(),
-                log_text()
-            ),
-        }
-    }
+    let printed: Vec<serde_json::Value> = (0..expected.len())
+        .map(|_| bot.next_alert(Duration::from_secs(30)))
+        .collect();
     // A clean stop on SIGTERM.
-    let pid = child.id().to_string();
+    let pid = bot.child.id().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
-    let status = child.wait().expect("wait");
+    let status = bot.child.wait().expect("wait");
     assert!(status.success(), "exit {status:?}; log:\n{}", log_text());
     // Nothing more was printed: every alert exactly once.
-    let rest: Vec<String> = lines.try_iter().collect();
-    assert!(
-        rest.iter().all(|l| l.trim().is_empty()),
-        "extra lines: {rest:?}"
-    );
+    let rest = bot.printed();
+    assert!(rest.is_empty(), "extra lines: {rest:?}");
 
     assert_eq!(
         printed, expected,

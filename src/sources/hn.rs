@@ -29,7 +29,8 @@ pub fn algolia_feed(value: &Value) -> Option<Feed> {
     })
 }
 
-fn text<'a>(hit: &'a Value, key: &str) -> Option<&'a str> {
+/// `key`'s string value in a JSON object, trimmed; `None` when absent or blank.
+pub(super) fn text<'a>(hit: &'a Value, key: &str) -> Option<&'a str> {
     hit.get(key)
         .and_then(Value::as_str)
         .map(str::trim)

@@ -6,6 +6,7 @@
 use chrono::DateTime;
 use serde_json::Value;
 
+use super::hn::text;
 use crate::core::model::{Feed, Item};
 
 /// The items of a Reddit listing (`{"kind": "Listing", "data": {"children": [...]}}`), or
@@ -31,13 +32,6 @@ pub fn listing_feed(value: &Value) -> Option<Feed> {
         ttl_minutes: None,
         damaged: None,
     })
-}
-
-fn text<'a>(post: &'a Value, key: &str) -> Option<&'a str> {
-    post.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
 }
 
 fn http_url(text: Option<&str>) -> Option<String> {

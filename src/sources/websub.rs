@@ -465,7 +465,13 @@ pub fn verify_intent(
                 .unwrap_or_else(|| "the hub gave no reason".to_string()),
         },
         (_, _, None) => Verdict::Refuse("no hub.challenge"),
-        ("subscribe", PushState::Requested | PushState::Active, Some(challenge)) => {
+        // `Wanted` too: a hub may verify synchronously, before its answer to the request
+        // (and so before the request is recorded) arrives.
+        (
+            "subscribe",
+            PushState::Wanted | PushState::Requested | PushState::Active,
+            Some(challenge),
+        ) => {
             let lease = intent
                 .lease_seconds
                 .unwrap_or(REQUESTED_LEASE.as_secs())
@@ -695,6 +701,21 @@ mod tests {
             ),
             Verdict::Refuse(_)
         ));
+        let not_yet_recorded = Subscription {
+            topic: "https://s/feed".into(),
+            state: PushState::Wanted,
+        };
+        assert!(
+            matches!(
+                verify_intent(
+                    Some(&not_yet_recorded),
+                    &intent("subscribe", "https://s/feed", Some("c0")),
+                    now
+                ),
+                Verdict::Confirm { .. }
+            ),
+            "a hub that verifies before answering the request is confirmed"
+        );
         let leaving = Subscription {
             topic: "https://s/feed".into(),
             state: PushState::Unsubscribing,
