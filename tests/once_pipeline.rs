@@ -839,10 +839,11 @@ channel = "ai"
         })
         .collect();
     got.sort();
-    let mut want: Vec<(String, String)> = [("ai", near), ("ai", far), ("news", body), ("news", near)]
-        .iter()
-        .map(|(t, title)| ((*t).to_string(), (*title).to_string()))
-        .collect();
+    let mut want: Vec<(String, String)> =
+        [("ai", near), ("ai", far), ("news", body), ("news", near)]
+            .iter()
+            .map(|(t, title)| ((*t).to_string(), (*title).to_string()))
+            .collect();
     want.sort();
     assert_eq!(got, want, "{alerts:#?}");
     let alice_near = alerts
