@@ -15,10 +15,11 @@
 //! - `Meta SENTENCE AI`: both terms in one sentence (the title is a sentence of its own;
 //!   [`crate::core::text::is_sentence_break`] says where a sentence ends).
 //!
-//! Each side of `NEAR/n` and `SENTENCE` is one word or phrase (`title:` and `*` allowed), and
-//! the pair is one AND-ed condition: precedence is `OR` first, then `NEAR/n` / `SENTENCE`,
-//! then AND. A side cannot be an `OR` alternative or an exclusion, and pairs do not chain
-//! (`a NEAR/2 b NEAR/2 c`); those are refused with an error that says what to write instead.
+//! Each side of `NEAR/n` and `SENTENCE` is the one word or phrase next to the operator
+//! (`title:` and `*` allowed), and the pair is one AND-ed condition: `Gemini Meta NEAR/3 AI`
+//! is Gemini AND (Meta near AI). A side cannot be an `OR` alternative or an exclusion, and
+//! pairs do not chain (`a NEAR/2 b NEAR/2 c`): those are ambiguous, so they are refused with
+//! an error that says what to write instead.
 //! Operators are upper case (`near/3`, `sentence` are words); quote them to search for them.
 //!
 //! What counts as a *word* is defined in [`crate::core::text`] ([`word_spans`]) so that query
