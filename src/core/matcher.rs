@@ -658,8 +658,10 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             }
         }
         if scratch.places.len() > 1 {
-            // One variant's hits come in text order already; group them by variant.
-            scratch.places.sort_by_key(|p| p.variant);
+            // By variant, then in text order (unstable: sorts in place, allocates nothing).
+            scratch
+                .places
+                .sort_unstable_by_key(|p| (p.variant, p.first));
         }
     }
 

@@ -449,9 +449,23 @@ fn check_or(previous: Option<&Token>) -> Result<(), QueryError> {
 /// The pair around the proximity operator at `tokens[at]`, or why there is none.
 fn proximity(tokens: &[Token], at: usize, within: Within) -> Result<Proximity, QueryError> {
     let operator = within.to_string();
-    let before = at.checked_sub(1).map(|p| &tokens[p]);
-    let after = tokens.get(at + 1);
-    let left = match before {
+    let (left, right) = pair_sides(tokens, at, &operator)?;
+    refuse_mixed(tokens, at, &operator, left, right)?;
+    Ok(Proximity {
+        left: left.clone(),
+        within,
+        right: right.clone(),
+    })
+}
+
+/// The terms on each side of the operator at `tokens[at]` (excluded or not).
+fn pair_sides<'t>(
+    tokens: &'t [Token],
+    at: usize,
+    operator: &str,
+) -> Result<(&'t Term, &'t Term), QueryError> {
+    let operator = operator.to_string();
+    let left = match at.checked_sub(1).map(|p| &tokens[p]) {
         None => return Err(QueryError::ProximityAtStart { operator }),
         Some(Token::Term { term, .. }) => term,
         Some(other) => {
@@ -462,7 +476,7 @@ fn proximity(tokens: &[Token], at: usize, within: Within) -> Result<Proximity, Q
             })
         }
     };
-    let right = match after {
+    let right = match tokens.get(at + 1) {
         None => return Err(QueryError::ProximityAtEnd { operator }),
         Some(Token::Term { term, .. }) => term,
         Some(other) => {
@@ -473,31 +487,35 @@ fn proximity(tokens: &[Token], at: usize, within: Within) -> Result<Proximity, Q
             })
         }
     };
-    let example = |l: &Term, r: &Term| format!("{l} {operator} {r}");
-    for side in [before, after].into_iter().flatten() {
-        if let Token::Term {
-            term,
-            excluded: true,
-        } = side
-        {
-            let kept = if std::ptr::eq(term, left) {
-                right
-            } else {
-                left
-            };
-            return Err(QueryError::ProximityWithExclusion {
-                term: format!("-{term}"),
-                operator: operator.clone(),
-                example: format!("{kept} -{term}"),
-            });
-        }
+    Ok((left, right))
+}
+
+/// Refuses a pair whose side is an exclusion or an `OR` alternative, or that chains on.
+fn refuse_mixed(
+    tokens: &[Token],
+    at: usize,
+    operator: &str,
+    left: &Term,
+    right: &Term,
+) -> Result<(), QueryError> {
+    let excluded = |at: usize| matches!(tokens.get(at), Some(Token::Term { excluded: true, .. }));
+    let exclusion = |term: &Term, kept: &Term| QueryError::ProximityWithExclusion {
+        term: format!("-{term}"),
+        operator: operator.to_string(),
+        example: format!("{kept} -{term}"),
+    };
+    if at.checked_sub(1).is_some_and(excluded) {
+        return Err(exclusion(left, right));
+    }
+    if excluded(at + 1) {
+        return Err(exclusion(right, left));
     }
     let or_before = at >= 2 && matches!(tokens[at - 2], Token::Or);
     let or_after = matches!(tokens.get(at + 2), Some(Token::Or));
     if or_before || or_after {
         return Err(QueryError::ProximityWithOr {
-            example: example(left, right),
-            operator,
+            operator: operator.to_string(),
+            example: format!("{left} {operator} {right}"),
         });
     }
     if let Some(Token::Near(next)) = tokens.get(at + 2) {
@@ -507,14 +525,10 @@ fn proximity(tokens: &[Token], at: usize, within: Within) -> Result<Proximity, Q
         };
         return Err(QueryError::ChainedProximity {
             written: format!("{left} {operator} {right} {next} {third}"),
-            example: format!("{} {right} {next} {third}", example(left, right)),
+            example: format!("{left} {operator} {right} {right} {next} {third}"),
         });
     }
-    Ok(Proximity {
-        left: left.clone(),
-        within,
-        right: right.clone(),
-    })
+    Ok(())
 }
 
 /// Words that are operators when written bare in upper case; a term spelled so is shown
