@@ -99,10 +99,36 @@ pub struct Matcher<K> {
     query_positions: PackedLists<u32>,
     /// Canonical term forms (`Meta`, `"Google Cloud"`, `title:Gemini`), interned.
     displays: Vec<String>,
-    /// Variant id -> it is a side of some `NEAR/n` or `SENTENCE` pair, so the scan notes where
-    /// its hits are.
-    positional: Vec<bool>,
+    /// The variants that are a side of some `NEAR/n` or `SENTENCE` pair, so the scan notes
+    /// where their hits are; `None` when no query has a pair (the scan then never looks).
+    positional: Option<BitSet>,
     subscriptions: usize,
+}
+
+/// A set of ids, one bit each (a million variants fit in 125 KB, so the scan's look-up
+/// mostly stays in cache).
+#[derive(Debug, Default)]
+struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn insert(&mut self, id: u32) {
+        let word = id as usize / 64;
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << (id % 64);
+    }
+
+    #[inline]
+    fn contains(&self, id: u32) -> bool {
+        self.0
+            .get(id as usize / 64)
+            .is_some_and(|word| word & (1 << (id % 64)) != 0)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<u64>()
+    }
 }
 
 /// Lists of items in one allocation: list `i` is `items[starts[i]..starts[i + 1]]`.
@@ -387,9 +413,8 @@ impl<K: Copy> Compiled<K> {
             mut query_terms,
             displays,
             display_ids,
-            mut positional,
+            positional,
         } = compiler;
-        positional.resize(variants.len(), false);
         queries.shrink_to_fit();
         query_terms.shrink_to_fit();
         drop((pattern_ids, variant_ids, display_ids));
@@ -650,7 +675,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
                     scratch.found.push(id);
                 }
                 *seen |= field;
-                if self.positional[id as usize] {
+                if self.positional.as_ref().is_some_and(|p| p.contains(id)) {
                     if let Some(place) = place(text, id, variant, start, field) {
                         scratch.places.push(place);
                     }
@@ -802,7 +827,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             + self.query_keys.heap_bytes()
             + self.query_positions.heap_bytes()
             + displays
-            + self.positional.capacity()
+            + self.positional.as_ref().map_or(0, BitSet::heap_bytes)
     }
 
     /// How many subscriptions were compiled.
@@ -993,8 +1018,8 @@ struct Compiler {
     query_terms: Vec<CompiledTerm>,
     displays: Vec<String>,
     display_ids: Ids,
-    /// Variant id -> a side of some pair (only as long as the last such variant).
-    positional: Vec<bool>,
+    /// The variants that are a side of some pair (`None` until one is).
+    positional: Option<BitSet>,
 }
 
 /// Whether every `NEAR/n` / `SENTENCE` pair among a query's positive terms holds.
@@ -1067,9 +1092,9 @@ impl Compiler {
             left.near = Some(pair.within());
             let mut right = self.term(pair.right())?;
             right.ends_group = true;
-            for variant in [left.variant, right.variant] {
-                self.mark_positional(variant);
-            }
+            let positional = self.positional.get_or_insert_with(BitSet::default);
+            positional.insert(left.variant);
+            positional.insert(right.variant);
             self.query_terms.extend([left, right]);
         }
         let positives_end = id(self.query_terms.len())?;
@@ -1116,14 +1141,6 @@ impl Compiler {
             }
         }
         pairs
-    }
-
-    fn mark_positional(&mut self, variant: u32) {
-        let variant = variant as usize;
-        if self.positional.len() <= variant {
-            self.positional.resize(variant + 1, false);
-        }
-        self.positional[variant] = true;
     }
 
     fn positive_terms(&self) -> impl Iterator<Item = &CompiledTerm> {
