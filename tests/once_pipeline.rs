@@ -797,3 +797,58 @@ fn once_compiles_subscriptions_only_when_an_item_can_alert() {
     assert!(alerts.trim().is_empty(), "{alerts}");
     assert!(!third.contains("subscriptions compiled"), "{third}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_and_sentence_subscriptions_alert_only_on_close_terms() {
+    let world = OnceWorld::started(
+        r#"
+[[subscriptions]]
+user = "alice"
+query = "Meta NEAR/3 AI"
+channel = "news"
+
+[[subscriptions]]
+user = "bob"
+query = "Meta SENTENCE AI"
+channel = "ai"
+"#,
+    )
+    .await;
+    // Three words between: near. Five between: not near, but one sentence (the title).
+    // In the body across a sentence break: near (two words between) but not one sentence.
+    let near = "Meta bets billions on AI chips";
+    let far = "Meta posts a record quarter as AI spending climbs";
+    let body = "Quarterly results";
+    world
+        .publish(&[
+            item("p-near", near).link("https://wire.example/near"),
+            item("p-far", far).link("https://wire.example/far"),
+            item("p-body", body)
+                .link("https://wire.example/body")
+                .description("Meta shares rose. AI chips were not mentioned."),
+        ])
+        .await;
+    let alerts = world.once_json().alerts;
+    let mut got: Vec<(String, String)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["target"].as_str().unwrap_or_default().to_string(),
+                a["title"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String)> =
+        [("ai", near), ("ai", far), ("news", body), ("news", near)]
+            .iter()
+            .map(|(t, title)| ((*t).to_string(), (*title).to_string()))
+            .collect();
+    want.sort();
+    assert_eq!(got, want, "{alerts:#?}");
+    let alice_near = alerts
+        .iter()
+        .find(|a| a["target"] == "news" && a["title"] == near)
+        .expect("the near item to #news");
+    assert_eq!(alice_near["matched"], serde_json::json!(["Meta", "AI"]));
+}

@@ -28,13 +28,16 @@ fn config(cases: u32) -> ProptestConfig {
     }
 }
 
-/// Text that looks like queries: words, quotes, `OR`, `-`, `*`, `title:`, punctuation and odd
-/// Unicode (zero-width, RTL, combining marks, emoji, CJK).
+/// Text that looks like queries: words, quotes, `OR`, `NEAR/n`, `SENTENCE`, `-`, `*`, `title:`,
+/// punctuation and odd Unicode (zero-width, RTL, combining marks, emoji, CJK).
 fn query_text() -> impl Strategy<Value = String> {
     let token = prop_oneof![
         Just("Meta".to_string()),
         Just("OR".to_string()),
         Just("or".to_string()),
+        Just("NEAR/3".to_string()),
+        Just("NEAR/".to_string()),
+        Just("SENTENCE".to_string()),
         Just("\"".to_string()),
         Just("-".to_string()),
         Just("*".to_string()),

@@ -16,6 +16,11 @@
 //!    (a *variant*) sharing that pattern: `Meta` and `meta` share the pattern `meta`.
 //! 5. Only subscriptions that use a found variant as a positive term are evaluated. The work
 //!    per document grows with the text and the hits, not with the number of subscriptions.
+//! 6. `NEAR/n` and `SENTENCE` pairs compile to two AND-ed terms plus a check: both terms are
+//!    ordinary patterns of the one automaton, and the variants that are a side of some pair
+//!    are *positional*: the scan also notes where each of their hits is (word index, sentence,
+//!    field), read off the same folded text. A candidate query with a pair checks those
+//!    places; nothing is scanned again, and queries without pairs never look at them.
 
 use std::borrow::Borrow;
 use std::cell::Cell;
@@ -26,7 +31,7 @@ use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use crate::core::query::{Query, Term};
+use crate::core::query::{Query, Term, Within};
 use crate::core::text::{self, FoldedText, NameCase, Spelling};
 
 /// The plain text of one feed item, as the matcher sees it.
@@ -94,7 +99,36 @@ pub struct Matcher<K> {
     query_positions: PackedLists<u32>,
     /// Canonical term forms (`Meta`, `"Google Cloud"`, `title:Gemini`), interned.
     displays: Vec<String>,
+    /// The variants that are a side of some `NEAR/n` or `SENTENCE` pair, so the scan notes
+    /// where their hits are; `None` when no query has a pair (the scan then never looks).
+    positional: Option<BitSet>,
     subscriptions: usize,
+}
+
+/// A set of ids, one bit each (a million variants fit in 125 KB, so the scan's look-up
+/// mostly stays in cache).
+#[derive(Debug, Default)]
+struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn insert(&mut self, id: u32) {
+        let word = id as usize / 64;
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << (id % 64);
+    }
+
+    #[inline]
+    fn contains(&self, id: u32) -> bool {
+        self.0
+            .get(id as usize / 64)
+            .is_some_and(|word| word & (1 << (id % 64)) != 0)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<u64>()
+    }
 }
 
 /// Lists of items in one allocation: list `i` is `items[starts[i]..starts[i + 1]]`.
@@ -156,6 +190,9 @@ struct CompiledTerm {
     title_only: bool,
     /// The last term of its OR-group (positive terms only).
     ends_group: bool,
+    /// The left side of a `NEAR/n` or `SENTENCE` pair, whose right side is the next term
+    /// (each side is a group of its own).
+    near: Option<Within>,
 }
 
 /// One distinct query: `query_terms[start..positives_end]` are its groups of alternatives
@@ -172,6 +209,87 @@ struct CompiledQuery {
 const IN_TITLE: u8 = 1;
 const IN_BODY: u8 = 2;
 
+/// Where a hit of a positional variant is: the words it covers (indices into the document's
+/// words, title first), its sentence and its field.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    variant: u32,
+    first: usize,
+    last: usize,
+    sentence: usize,
+    in_title: bool,
+}
+
+impl Place {
+    /// How many words lie between the two hits, or `None` when they share a word.
+    fn words_between(&self, other: &Place) -> Option<usize> {
+        if self.last < other.first {
+            Some(other.first - self.last - 1)
+        } else if other.last < self.first {
+            Some(self.first - other.last - 1)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the two hits are close enough for `within` (same field, no shared word).
+    fn is_close(&self, other: &Place, within: Within) -> bool {
+        let Some(between) = self.words_between(other) else {
+            return false;
+        };
+        self.in_title == other.in_title
+            && match within {
+                Within::Words(n) => between <= usize::from(n),
+                Within::Sentence => self.sentence == other.sentence,
+            }
+    }
+}
+
+/// The places of `variant` in `places` (sorted by variant, then word).
+fn places_of(places: &[Place], variant: u32) -> &[Place] {
+    let start = places.partition_point(|p| p.variant < variant);
+    let end = start + places[start..].partition_point(|p| p.variant == variant);
+    &places[start..end]
+}
+
+/// The places of `others` (one variant's, in word order) that can be close to `place`:
+/// those starting in reach of it for `NEAR/n`, those in its sentence for `SENTENCE`.
+fn in_reach<'p>(others: &'p [Place], place: &Place, within: Within) -> &'p [Place] {
+    let (start, end) = match within {
+        Within::Words(n) => {
+            let n = usize::from(n);
+            // Every hit of one variant covers as many words.
+            let span = others.first().map_or(0, |o| o.last - o.first);
+            let lowest = place.first.saturating_sub(n + span + 1);
+            let highest = place.last + n + 1;
+            (
+                others.partition_point(|o| o.first < lowest),
+                others.partition_point(|o| o.first <= highest),
+            )
+        }
+        Within::Sentence => (
+            others.partition_point(|o| o.sentence < place.sentence),
+            others.partition_point(|o| o.sentence <= place.sentence),
+        ),
+    };
+    &others[start..end.max(start)]
+}
+
+/// Whether some hit of `left` and some hit of `right` are close enough for `within`, each
+/// in a field its term may be found in.
+fn pair_holds(places: &[Place], left: &CompiledTerm, right: &CompiledTerm, within: Within) -> bool {
+    let allowed = |term: &CompiledTerm, place: &Place| place.in_title || !term.title_only;
+    let rights = places_of(places, right.variant);
+    places_of(places, left.variant)
+        .iter()
+        .filter(|l| allowed(left, l))
+        .any(|l| {
+            in_reach(rights, l, within)
+                .iter()
+                .any(|r| allowed(right, r) && l.is_close(r, within))
+        })
+}
+
 /// Per-thread working memory of one match, reused from document to document so the hot path
 /// allocates nothing but its output. Every table is left all-zero after use (only the entries
 /// set are cleared), so reuse costs nothing per document.
@@ -186,6 +304,8 @@ struct Scratch {
     marked: Vec<u64>,
     /// Compound queries using a found variant, each once.
     candidates: Vec<u32>,
+    /// Every hit of a positional variant, sorted by variant then word once the scan is done.
+    places: Vec<Place>,
 }
 
 impl Scratch {
@@ -199,6 +319,7 @@ impl Scratch {
             self.marked[query as usize / 64] = 0;
         }
         self.candidates.clear();
+        self.places.clear();
     }
 }
 
@@ -292,6 +413,7 @@ impl<K: Copy> Compiled<K> {
             mut query_terms,
             displays,
             display_ids,
+            positional,
         } = compiler;
         queries.shrink_to_fit();
         query_terms.shrink_to_fit();
@@ -320,6 +442,7 @@ impl<K: Copy> Compiled<K> {
             query_keys,
             query_positions,
             displays,
+            positional,
             subscriptions: count,
         })
     }
@@ -511,7 +634,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             self.collect(scratch, &mut out);
             for &query in &scratch.candidates {
                 let start = out.terms.len();
-                if self.evaluate(query, &scratch.seen, &mut out.terms) {
+                if self.evaluate(query, &scratch.seen, &scratch.places, &mut out.terms) {
                     out.queries.push((query, start..out.terms.len()));
                 } else {
                     out.terms.truncate(start);
@@ -552,7 +675,18 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
                     scratch.found.push(id);
                 }
                 *seen |= field;
+                if self.positional.as_ref().is_some_and(|p| p.contains(id)) {
+                    if let Some(place) = place(text, id, variant, start, field) {
+                        scratch.places.push(place);
+                    }
+                }
             }
+        }
+        if scratch.places.len() > 1 {
+            // By variant, then in text order (unstable: sorts in place, allocates nothing).
+            scratch
+                .places
+                .sort_unstable_by_key(|p| (p.variant, p.first));
         }
     }
 
@@ -584,11 +718,23 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     }
 }
 
+/// Where the hit of `variant` (id `id`) at byte `start` of the folded text is.
+fn place(text: &FoldedText, id: u32, variant: &Variant, start: usize, field: u8) -> Option<Place> {
+    let first = text.word_at(start)?;
+    Some(Place {
+        variant: id,
+        first,
+        last: first + variant.words.len().saturating_sub(1),
+        sentence: text.sentence_of(first),
+        in_title: field == IN_TITLE,
+    })
+}
+
 impl<K: Copy + Eq + Hash> Matcher<K> {
-    /// Whether compound query `query` matches, given where variants were found; if so,
-    /// appends the display ids of its found positive terms (deduplicated, in query order) to
-    /// `matched`.
-    fn evaluate(&self, query: u32, seen: &[u8], matched: &mut Vec<u32>) -> bool {
+    /// Whether compound query `query` matches, given where variants were found (and where
+    /// positional ones are); if so, appends the display ids of its found positive terms
+    /// (deduplicated, in query order) to `matched`.
+    fn evaluate(&self, query: u32, seen: &[u8], places: &[Place], matched: &mut Vec<u32>) -> bool {
         let is_found = |term: &CompiledTerm| {
             let at = seen[term.variant as usize];
             at & IN_TITLE != 0 || (at & IN_BODY != 0 && !term.title_only)
@@ -601,8 +747,10 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
         let positives = &self.query_terms[start as usize..positives_end as usize];
         let exclusions = &self.query_terms[positives_end as usize..end as usize];
         let mut group_found = false;
+        let mut pairs = false;
         for term in positives {
             group_found = group_found || is_found(term);
+            pairs = pairs || term.near.is_some();
             if term.ends_group {
                 if !group_found {
                     return false;
@@ -611,6 +759,9 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             }
         }
         if exclusions.iter().any(is_found) {
+            return false;
+        }
+        if pairs && !pairs_hold(positives, places) {
             return false;
         }
         let first = matched.len();
@@ -623,6 +774,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     }
 
     /// For tests: how many variants a document holds, and the compound queries evaluated.
+    /// (Positional places are gathered too, as in a real match.)
     #[cfg(test)]
     fn variants_and_candidates(&self, doc: &Document<'_>) -> (usize, Vec<u32>) {
         let mut out = FoundQueries {
@@ -675,6 +827,7 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
             + self.query_keys.heap_bytes()
             + self.query_positions.heap_bytes()
             + displays
+            + self.positional.as_ref().map_or(0, BitSet::heap_bytes)
     }
 
     /// How many subscriptions were compiled.
@@ -865,6 +1018,17 @@ struct Compiler {
     query_terms: Vec<CompiledTerm>,
     displays: Vec<String>,
     display_ids: Ids,
+    /// The variants that are a side of some pair (`None` until one is).
+    positional: Option<BitSet>,
+}
+
+/// Whether every `NEAR/n` / `SENTENCE` pair among a query's positive terms holds.
+fn pairs_hold(positives: &[CompiledTerm], places: &[Place]) -> bool {
+    positives.windows(2).all(|pair| {
+        pair[0]
+            .near
+            .is_none_or(|within| pair_holds(places, &pair[0], &pair[1], within))
+    })
 }
 
 /// Ids of interned values: the table holds only ids into the values' `Vec`, not a second
@@ -894,7 +1058,7 @@ impl Compiler {
     /// Compiles one distinct query as query `query_id` (the next id).
     fn query(&mut self, query: &Query, query_id: u32) -> Result<(), MatcherError> {
         let start = id(self.query_terms.len())?;
-        if let ([group], []) = (query.groups(), query.exclusions()) {
+        if let ([group], [], []) = (query.groups(), query.exclusions(), query.proximities()) {
             if let [term] = group.as_slice() {
                 // One term alone: matched straight from the variant, never evaluated.
                 let term = self.term(term)?;
@@ -919,6 +1083,19 @@ impl Compiler {
                 compiled.ends_group = i + 1 == group.len();
                 self.query_terms.push(compiled);
             }
+        }
+        for pair in query.proximities() {
+            // Two groups of one term each (so the candidate index needs no change), the left
+            // one carrying the check.
+            let mut left = self.term(pair.left())?;
+            left.ends_group = true;
+            left.near = Some(pair.within());
+            let mut right = self.term(pair.right())?;
+            right.ends_group = true;
+            let positional = self.positional.get_or_insert_with(BitSet::default);
+            positional.insert(left.variant);
+            positional.insert(right.variant);
+            self.query_terms.extend([left, right]);
         }
         let positives_end = id(self.query_terms.len())?;
         for term in query.exclusions() {
@@ -990,6 +1167,7 @@ impl Compiler {
             display: display_id,
             title_only: term.is_title_only(),
             ends_group: false,
+            near: None,
         })
     }
 }
@@ -1491,7 +1669,12 @@ mod tests {
         for (n, &(word, kind)) in picks.iter().enumerate() {
             let word = QUERY_WORDS[word % QUERY_WORDS.len()];
             if n > 0 {
-                query.push_str(if kind % 4 == 0 { " OR " } else { " " });
+                query.push_str(match kind % 8 {
+                    0 | 4 => " OR ",
+                    3 => " NEAR/2 ",
+                    7 => " SENTENCE ",
+                    _ => " ",
+                });
             }
             match kind % 5 {
                 1 if n > 0 => query.push_str(&format!("-{word}")),
@@ -1747,5 +1930,247 @@ mod tests {
         assert!(title_matches("Straße", "STRASSE GESPERRT"));
         assert!(title_matches("strasse", "Straße gesperrt"));
         assert!(title_matches("istanbul", "İSTANBUL"));
+    }
+
+    #[test]
+    fn near_matches_n_words_apart_but_not_n_plus_one() {
+        let near = "Meta NEAR/2 AI";
+        assert!(body_matches(near, "Meta AI"));
+        assert!(body_matches(near, "Meta bets on AI"));
+        assert!(!body_matches(near, "Meta bets big on AI"));
+        assert!(
+            title_matches("Meta NEAR/1 AI", "Meta's AI"),
+            "`s` is one word between"
+        );
+        assert!(!title_matches("Meta NEAR/1 AI", "Meta and its AI"));
+    }
+
+    #[test]
+    fn near_matches_in_either_order() {
+        assert!(body_matches("Meta NEAR/2 AI", "AI chief leaves Meta"));
+        assert!(!body_matches(
+            "Meta NEAR/2 AI",
+            "AI chief quietly leaves Meta"
+        ));
+    }
+
+    #[test]
+    fn near_counts_words_across_sentence_breaks_but_sentence_does_not_cross_them() {
+        let body = "Meta sold shares. AI stocks fell";
+        assert!(body_matches("Meta NEAR/2 AI", body));
+        assert!(!body_matches("Meta SENTENCE AI", body));
+        assert!(body_matches(
+            "Meta SENTENCE AI",
+            "Meta sold shares; AI stocks fell"
+        ));
+        assert!(!body_matches(
+            "Meta SENTENCE AI",
+            "Meta sold shares\nAI stocks fell"
+        ));
+        assert!(body_matches(
+            "Meta SENTENCE AI",
+            "Meta paid 3.5 billion to U.S. officials for AI."
+        ));
+    }
+
+    #[test]
+    fn pairs_stay_inside_one_field_and_the_title_is_its_own_sentence() {
+        let m = matcher(&[(1, "Meta NEAR/3 AI"), (2, "Meta SENTENCE AI")]);
+        assert!(keys(&m, "Meta reports", "AI spending up").is_empty());
+        assert_eq!(keys(&m, "Meta reports AI spending", ""), vec![1, 2]);
+        assert_eq!(keys(&m, "Weekly", "Meta reports AI spending"), vec![1, 2]);
+    }
+
+    #[test]
+    fn title_side_of_a_pair_must_be_in_the_title() {
+        let m = matcher(&[(1, "title:Meta NEAR/3 AI")]);
+        assert_eq!(keys(&m, "Meta bets on AI", ""), vec![1]);
+        assert!(keys(&m, "Weekly", "Meta bets on AI").is_empty());
+        assert!(keys(&m, "Meta news", "Meta bets on AI").is_empty());
+    }
+
+    #[test]
+    fn phrases_are_pair_sides_counted_from_their_ends() {
+        let near = "\"Google Cloud\" NEAR/1 outage";
+        assert!(body_matches(near, "Google Cloud had outage"));
+        assert!(body_matches(near, "an outage hit Google Cloud"));
+        assert!(!body_matches(near, "Google Cloud had an outage"));
+        assert!(!body_matches(near, "Google had outage in Cloud"));
+        assert!(body_matches(
+            "\"google clo*\" SENTENCE outage",
+            "Google Cloudflare outage"
+        ));
+    }
+
+    #[test]
+    fn pairs_keep_word_boundaries_and_case_rules() {
+        let near = "Meta NEAR/2 AI";
+        assert!(!body_matches(near, "metadata and AI"));
+        assert!(!body_matches(near, "Metaverse and AI"));
+        assert!(!body_matches(near, "a meta-analysis of AI"));
+        assert!(!body_matches(near, "Meta and ai"));
+        assert!(body_matches(near, "META AND AI"));
+        assert!(body_matches("meta NEAR/2 ai", "METADATA? no: Meta and Ai"));
+        assert!(body_matches("Nestle SENTENCE cafe", "Nestlé opens a CAFÉ"));
+    }
+
+    #[test]
+    fn the_two_sides_must_be_different_words() {
+        assert!(!body_matches("Meta NEAR/2 Meta", "Meta said"));
+        assert!(body_matches("Meta NEAR/2 Meta", "Meta versus Meta"));
+        assert!(!body_matches(
+            "Google NEAR/3 \"Google Cloud\"",
+            "Google Cloud"
+        ));
+        assert!(body_matches(
+            "Google NEAR/3 \"Google Cloud\"",
+            "Google and Google Cloud"
+        ));
+    }
+
+    #[test]
+    fn pairs_combine_with_groups_and_exclusions() {
+        let m = matcher(&[(1, "Gemini OR Bard Meta NEAR/2 AI -horoscope")]);
+        assert_eq!(keys(&m, "Bard news", "Meta's AI push"), vec![1]);
+        assert!(
+            keys(&m, "News", "Meta's AI push").is_empty(),
+            "no Gemini/Bard"
+        );
+        assert!(
+            keys(&m, "Bard news", "Meta's push for AI").is_empty(),
+            "too far"
+        );
+        assert!(
+            keys(&m, "Bard horoscope", "Meta's AI").is_empty(),
+            "excluded"
+        );
+    }
+
+    #[test]
+    fn a_pair_reports_both_terms_as_matched() {
+        let m = matcher(&[(1, "\"Google Cloud\" SENTENCE outage")]);
+        let found = m.match_document(&Document {
+            title: "Google Cloud outage",
+            body: "",
+        });
+        assert_eq!(found[0].matched, vec!["\"Google Cloud\"", "outage"]);
+    }
+
+    #[test]
+    fn every_hit_counts_not_only_the_first() {
+        let body = "Meta news first. Then much later Meta bets on AI";
+        assert!(body_matches("Meta NEAR/2 AI", body));
+        assert!(body_matches("AI NEAR/2 Meta", body));
+    }
+
+    #[test]
+    fn pair_sides_share_the_automaton_with_other_queries() {
+        let m = matcher(&[(1, "Meta"), (2, "Meta NEAR/1 AI"), (3, "AI")]);
+        assert_eq!(keys(&m, "Meta and AI", ""), vec![1, 2, 3]);
+        assert_eq!(keys(&m, "Meta, then much AI", ""), vec![1, 3]);
+    }
+
+    /// Words of a pair query's sides, and of the text the naive reference reads.
+    const PAIR_SIDES: &[&str] = &[
+        "Meta",
+        "meta",
+        "ai",
+        "AI",
+        "\"Google Cloud\"",
+        "gem*",
+        "title:Meta",
+        "title:ai",
+    ];
+    const PAIR_TEXT: &[&str] = &[
+        "Meta", "META", "meta", "AI", "ai", "Google", "Cloud", "Gemini", "gems", "x", "y", "z",
+        ".", ";", "!", "?", "\n", "3.5", "U.S.", "a.", "metadata",
+    ];
+
+    /// Where a term matches in a field, as word ranges, found word by word by the finder.
+    fn naive_places(term: &str, field_text: &str, field: text::Field) -> Vec<(usize, usize)> {
+        let Some(needle) = text::Needle::from_display(term) else {
+            return Vec::new();
+        };
+        let words = text::word_spans(field_text);
+        let word_of = |byte: usize| words.iter().position(|&(s, e)| s <= byte && byte < e);
+        needle
+            .find(&FoldedText::of(field_text), field)
+            .into_iter()
+            .filter_map(|r| Some((word_of(r.start)?, word_of(r.end - 1)?)))
+            .collect()
+    }
+
+    /// The sentence of every word of a field, straight from [`text::is_sentence_break`].
+    fn naive_sentences(field_text: &str) -> Vec<usize> {
+        let words = text::word_spans(field_text);
+        let mut sentence = 0;
+        let mut out = Vec::new();
+        for (i, &(start, _)) in words.iter().enumerate() {
+            if i > 0 {
+                let (ps, pe) = words[i - 1];
+                let initial = pe - ps == 1 && field_text.as_bytes()[ps].is_ascii_alphabetic();
+                if text::is_sentence_break(&field_text[pe..start], initial) {
+                    sentence += 1;
+                }
+            }
+            out.push(sentence);
+        }
+        out
+    }
+
+    /// The naive reference of `left within right`: every pair of hits in one field, checked
+    /// by counting the words between them.
+    fn naive_pair(left: &str, within: Within, right: &str, title: &str, body: &str) -> bool {
+        [(title, text::Field::Title), (body, text::Field::Body)]
+            .into_iter()
+            .any(|(field_text, field)| {
+                let sentences = naive_sentences(field_text);
+                let rights = naive_places(right, field_text, field);
+                naive_places(left, field_text, field)
+                    .iter()
+                    .any(|&(l0, l1)| {
+                        rights.iter().any(|&(r0, r1)| {
+                            let between = if l1 < r0 {
+                                r0 - l1 - 1
+                            } else if r1 < l0 {
+                                l0 - r1 - 1
+                            } else {
+                                return false;
+                            };
+                            match within {
+                                Within::Words(n) => between <= usize::from(n),
+                                Within::Sentence => sentences[l0] == sentences[r0],
+                            }
+                        })
+                    })
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1_000))]
+        /// A `NEAR/n` or `SENTENCE` query matches exactly when the naive reference finds a
+        /// close pair of hits.
+        #[test]
+        fn pairs_agree_with_a_naive_reference(
+            left in 0usize..100,
+            right in 0usize..100,
+            n in 0u8..5,
+            title in proptest::collection::vec(0usize..100, 0..6),
+            body in proptest::collection::vec(0usize..100, 0..24),
+        ) {
+            let join = |picks: &[usize]| picks
+                .iter()
+                .map(|&i| PAIR_TEXT[i % PAIR_TEXT.len()])
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (title, body) = (join(&title), join(&body));
+            let (left, right) = (PAIR_SIDES[left % PAIR_SIDES.len()], PAIR_SIDES[right % PAIR_SIDES.len()]);
+            let within = if n == 0 { Within::Sentence } else { Within::Words(n) };
+            let query = parse(&format!("{left} {within} {right}")).unwrap();
+            let doc = Document { title: &title, body: &body };
+            let matched = !Matcher::new([(0u32, query)]).match_document(&doc).is_empty();
+            let expected = naive_pair(left, within, right, &title, &body);
+            proptest::prop_assert_eq!(matched, expected, "{} {} {} in {:?} / {:?}", left, within, right, title, body);
+        }
     }
 }

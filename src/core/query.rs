@@ -9,6 +9,18 @@
 //! - `-horoscope`, `-"star sign"`: the item must not contain it.
 //! - `title:Meta`, `title:"Google Cloud"`: look only in the title. `-title:x` combines.
 //! - `gem*`: words starting with `gem` (at least 2 letters before the `*`).
+//! - `Meta NEAR/3 AI`: both terms, at most 3 words between them, in either order, in the same
+//!   field (title or body). `NEAR/1` is next to each other or one word apart; words are counted
+//!   across sentence breaks. n is 1 to [`MAX_NEAR`].
+//! - `Meta SENTENCE AI`: both terms in one sentence (the title is a sentence of its own;
+//!   [`crate::core::text::is_sentence_break`] says where a sentence ends).
+//!
+//! Each side of `NEAR/n` and `SENTENCE` is the one word or phrase next to the operator
+//! (`title:` and `*` allowed), and the pair is one AND-ed condition: `Gemini Meta NEAR/3 AI`
+//! is Gemini AND (Meta near AI). A side cannot be an `OR` alternative or an exclusion, and
+//! pairs do not chain (`a NEAR/2 b NEAR/2 c`): those are ambiguous, so they are refused with
+//! an error that says what to write instead.
+//! Operators are upper case (`near/3`, `sentence` are words); quote them to search for them.
 //!
 //! What counts as a *word* is defined in [`crate::core::text`] ([`word_spans`]) so that query
 //! terms and item text are cut into words by the very same rule; the matcher relies on that.
@@ -24,15 +36,71 @@ pub const MAX_QUERY_CHARS: usize = 500;
 pub const MAX_TERMS: usize = 32;
 /// The fewest letters or digits a prefix term must have before its `*`.
 pub const MIN_PREFIX_CHARS: usize = 2;
+/// The largest n of `NEAR/n`: the most words allowed between its two terms.
+pub const MAX_NEAR: u8 = 50;
 
-/// A parsed query: an AND of OR-groups of positive terms, plus exclusions.
+/// A parsed query: an AND of OR-groups of positive terms and of proximity pairs, plus
+/// exclusions.
 ///
-/// Invariants (upheld by [`parse`], the only constructor): at least one group, every group
-/// non-empty, every term has at least one word, at most [`MAX_TERMS`] terms in all.
+/// Invariants (upheld by [`parse`], the only constructor): at least one group or pair, every
+/// group non-empty, every term has at least one word, at most [`MAX_TERMS`] terms in all.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Query {
     groups: Vec<Vec<Term>>,
+    proximities: Vec<Proximity>,
     exclusions: Vec<Term>,
+}
+
+/// `left NEAR/n right` or `left SENTENCE right`: both terms found close together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Proximity {
+    left: Term,
+    within: Within,
+    right: Term,
+}
+
+/// How close the two terms of a [`Proximity`] must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Within {
+    /// `NEAR/n`: at most n words (1..=[`MAX_NEAR`]) between the two terms, either order,
+    /// same field. The terms' own words are not counted, and the two must not share a word.
+    Words(u8),
+    /// `SENTENCE`: in one sentence (so in one field), either order, not sharing a word.
+    Sentence,
+}
+
+impl Proximity {
+    /// The term written before the operator.
+    pub fn left(&self) -> &Term {
+        &self.left
+    }
+
+    /// The term written after the operator.
+    pub fn right(&self) -> &Term {
+        &self.right
+    }
+
+    /// How close the terms must be.
+    pub fn within(&self) -> Within {
+        self.within
+    }
+}
+
+/// `NEAR/3` or `SENTENCE`.
+impl fmt::Display for Within {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Words(n) => write!(f, "NEAR/{n}"),
+            Self::Sentence => f.write_str("SENTENCE"),
+        }
+    }
+}
+
+/// `Meta NEAR/3 "Google Cloud"`.
+impl fmt::Display for Proximity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.left, self.within, self.right)
+    }
 }
 
 /// One searchable unit: a word (one entry in `words`) or a phrase (several).
@@ -60,9 +128,17 @@ impl Query {
         &self.exclusions
     }
 
-    /// Every positive term, in query order.
+    /// Pairs of terms that must be found close together (each pair AND-ed with the groups).
+    pub fn proximities(&self) -> &[Proximity] {
+        &self.proximities
+    }
+
+    /// Every positive term: the groups' in query order, then each pair's two.
     pub fn positive_terms(&self) -> impl Iterator<Item = &Term> {
-        self.groups.iter().flatten()
+        self.groups
+            .iter()
+            .flatten()
+            .chain(self.proximities.iter().flat_map(|p| [&p.left, &p.right]))
     }
 }
 
@@ -93,7 +169,7 @@ impl Term {
         let last_ok = self.text.chars().next_back().is_some_and(is_word_char);
         first_ok
             && last_ok
-            && self.text != "OR"
+            && !is_operator_word(&self.text)
             && !self
                 .text
                 .chars()
@@ -118,7 +194,8 @@ impl fmt::Display for Term {
 }
 
 /// Canonical form, which [`parse`] turns back into an equal query:
-/// `Meta OR Facebook "Google Cloud" -horoscope` (exclusions last).
+/// `Meta OR Facebook "Google Cloud" Meta NEAR/3 AI -horoscope` (pairs after the groups,
+/// exclusions last).
 impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
@@ -130,6 +207,13 @@ impl fmt::Display for Query {
                 first = false;
                 write!(f, "{term}")?;
             }
+        }
+        for pair in &self.proximities {
+            if !first {
+                f.write_str(" ")?;
+            }
+            first = false;
+            write!(f, "{pair}")?;
         }
         for term in &self.exclusions {
             write!(f, " -{term}")?;
@@ -214,6 +298,41 @@ pub enum QueryError {
         "`{term}`: to exclude a word from titles write the `-` first, e.g. `-title:horoscope`"
     )]
     MinusAfterTitle { term: String },
+    /// `NEAR` or `NEAR/` without a distance.
+    #[error("`{written}` needs a distance: write `NEAR/n`, where n (1 to {MAX_NEAR}) is the most words between the two terms, e.g. `Meta NEAR/3 AI`")]
+    NearWithoutDistance { written: String },
+    /// `NEAR/abc`.
+    #[error("`{written}`: the distance after `NEAR/` must be a whole number of words from 1 to {MAX_NEAR}, e.g. `Meta NEAR/3 AI`")]
+    NearDistanceNotNumber { written: String },
+    /// `NEAR/0`, `NEAR/999`.
+    #[error("`{written}` is out of range: n is the most words between the two terms, from 1 to {MAX_NEAR} — for words next to each other write a phrase (`\"Meta AI\"`), for anywhere in the item just both words (`Meta AI`)")]
+    NearDistanceOutOfRange { written: String },
+    /// `NEAR/3 Meta`.
+    #[error("`{operator}` at the start has nothing before it — put a word or phrase on each side, e.g. `Meta {operator} AI`")]
+    ProximityAtStart { operator: String },
+    /// `Meta NEAR/3`.
+    #[error("`{operator}` at the end has nothing after it — put a word or phrase on each side, e.g. `Meta {operator} AI`")]
+    ProximityAtEnd { operator: String },
+    /// `Meta NEAR/3 OR AI`, `Meta OR NEAR/3 AI`, `Meta NEAR/3 SENTENCE AI`.
+    #[error("`{first} {second}`: two operators in a row — put one word or phrase between them, e.g. `{example}`")]
+    OperatorsInARow {
+        first: String,
+        second: String,
+        example: String,
+    },
+    /// `Meta OR Facebook NEAR/3 AI`, `Meta NEAR/3 AI OR Llama`.
+    #[error("`{operator}` joins one word or phrase on each side and cannot take an `OR` alternative — write one subscription per alternative, e.g. `{example}`")]
+    ProximityWithOr { operator: String, example: String },
+    /// `-Meta NEAR/3 AI`, `Meta NEAR/3 -AI`.
+    #[error("`{term}` is an exclusion and cannot be joined by `{operator}` (\"not near\" is not supported) — exclude it from the whole item instead, e.g. `{example}`")]
+    ProximityWithExclusion {
+        term: String,
+        operator: String,
+        example: String,
+    },
+    /// `a NEAR/2 b NEAR/2 c`.
+    #[error("`{written}`: proximity operators do not chain — write each pair on its own, e.g. `{example}`")]
+    ChainedProximity { written: String, example: String },
 }
 
 /// Parses query text. See the module docs for the syntax.
@@ -237,25 +356,51 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
         return Err(QueryError::TooManyTerms { count });
     }
 
+    let (groups, proximities, exclusions) = arrange(&tokens)?;
+    if groups.is_empty() && proximities.is_empty() {
+        let excluded = exclusions
+            .iter()
+            .map(|t| format!("-{t}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(QueryError::OnlyExclusions { excluded });
+    }
+    let query = Query {
+        groups,
+        proximities,
+        exclusions,
+    };
+    let written = query.to_string().chars().count();
+    if written > MAX_QUERY_CHARS {
+        return Err(QueryError::TooLong {
+            chars: written.max(chars),
+        });
+    }
+    Ok(query)
+}
+
+/// The groups, pairs and exclusions of a query's tokens.
+type Arranged = (Vec<Vec<Term>>, Vec<Proximity>, Vec<Term>);
+
+/// Sorts tokens into OR-groups, proximity pairs and exclusions, refusing what does not fit.
+fn arrange(tokens: &[Token]) -> Result<Arranged, QueryError> {
     let mut groups: Vec<Vec<Term>> = Vec::new();
+    let mut proximities: Vec<Proximity> = Vec::new();
     let mut exclusions: Vec<Term> = Vec::new();
-    // What came just before the current token; decides whether `OR` is legal.
-    let mut previous: Option<&Token> = None;
-    for token in &tokens {
-        match token {
-            Token::Or => match previous {
-                None => return Err(QueryError::OrAtStart),
-                Some(Token::Or) => return Err(QueryError::DoubledOr),
-                Some(Token::Term {
-                    term,
-                    excluded: true,
-                }) => {
-                    return Err(QueryError::OrWithExclusion {
-                        term: format!("-{term}"),
-                    })
-                }
-                Some(Token::Term { .. }) => {}
-            },
+    let mut i = 0;
+    while i < tokens.len() {
+        let previous = i.checked_sub(1).map(|p| &tokens[p]);
+        match &tokens[i] {
+            Token::Or => check_or(previous)?,
+            Token::Near(within) => {
+                let pair = proximity(tokens, i, *within)?;
+                // The left term was already put in a group as the query was read: take it
+                // back, it belongs to the pair.
+                groups.pop();
+                proximities.push(pair);
+                // Skip the right term too.
+                i += 1;
+            }
             Token::Term { term, excluded } => {
                 let after_or = matches!(previous, Some(Token::Or));
                 if *excluded {
@@ -273,27 +418,139 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
                 }
             }
         }
-        previous = Some(token);
+        i += 1;
     }
-    if matches!(previous, Some(Token::Or)) {
+    if matches!(tokens.last(), Some(Token::Or)) {
         return Err(QueryError::OrAtEnd);
     }
-    if groups.is_empty() {
-        let excluded = exclusions
-            .iter()
-            .map(|t| format!("-{t}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        return Err(QueryError::OnlyExclusions { excluded });
+    Ok((groups, proximities, exclusions))
+}
+
+/// Whether an `OR` may follow `previous`.
+fn check_or(previous: Option<&Token>) -> Result<(), QueryError> {
+    match previous {
+        None => Err(QueryError::OrAtStart),
+        Some(Token::Or) => Err(QueryError::DoubledOr),
+        Some(Token::Near(within)) => Err(QueryError::OperatorsInARow {
+            first: within.to_string(),
+            second: "OR".to_string(),
+            example: format!("Meta {within} AI"),
+        }),
+        Some(Token::Term {
+            term,
+            excluded: true,
+        }) => Err(QueryError::OrWithExclusion {
+            term: format!("-{term}"),
+        }),
+        Some(Token::Term { .. }) => Ok(()),
     }
-    let query = Query { groups, exclusions };
-    let written = query.to_string().chars().count();
-    if written > MAX_QUERY_CHARS {
-        return Err(QueryError::TooLong {
-            chars: written.max(chars),
+}
+
+/// The pair around the proximity operator at `tokens[at]`, or why there is none.
+fn proximity(tokens: &[Token], at: usize, within: Within) -> Result<Proximity, QueryError> {
+    let operator = within.to_string();
+    let (left, right) = pair_sides(tokens, at, &operator)?;
+    refuse_mixed(tokens, at, &operator, left, right)?;
+    Ok(Proximity {
+        left: left.clone(),
+        within,
+        right: right.clone(),
+    })
+}
+
+/// The terms on each side of the operator at `tokens[at]` (excluded or not).
+fn pair_sides<'t>(
+    tokens: &'t [Token],
+    at: usize,
+    operator: &str,
+) -> Result<(&'t Term, &'t Term), QueryError> {
+    let operator = operator.to_string();
+    let left = match at.checked_sub(1).map(|p| &tokens[p]) {
+        None => return Err(QueryError::ProximityAtStart { operator }),
+        Some(Token::Term { term, .. }) => term,
+        Some(other) => {
+            return Err(QueryError::OperatorsInARow {
+                first: other.to_string(),
+                example: format!("Meta {operator} AI"),
+                second: operator,
+            })
+        }
+    };
+    let right = match tokens.get(at + 1) {
+        None => return Err(QueryError::ProximityAtEnd { operator }),
+        Some(Token::Term { term, .. }) => term,
+        Some(other) => {
+            return Err(QueryError::OperatorsInARow {
+                example: format!("{left} {operator} AI"),
+                first: operator,
+                second: other.to_string(),
+            })
+        }
+    };
+    Ok((left, right))
+}
+
+/// Refuses a pair whose side is an exclusion or an `OR` alternative, or that chains on.
+fn refuse_mixed(
+    tokens: &[Token],
+    at: usize,
+    operator: &str,
+    left: &Term,
+    right: &Term,
+) -> Result<(), QueryError> {
+    let excluded = |at: usize| matches!(tokens.get(at), Some(Token::Term { excluded: true, .. }));
+    let exclusion = |term: &Term, kept: &Term| QueryError::ProximityWithExclusion {
+        term: format!("-{term}"),
+        operator: operator.to_string(),
+        example: format!("{kept} -{term}"),
+    };
+    if at.checked_sub(1).is_some_and(excluded) {
+        return Err(exclusion(left, right));
+    }
+    if excluded(at + 1) {
+        return Err(exclusion(right, left));
+    }
+    let or_before = at >= 2 && matches!(tokens[at - 2], Token::Or);
+    let or_after = matches!(tokens.get(at + 2), Some(Token::Or));
+    if or_before || or_after {
+        return Err(QueryError::ProximityWithOr {
+            operator: operator.to_string(),
+            example: format!("{left} {operator} {right}"),
         });
     }
-    Ok(query)
+    if let Some(Token::Near(next)) = tokens.get(at + 2) {
+        let third = match tokens.get(at + 3) {
+            Some(Token::Term { term, .. }) => term.to_string(),
+            _ => "…".to_string(),
+        };
+        return Err(QueryError::ChainedProximity {
+            written: format!("{left} {operator} {right} {next} {third}"),
+            example: format!("{left} {operator} {right} {right} {next} {third}"),
+        });
+    }
+    Ok(())
+}
+
+/// Words that are operators when written bare in upper case; a term spelled so is shown
+/// quoted.
+fn is_operator_word(text: &str) -> bool {
+    text == "OR" || text == "SENTENCE" || text == "NEAR" || text.starts_with("NEAR/")
+}
+
+/// `NEAR/n` (bare, upper case) as an operator, or why it is not a valid one.
+fn near_operator(raw: &str) -> Result<Within, QueryError> {
+    let written = raw.to_string();
+    let digits = raw.strip_prefix("NEAR").unwrap_or(raw);
+    let Some(digits) = digits.strip_prefix('/').filter(|d| !d.is_empty()) else {
+        return Err(QueryError::NearWithoutDistance { written });
+    };
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(QueryError::NearDistanceNotNumber { written });
+    }
+    match digits.parse::<u8>() {
+        Ok(n) if (1..=MAX_NEAR).contains(&n) => Ok(Within::Words(n)),
+        _ => Err(QueryError::NearDistanceOutOfRange { written }),
+    }
 }
 
 /// Characters accepted as quotes: straight, and the curly ones phones and word processors type.
@@ -309,7 +566,27 @@ fn starts_with_title_operator(s: &str) -> bool {
 #[derive(Debug)]
 enum Token {
     Or,
-    Term { term: Term, excluded: bool },
+    /// `NEAR/n` or `SENTENCE`.
+    Near(Within),
+    Term {
+        term: Term,
+        excluded: bool,
+    },
+}
+
+/// As written in the canonical form.
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Or => f.write_str("OR"),
+            Self::Near(within) => write!(f, "{within}"),
+            Self::Term {
+                term,
+                excluded: true,
+            } => write!(f, "-{term}"),
+            Self::Term { term, .. } => write!(f, "{term}"),
+        }
+    }
 }
 
 /// Cuts query text into `OR`s and terms, validating each term.
@@ -381,8 +658,13 @@ fn tokenize(text: &str) -> Result<Vec<Token>, QueryError> {
                 .unwrap_or(rest.len());
             let raw = &rest[..end];
             rest = &rest[end..];
-            if raw == "OR" && !excluded && !title_only {
+            let operator = !excluded && !title_only;
+            if operator && raw == "OR" {
                 tokens.push(Token::Or);
+            } else if operator && raw == "SENTENCE" {
+                tokens.push(Token::Near(Within::Sentence));
+            } else if operator && (raw == "NEAR" || raw.starts_with("NEAR/")) {
+                tokens.push(Token::Near(near_operator(raw)?));
             } else {
                 let term = make_term(raw, title_only)?;
                 tokens.push(Token::Term { term, excluded });
@@ -446,6 +728,7 @@ mod tests {
             "Meta OR Facebook \"Google Cloud\" title:Gemini gem* -horoscope",
             "\"google clo*\" title:\"Google Cloud\" AT&T Meta's U.S.",
             "Nestlé “star sign” 東京 title:\"title:x\" \"OR\" 3.5",
+            "Meta NEAR/3 \"Google Cloud\" title:gem* SENTENCE AI \"NEAR/2\"",
         ] {
             let query = parse(text).unwrap();
             for term in query.positive_terms().chain(query.exclusions()) {
@@ -797,9 +1080,34 @@ mod tests {
     #[test]
     fn generated_queries_round_trip_or_fail_cleanly() {
         use rand::{rngs::StdRng, Rng, SeedableRng};
-        const PIECES: [&str; 22] = [
-            "Meta", "gem", "OR", "or", "-", "title:", "\"", "\u{201C}", "\u{201D}", "*", " ", " ",
-            "'s", "東京", "(", ")", "!", ".", "Nestlé", "x", "&", "Title:",
+        const PIECES: [&str; 27] = [
+            "Meta",
+            "gem",
+            "OR",
+            "or",
+            "-",
+            "title:",
+            "\"",
+            "\u{201C}",
+            "\u{201D}",
+            "*",
+            " ",
+            " ",
+            "'s",
+            "東京",
+            "(",
+            ")",
+            "!",
+            ".",
+            "Nestlé",
+            "x",
+            "&",
+            "Title:",
+            " NEAR/2 ",
+            "NEAR",
+            "/",
+            " SENTENCE ",
+            "5",
         ];
         let mut rng = StdRng::seed_from_u64(7);
         let mut parsed = 0;
@@ -827,5 +1135,151 @@ mod tests {
     fn thai_characters_are_words_of_their_own() {
         let q = parse("กรุงเทพ").unwrap();
         assert!(q.groups()[0][0].words().len() > 1);
+    }
+
+    fn pair(q: &Query) -> (&str, Within, &str) {
+        let [p] = q.proximities() else {
+            panic!("`{q}`: expected one pair, got {:?}", q.proximities());
+        };
+        (p.left().text(), p.within(), p.right().text())
+    }
+
+    #[test]
+    fn near_joins_two_terms_into_a_pair() {
+        let q = parse("Meta NEAR/3 AI").unwrap();
+        assert!(q.groups().is_empty());
+        assert_eq!(pair(&q), ("Meta", Within::Words(3), "AI"));
+        assert_eq!(q.to_string(), "Meta NEAR/3 AI");
+        let names: Vec<&str> = q.positive_terms().map(Term::text).collect();
+        assert_eq!(names, ["Meta", "AI"]);
+    }
+
+    #[test]
+    fn sentence_joins_two_terms_into_a_pair() {
+        let q = parse("Meta SENTENCE AI").unwrap();
+        assert_eq!(pair(&q), ("Meta", Within::Sentence, "AI"));
+        assert_eq!(q.to_string(), "Meta SENTENCE AI");
+    }
+
+    #[test]
+    fn pair_sides_may_be_phrases_prefixes_and_title_terms() {
+        let q = parse("“Google Cloud” NEAR/5 title:outage*").unwrap();
+        let p = &q.proximities()[0];
+        assert_eq!(p.left().words(), ["Google", "Cloud"]);
+        assert!(p.right().is_prefix() && p.right().is_title_only());
+        assert_eq!(q.to_string(), "\"Google Cloud\" NEAR/5 title:outage*");
+    }
+
+    #[test]
+    fn pairs_are_anded_with_groups_and_exclusions() {
+        let q = parse("-horoscope Gemini OR Bard Meta NEAR/2 AI \"Google Cloud\" SENTENCE outage")
+            .unwrap();
+        assert_eq!(words(&q), vec![vec![vec!["Gemini"], vec!["Bard"]]]);
+        assert_eq!(q.proximities().len(), 2);
+        assert_eq!(q.exclusions()[0].text(), "horoscope");
+        assert_eq!(
+            q.to_string(),
+            "Gemini OR Bard Meta NEAR/2 AI \"Google Cloud\" SENTENCE outage -horoscope"
+        );
+    }
+
+    #[test]
+    fn near_distance_bounds_are_one_and_fifty() {
+        assert_eq!(pair(&parse("a1 NEAR/1 b2").unwrap()).1, Within::Words(1));
+        assert_eq!(pair(&parse("a1 NEAR/50 b2").unwrap()).1, Within::Words(50));
+        for bad in ["NEAR/0", "NEAR/51", "NEAR/999", "NEAR/99999999999999999999"] {
+            assert_eq!(
+                error(&format!("Meta {bad} AI")),
+                format!("`{bad}` is out of range: n is the most words between the two terms, from 1 to 50 — for words next to each other write a phrase (`\"Meta AI\"`), for anywhere in the item just both words (`Meta AI`)")
+            );
+        }
+    }
+
+    #[test]
+    fn near_without_a_number_is_rejected() {
+        assert_eq!(
+            error("Meta NEAR/abc AI"),
+            "`NEAR/abc`: the distance after `NEAR/` must be a whole number of words from 1 to 50, e.g. `Meta NEAR/3 AI`"
+        );
+        assert!(error("Meta NEAR/-3 AI").starts_with("`NEAR/-3`: the distance after"));
+        assert!(error("Meta NEAR/3, AI").starts_with("`NEAR/3,`: the distance after"));
+        for bare in ["NEAR", "NEAR/"] {
+            assert_eq!(
+                error(&format!("Meta {bare} AI")),
+                format!("`{bare}` needs a distance: write `NEAR/n`, where n (1 to 50) is the most words between the two terms, e.g. `Meta NEAR/3 AI`")
+            );
+        }
+    }
+
+    #[test]
+    fn dangling_proximity_operators_are_rejected() {
+        assert_eq!(
+            error("NEAR/3 AI"),
+            "`NEAR/3` at the start has nothing before it — put a word or phrase on each side, e.g. `Meta NEAR/3 AI`"
+        );
+        assert_eq!(
+            error("Meta NEAR/3"),
+            "`NEAR/3` at the end has nothing after it — put a word or phrase on each side, e.g. `Meta NEAR/3 AI`"
+        );
+        assert!(error("Meta SENTENCE").starts_with("`SENTENCE` at the end"));
+        assert!(error("SENTENCE Meta").starts_with("`SENTENCE` at the start"));
+    }
+
+    #[test]
+    fn operators_in_a_row_are_rejected() {
+        assert_eq!(
+            error("Meta NEAR/3 OR AI"),
+            "`NEAR/3 OR`: two operators in a row — put one word or phrase between them, e.g. `Meta NEAR/3 AI`"
+        );
+        assert!(error("Meta OR NEAR/3 AI").starts_with("`OR NEAR/3`: two operators in a row"));
+        assert!(error("Meta NEAR/3 SENTENCE AI").starts_with("`NEAR/3 SENTENCE`: two operators"));
+    }
+
+    #[test]
+    fn a_pair_side_cannot_be_an_or_alternative() {
+        let expected = "`NEAR/3` joins one word or phrase on each side and cannot take an `OR` alternative — write one subscription per alternative, e.g. `Facebook NEAR/3 AI`";
+        assert_eq!(error("Meta OR Facebook NEAR/3 AI"), expected);
+        assert!(
+            error("Meta NEAR/3 AI OR Llama").ends_with("e.g. `Meta NEAR/3 AI`"),
+            "{}",
+            error("Meta NEAR/3 AI OR Llama")
+        );
+    }
+
+    #[test]
+    fn a_pair_side_cannot_be_an_exclusion() {
+        assert_eq!(
+            error("Meta NEAR/3 -AI"),
+            "`-AI` is an exclusion and cannot be joined by `NEAR/3` (\"not near\" is not supported) — exclude it from the whole item instead, e.g. `Meta -AI`"
+        );
+        assert!(error("-Meta SENTENCE AI").ends_with("e.g. `AI -Meta`"));
+    }
+
+    #[test]
+    fn pairs_do_not_chain() {
+        assert_eq!(
+            error("Meta NEAR/2 AI NEAR/4 Llama"),
+            "`Meta NEAR/2 AI NEAR/4 Llama`: proximity operators do not chain — write each pair on its own, e.g. `Meta NEAR/2 AI AI NEAR/4 Llama`"
+        );
+    }
+
+    #[test]
+    fn lower_case_and_quoted_operators_are_words() {
+        let q = parse("Meta near/3 sentence").unwrap();
+        assert!(q.proximities().is_empty());
+        assert_eq!(q.groups()[1][0].words(), ["near", "3"]);
+        let quoted = parse("\"NEAR/3\" \"SENTENCE\" \"NEAR\" -NEAR/2 title:SENTENCE").unwrap();
+        assert!(quoted.proximities().is_empty());
+        assert_eq!(
+            quoted.to_string(),
+            "\"NEAR/3\" \"SENTENCE\" \"NEAR\" title:\"SENTENCE\" -\"NEAR/2\""
+        );
+        assert_eq!(parse(&quoted.to_string()), Ok(quoted));
+    }
+
+    #[test]
+    fn a_query_of_pairs_only_is_not_only_exclusions() {
+        let q = parse("Meta SENTENCE AI -horoscope").unwrap();
+        assert_eq!(q.to_string(), "Meta SENTENCE AI -horoscope");
     }
 }

@@ -14,7 +14,9 @@
 //! - `gem*` matches the words it starts (under the same case rule);
 //! - a phrase's words are consecutive, never across a sentence or clause break
 //!   ([`is_clause_break`]) nor across a link;
-//! - nothing inside a link counts ([`link_ranges`]).
+//! - nothing inside a link counts ([`link_ranges`]);
+//! - sentences ([`is_sentence_break`]) are numbered as the text is folded, so the matcher's
+//!   `SENTENCE` and `NEAR/n` operators read word and sentence positions off the same pass.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -422,6 +424,62 @@ pub fn is_break_char(c: char) -> bool {
     )
 }
 
+/// What a character does to a sentence ([`is_sentence_break`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SentenceRole {
+    /// Ends the sentence wherever it is: a line or paragraph break, a CJK full stop, `！`, `？`
+    /// (CJK text puts no space after them).
+    Ends,
+    /// Ends the sentence when whitespace follows it: `.` `!` `?` (and the Devanagari and
+    /// Arabic marks), so `3.5` and `Yahoo!Inc` do not.
+    EndsBeforeSpace,
+    Other,
+}
+
+fn sentence_role(c: char) -> SentenceRole {
+    match c {
+        '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{3002}' | '\u{FF01}' | '\u{FF1F}' => {
+            SentenceRole::Ends
+        }
+        '.' | '!' | '?' | '\u{FF0E}' | '\u{0964}' | '\u{061F}' | '\u{06D4}' => {
+            SentenceRole::EndsBeforeSpace
+        }
+        _ => SentenceRole::Other,
+    }
+}
+
+/// Whether the characters between two words end a sentence (the `SENTENCE` operator's unit;
+/// a title is always a sentence of its own, and so is the start of the body).
+///
+/// A sentence ends at a line or paragraph break, at `。` `！` `？`, or at `.` `!` `?` followed
+/// by whitespace (`3.5`, `10:30` and `Yahoo!Inc` go on). Cheap care for abbreviations only: a
+/// `.` right after a one-letter word (`after_initial`: `U.S. officials`, `J. Smith`, `e.g. a`)
+/// is an initial, not an end; `Dr. Who` still ends a sentence. `;`, `:` and `…` end clauses
+/// (phrases stop there, see [`is_clause_break`]) but not sentences.
+pub fn is_sentence_break(separator: &str, after_initial: bool) -> bool {
+    let mut mark = false;
+    for (i, c) in separator.char_indices() {
+        match sentence_role(c) {
+            SentenceRole::Ends => return true,
+            SentenceRole::EndsBeforeSpace => {
+                mark = mark || !(c == '.' && i == 0 && after_initial);
+            }
+            SentenceRole::Other => {
+                if mark && c.is_whitespace() {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Whether `word` (a whole word of the text) is one ASCII letter: an initial when a `.`
+/// follows it.
+fn is_initial(word: &[u8]) -> bool {
+    matches!(word, [letter] if letter.is_ascii_alphabetic())
+}
+
 /// Byte ranges of the links in `text`: from `http://`, `https://` or `www.` (any case) to the
 /// next whitespace. A link glued to a word before it is none (`awww.` is no link). Words inside
 /// a link are never searched, so `/meta/` in a URL never counts.
@@ -447,7 +505,11 @@ pub fn link_ranges(text: &str) -> Vec<Range<usize>> {
     links
 }
 
-/// The text with every link replaced by a line break (which also stops phrases across it).
+/// Stands for a removed link in [`strip_urls`]' output: a break for phrases, no sentence end.
+#[cfg(test)]
+const LINK_MARK: char = '\u{1}';
+
+/// The text with every link replaced by [`LINK_MARK`] (which stops phrases across it).
 /// The reference for the one-pass folding, which removes links as it goes.
 #[cfg(test)]
 fn strip_urls(text: &str) -> Cow<'_, str> {
@@ -459,7 +521,7 @@ fn strip_urls(text: &str) -> Cow<'_, str> {
     let mut copied = 0;
     for link in links {
         out.push_str(&text[copied..link.start]);
-        out.push('\n');
+        out.push(LINK_MARK);
         copied = link.end;
     }
     out.push_str(&text[copied..]);
@@ -527,6 +589,9 @@ pub(crate) struct FoldedText {
     /// (the finder needs it, the matcher's scan does not).
     raw: Vec<Range<usize>>,
     track_raw: bool,
+    /// The index (in `words`) of the first word of every sentence, ascending: the title's
+    /// first word, every word after a [`is_sentence_break`], the body's first word.
+    sentence_starts: Vec<usize>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -562,9 +627,22 @@ impl FoldedText {
         self.cased.clear();
         self.words.clear();
         self.raw.clear();
+        self.sentence_starts.clear();
         self.push_field(title);
         self.title_end = self.folded.len();
         self.push_field(body);
+    }
+
+    /// The index of the word that starts at byte `start` of `folded` (0 = the title's first).
+    pub(crate) fn word_at(&self, start: usize) -> Option<usize> {
+        self.words.binary_search_by_key(&start, |w| w.start).ok()
+    }
+
+    /// The sentence holding word `word` (0 = the title, counted on through the body).
+    pub(crate) fn sentence_of(&self, word: usize) -> usize {
+        self.sentence_starts
+            .partition_point(|&first| first <= word)
+            .saturating_sub(1)
     }
 
     fn cased(&self, word: &TextWord) -> &str {
@@ -621,7 +699,7 @@ impl FoldedText {
                         }
                         _ => {
                             if let Some(done) = word.take() {
-                                self.finish_word(raw, &done, i);
+                                separator.after_initial = self.finish_word(raw, &done, i);
                             }
                             word = Some(self.start_word(i, false, &mut separator));
                             self.folded.push(char::from(byte.to_ascii_lowercase()));
@@ -633,7 +711,7 @@ impl FoldedText {
                     continue;
                 }
                 if let Some(done) = word.take() {
-                    self.finish_word(raw, &done, i);
+                    separator.after_initial = self.finish_word(raw, &done, i);
                 }
                 separator.add(byte, char::from(byte));
                 after_word_char = false;
@@ -661,7 +739,7 @@ impl FoldedText {
                 Some(current) if is_word && !unspaced && !current.unspaced => current.slow = true,
                 _ => {
                     if let Some(done) = word.take() {
-                        self.finish_word(raw, &done, i);
+                        separator.after_initial = self.finish_word(raw, &done, i);
                     }
                     if is_word {
                         let mut current = self.start_word(i, unspaced, &mut separator);
@@ -691,6 +769,9 @@ impl FoldedText {
             self.folded
                 .push(if separator.is_break() { '\n' } else { ' ' });
         }
+        if separator.first_of_field || separator.ends_sentence {
+            self.sentence_starts.push(self.words.len());
+        }
         *separator = Separator::default();
         WordInProgress {
             start,
@@ -702,7 +783,8 @@ impl FoldedText {
     }
 
     /// Closes the word `raw[word.start..end]`; one holding non-ASCII is folded here, whole.
-    fn finish_word(&mut self, raw: &str, word: &WordInProgress, end: usize) {
+    /// Returns whether it is an initial ([`is_initial`]).
+    fn finish_word(&mut self, raw: &str, word: &WordInProgress, end: usize) -> bool {
         if word.slow {
             self.folded.truncate(word.folded_start);
             self.cased.truncate(word.cased_start);
@@ -717,23 +799,24 @@ impl FoldedText {
         if self.track_raw {
             self.raw.push(word.start..end);
         }
+        is_initial(&raw.as_bytes()[word.start..end])
     }
 
     #[cfg(test)]
     /// Appends the word `raw[start..end]`, after `' '` or `'\n'` (a break since the previous
-    /// word, which ended at `previous_end`).
-    fn push_word(
-        &mut self,
-        raw: &str,
-        start: usize,
-        end: usize,
-        previous_end: Option<usize>,
-        link_between: bool,
-    ) {
+    /// word, at `previous`), noting a sentence start.
+    fn push_word(&mut self, raw: &str, start: usize, end: usize, previous: Option<(usize, usize)>) {
+        let separator = previous.map(|(_, p)| &raw[p..start]);
         if !self.folded.is_empty() {
-            let is_break =
-                previous_end.is_none_or(|p| link_between || is_clause_break(&raw[p..start]));
+            let is_break = separator
+                .is_none_or(|between| between.contains(LINK_MARK) || is_clause_break(between));
             self.folded.push(if is_break { '\n' } else { ' ' });
+        }
+        let sentence_break = previous.is_none_or(|(s, p)| {
+            is_sentence_break(&raw[p..start], is_initial(&raw.as_bytes()[s..p]))
+        });
+        if sentence_break {
+            self.sentence_starts.push(self.words.len());
         }
         let word = &raw[start..end];
         let cased_start = self.cased.len();
@@ -764,10 +847,10 @@ impl FoldedText {
                 text.title_end = text.folded.len();
             }
             let plain = strip_urls(raw);
-            let mut previous_end: Option<usize> = None;
+            let mut previous: Option<(usize, usize)> = None;
             for (start, end) in word_spans(&plain) {
-                text.push_word(&plain, start, end, previous_end, false);
-                previous_end = Some(end);
+                text.push_word(&plain, start, end, previous);
+                previous = Some((start, end));
             }
         }
         text
@@ -799,15 +882,36 @@ struct Separator {
     first: u8,
     /// It holds a sentence or clause break character.
     has_break: bool,
+    /// The word before it is an initial ([`is_initial`]): a `.` right after it ends nothing.
+    after_initial: bool,
+    /// A `.` `!` `?` was seen; whitespace after it ends the sentence.
+    sentence_mark: bool,
+    /// It ends a sentence ([`is_sentence_break`] without re-reading it).
+    ends_sentence: bool,
 }
 
 impl Separator {
     fn add(&mut self, first_byte: u8, c: char) {
-        if self.len == 0 {
+        let first_char = self.len == 0;
+        if first_char {
             self.first = first_byte;
         }
         self.len += c.len_utf8();
-        self.has_break = self.has_break || is_break_char(c);
+        if is_break_char(c) {
+            // Every sentence-ending character is a break character, so whitespace and letters
+            // skip this.
+            self.has_break = true;
+            match sentence_role(c) {
+                SentenceRole::Ends => self.ends_sentence = true,
+                SentenceRole::EndsBeforeSpace => {
+                    self.sentence_mark =
+                        self.sentence_mark || !(c == '.' && first_char && self.after_initial);
+                }
+                SentenceRole::Other => {}
+            }
+        } else if self.sentence_mark && c.is_whitespace() {
+            self.ends_sentence = true;
+        }
     }
 
     fn is_break(&self) -> bool {
@@ -1129,5 +1233,53 @@ mod tests {
             "nestle s ceo\nu s\ndeal\nsee\nnow\nmeta said\ngemini"
         );
         assert_eq!(text, FoldedText::reference(title, body));
+    }
+
+    /// The sentence of every word of a document.
+    fn sentences(title: &str, body: &str) -> Vec<usize> {
+        let text = FoldedText::new(title, body);
+        (0..text.words.len()).map(|w| text.sentence_of(w)).collect()
+    }
+
+    #[test]
+    fn sentences_end_at_a_stop_before_whitespace_and_at_line_breaks() {
+        assert_eq!(
+            sentences("Meta news", "It rose. Then AI! Why? “Yes.” No\nMaybe"),
+            [0, 0, 1, 1, 2, 2, 3, 4, 5, 6]
+        );
+    }
+
+    #[test]
+    fn title_and_body_are_separate_sentences() {
+        assert_eq!(sentences("Meta and", "AI"), [0, 0, 1]);
+        assert_eq!(sentences("", "AI"), [0]);
+    }
+
+    #[test]
+    fn numbers_initials_colons_and_ellipses_do_not_end_sentences() {
+        assert_eq!(
+            sentences(
+                "",
+                "3.5 GHz U.S. officials: e.g. Meta; 10:30 Yahoo!Inc wait… J. Smith"
+            ),
+            [0; 16]
+        );
+        assert_eq!(sentences("", "Dr. Who"), [0, 1]);
+    }
+
+    #[test]
+    fn cjk_full_stops_end_sentences_without_a_space() {
+        assert_eq!(sentences("", "東京。大阪"), [0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn sentence_break_function_reads_the_separator() {
+        assert!(is_sentence_break(". ", false));
+        assert!(!is_sentence_break(". ", true));
+        assert!(is_sentence_break("! ", true));
+        assert!(is_sentence_break(".\" ", false));
+        assert!(!is_sentence_break(".", false));
+        assert!(!is_sentence_break("; ", false));
+        assert!(is_sentence_break(" \n ", false));
     }
 }

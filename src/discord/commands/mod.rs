@@ -709,6 +709,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn proximity_queries_are_stored_canonical_and_bad_ones_say_what_to_type() {
+        assert_eq!(
+            clean_query("“Google Cloud”  NEAR/3 outage").unwrap(),
+            "\"Google Cloud\" NEAR/3 outage"
+        );
+        assert_eq!(clean_query("Meta SENTENCE AI").unwrap(), "Meta SENTENCE AI");
+        let text = clean_query("Meta NEAR/0 AI").unwrap_err().to_string();
+        assert!(
+            text.starts_with("`Meta NEAR/0 AI`: `NEAR/0` is out of range")
+                && text.contains("from 1 to 50")
+                && text.ends_with("See `/help` for the query syntax."),
+            "{text}"
+        );
+        let text = clean_query("Meta OR Facebook NEAR/3 AI")
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("e.g. `Facebook NEAR/3 AI`"), "{text}");
+    }
+
+    #[test]
     fn spellings_try_the_canonical_form_first() {
         assert_eq!(query_spellings(" Meta "), vec!["Meta"]);
         let spellings = query_spellings("meta   OR  gemini");
