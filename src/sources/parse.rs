@@ -318,6 +318,7 @@ fn parse_json(text: &str, base_url: Option<&Url>) -> Result<Feed, ParseError> {
         .get("version")
         .and_then(serde_json::Value::as_str)
         .map(str::to_string);
+    let needs_repair = cleanup::json_needs_repair(&value);
     if cleanup::repair_json_value(&mut value).is_none() {
         return Err(ParseError::NotJsonFeed);
     }
@@ -339,15 +340,23 @@ fn parse_json(text: &str, base_url: Option<&Url>) -> Result<Feed, ParseError> {
                 .collect()
         })
         .unwrap_or_default();
-    let repaired = value.to_string();
-    let feed = run_feed_rs(repaired.as_bytes()).map_err(|error| match error {
-        ParseError::UnsupportedJsonFeedVersion { version } => {
-            ParseError::UnsupportedJsonFeedVersion {
-                version: declared_version.unwrap_or(version),
+    // A feed the repair leaves alone goes to feed-rs as it came. If feed-rs refuses it so (a
+    // duplicated key, which the parsed value no longer has), the value written out is tried,
+    // as for a repaired feed, so the outcome is the same as writing it out every time.
+    let as_it_came = (!needs_repair)
+        .then(|| run_feed_rs(text.as_bytes()).ok())
+        .flatten();
+    let feed = match as_it_came {
+        Some(feed) => feed,
+        None => run_feed_rs(value.to_string().as_bytes()).map_err(|error| match error {
+            ParseError::UnsupportedJsonFeedVersion { version } => {
+                ParseError::UnsupportedJsonFeedVersion {
+                    version: declared_version.unwrap_or(version),
+                }
             }
-        }
-        other => other,
-    })?;
+            other => other,
+        })?,
+    };
     Ok(to_feed(feed, base_url, &images, &[]))
 }
 
@@ -442,7 +451,7 @@ fn to_item(mut entry: Entry, base: Option<&Url>, declared_image: Option<String>)
     // Alert feeds (Google Alerts, Talkwalker) wrap every link in a redirect: keep the
     // publisher's URL, for dedup and for the reader.
     let link_url = link_url.map(|u| {
-        super::shorthand::unwrap_redirect(u.as_str())
+        super::shorthand::unwrap_redirect_url(&u)
             .and_then(|target| Url::parse(&target).ok())
             .unwrap_or(u)
     });
