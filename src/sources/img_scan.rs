@@ -70,7 +70,9 @@ pub(crate) fn img_tags(html: &str) -> Result<Vec<ImgTag<'_>>, Unsure> {
     let bytes = html.as_bytes();
     let mut images = Vec::new();
     let mut i = 0;
-    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
+    // `str::find(char)` is a `memchr`: most of a fragment is text between tags. `i` is always
+    // just past an ASCII byte, so a character boundary.
+    while let Some(offset) = html[i..].find('<') {
         let at = i + offset;
         i = match bytes.get(at + 1) {
             Some(b) if b.is_ascii_alphabetic() => {
