@@ -2146,7 +2146,7 @@ mod tests {
             r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"attachments":[{"url":"u","mime_type":"a/b","title":2}]}]}"#,
             r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"attachments":[{"url":"u","mime_type":"a/b","size_in_bytes":-1}]}]}"#,
             r#"{"error":"nope"}"#,
-            r#"[1,2]"#,
+            "[1,2]",
         ];
         for json in cases {
             let original: Value = serde_json::from_str(json).expect("valid json");

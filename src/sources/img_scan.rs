@@ -181,10 +181,9 @@ fn attribute(html: &str, i: usize) -> Result<(&str, &str, usize), Unsure> {
         return Ok((name, "", after_name));
     }
     let j = skip_spaces(bytes, j + 1);
-    let quote = match bytes.get(j) {
-        Some(&q @ (b'"' | b'\'')) => q,
-        // Unquoted values end on different characters than quoted ones: not read here.
-        _ => return Err(Unsure),
+    // Unquoted values end on different characters than quoted ones: not read here.
+    let Some(&quote @ (b'"' | b'\'')) = bytes.get(j) else {
+        return Err(Unsure);
     };
     let value_len = bytes[j + 1..]
         .iter()

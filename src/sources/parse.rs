@@ -1371,7 +1371,7 @@ mod tests {
         let mut fragments = 0;
         while let Some(dir) = dirs.pop() {
             let entries = std::fs::read_dir(&dir).expect("a fixture directory");
-            for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+            for path in entries.filter_map(Result::ok).map(|e| e.path()) {
                 if path.is_dir() {
                     dirs.push(path);
                     continue;
