@@ -64,25 +64,71 @@ fn write_feeds(dir: &Path) -> Vec<FeedFile> {
     files
 }
 
-/// Mean wall time of one parse, over at least `MIN_SECONDS` and two runs.
-fn time_newshound(file: &FeedFile) -> (Duration, usize) {
+/// Mean wall time of one run of `parse`, over at least `MIN_SECONDS` and two runs, and the
+/// item count of the last run.
+fn time_parse(file: &FeedFile, parse: impl Fn(&FeedFile) -> usize) -> (Duration, usize) {
     let mut runs = 0u32;
     let mut items;
     let started = Instant::now();
     loop {
-        let feed = parse_feed(
-            black_box(&file.bytes),
-            Some(content_type(file.format)),
-            Some("https://news.example.com/feed"),
-        )
-        .unwrap_or_else(|e| panic!("{} does not parse: {e}", file.name));
-        items = black_box(feed.items.len());
+        items = black_box(parse(black_box(file)));
         runs += 1;
         if runs >= 2 && started.elapsed().as_secs_f64() >= MIN_SECONDS {
             break;
         }
     }
     (started.elapsed() / runs, items)
+}
+
+/// newshound's whole parse: charset, clean-up, feed-rs, mapping to items.
+fn newshound_items(file: &FeedFile) -> usize {
+    parse_feed(
+        &file.bytes,
+        Some(content_type(file.format)),
+        Some("https://news.example.com/feed"),
+    )
+    .unwrap_or_else(|e| panic!("{} does not parse: {e}", file.name))
+    .items
+    .len()
+}
+
+/// feed-rs alone on the same bytes, as its README calls it: the floor newshound builds on.
+fn feed_rs_items(file: &FeedFile) -> usize {
+    feed_rs::parser::parse(file.bytes.as_slice())
+        .unwrap_or_else(|e| panic!("feed-rs does not parse {}: {e}", file.name))
+        .entries
+        .len()
+}
+
+/// `NEWSHOUND_BENCH_PROFILE=<file>[:feed-rs]`: parse one already written file
+/// `NEWSHOUND_BENCH_REPEAT` times (default 20) and exit, for callgrind or perf. Reads the file
+/// from disk so the profile does not include generating the corpus (run the bench once first).
+fn profile(dir: &Path, spec: &str) {
+    let (name, side) = spec.split_once(':').unwrap_or((spec, "newshound"));
+    let repeat: usize = std::env::var("NEWSHOUND_BENCH_REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    let format = FORMATS
+        .into_iter()
+        .find(|f| name.ends_with(f.extension()))
+        .unwrap_or_else(|| panic!("{name}: not a bench file name (e.g. 100k-atom.xml)"));
+    let bytes = std::fs::read(dir.join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e} (run the bench once to write the files)"));
+    let file = FeedFile {
+        name: name.to_string(),
+        format,
+        bytes,
+        items: 0,
+    };
+    let parse = match side {
+        "feed-rs" => feed_rs_items,
+        _ => newshound_items,
+    };
+    let items: usize = (0..repeat)
+        .map(|_| black_box(parse(black_box(&file))))
+        .sum();
+    println!("{side}: {name} parsed {repeat} times, {items} items in all");
 }
 
 /// feedparser's mean seconds per parse and item count, by file name; `None` with the reason
@@ -123,66 +169,127 @@ fn time_feedparser(dir: &Path) -> Result<(String, PythonTimes), String> {
     Ok((version, times))
 }
 
+/// Figures of one file: newshound and feed-rs alone, per parse.
+struct Row<'a> {
+    file: &'a FeedFile,
+    ours: Duration,
+    feed_rs: Duration,
+    /// feedparser's items and mean seconds per parse, when it ran.
+    theirs: Option<(usize, f64)>,
+}
+
+fn mb_per_s(bytes: usize, time: Duration) -> f64 {
+    bytes as f64 / 1e6 / time.as_secs_f64()
+}
+
+fn print_rows(rows: &[Row<'_>]) {
+    println!(
+        "| file | bytes | items | newshound per parse | MB/s | feed-rs alone per parse | MB/s | \
+         newshound / feed-rs | feedparser per parse | feedparser items | feedparser / newshound | \
+         feedparser / feed-rs |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let ours = row.ours.as_secs_f64();
+        let feed_rs = row.feed_rs.as_secs_f64();
+        let (theirs, their_items, ratio, ratio_feed_rs) = match row.theirs {
+            // feedparser has no JSON Feed support: 0 items is no basis for a ratio.
+            Some((0, wall)) => (
+                format!("{:.2} ms", wall * 1e3),
+                "0".into(),
+                "n/a".into(),
+                "n/a".into(),
+            ),
+            Some((n, wall)) => (
+                format!("{:.2} ms", wall * 1e3),
+                n.to_string(),
+                format!("{:.1}x", wall / ours),
+                format!("{:.1}x", wall / feed_rs),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        println!(
+            "| {} | {} | {} | {:.3} ms | {:.1} | {:.3} ms | {:.1} | {:.2}x | {theirs} | {their_items} | {ratio} | {ratio_feed_rs} |",
+            row.file.name,
+            row.file.bytes.len(),
+            row.file.items,
+            ours * 1e3,
+            mb_per_s(row.file.bytes.len(), row.ours),
+            feed_rs * 1e3,
+            mb_per_s(row.file.bytes.len(), row.feed_rs),
+            ours / feed_rs,
+        );
+    }
+}
+
+/// Per file class (RSS, Atom, JSON Feed), all sizes, total time per parse.
+fn print_classes(rows: &[Row<'_>]) {
+    println!("\n| class | newshound (sum of per-parse times) | feed-rs alone | newshound / feed-rs | feedparser | feedparser / newshound |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for format in FORMATS {
+        let class: Vec<&Row<'_>> = rows.iter().filter(|r| r.file.format == format).collect();
+        let ours: f64 = class.iter().map(|r| r.ours.as_secs_f64()).sum();
+        let feed_rs: f64 = class.iter().map(|r| r.feed_rs.as_secs_f64()).sum();
+        let theirs: Option<f64> = class
+            .iter()
+            .map(|r| r.theirs.filter(|&(n, _)| n > 0).map(|(_, wall)| wall))
+            .sum();
+        let (theirs, ratio) = match theirs {
+            Some(wall) => (
+                format!("{:.1} ms", wall * 1e3),
+                format!("{:.1}x", wall / ours),
+            ),
+            None => ("n/a".into(), "n/a".into()),
+        };
+        println!(
+            "| {} | {:.2} ms | {:.2} ms | {:.2}x | {theirs} | {ratio} |",
+            format.extension(),
+            ours * 1e3,
+            feed_rs * 1e3,
+            ours / feed_rs,
+        );
+    }
+}
+
 fn main() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-feeds");
+    if let Ok(spec) = std::env::var("NEWSHOUND_BENCH_PROFILE") {
+        profile(&dir, &spec);
+        return;
+    }
     let files = write_feeds(&dir);
-    println!("# Parsing: newshound parse_feed vs Python feedparser, same files, same run\n");
+    println!("# Parsing: newshound parse_feed vs feed-rs alone vs Python feedparser, same files, same run\n");
     println!("Files in {}\n", dir.display());
-    let ours: Vec<(Duration, usize)> = files.iter().map(time_newshound).collect();
-    let python = time_feedparser(&dir);
-    if let Ok((version, _)) = &python {
-        println!("Python side: {version}\n");
+    let mut rows: Vec<Row<'_>> = files
+        .iter()
+        .map(|file| {
+            let (ours, items) = time_parse(file, newshound_items);
+            assert_eq!(
+                items, file.items,
+                "{}: newshound found {items} items",
+                file.name
+            );
+            let (feed_rs, _) = time_parse(file, feed_rs_items);
+            Row {
+                file,
+                ours,
+                feed_rs,
+                theirs: None,
+            }
+        })
+        .collect();
+    match time_feedparser(&dir) {
+        Ok((version, times)) => {
+            println!("Python side: {version}\n");
+            for row in &mut rows {
+                row.theirs = times.get(&row.file.name).copied();
+            }
+        }
+        Err(reason) => println!("feedparser side skipped: {reason}\n"),
     }
-    println!("| file | bytes | items | newshound per parse | items/s | MB/s | feedparser per parse | feedparser items | ratio |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut ours_total = 0.0;
-    let mut theirs_total = 0.0;
-    for (file, (time, items)) in files.iter().zip(&ours) {
-        let secs = time.as_secs_f64();
-        let (theirs, their_items, ratio) = match &python {
-            Ok((_, times)) => match times.get(&file.name) {
-                // feedparser has no JSON Feed support: 0 items is no basis for a ratio.
-                Some(&(0, wall)) => (
-                    format!("{:.2} ms", wall * 1e3),
-                    "0".into(),
-                    "n/a (0 items)".into(),
-                ),
-                Some(&(n, wall)) => {
-                    ours_total += secs;
-                    theirs_total += wall;
-                    (
-                        format!("{:.2} ms", wall * 1e3),
-                        n.to_string(),
-                        format!("{:.1}x", wall / secs),
-                    )
-                }
-                None => ("-".into(), "-".into(), "-".into()),
-            },
-            Err(_) => ("-".into(), "-".into(), "-".into()),
-        };
-        assert_eq!(
-            *items, file.items,
-            "{}: newshound found {items} items",
-            file.name
-        );
-        println!(
-            "| {} | {} | {items} | {:.2} ms | {:.0} | {:.1} | {theirs} | {their_items} | {ratio} |",
-            file.name,
-            file.bytes.len(),
-            secs * 1e3,
-            *items as f64 / secs,
-            file.bytes.len() as f64 / 1e6 / secs,
-        );
-    }
-    match &python {
-        Ok(_) => println!(
-            "\nAll files feedparser reads, total time per parse: newshound {:.1} ms, feedparser {:.1} ms: {:.1}x\n",
-            ours_total * 1e3,
-            theirs_total * 1e3,
-            theirs_total / ours_total
-        ),
-        Err(reason) => println!("\nfeedparser side skipped: {reason}\n"),
-    }
+    print_rows(&rows);
+    print_classes(&rows);
+    println!();
 
     if std::env::var("NEWSHOUND_BENCH_CRITERION").as_deref() != Ok("0") {
         let mut criterion = Criterion::default()

@@ -239,11 +239,15 @@ pub fn repair_xml(xml: &str) -> String {
 /// closes swallows a `>`, and then a comment or CDATA section), so this last pass makes sure
 /// no declaration but the first one reaches it (see [`XmlRepairer::xml_declaration`]).
 fn defuse_later_declarations(mut out: String) -> String {
-    let later: Vec<usize> = out
-        .match_indices("<?xml")
-        .map(|(at, _)| at)
-        .filter(|&at| at > 0 && is_xml_declaration(&out[at..]))
-        .collect();
+    let mut later = Vec::new();
+    let mut from = 0;
+    while let Some(offset) = find_by_rare_byte(&out[from..], "<?xml", 1) {
+        let at = from + offset;
+        if at > 0 && is_xml_declaration(&out[at..]) {
+            later.push(at);
+        }
+        from = at + 1;
+    }
     for at in later.into_iter().rev() {
         out.insert(at + 2, '_');
     }
@@ -312,8 +316,7 @@ impl<'a> XmlRepairer<'a> {
         let src = self.src;
         let rest = &src[i..];
         let verbatim_until = |out: &mut String, terminator: &str, skip: usize| {
-            let end = rest[skip..]
-                .find(terminator)
+            let end = find_terminator(&rest[skip..], terminator)
                 .map_or(rest.len(), |p| skip + p + terminator.len());
             out.push_str(&rest[..end]);
             i + end
@@ -974,8 +977,15 @@ fn without_illegal_characters(s: &str) -> Cow<'_, str> {
 
 /// Fast check: the illegal characters are C0 controls or encoded as EF BF BE / EF BF BF.
 fn has_suspicious_bytes(s: &str) -> bool {
-    s.bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF)
+    let suspicious = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF;
+    // Whole blocks without an early exit, so the compiler can test many bytes at a time; this
+    // runs over every document (issue 16: a byte-at-a-time `any` was 2% of an RSS parse).
+    let blocks = s.as_bytes().chunks_exact(64);
+    let rest = blocks.remainder();
+    blocks
+        .into_iter()
+        .any(|block| block.iter().fold(false, |found, &b| found | suspicious(b)))
+        || rest.iter().any(|&b| suspicious(b))
 }
 
 fn push_legal(out: &mut String, s: &str) {
@@ -989,11 +999,86 @@ fn push_legal(out: &mut String, s: &str) {
 /// Byte offset of the first `<` or `&` in `s`. Both are ASCII, so the offset is a character
 /// boundary; a byte loop does not decode every character as a `char` pattern does.
 fn find_markup_byte(s: &str) -> Option<usize> {
-    s.bytes().position(|b| b == b'<' || b == b'&')
+    let is_markup = |b: u8| b == b'<' || b == b'&';
+    // 16-byte blocks tested without an early exit (vectorised), then the byte within the
+    // block: the repairer calls this between every two pieces of markup of every document.
+    let bytes = s.as_bytes();
+    let blocks = bytes.chunks_exact(16);
+    let rest_at = bytes.len() - blocks.remainder().len();
+    for (index, block) in blocks.enumerate() {
+        if block.iter().fold(false, |found, &b| found | is_markup(b)) {
+            return block
+                .iter()
+                .position(|&b| is_markup(b))
+                .map(|i| index * 16 + i);
+        }
+    }
+    bytes[rest_at..]
+        .iter()
+        .position(|&b| is_markup(b))
+        .map(|i| rest_at + i)
+}
+
+/// `haystack.find(terminator)` for the terminators of markup: `>` by `memchr`, and the longer
+/// ones by their rarest byte (`]]>`, `-->`, `?>`), where the generic search was most of the
+/// cost of skipping a CDATA section (issue 16).
+fn find_terminator(haystack: &str, terminator: &str) -> Option<usize> {
+    match terminator {
+        ">" => haystack.find('>'),
+        "]]>" | "-->" | "?>" => find_by_rare_byte(haystack, terminator, 0),
+        other => haystack.find(other),
+    }
+}
+
+/// `haystack.find(needle)`, by looking for the needle's ASCII byte at `pivot` with `memchr`
+/// (via `str::find(char)`) and checking the needle around each one.
+fn find_by_rare_byte(haystack: &str, needle: &str, pivot: usize) -> Option<usize> {
+    let rare = char::from(needle.as_bytes()[pivot]);
+    let mut from = 0;
+    while let Some(offset) = haystack[from..].find(rare) {
+        let at = from + offset;
+        if let Some(start) = at.checked_sub(pivot) {
+            if haystack.as_bytes()[start..].starts_with(needle.as_bytes()) {
+                return Some(start);
+            }
+        }
+        // The rare byte is ASCII, so the byte after it starts a character.
+        from = at + 1;
+    }
+    None
 }
 
 /// Length in bytes of the XML name at the start of `s` (0 if none starts there).
 fn name_length(s: &str) -> usize {
+    // ASCII names (nearly all) by bytes; from the first other byte on, by characters. Every tag
+    // and attribute goes through here, and decoding each character was 5% of an RSS parse.
+    let bytes = s.as_bytes();
+    let is_start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':';
+    let is_part = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.');
+    match bytes.first() {
+        Some(&b) if b.is_ascii() && !is_start(b) => return 0,
+        Some(&b) if b.is_ascii() => {
+            let ascii = bytes.iter().take_while(|&&b| is_part(b)).count();
+            if bytes.get(ascii).is_none_or(u8::is_ascii) {
+                return ascii;
+            }
+            // A non-ASCII character inside the name: `ascii` is a character boundary.
+            return ascii + name_rest_length(&s[ascii..]);
+        }
+        _ => {}
+    }
+    name_length_by_chars(s)
+}
+
+/// How far the characters of a name continue from the start of `s` (which is inside a name).
+fn name_rest_length(s: &str) -> usize {
+    s.char_indices()
+        .find(|&(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.')))
+        .map_or(s.len(), |(index, _)| index)
+}
+
+/// [`name_length`] character by character, for names that start with a non-ASCII character.
+fn name_length_by_chars(s: &str) -> usize {
     let mut chars = s.char_indices();
     match chars.next() {
         Some((_, c)) if c.is_alphabetic() || c == '_' || c == ':' => {}
@@ -1076,6 +1161,8 @@ pub(crate) struct Tags<'a> {
     pos: usize,
     line: usize,
     counted_to: usize,
+    /// Off for the passes that never report a line: counting them was a third of the scan.
+    count_lines: bool,
 }
 
 impl<'a> Tags<'a> {
@@ -1085,6 +1172,15 @@ impl<'a> Tags<'a> {
             pos: 0,
             line: 1,
             counted_to: 0,
+            count_lines: true,
+        }
+    }
+
+    /// Like [`Tags::new`], but every line number it yields is 0.
+    pub(crate) fn without_lines(xml: &'a str) -> Self {
+        Tags {
+            count_lines: false,
+            ..Tags::new(xml)
         }
     }
 
@@ -1112,7 +1208,11 @@ impl<'a> Iterator for Tags<'a> {
         let xml = self.xml;
         loop {
             let start = self.pos + xml.get(self.pos..)?.find('<')?;
-            let line = self.advance_line(start);
+            let line = if self.count_lines {
+                self.advance_line(start)
+            } else {
+                0
+            };
             let rest = &xml[start..];
             let (terminator, skip, what) = if rest.starts_with("<![CDATA[") {
                 ("]]>", 9, "a CDATA section")
@@ -1126,9 +1226,8 @@ impl<'a> Iterator for Tags<'a> {
             } else {
                 (">", 1, "a tag")
             };
-            let Some(end) = rest[skip..]
-                .find(terminator)
-                .map(|p| skip + p + terminator.len())
+            let Some(end) =
+                find_terminator(&rest[skip..], terminator).map(|p| skip + p + terminator.len())
             else {
                 self.pos = xml.len();
                 return Some((line, Tag::Unterminated { what }));
@@ -1216,12 +1315,21 @@ pub(crate) fn media_thumbnails_by_item(xml: &str) -> Vec<Option<String>> {
     let mut prefixes: Vec<&str> = Vec::new();
     let mut thumbnails = Vec::new();
     let mut in_item = false;
-    for (_, tag) in Tags::new(xml) {
+    for (_, tag) in Tags::without_lines(xml) {
         match tag {
             Tag::Start { name, rest, .. } => {
-                let attributes = parse_attributes(rest)
-                    .map(|(a, _, _)| a)
-                    .unwrap_or_default();
+                let local = local_name(name);
+                let is_item = matches!(local, "item" | "entry");
+                let is_thumbnail = !is_item && in_item && local == "thumbnail";
+                // Only a thumbnail's attributes, and namespace declarations, are read: parsing
+                // (and repairing) every tag's attributes was most of this pass.
+                let attributes = if is_thumbnail || rest.contains("xmlns:") {
+                    parse_attributes(rest)
+                        .map(|(a, _, _)| a)
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 for attribute in &attributes {
                     if let Some(prefix) = attribute.name.strip_prefix("xmlns:") {
                         if MRSS_NAMESPACES.contains(&attribute.value.trim()) {
@@ -1229,11 +1337,10 @@ pub(crate) fn media_thumbnails_by_item(xml: &str) -> Vec<Option<String>> {
                         }
                     }
                 }
-                let local = local_name(name);
-                if matches!(local, "item" | "entry") {
+                if is_item {
                     thumbnails.push(None);
                     in_item = true;
-                } else if in_item && local == "thumbnail" {
+                } else if is_thumbnail {
                     let prefix = name.rsplit_once(':').map_or("", |(p, _)| p);
                     let slot = thumbnails.last_mut().filter(|slot| slot.is_none());
                     let url = attributes.into_iter().find(|a| a.name == "url");
@@ -1259,7 +1366,7 @@ pub(crate) fn rdf_item_ids(xml: &str) -> Vec<Option<String>> {
     }
     let mut ids = Vec::new();
     let mut about = None;
-    let mut tags = Tags::new(xml);
+    let mut tags = Tags::without_lines(xml);
     while let Some((_, tag)) = tags.next() {
         let Tag::Start { name, rest, .. } = tag else {
             continue;
@@ -1355,6 +1462,72 @@ pub(crate) fn repair_json_value(value: &mut Value) -> Option<()> {
         }
     }
     Some(())
+}
+
+/// Whether [`repair_json_value`] would change `value`: `false` means the document can go to
+/// feed-rs as it came, without being written out again (issue 16: writing the repaired value
+/// back to text was an eighth of a JSON Feed's parse). Read-only twin of the repair; a test
+/// checks the two agree.
+pub(crate) fn json_needs_repair(value: &Value) -> bool {
+    let Some(feed) = value.as_object() else {
+        return false;
+    };
+    let version = feed.get("version").and_then(Value::as_str).unwrap_or("");
+    let looks_like_json_feed =
+        version.contains("jsonfeed.org/version/") || feed.get("items").is_some_and(Value::is_array);
+    if !looks_like_json_feed {
+        return false;
+    }
+    let feed_fields = [
+        "home_page_url",
+        "feed_url",
+        "description",
+        "icon",
+        "favicon",
+        "language",
+    ];
+    feed.get("version").and_then(Value::as_str)
+        != Some(json_feed_version(version).as_deref().unwrap_or(version))
+        || !feed.get("title").is_some_and(Value::is_string)
+        || feed_fields
+            .iter()
+            .any(|key| !is_string_or_absent(feed, key))
+        || match feed.get("items") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .any(|item| item.as_object().is_none_or(json_item_needs_repair)),
+            _ => true,
+        }
+}
+
+/// Whether [`repair_json_item`] would change `item`.
+fn json_item_needs_repair(item: &Map<String, Value>) -> bool {
+    let tags_need_repair = match item.get("tags") {
+        None => false,
+        Some(Value::Array(tags)) => !tags.iter().all(Value::is_string),
+        Some(_) => true,
+    };
+    let attachments_need_repair = match item.get("attachments") {
+        None => false,
+        Some(Value::Array(list)) => list.iter().any(|attachment| {
+            !attachment.get("url").is_some_and(Value::is_string)
+                || attachment.as_object().is_some_and(|a| {
+                    !a.get("mime_type").is_some_and(Value::is_string)
+                        || !is_string_or_absent(a, "title")
+                        || a.get("size_in_bytes").is_some_and(|size| !size.is_u64())
+                })
+        }),
+        Some(_) => true,
+    };
+    tags_need_repair
+        || attachments_need_repair
+        || JSON_ITEM_STRINGS
+            .iter()
+            .any(|key| !is_string_or_absent(item, key))
+}
+
+fn is_string_or_absent(object: &Map<String, Value>, key: &str) -> bool {
+    object.get(key).is_none_or(Value::is_string)
 }
 
 /// The version URL feed-rs accepts for a JSON Feed 1.x `version` as feeds write it: the URL
@@ -1866,6 +2039,121 @@ mod tests {
         let value: Value = serde_json::from_str(&repaired).expect("valid json");
         assert_eq!(value["version"], "https://jsonfeed.org/version/1.1");
         assert_eq!(value["title"], "");
+    }
+
+    #[test]
+    fn name_length_reads_ascii_and_other_names_alike() {
+        let by_chars = |s: &str| {
+            let mut chars = s.char_indices();
+            match chars.next() {
+                Some((_, c)) if c.is_alphabetic() || c == '_' || c == ':' => {}
+                _ => return 0,
+            }
+            chars
+                .find(|&(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.')))
+                .map_or(s.len(), |(index, _)| index)
+        };
+        for s in [
+            "",
+            "a",
+            "a b",
+            "dc:creator>",
+            "1a",
+            "-a",
+            "_x.y-z:w/",
+            "é",
+            "éa b",
+            "aé b",
+            "a٣ b",
+            "a\u{300}b c",
+            "a→b",
+            "x\u{feff}",
+            ":",
+            "a>",
+        ] {
+            assert_eq!(name_length(s), by_chars(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn the_fast_searches_find_what_str_find_finds() {
+        let haystacks = [
+            "",
+            "]",
+            "]]",
+            "]]>",
+            "a]]]>b]]>",
+            "é]]é]]>",
+            "<![CDATA[x]]]]>",
+            "-- --> ->",
+            "?x ?> <?xml <?xml ",
+            "<<?xml",
+            "ünïcödé <?xm <?xml?>",
+        ];
+        for haystack in haystacks {
+            for needle in ["]]>", "-->", "?>", ">"] {
+                assert_eq!(
+                    find_terminator(haystack, needle),
+                    haystack.find(needle),
+                    "{haystack:?} {needle:?}"
+                );
+            }
+            assert_eq!(
+                find_by_rare_byte(haystack, "<?xml", 1),
+                haystack.find("<?xml"),
+                "{haystack:?}"
+            );
+            let markup = haystack.bytes().position(|b| b == b'<' || b == b'&');
+            assert_eq!(find_markup_byte(haystack), markup, "{haystack:?}");
+        }
+        let long = format!("{}&{}<", "x".repeat(40), "é".repeat(20));
+        for start in 0..long.len() {
+            if let Some(tail) = long.get(start..) {
+                let markup = tail.bytes().position(|b| b == b'<' || b == b'&');
+                assert_eq!(find_markup_byte(tail), markup, "{tail:?}");
+                let suspicious = format!("{tail}\u{1}");
+                assert!(has_suspicious_bytes(&suspicious), "{tail:?}");
+                assert!(!has_suspicious_bytes(tail), "{tail:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn json_needs_repair_says_whether_the_repair_changes_anything() {
+        let ok = r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[
+            {"id":"a","tags":["x"],"attachments":[{"url":"u","mime_type":"a/b","size_in_bytes":3}]}]}"#;
+        let cases = [
+            ok,
+            r#"{"version":"https://jsonfeed.org/version/1","title":"T","items":[]}"#,
+            r#"{"version":"https://jsonfeed.org/version/2","title":"T","items":[]}"#,
+            r#"{"version":"http://jsonfeed.org/version/1","title":"T","items":[]}"#,
+            r#"{"version":"1.1","title":"T","items":[]}"#,
+            r#"{"title":"T","items":[]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","items":[]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":3,"items":[]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T"}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":{}}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[],"icon":1}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[3]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"id":1}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"summary":null}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"tags":"x"}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"tags":["x",1]}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"tags":null}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"attachments":1}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"attachments":[1]}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"attachments":[{"url":"u"}]}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"attachments":[{"url":"u","mime_type":"a/b","title":2}]}]}"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"attachments":[{"url":"u","mime_type":"a/b","size_in_bytes":-1}]}]}"#,
+            r#"{"error":"nope"}"#,
+            "[1,2]",
+        ];
+        for json in cases {
+            let original: Value = serde_json::from_str(json).expect("valid json");
+            let mut repaired = original.clone();
+            let _ = repair_json_value(&mut repaired);
+            assert_eq!(json_needs_repair(&original), repaired != original, "{json}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod discover;
 pub mod fetch;
 mod hn;
 pub mod html_list;
+mod img_scan;
 pub mod parse;
 pub mod probe;
 mod reddit;
