@@ -460,7 +460,7 @@ pub fn unwrap_redirect(link: &str) -> Option<String> {
 pub fn unwrap_redirect_url(url: &Url) -> Option<String> {
     let host = url.host_str()?.to_ascii_lowercase();
     if host == "news.google.com" {
-        return google_news_article(&url);
+        return google_news_article(url);
     }
     let google =
         host == "google.com" || host.starts_with("www.google.") || host.starts_with("google.");
