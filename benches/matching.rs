@@ -35,7 +35,12 @@ fn main() {
         return;
     }
     let scales = scales();
-    println!("# Matching at scale (items of 1-2 KB, vocabulary {VOCABULARY})\n");
+    let workload = if common_workload() {
+        "common words in phrases and exclusions (`NEWSHOUND_BENCH_WORKLOAD=common`)"
+    } else {
+        "the first generator"
+    };
+    println!("# Matching at scale (items of 1-2 KB, vocabulary {VOCABULARY}; workload: {workload})\n");
     let mut rows = Vec::new();
     for &scale in &scales {
         let output = Command::new(std::env::current_exe().expect("own path"))
@@ -96,10 +101,21 @@ struct Data {
     queries: Vec<String>,
 }
 
+/// `NEWSHOUND_BENCH_WORKLOAD=common`: the second workload (`gen::subscriptions_common`),
+/// phrases and exclusions on the commonest words; else the first.
+fn common_workload() -> bool {
+    std::env::var("NEWSHOUND_BENCH_WORKLOAD").as_deref() == Ok("common")
+}
+
 fn data(scale: usize) -> Data {
     let vocab = gen::Vocabulary::new(VOCABULARY, 1);
     let items = gen::items(&vocab, ITEMS, 2);
-    let queries = gen::subscriptions(&vocab, scale, 3)
+    let generate = if common_workload() {
+        gen::subscriptions_common
+    } else {
+        gen::subscriptions
+    };
+    let queries = generate(&vocab, scale, 3)
         .into_iter()
         .map(|s| s.query)
         .collect();

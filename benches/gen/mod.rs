@@ -552,6 +552,45 @@ pub fn subscriptions(vocab: &Vocabulary, count: usize, seed: u64) -> Vec<Generat
         .collect()
 }
 
+/// The second workload (issue 16): `count` subscriptions whose phrases and exclusions use the
+/// most common words of the items' text (the function words every item is made of), as
+/// members write `"X market"` or `A OR B -shares`: ~50% single words, ~20% a phrase of a topic
+/// and a common word, ~15% `A OR B -common`, ~15% `A -common`. A popular word in a phrase or
+/// an exclusion must not make an item's cost grow with the number of subscriptions.
+pub fn subscriptions_common(
+    vocab: &Vocabulary,
+    count: usize,
+    seed: u64,
+) -> Vec<GeneratedSubscription> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let members = (count / 10).max(1);
+    // The commonest few: every item has each of them many times.
+    let common = &FUNCTION_WORDS[..12.min(FUNCTION_WORDS.len())];
+    (0..count)
+        .map(|_| {
+            let roll: f64 = rng.gen();
+            let word = common[rng.gen_range(0..common.len())];
+            let query = if roll < 0.50 {
+                vocab.word(&mut rng).to_string()
+            } else if roll < 0.70 {
+                format!("\"{} {word}\"", vocab.word(&mut rng))
+            } else if roll < 0.85 {
+                format!(
+                    "{} OR {} -{word}",
+                    vocab.word(&mut rng),
+                    vocab.word(&mut rng)
+                )
+            } else {
+                format!("{} -{word}", vocab.word(&mut rng))
+            };
+            GeneratedSubscription {
+                member: rng.gen_range(0..members),
+                query,
+            }
+        })
+        .collect()
+}
+
 /// One generated news item.
 #[derive(Clone)]
 pub struct Item {

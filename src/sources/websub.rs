@@ -281,6 +281,10 @@ pub fn on_poll(stored: Option<&PushRow>, found: Option<&HubLinks>) -> OnPoll {
     match (stored, found) {
         (None, None) => OnPoll::Nothing,
         (None, Some(links)) => OnPoll::Create(links.clone()),
+        // Polled again (resumed, or the hub came back) while an unsubscription is pending.
+        (Some(row), Some(links)) if row.state == PushState::Unsubscribing => {
+            OnPoll::Retarget(links.clone())
+        }
         (Some(row), Some(links)) => {
             if row.hub == links.hub.as_str() && row.topic == links.topic.as_str() {
                 OnPoll::Nothing
@@ -848,6 +852,11 @@ mod tests {
         assert_eq!(
             on_poll(Some(&row(PushState::Unsubscribing)), None),
             OnPoll::Nothing
+        );
+        assert_eq!(
+            on_poll(Some(&row(PushState::Unsubscribing)), Some(&links)),
+            OnPoll::Retarget(links.clone()),
+            "a source polled again while leaving subscribes again"
         );
     }
 
