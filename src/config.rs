@@ -1470,7 +1470,10 @@ impl Config {
             let parsed = match &value {
                 toml::Value::String(s) => shards::parse_range(s),
                 toml::Value::Integer(n) => u32::try_from(*n)
-                    .map(|id| ShardRange { first: id, last: id })
+                    .map(|id| ShardRange {
+                        first: id,
+                        last: id,
+                    })
                     .map_err(|_| shards::RANGE_FORM.to_string()),
                 _ => Err(shards::RANGE_FORM.to_string()),
             };

@@ -82,8 +82,14 @@ async fn two_processes_run_their_own_shards_and_answer_their_own_guilds() {
     // Who answered: each process logs the interactions it handles.
     wait_for_log(&b, &format!("interaction={on_3}")).await;
     wait_for_log(&a, &format!("interaction={on_0}")).await;
-    assert!(!a.log().contains(&format!("interaction={on_3}")), "A must not see shard 3");
-    assert!(!b.log().contains(&format!("interaction={on_0}")), "B must not see shard 0");
+    assert!(
+        !a.log().contains(&format!("interaction={on_3}")),
+        "A must not see shard 3"
+    );
+    assert!(
+        !b.log().contains(&format!("interaction={on_0}")),
+        "B must not see shard 0"
+    );
 
     // One command registration per process (from its first shard), not one per shard.
     let registrations = world.fake.wait_for_registered_commands(2, WAIT).await;

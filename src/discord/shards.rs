@@ -170,9 +170,23 @@ mod tests {
 
     #[test]
     fn bad_forms_say_what_is_expected() {
-        for bad in ["", "-", "a-b", "1-", "-2", "1-2-3", "+1", "1.5", "0x2", "99999999999"] {
+        for bad in [
+            "",
+            "-",
+            "a-b",
+            "1-",
+            "-2",
+            "1-2-3",
+            "+1",
+            "1.5",
+            "0x2",
+            "99999999999",
+        ] {
             let err = parse_range(bad).unwrap_err();
-            assert!(err.contains("inclusive range such as \"0-3\""), "{bad:?}: {err}");
+            assert!(
+                err.contains("inclusive range such as \"0-3\""),
+                "{bad:?}: {err}"
+            );
         }
     }
 

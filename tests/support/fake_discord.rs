@@ -815,10 +815,7 @@ impl FakeDiscord {
             let state = fake.shared.lock();
             state.identifies.len() >= count
                 && (state.reject_identify.is_some()
-                    || state
-                        .gateways
-                        .iter()
-                        .any(|g| g.session >= count as u64))
+                    || state.gateways.iter().any(|g| g.session >= count as u64))
         })
         .await;
         self.identifies()
@@ -2036,8 +2033,11 @@ fn identify_shard(data: &Value) -> [u32; 2] {
 
 /// A dispatch's `guild_id`; `None` for a DM.
 fn guild_of(data: &Value) -> Option<u64> {
-    data.get("guild_id")
-        .and_then(|g| g.as_str().and_then(|s| s.parse().ok()).or_else(|| g.as_u64()))
+    data.get("guild_id").and_then(|g| {
+        g.as_str()
+            .and_then(|s| s.parse().ok())
+            .or_else(|| g.as_u64())
+    })
 }
 
 async fn close(socket: &mut Socket, code: u16, reason: &str) {
