@@ -83,12 +83,11 @@ pub fn parse_range(text: &str) -> Result<ShardRange, String> {
         }
         part.parse::<u32>().map_err(|_| RANGE_FORM.to_string())
     };
-    let (first, last) = match text.split_once('-') {
-        Some((a, b)) => (id(a)?, id(b)?),
-        None => {
-            let only = id(text)?;
-            (only, only)
-        }
+    let (first, last) = if let Some((a, b)) = text.split_once('-') {
+        (id(a)?, id(b)?)
+    } else {
+        let only = id(text)?;
+        (only, only)
     };
     if first > last {
         return Err(format!(
@@ -244,7 +243,7 @@ mod tests {
     fn a_guilds_shard_follows_discords_rule() {
         assert_eq!(shard_of(0, 4), 0);
         assert_eq!(shard_of(3 << 22, 4), 3);
-        assert_eq!(shard_of((5 << 22) | 12345, 4), 1);
+        assert_eq!(shard_of((5 << 22) | 0x3039, 4), 1);
         assert_eq!(shard_of(1_170_000_000_000_000_001, 1), 0);
     }
 }
