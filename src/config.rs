@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::core::query::{self, Query};
+use crate::discord::shards::{self, ShardCount, ShardRange, Sharding, MAX_SHARD_COUNT};
 
 /// The default cron schedule: every five minutes, at second 0.
 pub const DEFAULT_SCHEDULE: &str = "0 */5 * * * *";
@@ -160,6 +161,8 @@ pub struct DiscordConfig {
     pub max_subscriptions_per_server: usize,
     /// Sources one server may add.
     pub max_sources_per_server: usize,
+    /// `shard_count` / `shards`; `None`: one unsharded connection, as a small bot needs.
+    pub sharding: Option<crate::discord::shards::Sharding>,
 }
 
 impl Default for DiscordConfig {
@@ -171,6 +174,7 @@ impl Default for DiscordConfig {
             max_subscriptions_per_member: 25,
             max_subscriptions_per_server: 1000,
             max_sources_per_server: 50,
+            sharding: None,
         }
     }
 }
@@ -310,6 +314,8 @@ struct RawDiscord {
     max_subscriptions_per_member: Option<i64>,
     max_subscriptions_per_server: Option<i64>,
     max_sources_per_server: Option<i64>,
+    shard_count: Option<toml::Value>,
+    shards: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -417,6 +423,8 @@ const DISCORD_KEYS: &[&str] = &[
     "max_subscriptions_per_member",
     "max_subscriptions_per_server",
     "max_sources_per_server",
+    "shard_count",
+    "shards",
 ];
 const STORAGE_KEYS: &[&str] = &["path", "retention_days"];
 const DEFAULTS_KEYS: &[&str] = &[
@@ -1407,10 +1415,12 @@ impl Config {
                 );
             }
         }
+        let sharding = Self::validate_sharding(raw.shard_count, raw.shards, v);
         DiscordConfig {
             api_base_url,
             guild_id,
             token_file,
+            sharding,
             max_subscriptions_per_member: v.int_in(
                 "discord.max_subscriptions_per_member",
                 raw.max_subscriptions_per_member,
@@ -1431,6 +1441,66 @@ impl Config {
             ) as usize,
         }
     }
+
+    /// `[discord] shard_count` and `shards`. Every problem is recorded; whether the range fits
+    /// an `"auto"` count is checked at start, once Discord has said its count.
+    fn validate_sharding(
+        shard_count: Option<toml::Value>,
+        shards: Option<toml::Value>,
+        v: &mut Validator<'_>,
+    ) -> Option<Sharding> {
+        let count_given = shard_count.is_some();
+        let count = shard_count.and_then(|value| match &value {
+            toml::Value::Integer(n) if (1..=i64::from(MAX_SHARD_COUNT)).contains(n) => {
+                u32::try_from(*n).ok().map(ShardCount::Fixed)
+            }
+            toml::Value::String(s) if s.trim().eq_ignore_ascii_case("auto") => {
+                Some(ShardCount::Auto)
+            }
+            _ => {
+                v.problem(
+                    "discord.shard_count",
+                    short_value(&value),
+                    format!("must be the total number of shards across all processes, 1 to {MAX_SHARD_COUNT}, or \"auto\" for Discord's recommended count (read at start); remove it to run one unsharded connection"),
+                );
+                None
+            }
+        });
+        let range = shards.and_then(|value| {
+            let parsed = match &value {
+                toml::Value::String(s) => shards::parse_range(s),
+                toml::Value::Integer(n) => u32::try_from(*n)
+                    .map(|id| ShardRange {
+                        first: id,
+                        last: id,
+                    })
+                    .map_err(|_| shards::RANGE_FORM.to_string()),
+                _ => Err(shards::RANGE_FORM.to_string()),
+            };
+            match parsed {
+                Ok(range) => Some(range),
+                Err(why) => {
+                    v.problem("discord.shards", short_value(&value), why);
+                    None
+                }
+            }
+        });
+        if let Some(range) = range {
+            if !count_given {
+                v.problem(
+                    "discord.shards",
+                    quoted(&range.to_string()),
+                    "needs discord.shard_count: the total number of shards across all processes (e.g. shard_count = 4), or \"auto\"",
+                );
+            }
+            if let Some(ShardCount::Fixed(total)) = count {
+                if let Err(why) = shards::check_fits(range, total) {
+                    v.problem("discord.shards", quoted(&range.to_string()), why);
+                }
+            }
+        }
+        count.map(|count| Sharding { count, range })
+    }
 }
 
 #[cfg(test)]
@@ -1441,6 +1511,45 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("feed.xml"), "<rss/>").unwrap();
         Config::from_toml(text, Path::new("test.toml"), dir.path())
+    }
+
+    #[test]
+    fn shard_keys_parse_and_default_to_unsharded() {
+        assert_eq!(load("").unwrap().discord.sharding, None);
+        let fixed = load("[discord]\nshard_count = 4\nshards = \"2-3\"\n").unwrap();
+        assert_eq!(
+            fixed.discord.sharding,
+            Some(Sharding {
+                count: ShardCount::Fixed(4),
+                range: Some(ShardRange { first: 2, last: 3 }),
+            })
+        );
+        let auto = load("[discord]\nshard_count = \"auto\"\nshards = 1\n").unwrap();
+        assert_eq!(
+            auto.discord.sharding,
+            Some(Sharding {
+                count: ShardCount::Auto,
+                range: Some(ShardRange { first: 1, last: 1 }),
+            })
+        );
+    }
+
+    #[test]
+    fn shard_problems_name_their_keys_all_at_once() {
+        let err = |text: &str| load(text).unwrap_err().to_string();
+        let reversed = err("[discord]\nshard_count = 0\nshards = \"3-1\"\n");
+        assert!(reversed.contains("discord.shard_count = 0"), "{reversed}");
+        assert!(reversed.contains("discord.shards = \"3-1\""), "{reversed}");
+        assert!(reversed.contains("\"1-3\""), "{reversed}");
+        let beyond = err("[discord]\nshard_count = 4\nshards = \"0-4\"\n");
+        assert!(beyond.contains("discord.shards = \"0-4\""), "{beyond}");
+        assert!(beyond.contains("from 0 to 3"), "{beyond}");
+        let alone = err("[discord]\nshards = \"0-1\"\n");
+        assert!(alone.contains("discord.shards = \"0-1\""), "{alone}");
+        assert!(alone.contains("needs discord.shard_count"), "{alone}");
+        let forms = err("[discord]\nshard_count = \"many\"\nshards = [0, 1]\n");
+        assert!(forms.contains("discord.shard_count = \"many\""), "{forms}");
+        assert!(forms.contains("discord.shards = [0, 1]"), "{forms}");
     }
 
     #[test]

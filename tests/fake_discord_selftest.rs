@@ -18,8 +18,8 @@ use serenity::model::application::Interaction as SerenityInteraction;
 use support::discord_payloads as payloads;
 use support::discord_validate::{self as validate, MessageRoute};
 use support::fake_discord::{
-    permissions, FakeConfig, FakeDiscord, Fault, Interaction, Route, APPLICATION_ID,
-    DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, SERVED_ROUTES,
+    guild_on_shard, permissions, shard_of, FakeConfig, FakeDiscord, Fault, Interaction, Route,
+    APPLICATION_ID, DEFAULT_CHANNEL_ID, DEFAULT_GUILD_ID, SERVED_ROUTES,
 };
 
 /// Generous: these only bound a hang on a loaded 2-core machine, they assert no timing.
@@ -140,6 +140,65 @@ async fn serenity_resumes_then_reidentifies_after_gateway_drop() {
     );
     fake.wait_for_interaction_response(id, WAIT).await;
     fake.assert_no_violations();
+}
+
+#[tokio::test]
+async fn sharded_serenity_gets_each_shard_its_guilds_and_interactions() {
+    let fake = FakeDiscord::start().await;
+    let on_shard_0 = guild_on_shard(0, 2, 0);
+    let on_shard_1 = guild_on_shard(1, 2, 0);
+    fake.set_guilds(&[on_shard_0, on_shard_1, guild_on_shard(1, 2, 1)]);
+    let mut client = ClientBuilder::new_with_http(fake.serenity_http(), GatewayIntents::empty())
+        .event_handler(TestBot)
+        .await
+        .expect("serenity client builds");
+    // serenity's range end is inclusive: shards 0 and 1 of 2.
+    let _bot = tokio::spawn(async move { client.start_shard_range(0..1, 2).await });
+
+    let identifies = fake.wait_for_shards(&[0, 1], 2, WAIT).await;
+    let mut shards: Vec<[u32; 2]> = identifies.iter().map(|i| i.shard).collect();
+    shards.sort_unstable();
+    assert_eq!(shards, [[0, 2], [1, 2]], "each shard identifies once");
+    let readies = fake.readies();
+    let guilds_of = |shard: u32| {
+        readies
+            .iter()
+            .find(|r| r.shard[0] == shard)
+            .map(|r| r.guilds.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(guilds_of(0), [on_shard_0]);
+    assert_eq!(guilds_of(1), [on_shard_1, guild_on_shard(1, 2, 1)]);
+
+    for (guild, shard) in [(on_shard_1, 1), (on_shard_0, 0)] {
+        let id = fake.dispatch_interaction(
+            Interaction::command("subscribe")
+                .guild(guild)
+                .channel(CHANNEL)
+                .build(),
+        );
+        assert_eq!(fake.dispatched_to(id), Some(shard), "guild {guild}");
+        fake.wait_for_interaction_response(id, WAIT).await;
+    }
+    fake.assert_no_violations();
+}
+
+#[test]
+fn sharded_ready_deserializes_and_guild_ids_land_on_their_shard() {
+    let guilds = [guild_on_shard(3, 4, 0), guild_on_shard(3, 4, 7)];
+    for guild in guilds {
+        assert_eq!(shard_of(guild, 4), 3);
+        assert_eq!(
+            newshound::discord::shards::shard_of(guild, 4),
+            3,
+            "the bot and the fake agree on Discord's rule"
+        );
+    }
+    let ready = payloads::ready_for("s", "ws://127.0.0.1:1/ws", [3, 4], &guilds);
+    let ready: serenity::model::gateway::Ready =
+        serde_json::from_value(ready).expect("serenity accepts the sharded READY");
+    assert_eq!(ready.guilds.len(), 2);
+    assert_eq!(ready.shard.map(|s| (s.id.0, s.total)), Some((3, 4)));
 }
 
 #[tokio::test]
@@ -326,6 +385,23 @@ async fn gateway_routes_point_to_the_loopback_websocket() {
     let bot = call(&fake, "GET", "/gateway/bot", None).await;
     assert_eq!(bot.body["shards"], 1);
     assert_eq!(bot.body["url"], fake.gateway_url());
+}
+
+#[tokio::test]
+async fn gateway_bot_recommends_the_configured_shards_and_concurrency() {
+    let fake = FakeDiscord::start_with(FakeConfig {
+        recommended_shards: 3,
+        max_concurrency: 16,
+        ..FakeConfig::default()
+    })
+    .await;
+    let answer = fake
+        .serenity_http()
+        .get_bot_gateway()
+        .await
+        .expect("serenity reads the fake's GET /gateway/bot");
+    assert_eq!(answer.shards, 3);
+    assert_eq!(answer.session_start_limit.max_concurrency, 16);
 }
 
 #[tokio::test]

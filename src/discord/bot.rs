@@ -22,6 +22,10 @@ use crate::discord::commands::{
 /// serenity's event handler.
 pub struct Handler {
     pub state: Arc<BotState>,
+    /// The shard whose READY registers the slash commands: this process's first. Commands
+    /// belong to the application, not to a shard, so one bulk registration per process (and
+    /// per reconnect of that shard) is enough, however many shards it runs.
+    pub registering_shard: u32,
 }
 
 fn to_opt_values(options: &[ResolvedOption<'_>]) -> Vec<(String, OptValue)> {
@@ -91,7 +95,10 @@ fn message(reply: &Reply) -> CreateInteractionResponseMessage {
 #[serenity::async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
-        tracing::info!(bot = %ready.user.name, "connected to Discord");
+        tracing::info!(bot = %ready.user.name, shard = ctx.shard_id.0, "connected to Discord");
+        if ctx.shard_id.0 != self.registering_shard {
+            return;
+        }
         let commands = definitions();
         let result = match self.state.discord.guild_id {
             Some(guild) => GuildId::new(guild)

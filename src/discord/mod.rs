@@ -6,6 +6,7 @@ pub mod commands;
 pub mod pace;
 pub mod render;
 pub mod rest;
+pub mod shards;
 pub mod sink;
 
 use std::path::Path;
@@ -53,6 +54,43 @@ fn read_token_file(path: &Path) -> anyhow::Result<String> {
     Ok(token)
 }
 
+/// The shards this process starts, logged. With `shard_count = "auto"` it first asks Discord
+/// (`GET /gateway/bot`) for its recommended count, and refuses to start when `shards` does not
+/// fit it.
+///
+/// serenity's shard queuer waits 5 s between two shard boots whatever Discord allows, which
+/// is at least as slow as `max_concurrency = 1` requires (one IDENTIFY per 5 s), so any
+/// larger `max_concurrency` is respected too (and not used: 100 shards take over 8 minutes).
+async fn shard_plan(
+    http: &serenity::http::Http,
+    sharding: shards::Sharding,
+) -> anyhow::Result<shards::ShardPlan> {
+    let recommended = match sharding.count {
+        shards::ShardCount::Fixed(_) => None,
+        shards::ShardCount::Auto => {
+            let gateway = http.get_bot_gateway().await.context(
+                "discord.shard_count = \"auto\": cannot read Discord's recommended shard count (GET /gateway/bot); set a number instead, or check the token",
+            )?;
+            tracing::info!(
+                recommended = gateway.shards,
+                max_concurrency = gateway.session_start_limit.max_concurrency,
+                "Discord recommends {} shard(s)",
+                gateway.shards
+            );
+            Some(gateway.shards)
+        }
+    };
+    let plan = sharding.plan(recommended).map_err(anyhow::Error::msg)?;
+    tracing::info!(
+        shards = %plan.range,
+        total = plan.total,
+        "running shard(s) {} of {} (one shard boots every 5 s)",
+        plan.range,
+        plan.total
+    );
+    Ok(plan)
+}
+
 /// Runs the bot: the gateway connection (slash commands) and the pipeline delivering to
 /// Discord, until `cancel` fires or Discord refuses the token.
 pub async fn run(
@@ -71,16 +109,25 @@ pub async fn run(
             .ratelimiter_disabled(true);
     }
     let http = builder.build();
+    let plan = match discord.sharding {
+        None => None,
+        Some(sharding) => Some(shard_plan(&http, sharding).await?),
+    };
+    let shard_ids: Vec<u32> = plan.map_or_else(|| vec![0], |p| p.range.ids().collect());
     let state = Arc::new(bot::BotState {
         app: Arc::clone(&app),
         discord: discord.clone(),
     });
+    let handler = bot::Handler {
+        state,
+        registering_shard: shard_ids[0],
+    };
     let mut client = ClientBuilder::new_with_http(http, GatewayIntents::empty())
-        .event_handler(bot::Handler { state })
+        .event_handler(handler)
         .await
         .context("cannot set up the Discord client")?;
     let shard_manager = Arc::clone(&client.shard_manager);
-    health.watch_gateway(Arc::clone(&shard_manager));
+    health.watch_gateway(Arc::clone(&shard_manager), shard_ids);
 
     let rest_client = reqwest::Client::builder()
         .user_agent(concat!(
@@ -99,7 +146,18 @@ pub async fn run(
     pacer.pause_all(limits.channel_window);
     let sink = Arc::new(sink::DiscordSink { rest, pacer });
 
-    let mut gateway = tokio::spawn(async move { client.start().await });
+    let mut gateway = tokio::spawn(async move {
+        match plan {
+            None => client.start().await,
+            // serenity's range end is inclusive (it starts `end - start + 1` shards), so the
+            // range is passed as written in `shards = "A-B"`.
+            Some(plan) => {
+                client
+                    .start_shard_range(plan.range.first..plan.range.last, plan.total)
+                    .await
+            }
+        }
+    });
     let mut pipeline = tokio::spawn(Arc::clone(&app).run(sink, cancel.clone()));
     tokio::select! {
         result = &mut gateway => {

@@ -20,6 +20,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serenity::gateway::{ConnectionStage, ShardManager};
+use serenity::model::id::ShardId;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -44,27 +45,34 @@ pub const RECENT_ALERTS: usize = 50;
 /// What `/readyz` checks beyond the store: the Discord gateway, when Discord is on.
 #[derive(Default)]
 pub struct Health {
-    gateway: OnceLock<Arc<ShardManager>>,
+    gateway: OnceLock<(Arc<ShardManager>, Vec<u32>)>,
 }
 
 impl Health {
-    /// From now on `/readyz` also requires every shard of `manager` to be connected.
-    pub fn watch_gateway(&self, manager: Arc<ShardManager>) {
-        let _ = self.gateway.set(manager);
+    /// From now on `/readyz` also requires each of `shards` (this process's shard ids) to be
+    /// connected through `manager`. serenity boots shards one by one, so a shard it has not
+    /// started yet counts as not connected.
+    pub fn watch_gateway(&self, manager: Arc<ShardManager>, shards: Vec<u32>) {
+        let _ = self.gateway.set((manager, shards));
     }
 
-    /// `Ok` when every shard is connected (or Discord is off); else what is wrong.
+    /// `Ok` when every shard of this process is connected (or Discord is off); else what is
+    /// wrong.
     async fn gateway(&self) -> Result<(), String> {
-        let Some(manager) = self.gateway.get() else {
+        let Some((manager, shards)) = self.gateway.get() else {
             return Ok(());
         };
         let runners = manager.runners.lock().await;
         if runners.is_empty() {
             return Err("Discord gateway: not connected yet".to_string());
         }
-        for (id, info) in runners.iter() {
-            if info.stage != ConnectionStage::Connected {
-                return Err(format!("Discord gateway: shard {id} is {}", info.stage));
+        for id in shards {
+            match runners.get(&ShardId(*id)) {
+                None => return Err(format!("Discord gateway: shard {id} is not started yet")),
+                Some(info) if info.stage != ConnectionStage::Connected => {
+                    return Err(format!("Discord gateway: shard {id} is {}", info.stage));
+                }
+                Some(_) => {}
             }
         }
         Ok(())

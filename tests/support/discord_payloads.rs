@@ -109,6 +109,23 @@ pub fn ready(session_id: &str, resume_gateway_url: &str) -> Value {
     })
 }
 
+/// READY for shard `shard` (`[id, count]`) of a bot in `guilds` (listed as unavailable, as
+/// Discord does before their GUILD_CREATEs).
+pub fn ready_for(
+    session_id: &str,
+    resume_gateway_url: &str,
+    shard: [u32; 2],
+    guilds: &[u64],
+) -> Value {
+    let mut ready = ready(session_id, resume_gateway_url);
+    ready["shard"] = json!(shard);
+    ready["guilds"] = guilds
+        .iter()
+        .map(|id| json!({"id": id.to_string(), "unavailable": true}))
+        .collect();
+    ready
+}
+
 /// `GET /applications/@me` (and `/oauth2/applications/@me`).
 pub fn application_info() -> Value {
     json!({

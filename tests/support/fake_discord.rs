@@ -65,6 +65,10 @@ pub struct FakeConfig {
     pub global_window: Duration,
     /// Sent in HELLO; serenity heartbeats at this interval.
     pub heartbeat_interval_ms: u64,
+    /// `GET /gateway/bot`'s recommended `shards` (what `shard_count = "auto"` reads).
+    pub recommended_shards: u32,
+    /// `GET /gateway/bot`'s `session_start_limit.max_concurrency`.
+    pub max_concurrency: u32,
 }
 
 impl Default for FakeConfig {
@@ -75,6 +79,8 @@ impl Default for FakeConfig {
             global_limit: 50,
             global_window: Duration::from_secs(1),
             heartbeat_interval_ms: 41_250,
+            recommended_shards: 1,
+            max_concurrency: 1,
         }
     }
 }
@@ -223,7 +229,31 @@ pub struct Identify {
     /// As sent (serenity includes the `Bot ` prefix).
     pub token: String,
     pub intents: u64,
+    /// `shard: [id, count]` as sent; `[0, 1]` when absent (Discord's default).
+    pub shard: [u32; 2],
     pub raw: Value,
+}
+
+/// A READY the fake sent: which session, for which shard, carrying which guilds.
+#[derive(Debug, Clone)]
+pub struct ReadySent {
+    pub session: u64,
+    pub shard: [u32; 2],
+    /// The guilds of [`FakeDiscord::set_guilds`] that live on this shard.
+    pub guilds: Vec<u64>,
+}
+
+/// The shard that carries `guild_id` among `shard_count` shards: Discord's rule,
+/// `(guild_id >> 22) % shard_count`.
+pub fn shard_of(guild_id: u64, shard_count: u32) -> u32 {
+    u32::try_from((guild_id >> 22) % u64::from(shard_count.max(1))).expect("below a u32 count")
+}
+
+/// A plausible guild id that lives on `shard` of `shard_count` (distinct per `n`).
+pub fn guild_on_shard(shard: u32, shard_count: u32, n: u64) -> u64 {
+    let count = u64::from(shard_count);
+    let high = (DEFAULT_GUILD_ID >> 22) / count * count + count * n + u64::from(shard);
+    (high << 22) | 1
 }
 
 /// A request Discord would reject (or that breaks a newshound rule), recorded for assertions.
@@ -297,8 +327,15 @@ struct State {
     /// (channel, nonce) -> index into `messages`.
     nonces: HashMap<(u64, String), usize>,
     dm_channels: HashMap<u64, u64>,
-    /// The latest connection that completed IDENTIFY/READY.
-    gateway: Option<(u64, mpsc::UnboundedSender<GatewayCommand>)>,
+    /// The live connections that completed IDENTIFY/READY, oldest first: at most one per
+    /// shard id (a new IDENTIFY for a shard replaces its previous session).
+    gateways: Vec<GatewaySession>,
+    /// Every READY sent, in order.
+    readies: Vec<ReadySent>,
+    /// The guilds the bot is in ([`FakeDiscord::set_guilds`]); each READY lists its shard's.
+    guilds: Vec<u64>,
+    /// Interaction id -> the shard id of the session it was dispatched to.
+    dispatched_to: HashMap<u64, u32>,
     /// Close code to answer the next IDENTIFYs with (e.g. 4004), if any.
     reject_identify: Option<u16>,
     /// While set, WebSocket upgrades to the gateway are answered 503 (Discord unreachable).
@@ -306,6 +343,24 @@ struct State {
     sessions: u64,
     /// Uploaded-file downloads served at `/attachments/...`, by path.
     attachments: HashMap<String, Vec<u8>>,
+}
+
+/// Which session a gateway command goes to.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// The newest session (what a test without shards means).
+    Latest,
+    /// The session of this shard id.
+    Shard(u32),
+    /// The session carrying this guild (Discord's rule); `None`, a DM, goes to shard 0.
+    Guild(Option<u64>),
+}
+
+/// One live gateway session.
+struct GatewaySession {
+    session: u64,
+    shard: [u32; 2],
+    sender: mpsc::UnboundedSender<GatewayCommand>,
 }
 
 #[derive(Debug, Clone)]
@@ -443,12 +498,32 @@ impl FakeDiscord {
         self.close_gateway(4000, "Unknown error");
     }
 
-    /// Closes the bot's gateway connection with `code`.
+    /// Closes the bot's (latest) gateway connection with `code`.
     pub fn close_gateway(&self, code: u16, reason: &str) {
-        self.send_gateway(GatewayCommand::Close {
-            code,
-            reason: reason.to_string(),
-        });
+        self.send_gateway(
+            Target::Latest,
+            GatewayCommand::Close {
+                code,
+                reason: reason.to_string(),
+            },
+        );
+    }
+
+    /// Closes the session of shard `shard` with `code`.
+    pub fn close_shard(&self, shard: u32, code: u16, reason: &str) {
+        self.send_gateway(
+            Target::Shard(shard),
+            GatewayCommand::Close {
+                code,
+                reason: reason.to_string(),
+            },
+        );
+    }
+
+    /// The bot is in these guilds: each READY lists those of its shard (as unavailable
+    /// guilds, the way Discord does before any GUILD_CREATE). Empty by default.
+    pub fn set_guilds(&self, guilds: &[u64]) {
+        self.shared.lock().guilds = guilds.to_vec();
     }
 
     /// While `refuse` is set, the gateway cannot be reached: upgrades get 503, so a dropped
@@ -465,11 +540,28 @@ impl FakeDiscord {
     // ---- gateway dispatches ---------------------------------------------------------------
 
     /// Sends an INTERACTION_CREATE with `payload` (from [`InteractionBuilder::build`]) to the
-    /// connected bot and returns the interaction id. Panics if no bot has identified yet.
+    /// session of the guild's shard (DMs: shard 0) and returns the interaction id. Panics if
+    /// no session of that shard has identified yet.
     pub fn dispatch_interaction(&self, payload: Value) -> u64 {
         let id = self.expect_interaction(&payload);
-        self.dispatch("INTERACTION_CREATE", payload);
+        let shard = self.send_gateway(
+            Target::Guild(guild_of(&payload)),
+            GatewayCommand::Dispatch {
+                event: "INTERACTION_CREATE".to_string(),
+                data: payload,
+            },
+        );
+        self.shared.lock().dispatched_to.insert(id, shard);
         id
+    }
+
+    /// The shard id of the session an interaction was dispatched to.
+    pub fn dispatched_to(&self, interaction_id: u64) -> Option<u32> {
+        self.shared
+            .lock()
+            .dispatched_to
+            .get(&interaction_id)
+            .copied()
     }
 
     /// Makes the REST side accept callbacks/followups for `payload` without dispatching it
@@ -508,31 +600,64 @@ impl FakeDiscord {
         id
     }
 
-    /// Sends any dispatch event (op 0) to the connected bot. Panics if none has identified.
+    /// Sends any dispatch event (op 0) to the bot: to the session of `data.guild_id`'s shard
+    /// when it names a guild (else shard 0). Panics if that shard has not identified.
     pub fn dispatch(&self, event: &str, data: Value) {
-        self.send_gateway(GatewayCommand::Dispatch {
-            event: event.to_string(),
-            data,
-        });
+        self.send_gateway(
+            Target::Guild(guild_of(&data)),
+            GatewayCommand::Dispatch {
+                event: event.to_string(),
+                data,
+            },
+        );
     }
 
-    fn send_gateway(&self, command: GatewayCommand) {
+    /// Sends `command` to the session `target` names; returns that session's shard id.
+    fn send_gateway(&self, target: Target, command: GatewayCommand) -> u32 {
         let state = self.shared.lock();
-        let Some((_, sender)) = &state.gateway else {
-            panic!("no bot is connected to the fake gateway: call wait_for_identify first");
+        let session = match target {
+            Target::Latest => state.gateways.iter().max_by_key(|g| g.session),
+            Target::Shard(id) => state.gateways.iter().find(|g| g.shard[0] == id),
+            Target::Guild(guild) => state
+                .gateways
+                .iter()
+                .rev()
+                .find(|g| g.shard[0] == guild.map_or(0, |id| shard_of(id, g.shard[1]))),
         };
-        sender
+        let Some(session) = session else {
+            panic!(
+                "no bot session for {target:?} is connected to the fake gateway (shards connected: {:?}): call wait_for_identify (or wait_for_shards) first",
+                state.gateways.iter().map(|g| g.shard).collect::<Vec<_>>()
+            );
+        };
+        session
+            .sender
             .send(command)
             .expect("the fake gateway connection ended; wait_for_identify again after a reconnect");
+        session.shard[0]
     }
 
     /// True while a bot session (after READY) is connected.
     pub fn gateway_connected(&self) -> bool {
         self.shared
             .lock()
-            .gateway
-            .as_ref()
-            .is_some_and(|(_, sender)| !sender.is_closed())
+            .gateways
+            .iter()
+            .any(|g| !g.sender.is_closed())
+    }
+
+    /// `[id, count]` of every live session, sorted.
+    pub fn connected_shards(&self) -> Vec<[u32; 2]> {
+        let mut shards: Vec<[u32; 2]> = self
+            .shared
+            .lock()
+            .gateways
+            .iter()
+            .filter(|g| !g.sender.is_closed())
+            .map(|g| g.shard)
+            .collect();
+        shards.sort_unstable();
+        shards
     }
 
     // ---- recorded state -------------------------------------------------------------------
@@ -580,6 +705,11 @@ impl FakeDiscord {
 
     pub fn identifies(&self) -> Vec<Identify> {
         self.shared.lock().identifies.clone()
+    }
+
+    /// Every READY sent, in order.
+    pub fn readies(&self) -> Vec<ReadySent> {
+        self.shared.lock().readies.clone()
     }
 
     /// How many RESUMEs (op 6) the bot sent.
@@ -685,11 +815,30 @@ impl FakeDiscord {
             let state = fake.shared.lock();
             state.identifies.len() >= count
                 && (state.reject_identify.is_some()
-                    || state
-                        .gateway
-                        .as_ref()
-                        .is_some_and(|(session, _)| *session >= count as u64))
+                    || state.gateways.iter().any(|g| g.session >= count as u64))
         })
+        .await;
+        self.identifies()
+    }
+
+    /// Waits until a session (after READY) of each of `shards`, out of `shard_count`, is
+    /// connected; returns every IDENTIFY so far.
+    pub async fn wait_for_shards(
+        &self,
+        shards: &[u32],
+        shard_count: u32,
+        timeout: Duration,
+    ) -> Vec<Identify> {
+        self.wait_until(
+            &format!("sessions of shards {shards:?} of {shard_count}"),
+            timeout,
+            |fake| {
+                let connected = fake.connected_shards();
+                shards
+                    .iter()
+                    .all(|id| connected.contains(&[*id, shard_count]))
+            },
+        )
         .await;
         self.identifies()
     }
@@ -1267,9 +1416,10 @@ fn route(
             200,
             json!({
                 "url": shared.ws_url(),
-                "shards": 1,
+                "shards": shared.config.recommended_shards,
                 "session_start_limit": {
-                    "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1
+                    "total": 1000, "remaining": 999, "reset_after": 14_400_000,
+                    "max_concurrency": shared.config.max_concurrency
                 },
             }),
         ),
@@ -1775,13 +1925,8 @@ async fn run_gateway(shared: Arc<Shared>, mut socket: Socket) {
             }
         }
     }
-    let mut state = shared.lock();
-    let ours = state
-        .gateway
-        .as_ref()
-        .is_some_and(|(current, _)| Some(*current) == connection.session);
-    if ours {
-        state.gateway = None;
+    if let Some(session) = connection.session {
+        shared.lock().gateways.retain(|g| g.session != session);
     }
 }
 
@@ -1821,7 +1966,9 @@ impl Connection {
     fn on_identify(&mut self, shared: &Shared, payload: &Value) -> Answer {
         let mut state = shared.lock();
         let data = payload.get("d").cloned().unwrap_or(Value::Null);
+        let shard = identify_shard(&data);
         state.identifies.push(Identify {
+            shard,
             token: data
                 .get("token")
                 .and_then(Value::as_str)
@@ -1839,13 +1986,58 @@ impl Connection {
         state.sessions += 1;
         let session = state.sessions;
         if let Some(sender) = self.sender.take() {
-            state.gateway = Some((session, sender));
+            // Discord allows one session per shard: the previous one of this shard is dropped
+            // (its connection ends when its command channel closes).
+            state.gateways.retain(|g| g.shard[0] != shard[0]);
+            state.gateways.push(GatewaySession {
+                session,
+                shard,
+                sender,
+            });
         }
         self.session = Some(session);
         self.seq += 1;
-        let ready = payloads::ready(&format!("fake-session-{session}"), &shared.ws_url());
+        let guilds: Vec<u64> = state
+            .guilds
+            .iter()
+            .copied()
+            .filter(|g| shard_of(*g, shard[1]) == shard[0])
+            .collect();
+        let ready = payloads::ready_for(
+            &format!("fake-session-{session}"),
+            &shared.ws_url(),
+            shard,
+            &guilds,
+        );
+        state.readies.push(ReadySent {
+            session,
+            shard,
+            guilds,
+        });
         Answer::Send(json!({"op": 0, "s": self.seq, "t": "READY", "d": ready}))
     }
+}
+
+/// `d.shard` of an IDENTIFY, `[0, 1]` when absent or malformed.
+fn identify_shard(data: &Value) -> [u32; 2] {
+    let part = |i: usize| {
+        data.pointer(&format!("/shard/{i}"))
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    match (part(0), part(1)) {
+        (Some(id), Some(count)) if count >= 1 && id < count => [id, count],
+        _ => [0, 1],
+    }
+}
+
+/// A dispatch's `guild_id`; `None` for a DM.
+fn guild_of(data: &Value) -> Option<u64> {
+    data.get("guild_id").and_then(|g| {
+        g.as_str()
+            .and_then(|s| s.parse().ok())
+            .or_else(|| g.as_u64())
+    })
 }
 
 async fn close(socket: &mut Socket, code: u16, reason: &str) {
