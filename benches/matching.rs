@@ -40,7 +40,9 @@ fn main() {
     } else {
         "the first generator"
     };
-    println!("# Matching at scale (items of 1-2 KB, vocabulary {VOCABULARY}; workload: {workload})\n");
+    println!(
+        "# Matching at scale (items of 1-2 KB, vocabulary {VOCABULARY}; workload: {workload})\n"
+    );
     let mut rows = Vec::new();
     for &scale in &scales {
         let output = Command::new(std::env::current_exe().expect("own path"))
