@@ -119,6 +119,18 @@ pub trait Sink: Send + Sync {
     ) -> impl Future<Output = ()> + Send {
         std::future::ready(())
     }
+
+    /// Posts a source-health notice (`/alerts log`): `text`, already escaped and fitted to
+    /// Discord's limits, in the log channel `channel`, mentioning nobody. `Err` says why it
+    /// could not; the notice is not retried (the next event of that source is). A sink
+    /// without log channels (the console) does nothing.
+    fn notify_health(
+        &self,
+        _channel: u64,
+        _text: &str,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 /// How the console sink prints.
@@ -271,8 +283,48 @@ pub async fn drain_outbox_at<S: Sink>(
     let mut pass = Pass::start(store, sink, now).await?;
     if pass.alerts().await? {
         pass.digests().await?;
+        deliver_health_notices(store, sink, now).await?;
     }
     Ok(pass.report)
+}
+
+/// Tells the log channels about every pending source event (`core::health`): one notice per
+/// server that should hear of it, unless the rate limits hold it back (then it is counted
+/// into that server's next notice, and logged). Each event is handled once.
+pub async fn deliver_health_notices<S: Sink>(
+    store: &Store,
+    sink: &S,
+    now: DateTime<Utc>,
+) -> store::Result<()> {
+    use crate::core::health::{notice_due, notice_text, Due, SAME_KIND_EVERY};
+    for event in store.pending_source_events().await? {
+        for log in store.log_channels_for(event.source_guild.clone()).await? {
+            let (sent, held) = store
+                .health_notices_since(log.guild.clone(), now - SAME_KIND_EVERY)
+                .await?;
+            let due = notice_due(&sent, event.source_id.0, event.kind, now);
+            if due != Due::Send {
+                tracing::info!(source = %event.source_name, kind = event.kind.as_str(), guild = %log.guild, ?due, "health notice held back by the rate limit");
+                store
+                    .record_health_notice(log.guild, event.source_id, event.kind, now, true)
+                    .await?;
+                continue;
+            }
+            let text = notice_text(event.kind, &event.source_name, &event.detail, held);
+            match sink.notify_health(log.channel, &text).await {
+                Ok(()) => {
+                    store
+                        .record_health_notice(log.guild, event.source_id, event.kind, now, false)
+                        .await?;
+                }
+                Err(reason) => {
+                    tracing::warn!(source = %event.source_name, channel = log.channel, %reason, "cannot post the health notice");
+                }
+            }
+        }
+        store.finish_source_event(event.id, now).await?;
+    }
+    Ok(())
 }
 
 /// Forms the digests due at `now` and delivers every pending one (the deliverer does this

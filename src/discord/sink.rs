@@ -289,6 +289,16 @@ impl Sink for DiscordSink {
             tracing::warn!(error = %e, "cannot post the broken-channel notice");
         }
     }
+
+    async fn notify_health(&self, channel: u64, text: &str) -> Result<(), String> {
+        let message = OutgoingMessage {
+            payload: json!({"content": text, "allowed_mentions": {"parse": []}}),
+        };
+        send_all(&self.rest, &self.pacer, channel, &[message])
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]
