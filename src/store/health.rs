@@ -309,7 +309,7 @@ mod tests {
         let id = store
             .call(|c| {
                 c.execute(
-                    "INSERT INTO sources (name, url, origin, schedule) VALUES ('Wire', 'https://a.test/f', 'config', '* * * * * *')",
+                    "INSERT INTO sources (name, url, origin, schedule, created_at) VALUES ('Wire', 'https://a.test/f', 'config', '* * * * * *', '2026-12-01T00:00:00.000Z')",
                     [],
                 )?;
                 Ok(c.last_insert_rowid())
