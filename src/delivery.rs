@@ -121,12 +121,14 @@ pub trait Sink: Send + Sync {
     }
 
     /// Posts a source-health notice (`/alerts log`): `text`, already escaped and fitted to
-    /// Discord's limits, in the log channel `channel`, mentioning nobody. `Err` says why it
-    /// could not; the notice is not retried (the next event of that source is). A sink
-    /// without log channels (the console) does nothing.
+    /// Discord's limits, in the log channel `channel`, mentioning nobody. `event` identifies
+    /// the event: a notice sent again after a crash must be harmless (Discord: a nonce).
+    /// `Err` says why it could not; the notice is not retried (the next event of that source
+    /// is). A sink without log channels (the console) does nothing.
     fn notify_health(
         &self,
         _channel: u64,
+        _event: i64,
         _text: &str,
     ) -> impl Future<Output = Result<(), String>> + Send {
         std::future::ready(Ok(()))
@@ -311,7 +313,7 @@ pub async fn deliver_health_notices<S: Sink>(
                 continue;
             }
             let text = notice_text(event.kind, &event.source_name, &event.detail, held);
-            match sink.notify_health(log.channel, &text).await {
+            match sink.notify_health(log.channel, event.id, &text).await {
                 Ok(()) => {
                     store
                         .record_health_notice(log.guild, event.source_id, event.kind, now, false)
