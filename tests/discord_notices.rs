@@ -43,7 +43,11 @@ async fn world_with_log() -> (World, Bot) {
                 .build(),
         )
         .await;
-    assert!(reply_text(&r).contains(&format!("<#{LOG}>")), "{}", reply_text(&r));
+    assert!(
+        reply_text(&r).contains(&format!("<#{LOG}>")),
+        "{}",
+        reply_text(&r)
+    );
     let shown = world
         .command(admin_cmd("alerts").subcommand("log", |o| o).build())
         .await;
@@ -58,7 +62,9 @@ async fn world_with_log() -> (World, Bot) {
 /// Both feeds healthy again (every other route removed).
 async fn serve_both(world: &World) {
     world.publish(&[seed()]).await;
-    world.mount("/second.xml", &[item("s1", "Second source opens")]).await;
+    world
+        .mount("/second.xml", &[item("s1", "Second source opens")])
+        .await;
 }
 
 fn notices(world: &World) -> Vec<String> {
@@ -98,11 +104,11 @@ async fn a_source_that_turns_gone_is_told_once() {
     // More polls of the healthy source, and a restart: the paused one stays told once.
     tokio::time::sleep(Duration::from_secs(3)).await;
     bot.kill();
-    let _bot = world.start_bot();
+    let restarted = world.start_bot();
     world.fake.wait_for_identify(WAIT).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let told = notices(&world);
-    assert_eq!(told.len(), 1, "{told:?}\nlog:\n{}", _bot.log());
+    assert_eq!(told.len(), 1, "{told:?}\nlog:\n{}", restarted.log());
     let text = &told[0];
     assert!(text.contains("**Second** paused"), "{text}");
     assert!(text.contains("410"), "{text}");
@@ -149,7 +155,11 @@ async fn a_failing_source_that_recovers_is_back_to_normal_once() {
     let told = notices(&world);
     assert_eq!(told.len(), 2, "{told:?}\nlog:\n{}", bot.log());
     assert!(told[0].contains("**Second** is failing"), "{}", told[0]);
-    assert!(told[1].contains("**Second** is back to normal"), "{}", told[1]);
+    assert!(
+        told[1].contains("**Second** is back to normal"),
+        "{}",
+        told[1]
+    );
     assert_mentions_nobody(&world);
     world.fake.assert_no_violations();
 }

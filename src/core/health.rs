@@ -79,7 +79,10 @@ pub struct NewEvent {
 
 /// A trouble episode is named by the last success before it.
 fn episode_after(last_success: Option<DateTime<Utc>>) -> String {
-    last_success.map_or_else(|| "after:never".to_string(), |t| format!("after:{}", t.to_rfc3339()))
+    last_success.map_or_else(
+        || "after:never".to_string(),
+        |t| format!("after:{}", t.to_rfc3339()),
+    )
 }
 
 /// The episode key of a silence that began after the new items of `last_arrival`.
@@ -309,7 +312,10 @@ mod tests {
         let e = on_failure(&before(SourceState::Ok, 0), Some("gone (HTTP 410)")).unwrap();
         assert_eq!(e.kind, EventKind::Paused);
         assert_eq!(e.detail, "gone (HTTP 410)");
-        assert_eq!(on_failure(&before(SourceState::Paused, 1), Some("gone")), None);
+        assert_eq!(
+            on_failure(&before(SourceState::Paused, 1), Some("gone")),
+            None
+        );
     }
 
     #[test]
@@ -330,8 +336,14 @@ mod tests {
         let kinds = |b: Before| -> Vec<EventKind> {
             on_success(&b, &ok, t0()).iter().map(|e| e.kind).collect()
         };
-        assert_eq!(kinds(before(SourceState::Paused, 1)), [EventKind::Recovered]);
-        assert_eq!(kinds(before(SourceState::Backoff, 3)), [EventKind::Recovered]);
+        assert_eq!(
+            kinds(before(SourceState::Paused, 1)),
+            [EventKind::Recovered]
+        );
+        assert_eq!(
+            kinds(before(SourceState::Backoff, 3)),
+            [EventKind::Recovered]
+        );
         assert!(kinds(before(SourceState::Backoff, 2)).is_empty());
         assert!(kinds(before(SourceState::Ok, 0)).is_empty());
     }
@@ -395,15 +407,24 @@ mod tests {
         let events = on_success(&before(SourceState::Ok, 0), &success, t0());
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0].kind, EventKind::Recovered);
-        assert_eq!(events[0].episode, silent_episode(t0() - Duration::hours(20)));
+        assert_eq!(
+            events[0].episode,
+            silent_episode(t0() - Duration::hours(20))
+        );
     }
 
     #[test]
     fn one_notice_per_source_and_kind_per_six_hours() {
         let six_h = SAME_KIND_EVERY.num_minutes();
         let recent = [sent(1, EventKind::Paused, six_h - 1)];
-        assert_eq!(notice_due(&recent, 1, EventKind::Paused, t0()), Due::SameKindRecently);
-        assert_eq!(notice_due(&recent, 1, EventKind::Recovered, t0()), Due::Send);
+        assert_eq!(
+            notice_due(&recent, 1, EventKind::Paused, t0()),
+            Due::SameKindRecently
+        );
+        assert_eq!(
+            notice_due(&recent, 1, EventKind::Recovered, t0()),
+            Due::Send
+        );
         assert_eq!(notice_due(&recent, 2, EventKind::Paused, t0()), Due::Send);
         let old = [sent(1, EventKind::Paused, six_h)];
         assert_eq!(notice_due(&old, 1, EventKind::Paused, t0()), Due::Send);
@@ -414,10 +435,16 @@ mod tests {
         let n_minus_one: Vec<SentNotice> = (0..PER_SERVER_PER_HOUR - 1)
             .map(|i| sent(100 + i as i64, EventKind::Paused, 5))
             .collect();
-        assert_eq!(notice_due(&n_minus_one, 1, EventKind::Paused, t0()), Due::Send);
+        assert_eq!(
+            notice_due(&n_minus_one, 1, EventKind::Paused, t0()),
+            Due::Send
+        );
         let mut n = n_minus_one.clone();
         n.push(sent(99, EventKind::Silent, 59));
-        assert_eq!(notice_due(&n, 1, EventKind::Paused, t0()), Due::ServerHourFull);
+        assert_eq!(
+            notice_due(&n, 1, EventKind::Paused, t0()),
+            Due::ServerHourFull
+        );
         // An hour later the oldest no longer counts.
         let mut aged = n_minus_one;
         aged.push(sent(99, EventKind::Silent, 60));
@@ -427,11 +454,20 @@ mod tests {
     #[test]
     fn notice_names_the_source_escapes_it_and_fits() {
         let text = notice_text(EventKind::Paused, "@everyone *Wire*", "gone (HTTP 410)", 0);
-        assert!(text.starts_with("⏸ **@\u{200b}everyone \\*Wire\\***"), "{text}");
+        assert!(
+            text.starts_with("⏸ **@\u{200b}everyone \\*Wire\\***"),
+            "{text}"
+        );
         assert!(text.contains("/sources remove"), "{text}");
         let long = "x".repeat(5000);
-        assert!(notice_text(EventKind::Silent, &long, &long, 2).chars().count() <= NOTICE_MAX);
-        assert!(notice_text(EventKind::Recovered, "W", "ok", 2).contains("2 earlier notices were held back"));
+        assert!(
+            notice_text(EventKind::Silent, &long, &long, 2)
+                .chars()
+                .count()
+                <= NOTICE_MAX
+        );
+        assert!(notice_text(EventKind::Recovered, "W", "ok", 2)
+            .contains("2 earlier notices were held back"));
     }
 
     #[test]

@@ -95,9 +95,7 @@ fn arrivals(conn: &Connection, id: i64) -> Result<Vec<DateTime<Utc>>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT fetched_at FROM items WHERE source_id = ?1 ORDER BY fetched_at DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![id, ARRIVALS_READ as i64], |r| {
-        r.get::<_, String>(0)
-    })?;
+    let rows = stmt.query_map(params![id, ARRIVALS_READ as i64], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for row in rows {
         if let Some(t) = parse_ts(Some(row?)) {
@@ -111,7 +109,13 @@ fn insert_event(conn: &Connection, id: i64, now: DateTime<Utc>, event: &NewEvent
     let added = conn.execute(
         "INSERT OR IGNORE INTO source_events (source_id, kind, episode, detail, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, event.kind.as_str(), event.episode, event.detail, ts(now)],
+        params![
+            id,
+            event.kind.as_str(),
+            event.episode,
+            event.detail,
+            ts(now)
+        ],
     )?;
     if added > 0 {
         tracing::info!(source_id = id, kind = event.kind.as_str(), detail = %event.detail, "source event");
@@ -360,13 +364,28 @@ mod tests {
     #[tokio::test]
     async fn log_channels_of_config_sources_are_every_servers() {
         let (store, _) = store_with_source().await;
-        store.set_log_channel("1", Some(&Target::Channel(10))).await.unwrap();
-        store.set_log_channel("2", Some(&Target::Channel(20))).await.unwrap();
-        store.set_log_channel("3", Some(&Target::Channel(30))).await.unwrap();
+        store
+            .set_log_channel("1", Some(&Target::Channel(10)))
+            .await
+            .unwrap();
+        store
+            .set_log_channel("2", Some(&Target::Channel(20)))
+            .await
+            .unwrap();
+        store
+            .set_log_channel("3", Some(&Target::Channel(30)))
+            .await
+            .unwrap();
         store.set_log_channel("3", None).await.unwrap();
         assert_eq!(store.log_channels_for(None).await.unwrap().len(), 2);
         let own = store.log_channels_for(Some("2".into())).await.unwrap();
-        assert_eq!(own, [LogChannel { guild: "2".into(), channel: 20 }]);
+        assert_eq!(
+            own,
+            [LogChannel {
+                guild: "2".into(),
+                channel: 20
+            }]
+        );
         assert_eq!(store.log_channel("3").await.unwrap(), None);
     }
 
@@ -375,15 +394,27 @@ mod tests {
         let (store, id) = store_with_source().await;
         let now = Utc::now();
         let g = || "1".to_string();
-        store.record_health_notice(g(), id, EventKind::Paused, now, false).await.unwrap();
-        store.record_health_notice(g(), id, EventKind::Silent, now, true).await.unwrap();
-        store.record_health_notice(g(), id, EventKind::Moved, now, true).await.unwrap();
+        store
+            .record_health_notice(g(), id, EventKind::Paused, now, false)
+            .await
+            .unwrap();
+        store
+            .record_health_notice(g(), id, EventKind::Silent, now, true)
+            .await
+            .unwrap();
+        store
+            .record_health_notice(g(), id, EventKind::Moved, now, true)
+            .await
+            .unwrap();
         let (sent, held) = store
             .health_notices_since(g(), now - chrono::Duration::hours(6))
             .await
             .unwrap();
         assert_eq!((sent.len(), held), (1, 2));
-        store.record_health_notice(g(), id, EventKind::Recovered, now, false).await.unwrap();
+        store
+            .record_health_notice(g(), id, EventKind::Recovered, now, false)
+            .await
+            .unwrap();
         let (sent, held) = store
             .health_notices_since(g(), now - chrono::Duration::hours(6))
             .await

@@ -271,12 +271,8 @@ pub fn definition() -> CreateCommand {
                 false,
             ))
             .add_sub_option(
-                CreateCommandOption::new(
-                    CommandOptionType::Boolean,
-                    "off",
-                    "Stop the notices",
-                )
-                .required(false),
+                CreateCommandOption::new(CommandOptionType::Boolean, "off", "Stop the notices")
+                    .required(false),
             ),
         )
 }
