@@ -589,6 +589,94 @@ mod tests {
     use chrono::TimeZone;
     use std::time::Duration;
 
+    /// Records the health notices it was given.
+    #[derive(Default)]
+    struct Notices(Mutex<Vec<(u64, String)>>);
+
+    impl Sink for Notices {
+        async fn send(&self, _: Outgoing<'_>, _: Destination<'_>) -> Result<Sent, SendError> {
+            Ok(Sent::default())
+        }
+
+        async fn update(&self, _: &Alert, _: &[u64], _: &[Alert]) -> Result<Sent, SendError> {
+            Ok(Sent::default())
+        }
+
+        async fn notify_health(&self, channel: u64, _event: i64, text: &str) -> Result<(), String> {
+            self.0.lock().unwrap().push((channel, text.to_string()));
+            Ok(())
+        }
+    }
+
+    fn gone() -> store::PollFailure {
+        store::PollFailure {
+            error: "410".into(),
+            next_check_at: None,
+            paused_reason: Some("gone (HTTP 410)".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn health_notices_stop_at_the_server_limit_and_count_the_rest_into_the_next() {
+        use crate::core::health::PER_SERVER_PER_HOUR;
+        let store = Store::open_in_memory().unwrap();
+        store
+            .set_log_channel("1", Some(&Target::Channel(10)))
+            .await
+            .unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        for i in 0..=PER_SERVER_PER_HOUR {
+            let id = store.insert_test_source(&format!("S{i}"), None).await;
+            store.record_poll_failure(id, now, gone()).await.unwrap();
+        }
+        let sink = Notices::default();
+        deliver_health_notices(&store, &sink, now).await.unwrap();
+        assert_eq!(sink.0.lock().unwrap().len(), PER_SERVER_PER_HOUR);
+        // Every event was handled: another pass sends nothing.
+        deliver_health_notices(&store, &sink, now).await.unwrap();
+        assert_eq!(sink.0.lock().unwrap().len(), PER_SERVER_PER_HOUR);
+        // An hour later the next notice goes out and says one was held back.
+        let later = now + chrono::Duration::minutes(61);
+        let id = store.insert_test_source("Late", None).await;
+        store.record_poll_failure(id, later, gone()).await.unwrap();
+        deliver_health_notices(&store, &sink, later).await.unwrap();
+        let sent = sink.0.lock().unwrap();
+        assert_eq!(sent.len(), PER_SERVER_PER_HOUR + 1);
+        let (channel, text) = sent.last().unwrap();
+        assert_eq!(*channel, 10);
+        assert!(text.contains("**Late** paused"), "{text}");
+        assert!(text.contains("1 earlier notice was held back"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_servers_own_source_is_told_only_there() {
+        let store = Store::open_in_memory().unwrap();
+        for (guild, channel) in [("1", 10), ("2", 20)] {
+            store
+                .set_log_channel(guild, Some(&Target::Channel(channel)))
+                .await
+                .unwrap();
+        }
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let own = store.insert_test_source("Own", Some("2")).await;
+        let config = store.insert_test_source("Shared", None).await;
+        store.record_poll_failure(own, now, gone()).await.unwrap();
+        store
+            .record_poll_failure(config, now, gone())
+            .await
+            .unwrap();
+        let sink = Notices::default();
+        deliver_health_notices(&store, &sink, now).await.unwrap();
+        let sent: Vec<(u64, bool)> = sink
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(c, t)| (*c, t.contains("Own")))
+            .collect();
+        assert_eq!(sent, [(20, true), (10, false), (20, false)]);
+    }
+
     #[test]
     fn the_deliverer_wakes_for_a_digest_due_before_its_regular_check() {
         let now = Utc.with_ymd_and_hms(2026, 11, 30, 7, 59, 50).unwrap();

@@ -304,23 +304,98 @@ impl Store {
 }
 
 #[cfg(test)]
+impl Store {
+    /// Adds a healthy, polled source named `name` (a config source when `guild` is `None`),
+    /// for tests of what its outcomes start.
+    pub(crate) async fn insert_test_source(&self, name: &str, guild: Option<&str>) -> SourceId {
+        let (name, guild) = (name.to_string(), guild.map(str::to_string));
+        let id = self
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO sources (name, url, origin, guild_id, schedule, created_at, initialized, state)
+                     VALUES (?1, 'https://a.test/' || ?1, CASE WHEN ?2 IS NULL THEN 'config' ELSE 'discord' END,
+                             ?2, '* * * * * *', '2026-12-01T00:00:00.000Z', 1, 'ok')",
+                    params![name, guild],
+                )?;
+                Ok(c.last_insert_rowid())
+            })
+            .await
+            .expect("insert a test source");
+        SourceId(id)
+    }
+
+    /// Stores an item of `source` first fetched at `at` (a new-item arrival).
+    pub(crate) async fn insert_test_item(&self, source: SourceId, key: &str, at: DateTime<Utc>) {
+        let key = key.to_string();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO items (source_id, key, title, summary, body, fetched_at) VALUES (?1, ?2, ?2, '', '', ?3)",
+                params![source.0, key, ts(at)],
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("insert a test item");
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::{FetchRecord, PollFailure};
 
     async fn store_with_source() -> (Store, SourceId) {
         let store = Store::open_in_memory().expect("store");
-        let id = store
-            .call(|c| {
-                c.execute(
-                    "INSERT INTO sources (name, url, origin, schedule, created_at) VALUES ('Wire', 'https://a.test/f', 'config', '* * * * * *', '2026-12-01T00:00:00.000Z')",
-                    [],
-                )?;
-                Ok(c.last_insert_rowid())
-            })
+        let id = store.insert_test_source("Wire", None).await;
+        (store, id)
+    }
+
+    #[tokio::test]
+    async fn a_source_quiet_for_five_usual_gaps_is_silent_once_then_back() {
+        let (store, id) = store_with_source().await;
+        let t0 = parse_ts(Some("2026-12-01T00:00:00.000Z".into())).unwrap();
+        for i in 0..5 {
+            store
+                .insert_test_item(id, &format!("i{i}"), t0 + chrono::Duration::hours(i))
+                .await;
+        }
+        let last = t0 + chrono::Duration::hours(4);
+        let just_before = last + chrono::Duration::hours(5) - chrono::Duration::seconds(1);
+        store
+            .record_unchanged(id, just_before, FetchRecord::default())
             .await
-            .expect("insert");
-        (store, SourceId(id))
+            .unwrap();
+        assert!(store.pending_source_events().await.unwrap().is_empty());
+        for minutes in [0, 10] {
+            let at = last + chrono::Duration::hours(5) + chrono::Duration::minutes(minutes);
+            store
+                .record_unchanged(id, at, FetchRecord::default())
+                .await
+                .unwrap();
+        }
+        let pending = store.pending_source_events().await.unwrap();
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert_eq!(pending[0].kind, EventKind::Silent);
+        assert!(
+            pending[0].detail.contains("usually one every 60 minutes"),
+            "{}",
+            pending[0].detail
+        );
+        // New items again: back to normal.
+        let back = last + chrono::Duration::hours(6);
+        store.insert_test_item(id, "i5", back).await;
+        store
+            .record_unchanged(id, back, FetchRecord::default())
+            .await
+            .unwrap();
+        let kinds: Vec<EventKind> = store
+            .pending_source_events()
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, [EventKind::Silent, EventKind::Recovered]);
     }
 
     fn gone() -> PollFailure {
