@@ -437,6 +437,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_permanent_redirect_is_a_move_once() {
+        let (store, id) = store_with_source().await;
+        let moved = || FetchRecord {
+            new_url: Some("https://b.test/feed".into()),
+            ..FetchRecord::default()
+        };
+        let now = Utc::now();
+        store.record_unchanged(id, now, moved()).await.unwrap();
+        store.record_unchanged(id, now, moved()).await.unwrap();
+        let pending = store.pending_source_events().await.unwrap();
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert_eq!(pending[0].kind, EventKind::Moved);
+        assert!(
+            pending[0]
+                .detail
+                .contains("https://a.test/Wire to https://b.test/feed"),
+            "{}",
+            pending[0].detail
+        );
+    }
+
+    #[tokio::test]
     async fn log_channels_of_config_sources_are_every_servers() {
         let (store, _) = store_with_source().await;
         store
