@@ -236,7 +236,7 @@ pub fn notice_text(kind: EventKind, name: &str, detail: &str, held: usize) -> St
     let detail = escape_markdown(detail);
     let text = match kind {
         EventKind::Paused => format!(
-            "⏸ **{name}** paused: {detail}. It is not polled any more — remove it with `/sources remove name:` or add it again with a new URL with `/sources add` (a config source: edit the config)."
+            "⏸ **{name}** paused, not polled any more: {detail}. `/sources remove name:` removes it, `/sources add` adds its new URL (a config source: edit the config)."
         ),
         EventKind::Failing => format!(
             "⚠ **{name}** is failing: {detail}; it keeps retrying with back-off. `/sources list` shows the error — fix the URL, or remove it with `/sources remove name:`."

@@ -103,13 +103,20 @@ pub fn added_reply(
     }
 }
 
-/// The default channel, then every channel-wide alert.
-pub fn list_reply(rows: &[SubscriptionRow], default: Option<&Target>) -> Reply {
+/// The default channel, the log channel when set, then every channel-wide alert.
+pub fn list_reply(
+    rows: &[SubscriptionRow],
+    default: Option<&Target>,
+    log: Option<&Target>,
+) -> Reply {
     let default = default.map_or_else(
         || "not set (members' alerts go where they subscribed)".to_string(),
         describe,
     );
     let mut text = format!("Default alert channel: {default}\n");
+    if let Some(log) = log {
+        text.push_str(&format!("Health notices: {}\n", describe(log)));
+    }
     if rows.is_empty() {
         text.push_str(
             "No channel-wide alerts. Add one with `/alerts add query: Gemini channel: #ai-news`.",
@@ -187,7 +194,8 @@ pub async fn run(caller: &Caller<'_>, request: Alerts) -> Result<Reply, CommandE
         Alerts::List => {
             let rows = store.channel_alerts(guild).await?;
             let default = store.alert_channel(guild).await?;
-            Ok(list_reply(&rows, default.as_ref()))
+            let log = store.log_channel(guild).await?;
+            Ok(list_reply(&rows, default.as_ref(), log.as_ref()))
         }
         Alerts::Remove { query, channel } => {
             let target = channel.map(Target::Channel);
@@ -409,13 +417,17 @@ mod tests {
     #[test]
     fn list_shows_the_default_then_each_alert() {
         assert_eq!(
-            list_reply(&[], None).content,
+            list_reply(&[], None, None).content,
             "Default alert channel: not set (members' alerts go where they subscribed)\nNo channel-wide alerts. Add one with `/alerts add query: Gemini channel: #ai-news`."
         );
         let rows = [row("Gemini", "channel:4")];
         assert_eq!(
-            list_reply(&rows, Some(&Target::Channel(9))).content,
+            list_reply(&rows, Some(&Target::Channel(9)), None).content,
             "Default alert channel: <#9>\n• `Gemini` → <#4>\n"
+        );
+        assert_eq!(
+            list_reply(&rows, None, Some(&Target::Channel(7))).content,
+            "Default alert channel: not set (members' alerts go where they subscribed)\nHealth notices: <#7>\n• `Gemini` → <#4>\n"
         );
     }
 
