@@ -518,10 +518,19 @@ async fn source_loop(
         last_poll = Some(Utc::now());
         let report = poll_source(&app.ctx, &row, Utc::now()).await;
         drop(held);
-        if matches!(report.outcome, PollOutcome::Updated { alerts, .. } if alerts > 0) {
+        if matches!(report.outcome, PollOutcome::Updated { alerts, .. } if alerts > 0)
+            || may_start_health_event(&row, &report.outcome)
+        {
             notify.notify_one();
         }
     }
+}
+
+/// Whether a poll may have recorded a source-health event the deliverer should tell at once
+/// (a failure, or the first success after failing); moves and silences wait for its next pass.
+fn may_start_health_event(before: &SourceRow, outcome: &PollOutcome) -> bool {
+    matches!(outcome, PollOutcome::Failed { .. })
+        || matches!(before.state, SourceState::Backoff | SourceState::Paused)
 }
 
 /// What `once` did, for its stderr summary.

@@ -119,6 +119,20 @@ pub trait Sink: Send + Sync {
     ) -> impl Future<Output = ()> + Send {
         std::future::ready(())
     }
+
+    /// Posts a source-health notice (`/alerts log`): `text`, already escaped and fitted to
+    /// Discord's limits, in the log channel `channel`, mentioning nobody. `event` identifies
+    /// the event: a notice sent again after a crash must be harmless (Discord: a nonce).
+    /// `Err` says why it could not; the notice is not retried (the next event of that source
+    /// is). A sink without log channels (the console) does nothing.
+    fn notify_health(
+        &self,
+        _channel: u64,
+        _event: i64,
+        _text: &str,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 /// How the console sink prints.
@@ -271,8 +285,48 @@ pub async fn drain_outbox_at<S: Sink>(
     let mut pass = Pass::start(store, sink, now).await?;
     if pass.alerts().await? {
         pass.digests().await?;
+        deliver_health_notices(store, sink, now).await?;
     }
     Ok(pass.report)
+}
+
+/// Tells the log channels about every pending source event (`core::health`): one notice per
+/// server that should hear of it, unless the rate limits hold it back (then it is counted
+/// into that server's next notice, and logged). Each event is handled once.
+pub async fn deliver_health_notices<S: Sink>(
+    store: &Store,
+    sink: &S,
+    now: DateTime<Utc>,
+) -> store::Result<()> {
+    use crate::core::health::{notice_due, notice_text, Due, SAME_KIND_EVERY};
+    for event in store.pending_source_events().await? {
+        for log in store.log_channels_for(event.source_guild.clone()).await? {
+            let (sent, held) = store
+                .health_notices_since(log.guild.clone(), now - SAME_KIND_EVERY)
+                .await?;
+            let due = notice_due(&sent, event.source_id.0, event.kind, now);
+            if due != Due::Send {
+                tracing::info!(source = %event.source_name, kind = event.kind.as_str(), guild = %log.guild, ?due, "health notice held back by the rate limit");
+                store
+                    .record_health_notice(log.guild, event.source_id, event.kind, now, true)
+                    .await?;
+                continue;
+            }
+            let text = notice_text(event.kind, &event.source_name, &event.detail, held);
+            match sink.notify_health(log.channel, event.id, &text).await {
+                Ok(()) => {
+                    store
+                        .record_health_notice(log.guild, event.source_id, event.kind, now, false)
+                        .await?;
+                }
+                Err(reason) => {
+                    tracing::warn!(source = %event.source_name, channel = log.channel, %reason, "cannot post the health notice");
+                }
+            }
+        }
+        store.finish_source_event(event.id, now).await?;
+    }
+    Ok(())
 }
 
 /// Forms the digests due at `now` and delivers every pending one (the deliverer does this
@@ -534,6 +588,94 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use std::time::Duration;
+
+    /// Records the health notices it was given.
+    #[derive(Default)]
+    struct Notices(Mutex<Vec<(u64, String)>>);
+
+    impl Sink for Notices {
+        async fn send(&self, _: Outgoing<'_>, _: Destination<'_>) -> Result<Sent, SendError> {
+            Ok(Sent::default())
+        }
+
+        async fn update(&self, _: &Alert, _: &[u64], _: &[Alert]) -> Result<Sent, SendError> {
+            Ok(Sent::default())
+        }
+
+        async fn notify_health(&self, channel: u64, _event: i64, text: &str) -> Result<(), String> {
+            self.0.lock().unwrap().push((channel, text.to_string()));
+            Ok(())
+        }
+    }
+
+    fn gone() -> store::PollFailure {
+        store::PollFailure {
+            error: "410".into(),
+            next_check_at: None,
+            paused_reason: Some("gone (HTTP 410)".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn health_notices_stop_at_the_server_limit_and_count_the_rest_into_the_next() {
+        use crate::core::health::PER_SERVER_PER_HOUR;
+        let store = Store::open_in_memory().unwrap();
+        store
+            .set_log_channel("1", Some(&Target::Channel(10)))
+            .await
+            .unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        for i in 0..=PER_SERVER_PER_HOUR {
+            let id = store.insert_test_source(&format!("S{i}"), None).await;
+            store.record_poll_failure(id, now, gone()).await.unwrap();
+        }
+        let sink = Notices::default();
+        deliver_health_notices(&store, &sink, now).await.unwrap();
+        assert_eq!(sink.0.lock().unwrap().len(), PER_SERVER_PER_HOUR);
+        // Every event was handled: another pass sends nothing.
+        deliver_health_notices(&store, &sink, now).await.unwrap();
+        assert_eq!(sink.0.lock().unwrap().len(), PER_SERVER_PER_HOUR);
+        // An hour later the next notice goes out and says one was held back.
+        let later = now + chrono::Duration::minutes(61);
+        let id = store.insert_test_source("Late", None).await;
+        store.record_poll_failure(id, later, gone()).await.unwrap();
+        deliver_health_notices(&store, &sink, later).await.unwrap();
+        let sent = sink.0.lock().unwrap();
+        assert_eq!(sent.len(), PER_SERVER_PER_HOUR + 1);
+        let (channel, text) = sent.last().unwrap();
+        assert_eq!(*channel, 10);
+        assert!(text.contains("**Late** paused"), "{text}");
+        assert!(text.contains("1 earlier notice was held back"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_servers_own_source_is_told_only_there() {
+        let store = Store::open_in_memory().unwrap();
+        for (guild, channel) in [("1", 10), ("2", 20)] {
+            store
+                .set_log_channel(guild, Some(&Target::Channel(channel)))
+                .await
+                .unwrap();
+        }
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let own = store.insert_test_source("Own", Some("2")).await;
+        let config = store.insert_test_source("Shared", None).await;
+        store.record_poll_failure(own, now, gone()).await.unwrap();
+        store
+            .record_poll_failure(config, now, gone())
+            .await
+            .unwrap();
+        let sink = Notices::default();
+        deliver_health_notices(&store, &sink, now).await.unwrap();
+        let sent: Vec<(u64, bool)> = sink
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(c, t)| (*c, t.contains("Own")))
+            .collect();
+        assert_eq!(sent, [(20, true), (10, false), (20, false)]);
+    }
 
     #[test]
     fn the_deliverer_wakes_for_a_digest_due_before_its_regular_check() {

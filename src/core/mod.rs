@@ -3,6 +3,7 @@
 pub mod alert;
 pub mod dedup;
 pub mod digest;
+pub mod health;
 pub mod limits;
 pub mod matcher;
 pub mod model;

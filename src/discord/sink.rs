@@ -289,6 +289,23 @@ impl Sink for DiscordSink {
             tracing::warn!(error = %e, "cannot post the broken-channel notice");
         }
     }
+
+    async fn notify_health(&self, channel: u64, event: i64, text: &str) -> Result<(), String> {
+        // `ns`: source events (alerts are `nh`, digests `nd`); a resend after a crash between
+        // the post and its record is answered with the first message.
+        let message = OutgoingMessage {
+            payload: json!({
+                "content": text,
+                "allowed_mentions": {"parse": []},
+                "nonce": format!("ns{event}"),
+                "enforce_nonce": true,
+            }),
+        };
+        send_all(&self.rest, &self.pacer, channel, &[message])
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]

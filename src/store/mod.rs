@@ -6,6 +6,7 @@ mod app;
 pub mod commands;
 pub mod digest;
 pub mod discord;
+pub mod health;
 pub mod opml;
 mod outbox;
 mod poll;
@@ -456,11 +457,15 @@ pub fn record_failure(
     } else {
         "backoff"
     };
+    let before = health::before(conn, id)?;
     conn.execute(
         "UPDATE sources SET state = ?2, failures = failures + 1, last_error = ?3, last_fetch_at = ?4,
             next_check_at = ?5, paused_reason = ?6 WHERE id = ?1",
         params![id, state, error, ts(now), next_check_at.map(ts), paused_reason],
     )?;
+    if let Some(before) = before {
+        health::note_failure(conn, id, now, &before, paused_reason)?;
+    }
     Ok(())
 }
 
@@ -489,6 +494,7 @@ fn update_success(
     record: &FetchRecord,
     document: Document,
 ) -> Result<()> {
+    let before = health::before(conn, id)?;
     conn.execute(
         "UPDATE sources SET
             state = CASE WHEN ?9 IS NOT NULL THEN 'damaged'
@@ -515,6 +521,9 @@ fn update_success(
             document == Document::Unchanged
         ],
     )?;
+    if let Some(before) = before {
+        health::note_success(conn, id, now, &before, record.new_url.as_deref())?;
+    }
     Ok(())
 }
 

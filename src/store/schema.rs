@@ -189,4 +189,32 @@ CREATE TABLE websub (
     last_error       TEXT
 );
 ",
+    // Source-health notices (`/alerts log`, `store::health`): a server's log channel, each
+    // event once per source + kind + episode, and the notices sent (or held back by the rate
+    // limits) per server.
+    r"
+ALTER TABLE guilds ADD COLUMN log_channel TEXT;
+
+CREATE TABLE source_events (
+    id         INTEGER PRIMARY KEY,
+    source_id  INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,                -- paused | failing | moved | silent | recovered
+    episode    TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    done_at    TEXT,
+    UNIQUE (source_id, kind, episode)
+);
+CREATE INDEX source_events_pending ON source_events (done_at, id);
+
+CREATE TABLE health_notices (
+    id        INTEGER PRIMARY KEY,
+    guild_id  TEXT NOT NULL,
+    source_id INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    held      INTEGER NOT NULL DEFAULT 0     -- 1: held back by the rate limits
+);
+CREATE INDEX health_notices_guild ON health_notices (guild_id, at);
+",
 ];

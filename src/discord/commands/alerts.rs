@@ -1,5 +1,6 @@
-//! `/alerts default|add|list|remove` (Manage Server): the server's default alert channel and
-//! its channel-wide alerts (every match posted in a channel, pinging nobody).
+//! `/alerts default|add|list|remove|log` (Manage Server): the server's default alert channel,
+//! its channel-wide alerts (every match posted in a channel, pinging nobody) and its log
+//! channel for source-health notices (`core::health`).
 
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption, Permissions};
 
@@ -29,6 +30,16 @@ pub enum Alerts {
         query: String,
         channel: Option<u64>,
     },
+    /// The log channel for source-health notices: set it, turn it off, or (neither) show it.
+    Log(LogChange),
+}
+
+/// What `/alerts log` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogChange {
+    Show,
+    Set(u64),
+    Off,
 }
 
 pub fn parse(sub: &str, options: Options<'_>) -> Result<Alerts, UserError> {
@@ -53,6 +64,14 @@ pub fn parse(sub: &str, options: Options<'_>) -> Result<Alerts, UserError> {
                 channel: options.channel("channel"),
             })
         }
+        "log" => match (options.channel("channel"), options.flag("off")) {
+            (Some(_), true) => Err(UserError::Invalid(
+                "Pick one: `/alerts log channel: #bot-log` to set the log channel, or `/alerts log off: true` to stop the notices.".into(),
+            )),
+            (Some(channel), false) => Ok(Alerts::Log(LogChange::Set(channel))),
+            (None, true) => Ok(Alerts::Log(LogChange::Off)),
+            (None, false) => Ok(Alerts::Log(LogChange::Show)),
+        },
         other => Err(UserError::UnknownSubcommand {
             group: "alerts".into(),
             sub: other.to_string(),
@@ -84,13 +103,20 @@ pub fn added_reply(
     }
 }
 
-/// The default channel, then every channel-wide alert.
-pub fn list_reply(rows: &[SubscriptionRow], default: Option<&Target>) -> Reply {
+/// The default channel, the log channel when set, then every channel-wide alert.
+pub fn list_reply(
+    rows: &[SubscriptionRow],
+    default: Option<&Target>,
+    log: Option<&Target>,
+) -> Reply {
     let default = default.map_or_else(
         || "not set (members' alerts go where they subscribed)".to_string(),
         describe,
     );
     let mut text = format!("Default alert channel: {default}\n");
+    if let Some(log) = log {
+        text.push_str(&format!("Health notices: {}\n", describe(log)));
+    }
     if rows.is_empty() {
         text.push_str(
             "No channel-wide alerts. Add one with `/alerts add query: Gemini channel: #ai-news`.",
@@ -114,6 +140,26 @@ pub fn removed_reply(removed: usize) -> Result<Reply, UserError> {
         "Removed {removed} channel-wide alert{}.",
         plural(removed)
     )))
+}
+
+/// What `/alerts log` did (`current`: the log channel after it).
+pub fn log_reply(change: LogChange, current: Option<&Target>) -> Reply {
+    let text = match (change, current) {
+        (LogChange::Set(channel), _) => format!(
+            "Source-health notices (a source paused, failing, moved, silent, or back to normal) now go to <#{channel}>. Turn them off with `/alerts log off: true`."
+        ),
+        (LogChange::Off, _) => {
+            "Source-health notices are off. Turn them on with `/alerts log channel: #bot-log`.".to_string()
+        }
+        (LogChange::Show, Some(target)) => format!(
+            "Source-health notices go to {}. Change it with `/alerts log channel:`, or turn them off with `/alerts log off: true`.",
+            describe(target)
+        ),
+        (LogChange::Show, None) => {
+            "No log channel: source-health notices are off. Turn them on with `/alerts log channel: #bot-log`.".to_string()
+        }
+    };
+    Reply::private(text)
 }
 
 /// Runs an `/alerts` sub-command.
@@ -148,7 +194,8 @@ pub async fn run(caller: &Caller<'_>, request: Alerts) -> Result<Reply, CommandE
         Alerts::List => {
             let rows = store.channel_alerts(guild).await?;
             let default = store.alert_channel(guild).await?;
-            Ok(list_reply(&rows, default.as_ref()))
+            let log = store.log_channel(guild).await?;
+            Ok(list_reply(&rows, default.as_ref(), log.as_ref()))
         }
         Alerts::Remove { query, channel } => {
             let target = channel.map(Target::Channel);
@@ -158,6 +205,20 @@ pub async fn run(caller: &Caller<'_>, request: Alerts) -> Result<Reply, CommandE
             let reply = removed_reply(removed)?;
             app.reload_channel_subscriptions(guild).await?;
             Ok(reply)
+        }
+        Alerts::Log(change) => {
+            match change {
+                LogChange::Set(channel) => {
+                    caller.inv.check_can_post(channel)?;
+                    store
+                        .set_log_channel(guild, Some(&Target::Channel(channel)))
+                        .await?;
+                }
+                LogChange::Off => store.set_log_channel(guild, None).await?,
+                LogChange::Show => {}
+            }
+            let current = store.log_channel(guild).await?;
+            Ok(log_reply(change, current.as_ref()))
         }
     }
 }
@@ -205,6 +266,22 @@ pub fn definition() -> CreateCommand {
                 "Only in this channel",
                 false,
             )),
+        )
+        .add_option(
+            CreateCommandOption::new(
+                CommandOptionType::SubCommand,
+                "log",
+                "Where source-health notices go (paused, moved, silent, back to normal)",
+            )
+            .add_sub_option(text_channel_option(
+                "channel",
+                "The log channel (leave out to see the current one)",
+                false,
+            ))
+            .add_sub_option(
+                CreateCommandOption::new(CommandOptionType::Boolean, "off", "Stop the notices")
+                    .required(false),
+            ),
         )
 }
 
@@ -272,6 +349,42 @@ mod tests {
     }
 
     #[test]
+    fn log_sets_shows_or_turns_off() {
+        assert_eq!(
+            parse(
+                "log",
+                Options(&options(&[("channel", OptValue::Channel(4))]))
+            ),
+            Ok(Alerts::Log(LogChange::Set(4)))
+        );
+        assert_eq!(parse("log", Options(&[])), Ok(Alerts::Log(LogChange::Show)));
+        assert_eq!(
+            parse("log", Options(&options(&[("off", OptValue::Bool(true))]))),
+            Ok(Alerts::Log(LogChange::Off))
+        );
+        let both = parse(
+            "log",
+            Options(&options(&[
+                ("channel", OptValue::Channel(4)),
+                ("off", OptValue::Bool(true)),
+            ])),
+        );
+        assert!(both.unwrap_err().to_string().contains("Pick one"));
+    }
+
+    #[test]
+    fn log_reply_says_where_and_how_to_change_it() {
+        assert!(log_reply(LogChange::Set(4), None).content.contains("<#4>"));
+        assert!(log_reply(LogChange::Show, Some(&Target::Channel(9)))
+            .content
+            .contains("<#9>"));
+        assert!(log_reply(LogChange::Show, None)
+            .content
+            .contains("/alerts log channel:"));
+        assert!(log_reply(LogChange::Off, None).content.contains("off"));
+    }
+
+    #[test]
     fn default_reply_names_the_channel() {
         assert_eq!(
             default_reply(7).content,
@@ -304,13 +417,17 @@ mod tests {
     #[test]
     fn list_shows_the_default_then_each_alert() {
         assert_eq!(
-            list_reply(&[], None).content,
+            list_reply(&[], None, None).content,
             "Default alert channel: not set (members' alerts go where they subscribed)\nNo channel-wide alerts. Add one with `/alerts add query: Gemini channel: #ai-news`."
         );
         let rows = [row("Gemini", "channel:4")];
         assert_eq!(
-            list_reply(&rows, Some(&Target::Channel(9))).content,
+            list_reply(&rows, Some(&Target::Channel(9)), None).content,
             "Default alert channel: <#9>\n• `Gemini` → <#4>\n"
+        );
+        assert_eq!(
+            list_reply(&rows, None, Some(&Target::Channel(7))).content,
+            "Default alert channel: not set (members' alerts go where they subscribed)\nHealth notices: <#7>\n• `Gemini` → <#4>\n"
         );
     }
 

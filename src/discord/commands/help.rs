@@ -22,7 +22,7 @@ pub fn help_text() -> String {
 `-horoscope` / `-\"star sign\"` — exclude · `title:Gemini` — only in titles · `gem*` — words starting with gem\n\
 `Meta NEAR/3 AI` — both, at most 3 words between them, either order (n: 1–50) · `Meta SENTENCE AI` — both in one sentence\n\
 Whole words only: `Meta` never matches \"metadata\". Lower-case words match any case; a capitalised word is a name (`Meta` matches \"Meta\" and \"META\", not \"meta-analysis\"). Accents are ignored.\n\
-**Server admins** (Manage Server): `/sources list|add|remove`, `/alerts default|add|list|remove`"
+**Server admins** (Manage Server): `/sources list|add|remove`, `/alerts default|add|list|remove|log`"
         .to_string()
 }
 
