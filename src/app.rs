@@ -40,6 +40,19 @@ pub struct App {
 }
 
 /// The fetch settings the config asks for.
+/// Opens the database the config names (`NEWSHOUND_DATABASE_URL` wins over `[storage] url`,
+/// which wins over the SQLite file `[storage] path`) and migrates it.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let database = crate::store::Database::choose(
+        &config.storage_path,
+        config.storage_url.as_deref(),
+        std::env::var("NEWSHOUND_DATABASE_URL").ok(),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    tracing::info!(database = %database, "opening the database");
+    Ok(Store::connect(database).await?)
+}
+
 pub fn fetch_settings(config: &Config) -> FetchSettings {
     FetchSettings {
         timeout: config.fetch.timeout,
@@ -72,7 +85,7 @@ impl App {
 
     /// [`App::start`], choosing when the subscriptions are compiled.
     pub async fn start_with(config: Config, compile: Compile) -> anyhow::Result<App> {
-        let store = Store::open(&config.storage_path)?;
+        let store = open_store(&config).await?;
         let config = Arc::new(config);
         let synced = Arc::clone(&config);
         store

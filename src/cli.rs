@@ -269,7 +269,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 )
             })?;
             let config = Arc::new(load(&config)?);
-            let store = Store::open(&config.storage_path)?;
+            let store = crate::app::open_store(&config).await?;
             store.sync_config(Arc::clone(&config), Utc::now()).await?;
             match action {
                 None => {

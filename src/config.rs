@@ -188,6 +188,9 @@ pub struct Config {
     /// The file it was loaded from.
     pub path: PathBuf,
     pub storage_path: PathBuf,
+    /// `[storage] url`: a PostgreSQL database instead of the SQLite file
+    /// (`NEWSHOUND_DATABASE_URL` wins; see `store::Database::choose`).
+    pub storage_url: Option<String>,
     pub retention_days: u32,
     pub default_schedule: String,
     pub summary_length: usize,
@@ -322,6 +325,7 @@ struct RawDiscord {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     path: Option<String>,
+    url: Option<String>,
     retention_days: Option<i64>,
 }
 
@@ -426,7 +430,7 @@ const DISCORD_KEYS: &[&str] = &[
     "shard_count",
     "shards",
 ];
-const STORAGE_KEYS: &[&str] = &["path", "retention_days"];
+const STORAGE_KEYS: &[&str] = &["path", "url", "retention_days"];
 const DEFAULTS_KEYS: &[&str] = &[
     "schedule",
     "backfill",
@@ -905,6 +909,12 @@ impl Config {
                 "is empty; give a file name such as \"newshound.db\"",
             );
         }
+        let storage_url = raw.storage.url.clone();
+        if let Some(url) = &storage_url {
+            if let Err(fix) = crate::store::check_postgres_url(url) {
+                v.problem("storage.url", &crate::store::redact_url(url), &fix);
+            }
+        }
         let retention_days = v.int_in(
             "storage.retention_days",
             raw.storage.retention_days,
@@ -975,6 +985,7 @@ impl Config {
             discord,
             path: path.to_path_buf(),
             storage_path,
+            storage_url,
             retention_days,
             default_schedule,
             summary_length,

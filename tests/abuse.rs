@@ -452,20 +452,22 @@ async fn two_servers_never_see_each_other_and_dms_reach_only_the_asker() {
     // A source server A added from Discord, stored the way `/sources add` stores it. Its URL is
     // on loopback (a test cannot serve a public address), so it must never be fetched: the
     // address guard applies at every poll, not only when the source is added.
-    newshound::store::Store::open(&world.db_path()).expect("create the database");
-    {
-        let conn = rusqlite::Connection::open(world.db_path()).unwrap();
-        newshound::store::discord::add_guild_source(
-            &conn,
-            &DEFAULT_GUILD_ID.to_string(),
-            "Server A wire",
-            &format!("{}/a.xml", world.feeds.uri()),
-            "* * * * * *",
-            chrono::Utc::now(),
-        )
+    let store = newshound::store::Store::open(&world.db_path()).expect("create the database");
+    let url = format!("{}/a.xml", world.feeds.uri());
+    store
+        .with(|conn| {
+            newshound::store::discord::add_guild_source(
+                conn,
+                &DEFAULT_GUILD_ID.to_string(),
+                "Server A wire",
+                &url,
+                "* * * * * *",
+                chrono::Utc::now(),
+            )
+        })
         .unwrap()
         .unwrap();
-    }
+    drop(store);
     let bot = world.start_bot();
     world.ready(&bot).await;
 

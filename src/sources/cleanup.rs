@@ -2043,16 +2043,7 @@ mod tests {
 
     #[test]
     fn name_length_reads_ascii_and_other_names_alike() {
-        let by_chars = |s: &str| {
-            let mut chars = s.char_indices();
-            match chars.next() {
-                Some((_, c)) if c.is_alphabetic() || c == '_' || c == ':' => {}
-                _ => return 0,
-            }
-            chars
-                .find(|&(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.')))
-                .map_or(s.len(), |(index, _)| index)
-        };
+        let by_chars = name_length_by_chars;
         for s in [
             "",
             "a",

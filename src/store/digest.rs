@@ -3,7 +3,8 @@
 //! digests formed from them when due and delivered like alerts (kept until they go out).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use super::db::{self, Conn, OptionalExtension as _};
+use crate::args;
 
 use super::{parse_ts, ts, Result};
 use crate::core::digest::{
@@ -39,19 +40,19 @@ impl MemberSettings {
     }
 }
 
-pub fn member_settings(conn: &Connection, guild: &str, user: &str) -> Result<MemberSettings> {
+pub fn member_settings(conn: &Conn, guild: &str, user: &str) -> Result<MemberSettings> {
     // Cached: a poll reads this for every member its matches reach.
     Ok(conn
         .prepare_cached(
             "SELECT timezone, quiet_hours, hourly_cap FROM members WHERE guild_id = ?1 AND user_id = ?2",
         )?
         .query_row(
-            params![guild, user],
+            args![guild, user],
             |r| {
                 Ok(MemberSettings {
                     timezone: r.get(0)?,
                     quiet_hours: r.get(1)?,
-                    hourly_cap: r.get::<_, Option<i64>>(2)?.and_then(|n| u32::try_from(n).ok()),
+                    hourly_cap: r.get::<Option<i64>>(2)?.and_then(|n| u32::try_from(n).ok()),
                 })
             },
         )
@@ -61,7 +62,7 @@ pub fn member_settings(conn: &Connection, guild: &str, user: &str) -> Result<Mem
 
 /// Stores a member's settings (all three; pass the current values to keep them).
 pub fn set_member_settings(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     user: &str,
     settings: &MemberSettings,
@@ -70,7 +71,7 @@ pub fn set_member_settings(
         "INSERT INTO members (guild_id, user_id, timezone, quiet_hours, hourly_cap) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (guild_id, user_id) DO UPDATE SET timezone = excluded.timezone,
              quiet_hours = excluded.quiet_hours, hourly_cap = excluded.hourly_cap",
-        params![
+        args![
             guild,
             user,
             settings.timezone,
@@ -83,7 +84,7 @@ pub fn set_member_settings(
 
 /// Sets the delivery mode of a member's subscriptions with this query. Returns how many.
 pub fn set_subscription_cadence(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     user: &str,
     query: &str,
@@ -92,15 +93,15 @@ pub fn set_subscription_cadence(
 ) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE subscriptions SET mode = ?5, digest_at = ?6
-         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' AND query = ?3 AND target = ?4",
-        params![guild, user, query, target, cadence.mode(), cadence.at()],
+         WHERE guild_id = ?1 AND \"user\" = ?2 AND kind = 'member' AND query = ?3 AND target = ?4",
+        args![guild, user, query, target, cadence.mode(), cadence.at()],
     )?)
 }
 
 /// Limits a member's subscriptions with this query to one source (`None`: every source).
 /// Returns how many.
 pub fn set_subscription_source(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     user: &str,
     query: &str,
@@ -109,14 +110,14 @@ pub fn set_subscription_source(
 ) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE subscriptions SET source = ?5
-         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' AND query = ?3 AND target = ?4",
-        params![guild, user, query, target, source],
+         WHERE guild_id = ?1 AND \"user\" = ?2 AND kind = 'member' AND query = ?3 AND target = ?4",
+        args![guild, user, query, target, source],
     )?)
 }
 
 /// Snoozes (or, with `None`, wakes) a member's subscriptions with this query. Returns how many.
 pub fn set_snooze(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     user: &str,
     query: &str,
@@ -124,25 +125,25 @@ pub fn set_snooze(
 ) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE subscriptions SET snoozed_until = ?4
-         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' AND query = ?3",
-        params![guild, user, query, until.map(ts)],
+         WHERE guild_id = ?1 AND \"user\" = ?2 AND kind = 'member' AND query = ?3",
+        args![guild, user, query, until.map(ts)],
     )?)
 }
 
 /// Instant alerts this member got in the hour keyed `hour` (see `core::digest::hour_key`).
-pub fn sent_in_hour(conn: &Connection, guild: &str, user: &str, hour: &str) -> Result<u32> {
+pub fn sent_in_hour(conn: &Conn, guild: &str, user: &str, hour: &str) -> Result<u32> {
     let n: Option<i64> = conn
         .prepare_cached(
             "SELECT sent FROM member_hours WHERE guild_id = ?1 AND user_id = ?2 AND hour = ?3",
         )?
-        .query_row(params![guild, user, hour], |r| r.get(0))
+        .query_row(args![guild, user, hour], |r| r.get(0))
         .optional()?;
     Ok(n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
 }
 
 /// Counts `n` more instant alerts for the member in that hour.
 pub fn count_instants(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     user: &str,
     hour: &str,
@@ -150,25 +151,25 @@ pub fn count_instants(
 ) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO member_hours (guild_id, user_id, hour, sent) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (guild_id, user_id, hour) DO UPDATE SET sent = sent + excluded.sent",
+         ON CONFLICT (guild_id, user_id, hour) DO UPDATE SET sent = member_hours.sent + excluded.sent",
     )?
-    .execute(params![guild, user, hour, n])?;
+    .execute(args![guild, user, hour, n])?;
     Ok(())
 }
 
 /// Holds items for members' digests (once per item, member and target): one prepared
 /// statement for a whole poll, which can hold hundreds of thousands of entries.
 pub struct Holder<'t> {
-    insert: rusqlite::CachedStatement<'t>,
+    insert: db::Stmt<'t>,
     now: String,
 }
 
 impl<'t> Holder<'t> {
-    pub fn new(tx: &'t Transaction<'_>, now: DateTime<Utc>) -> Result<Holder<'t>> {
+    pub fn new(tx: &'t Conn, now: DateTime<Utc>) -> Result<Holder<'t>> {
         Ok(Holder {
             insert: tx.prepare_cached(
-                "INSERT OR IGNORE INTO digest_entries (item_id, guild_id, user_id, target, matched, reason, due_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO digest_entries (item_id, guild_id, user_id, target, matched, reason, due_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
             )?,
             now: ts(now),
         })
@@ -177,7 +178,7 @@ impl<'t> Holder<'t> {
     /// Holds `item_id` for `held`'s member; 1 if it was not held for them already.
     pub fn hold(&mut self, item_id: i64, held: &Held) -> Result<usize> {
         let matched = serde_json::to_string(&held.matched).unwrap_or_else(|_| "[]".into());
-        Ok(self.insert.execute(params![
+        Ok(self.insert.execute(args![
             item_id,
             held.guild,
             held.user,
@@ -193,7 +194,7 @@ impl<'t> Holder<'t> {
 /// Groups every held item due by `now` into one digest per member and target. Returns how
 /// many digests were formed. Items due later stay held, and so do a paused member's (they go
 /// out after `/resume`).
-pub fn form_due_digests(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
+pub fn form_due_digests(conn: &Conn, now: DateTime<Utc>) -> Result<usize> {
     let tx = conn.transaction()?;
     let now_text = ts(now);
     let groups: Vec<(String, String, String)> = {
@@ -204,19 +205,19 @@ pub fn form_due_digests(conn: &mut Connection, now: DateTime<Utc>) -> Result<usi
                                WHERE m.guild_id = e.guild_id AND m.user_id = e.user_id AND m.paused = 1)
              GROUP BY guild_id, user_id, target ORDER BY min(id)",
         )?;
-        let rows = stmt.query_map([&now_text], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
+        let rows = stmt.query_map(args![&now_text], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<db::Result<Vec<_>>>()?
     };
     for (guild, user, target) in &groups {
-        tx.execute(
-            "INSERT INTO digests (guild_id, user_id, target, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![guild, user, target, now_text],
+        let id: i64 = tx.query_row(
+            "INSERT INTO digests (guild_id, user_id, target, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+            args![guild, user, target, now_text],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         tx.execute(
             "UPDATE digest_entries SET digest_id = ?1
              WHERE digest_id IS NULL AND due_at <= ?2 AND guild_id = ?3 AND user_id = ?4 AND target = ?5",
-            params![id, now_text, guild, user, target],
+            args![id, now_text, guild, user, target],
         )?;
     }
     tx.commit()?;
@@ -224,30 +225,30 @@ pub fn form_due_digests(conn: &mut Connection, now: DateTime<Utc>) -> Result<usi
 }
 
 /// When the next held item falls due, if any is held.
-pub fn next_digest_due(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
+pub fn next_digest_due(conn: &Conn) -> Result<Option<DateTime<Utc>>> {
     let due: Option<String> = conn.query_row(
         "SELECT min(due_at) FROM digest_entries WHERE digest_id IS NULL",
-        [],
+        args![],
         |r| r.get(0),
     )?;
     Ok(parse_ts(due))
 }
 
 /// Items held for digests (not yet formed), across every member.
-pub fn held_total(conn: &Connection) -> Result<usize> {
+pub fn held_total(conn: &Conn) -> Result<usize> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM digest_entries WHERE digest_id IS NULL",
-        [],
+        args![],
         |r| r.get(0),
     )?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// Items a member has held for digests (not yet formed), per target.
-pub fn held_count(conn: &Connection, guild: &str, user: &str) -> Result<usize> {
+pub fn held_count(conn: &Conn, guild: &str, user: &str) -> Result<usize> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM digest_entries WHERE guild_id = ?1 AND user_id = ?2 AND digest_id IS NULL",
-        params![guild, user],
+        args![guild, user],
         |r| r.get(0),
     )?;
     Ok(usize::try_from(n).unwrap_or(0))
@@ -255,16 +256,16 @@ pub fn held_count(conn: &Connection, guild: &str, user: &str) -> Result<usize> {
 
 /// Formed digests not yet delivered or dropped with an id above `after`, oldest first, with their items in the order
 /// they were found.
-pub fn pending_digests_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Digest>> {
+pub fn pending_digests_after(conn: &Conn, after: i64, limit: usize) -> Result<Vec<Digest>> {
     let heads: Vec<(i64, String, String)> = {
         let mut stmt = conn.prepare_cached(
             "SELECT id, user_id, target FROM digests
              WHERE delivered_at IS NULL AND dropped_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
         )?;
-        let rows = stmt.query_map([after, limit as i64], |r| {
+        let rows = stmt.query_map(args![after, limit as i64], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
+        rows.collect::<db::Result<Vec<_>>>()?
     };
     let mut out = Vec::with_capacity(heads.len());
     let mut stmt = conn.prepare_cached(
@@ -274,7 +275,7 @@ pub fn pending_digests_after(conn: &Connection, after: i64, limit: usize) -> Res
     )?;
     for (id, user, target) in heads {
         let mut reasons = Vec::new();
-        let rows = stmt.query_map([id], |r| {
+        let rows = stmt.query_map(args![id], |r| {
             let matched: String = r.get(3)?;
             let reason: String = r.get(5)?;
             Ok((
@@ -308,39 +309,39 @@ pub fn pending_digests_after(conn: &Connection, after: i64, limit: usize) -> Res
     Ok(out)
 }
 
-pub fn mark_digest_delivered(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+pub fn mark_digest_delivered(conn: &Conn, id: i64, now: DateTime<Utc>) -> Result<()> {
     conn.execute(
         "UPDATE digests SET delivered_at = ?2 WHERE id = ?1",
-        params![id, ts(now)],
+        args![id, ts(now)],
     )?;
     Ok(())
 }
 
-pub fn mark_digest_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+pub fn mark_digest_failed(conn: &Conn, id: i64, error: &str) -> Result<()> {
     conn.execute(
         "UPDATE digests SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-        params![id, error],
+        args![id, error],
     )?;
     Ok(())
 }
 
 pub fn mark_digest_dropped(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
     conn.execute(
         "UPDATE digests SET dropped_at = ?3, dropped_reason = ?2 WHERE id = ?1",
-        params![id, reason, ts(now)],
+        args![id, reason, ts(now)],
     )?;
     Ok(())
 }
 
 /// Forgets per-hour counters older than a day (they only matter for the current hour).
-pub fn prune_hour_counts(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
+pub fn prune_hour_counts(conn: &Conn, now: DateTime<Utc>) -> Result<usize> {
     Ok(conn.execute(
         "DELETE FROM member_hours WHERE hour < ?1",
-        [ts(now - chrono::Duration::days(1))],
+        args![ts(now - chrono::Duration::days(1))],
     )?)
 }

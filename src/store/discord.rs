@@ -2,7 +2,8 @@
 //! per-server settings and sources. Every query is scoped to one server (`guild_id`).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use super::db::{self, Conn, OptionalExtension as _};
+use crate::args;
 
 use super::{
     parse_ts, source_from_row, subscription_rows, ts, Result, SourceRow, SubscriptionRow,
@@ -18,7 +19,7 @@ pub const KIND_CHANNEL: &str = "channel";
 
 /// A member's subscriptions in one server, oldest first.
 pub fn member_subscriptions(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     user: &str,
 ) -> Result<Vec<SubscriptionRow>> {
@@ -26,29 +27,29 @@ pub fn member_subscriptions(
         conn,
         &format!(
             "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions s
-         WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' ORDER BY id"
+         WHERE guild_id = ?1 AND \"user\" = ?2 AND kind = 'member' ORDER BY id"
         ),
-        params![guild, user],
+        args![guild, user],
     )
 }
 
 /// Channel-wide subscriptions of one server.
-pub fn channel_subscriptions(conn: &Connection, guild: &str) -> Result<Vec<SubscriptionRow>> {
+pub fn channel_subscriptions(conn: &Conn, guild: &str) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
         &format!(
             "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions s
          WHERE guild_id = ?1 AND kind = 'channel' ORDER BY id"
         ),
-        params![guild],
+        args![guild],
     )
 }
 
 /// How many subscriptions (members' and channel-wide) a server holds.
-pub fn count_guild_subscriptions(conn: &Connection, guild: &str) -> Result<usize> {
+pub fn count_guild_subscriptions(conn: &Conn, guild: &str) -> Result<usize> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM subscriptions WHERE guild_id = ?1",
-        [guild],
+        args![guild],
         |r| r.get(0),
     )?;
     Ok(n as usize)
@@ -56,7 +57,7 @@ pub fn count_guild_subscriptions(conn: &Connection, guild: &str) -> Result<usize
 
 /// Adds a subscription unless the same one exists. Returns `false` when it already existed.
 pub fn add_subscription(
-    conn: &Connection,
+    conn: &Conn,
     kind: &str,
     guild: &str,
     user: &str,
@@ -65,80 +66,80 @@ pub fn add_subscription(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let exists: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE guild_id = ?1 AND user = ?2 AND query = ?3 AND target = ?4 AND kind = ?5)",
-        params![guild, user, query, target, kind],
+        "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE guild_id = ?1 AND \"user\" = ?2 AND query = ?3 AND target = ?4 AND kind = ?5)",
+        args![guild, user, query, target, kind],
         |r| r.get(0),
     )?;
     if exists {
         return Ok(false);
     }
     conn.execute(
-        "INSERT INTO subscriptions (origin, kind, user, query, target, guild_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![ORIGIN_DISCORD, kind, user, query, target, guild, ts(now)],
+        "INSERT INTO subscriptions (origin, kind, \"user\", query, target, guild_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        args![ORIGIN_DISCORD, kind, user, query, target, guild, ts(now)],
     )?;
     Ok(true)
 }
 
 /// Removes a member's subscriptions whose query is `query` (as stored). Returns how many.
 pub fn remove_member_subscription(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     user: &str,
     query: &str,
 ) -> Result<usize> {
     Ok(conn.execute(
-        "DELETE FROM subscriptions WHERE guild_id = ?1 AND user = ?2 AND kind = 'member' AND query = ?3",
-        params![guild, user, query],
+        "DELETE FROM subscriptions WHERE guild_id = ?1 AND \"user\" = ?2 AND kind = 'member' AND query = ?3",
+        args![guild, user, query],
     )?)
 }
 
 /// Removes channel-wide subscriptions with this query (in one channel, or all). Returns how many.
 pub fn remove_channel_subscription(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     query: &str,
     target: Option<&str>,
 ) -> Result<usize> {
     Ok(conn.execute(
         "DELETE FROM subscriptions WHERE guild_id = ?1 AND kind = 'channel' AND query = ?2 AND (?3 IS NULL OR target = ?3)",
-        params![guild, query, target],
+        args![guild, query, target],
     )?)
 }
 
-pub fn set_paused(conn: &Connection, guild: &str, user: &str, paused: bool) -> Result<()> {
+pub fn set_paused(conn: &Conn, guild: &str, user: &str, paused: bool) -> Result<()> {
     conn.execute(
         "INSERT INTO members (guild_id, user_id, paused) VALUES (?1, ?2, ?3)
          ON CONFLICT (guild_id, user_id) DO UPDATE SET paused = excluded.paused",
-        params![guild, user, paused],
+        args![guild, user, paused],
     )?;
     Ok(())
 }
 
-pub fn is_paused(conn: &Connection, guild: &str, user: &str) -> Result<bool> {
+pub fn is_paused(conn: &Conn, guild: &str, user: &str) -> Result<bool> {
     Ok(conn
         .query_row(
             "SELECT paused FROM members WHERE guild_id = ?1 AND user_id = ?2",
-            params![guild, user],
+            args![guild, user],
             |r| r.get(0),
         )
         .optional()?
         .unwrap_or(false))
 }
 
-pub fn set_alert_channel(conn: &Connection, guild: &str, channel: &str) -> Result<()> {
+pub fn set_alert_channel(conn: &Conn, guild: &str, channel: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO guilds (guild_id, alert_channel) VALUES (?1, ?2)
          ON CONFLICT (guild_id) DO UPDATE SET alert_channel = excluded.alert_channel",
-        params![guild, channel],
+        args![guild, channel],
     )?;
     Ok(())
 }
 
-pub fn alert_channel(conn: &Connection, guild: &str) -> Result<Option<String>> {
+pub fn alert_channel(conn: &Conn, guild: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT alert_channel FROM guilds WHERE guild_id = ?1",
-            [guild],
+            args![guild],
             |r| r.get(0),
         )
         .optional()?
@@ -146,28 +147,28 @@ pub fn alert_channel(conn: &Connection, guild: &str) -> Result<Option<String>> {
 }
 
 /// The servers that have a subscription delivering to `target`.
-pub fn guilds_of_target(conn: &Connection, target: &str) -> Result<Vec<String>> {
+pub fn guilds_of_target(conn: &Conn, target: &str) -> Result<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT DISTINCT guild_id FROM subscriptions WHERE target = ?1 AND guild_id IS NOT NULL",
     )?;
-    let rows = stmt.query_map([target], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let rows = stmt.query_map(args![target], |r| r.get(0))?;
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }
 
 /// Sources that feed a server: the config's (every server) and its own.
-pub fn visible_sources(conn: &Connection, guild: &str) -> Result<Vec<SourceRow>> {
+pub fn visible_sources(conn: &Conn, guild: &str) -> Result<Vec<SourceRow>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {SOURCE_COLUMNS} FROM sources WHERE retired = 0 AND (guild_id IS NULL OR guild_id = ?1) ORDER BY lower(name), id"
     ))?;
-    let rows = stmt.query_map([guild], source_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let rows = stmt.query_map(args![guild], source_from_row)?;
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }
 
 /// How many sources a server added.
-pub fn count_guild_sources(conn: &Connection, guild: &str) -> Result<usize> {
+pub fn count_guild_sources(conn: &Conn, guild: &str) -> Result<usize> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM sources WHERE guild_id = ?1",
-        [guild],
+        args![guild],
         |r| r.get(0),
     )?;
     Ok(n as usize)
@@ -181,7 +182,7 @@ pub enum AddSourceError {
 
 /// Adds a server's source. Names are unique per server and may not shadow a config source.
 pub fn add_guild_source(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     name: &str,
     url: &str,
@@ -190,17 +191,18 @@ pub fn add_guild_source(
 ) -> Result<std::result::Result<i64, AddSourceError>> {
     let taken: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sources WHERE retired = 0 AND lower(name) = lower(?1) AND (guild_id IS NULL OR guild_id = ?2))",
-        params![name, guild],
+        args![name, guild],
         |r| r.get(0),
     )?;
     if taken {
         return Ok(Err(AddSourceError::NameTaken));
     }
-    conn.execute(
-        "INSERT INTO sources (name, url, origin, guild_id, schedule, backfill, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
-        params![name, url, ORIGIN_DISCORD, guild, schedule, ts(now)],
+    let id = conn.query_row(
+        "INSERT INTO sources (name, url, origin, guild_id, schedule, backfill, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6) RETURNING id",
+        args![name, url, ORIGIN_DISCORD, guild, schedule, ts(now)],
+        |r| r.get(0),
     )?;
-    Ok(Ok(conn.last_insert_rowid()))
+    Ok(Ok(id))
 }
 
 /// What removing a source by name did.
@@ -212,17 +214,17 @@ pub enum RemoveSource {
     FromConfig,
 }
 
-pub fn remove_guild_source(conn: &Connection, guild: &str, name: &str) -> Result<RemoveSource> {
+pub fn remove_guild_source(conn: &Conn, guild: &str, name: &str) -> Result<RemoveSource> {
     let removed = conn.execute(
         "DELETE FROM sources WHERE guild_id = ?1 AND lower(name) = lower(?2)",
-        params![guild, name],
+        args![guild, name],
     )?;
     if removed > 0 {
         return Ok(RemoveSource::Removed);
     }
     let config: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sources WHERE guild_id IS NULL AND retired = 0 AND lower(name) = lower(?1))",
-        [name],
+        args![name],
         |r| r.get(0),
     )?;
     Ok(if config {
@@ -243,7 +245,7 @@ pub struct RecentItem {
 }
 
 pub fn recent_items(
-    conn: &Connection,
+    conn: &Conn,
     guild: &str,
     since: DateTime<Utc>,
     limit: usize,
@@ -253,7 +255,7 @@ pub fn recent_items(
          WHERE i.fetched_at >= ?1 AND (s.guild_id IS NULL OR s.guild_id = ?2)
          ORDER BY i.id DESC LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![ts(since), guild, limit as i64], |r| {
+    let rows = stmt.query_map(args![ts(since), guild, limit as i64], |r| {
         Ok(RecentItem {
             source: r.get(0)?,
             title: r.get(1)?,
@@ -262,14 +264,14 @@ pub fn recent_items(
             fetched_at: parse_ts(r.get(4)?),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }
 
 /// Pending (undelivered, not dropped) alerts for a target.
-pub fn pending_for_target(conn: &Connection, target: &str) -> Result<usize> {
+pub fn pending_for_target(conn: &Conn, target: &str) -> Result<usize> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM outbox WHERE target = ?1 AND delivered_at IS NULL AND dropped_at IS NULL",
-        [target],
+        args![target],
         |r| r.get(0),
     )?;
     Ok(n as usize)

@@ -10,7 +10,8 @@
 //!   was sent (or had held back), for the rate limits.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension as _};
+use super::db::{Conn, OptionalExtension as _};
+use crate::args;
 
 use super::{parse_ts, ts, Result, Store};
 use crate::core::health::{self, Before, EventKind, NewEvent, SentNotice, Success};
@@ -20,17 +21,17 @@ use crate::core::model::{SourceId, SourceState, Target};
 const ARRIVALS_READ: usize = 21;
 
 /// The source as it is now, before an outcome is recorded (`None`: no such source).
-pub(super) fn before(conn: &Connection, id: i64) -> Result<Option<Before>> {
+pub(super) fn before(conn: &Conn, id: i64) -> Result<Option<Before>> {
     Ok(conn
         .query_row(
             "SELECT state, failures, url, last_success_at FROM sources WHERE id = ?1",
-            [id],
+            args![id],
             |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, u32>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
+                    r.get::<String>(0)?,
+                    r.get::<u32>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<Option<String>>(3)?,
                 ))
             },
         )
@@ -45,7 +46,7 @@ pub(super) fn before(conn: &Connection, id: i64) -> Result<Option<Before>> {
 
 /// Records the event a failed poll starts, if any (`before`: the source before it).
 pub(super) fn note_failure(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     now: DateTime<Utc>,
     before: &Before,
@@ -59,7 +60,7 @@ pub(super) fn note_failure(
 
 /// Records the events a successful poll starts (after its items were stored).
 pub(super) fn note_success(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     now: DateTime<Utc>,
     before: &Before,
@@ -72,7 +73,7 @@ pub(super) fn note_success(
         Some(previous) if arrivals.first() == Some(&now) => conn
             .query_row(
                 "SELECT 1 FROM source_events WHERE source_id = ?1 AND kind = 'silent' AND episode = ?2",
-                params![id, health::silent_episode(*previous)],
+                args![id, health::silent_episode(*previous)],
                 |_| Ok(()),
             )
             .optional()?
@@ -91,11 +92,11 @@ pub(super) fn note_success(
 }
 
 /// When the source's recent polls brought new items, newest first.
-fn arrivals(conn: &Connection, id: i64) -> Result<Vec<DateTime<Utc>>> {
+fn arrivals(conn: &Conn, id: i64) -> Result<Vec<DateTime<Utc>>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT fetched_at FROM items WHERE source_id = ?1 ORDER BY fetched_at DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![id, ARRIVALS_READ as i64], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map(args![id, ARRIVALS_READ as i64], |r| r.get::<String>(0))?;
     let mut out = Vec::new();
     for row in rows {
         if let Some(t) = parse_ts(Some(row?)) {
@@ -105,11 +106,11 @@ fn arrivals(conn: &Connection, id: i64) -> Result<Vec<DateTime<Utc>>> {
     Ok(out)
 }
 
-fn insert_event(conn: &Connection, id: i64, now: DateTime<Utc>, event: &NewEvent) -> Result<()> {
+fn insert_event(conn: &Conn, id: i64, now: DateTime<Utc>, event: &NewEvent) -> Result<()> {
     let added = conn.execute(
-        "INSERT OR IGNORE INTO source_events (source_id, kind, episode, detail, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
+        "INSERT INTO source_events (source_id, kind, episode, detail, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        args![
             id,
             event.kind.as_str(),
             event.episode,
@@ -152,14 +153,14 @@ impl Store {
                  FROM source_events e JOIN sources s ON s.id = e.source_id
                  WHERE e.done_at IS NULL ORDER BY e.id LIMIT 100",
             )?;
-            let rows = stmt.query_map([], |r| {
+            let rows = stmt.query_map(args![], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
+                    r.get::<i64>(0)?,
+                    r.get::<i64>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<Option<String>>(3)?,
+                    r.get::<String>(4)?,
+                    r.get::<String>(5)?,
                 ))
             })?;
             let mut out = Vec::new();
@@ -186,7 +187,7 @@ impl Store {
         self.call(move |c| {
             c.execute(
                 "UPDATE source_events SET done_at = ?2 WHERE id = ?1",
-                params![id, ts(now)],
+                args![id, ts(now)],
             )?;
             Ok(())
         })
@@ -201,8 +202,8 @@ impl Store {
                 "SELECT guild_id, log_channel FROM guilds
                  WHERE log_channel IS NOT NULL AND (?1 IS NULL OR guild_id = ?1) ORDER BY guild_id",
             )?;
-            let rows = stmt.query_map(params![source_guild], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            let rows = stmt.query_map(args![source_guild], |r| {
+                Ok((r.get::<String>(0)?, r.get::<String>(1)?))
             })?;
             let mut out = Vec::new();
             for row in rows {
@@ -228,11 +229,11 @@ impl Store {
                 "SELECT source_id, kind, at FROM health_notices
                  WHERE guild_id = ?1 AND held = 0 AND at >= ?2 ORDER BY id",
             )?;
-            let rows = stmt.query_map(params![guild, ts(since)], |r| {
+            let rows = stmt.query_map(args![guild, ts(since)], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get::<i64>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)?,
                 ))
             })?;
             let mut sent = Vec::new();
@@ -245,7 +246,7 @@ impl Store {
             let held: i64 = c.query_row(
                 "SELECT count(*) FROM health_notices WHERE guild_id = ?1 AND held = 1
                    AND id > coalesce((SELECT max(id) FROM health_notices WHERE guild_id = ?1 AND held = 0), 0)",
-                [&guild],
+                args![&guild],
                 |r| r.get(0),
             )?;
             Ok((sent, usize::try_from(held).unwrap_or(0)))
@@ -265,7 +266,7 @@ impl Store {
         self.call(move |c| {
             c.execute(
                 "INSERT INTO health_notices (guild_id, source_id, kind, at, held) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![guild, source.0, kind.as_str(), ts(now), held],
+                args![guild, source.0, kind.as_str(), ts(now), held],
             )?;
             Ok(())
         })
@@ -278,8 +279,8 @@ impl Store {
         self.call_interactive(move |c| {
             Ok(c.query_row(
                 "SELECT log_channel FROM guilds WHERE guild_id = ?1",
-                [&guild],
-                |r| r.get::<_, Option<String>>(0),
+                args![&guild],
+                |r| r.get::<Option<String>>(0),
             )
             .optional()?
             .flatten()
@@ -295,7 +296,7 @@ impl Store {
             c.execute(
                 "INSERT INTO guilds (guild_id, log_channel) VALUES (?1, ?2)
                  ON CONFLICT (guild_id) DO UPDATE SET log_channel = excluded.log_channel",
-                params![guild, channel],
+                args![guild, channel],
             )?;
             Ok(())
         })
@@ -311,13 +312,14 @@ impl Store {
         let (name, guild) = (name.to_string(), guild.map(str::to_string));
         let id = self
             .call(move |c| {
-                c.execute(
+                Ok(c.query_row(
                     "INSERT INTO sources (name, url, origin, guild_id, schedule, created_at, initialized, state)
                      VALUES (?1, 'https://a.test/' || ?1, CASE WHEN ?2 IS NULL THEN 'config' ELSE 'discord' END,
-                             ?2, '* * * * * *', '2026-12-01T00:00:00.000Z', 1, 'ok')",
-                    params![name, guild],
-                )?;
-                Ok(c.last_insert_rowid())
+                             ?2, '* * * * * *', '2026-12-01T00:00:00.000Z', 1, 'ok')
+                     RETURNING id",
+                    args![name, guild],
+                    |r| r.get::<i64>(0),
+                )?)
             })
             .await
             .expect("insert a test source");
@@ -330,7 +332,7 @@ impl Store {
         self.call(move |c| {
             c.execute(
                 "INSERT INTO items (source_id, key, title, summary, body, fetched_at) VALUES (?1, ?2, ?2, '', '', ?3)",
-                params![source.0, key, ts(at)],
+                args![source.0, key, ts(at)],
             )?;
             Ok(())
         })
@@ -388,14 +390,18 @@ mod tests {
             .record_unchanged(id, back, FetchRecord::default())
             .await
             .unwrap();
-        let kinds: Vec<EventKind> = store
+        let kinds = pending_kinds(&store).await;
+        assert_eq!(kinds, [EventKind::Silent, EventKind::Recovered]);
+    }
+
+    async fn pending_kinds(store: &Store) -> Vec<EventKind> {
+        store
             .pending_source_events()
             .await
             .unwrap()
             .iter()
             .map(|e| e.kind)
-            .collect();
-        assert_eq!(kinds, [EventKind::Silent, EventKind::Recovered]);
+            .collect()
     }
 
     fn gone() -> PollFailure {
@@ -424,13 +430,7 @@ mod tests {
             .record_unchanged(id, now, FetchRecord::default())
             .await
             .unwrap();
-        let kinds: Vec<EventKind> = store
-            .pending_source_events()
-            .await
-            .unwrap()
-            .iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds = pending_kinds(&store).await;
         assert_eq!(kinds, [EventKind::Paused, EventKind::Recovered]);
         store.finish_source_event(pending[0].id, now).await.unwrap();
         assert_eq!(store.pending_source_events().await.unwrap().len(), 1);

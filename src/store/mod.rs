@@ -3,6 +3,7 @@
 //! happens in `core` and `pipeline`.
 
 mod app;
+pub mod db;
 pub mod commands;
 pub mod digest;
 pub mod discord;
@@ -23,7 +24,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::Connection;
+
+use self::db::{Conn, OptionalExtension as _};
+use crate::args;
 
 use crate::config::{Config, Location};
 use crate::core::alert::{Alert, PlannedAlert};
@@ -51,19 +55,111 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the database {path} was written by a newer newshound (schema {found}, this one knows {known}) — upgrade newshound")]
+    #[error("the database {database} was written by a newer newshound (schema {found}, this one knows {known}) — upgrade newshound")]
     TooNew {
-        path: PathBuf,
+        database: String,
         found: i64,
         known: i64,
     },
+    #[error("cannot connect to the PostgreSQL database {url}: {source} — check the server is running and the URL (storage.url or NEWSHOUND_DATABASE_URL) names a database this user may use")]
+    Connect {
+        /// The URL without its password.
+        url: String,
+        #[source]
+        source: db::DbError,
+    },
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(#[from] db::DbError),
     #[error("database task failed: {0}")]
     Task(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Sql(db::DbError::Sqlite(e))
+    }
+}
+
+impl StoreError {
+    /// The database could not be reached (a PostgreSQL server went away): the operation can
+    /// be tried again once it is back, and nothing it would have written was kept half-way.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Sql(e) => e.is_connection_lost(),
+            _ => false,
+        }
+    }
+}
+
+/// Where the database is: a SQLite file (the default), SQLite in memory, or a PostgreSQL
+/// server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    File(PathBuf),
+    Memory,
+    /// `postgres://…`; shown (logs, errors) through [`redact_url`].
+    Postgres(String),
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::File(p) => write!(f, "{}", p.display()),
+            Database::Memory => f.write_str(":memory:"),
+            Database::Postgres(url) => f.write_str(&redact_url(url)),
+        }
+    }
+}
+
+impl Database {
+    /// The database a process uses: `NEWSHOUND_DATABASE_URL` (`env`) wins over
+    /// `[storage] url`, which wins over `[storage] path` (SQLite, the default).
+    pub fn choose(
+        path: &Path,
+        file_url: Option<&str>,
+        env: Option<String>,
+    ) -> std::result::Result<Database, String> {
+        match env.filter(|e| !e.trim().is_empty()) {
+            Some(url) => match check_postgres_url(&url) {
+                Ok(()) => Ok(Database::Postgres(url)),
+                Err(fix) => Err(format!(
+                    "NEWSHOUND_DATABASE_URL = {} {fix}",
+                    redact_url(&url)
+                )),
+            },
+            None => Ok(match file_url {
+                Some(url) => Database::Postgres(url.to_string()),
+                None => Database::File(path.to_path_buf()),
+            }),
+        }
+    }
+}
+
+/// Whether `url` names a PostgreSQL database; the fix when it does not.
+pub fn check_postgres_url(url: &str) -> std::result::Result<(), String> {
+    let scheme = url.split_once("://").map(|(s, _)| s);
+    if !matches!(scheme, Some("postgres" | "postgresql")) {
+        return Err("is not a PostgreSQL URL; write postgres://USER@HOST:PORT/DATABASE (or leave it out to use the SQLite file storage.path)".to_string());
+    }
+    url.parse::<postgres::Config>()
+        .map(|_| ())
+        .map_err(|e| format!("cannot be read ({e}); write postgres://USER@HOST:PORT/DATABASE"))
+}
+
+/// A database URL with its password replaced by `***`, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(a malformed database URL)".to_string(),
+    }
+}
 
 /// Where a source row came from.
 pub const ORIGIN_CONFIG: &str = "config";
@@ -157,19 +253,19 @@ pub(crate) fn parse_ts(text: Option<String>) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-/// The database handle: one connection behind a mutex, used from blocking tasks.
+/// The database handle: two connections, each behind a mutex, used from blocking tasks.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    conn: Arc<Mutex<Conn>>,
     /// Slash commands' own connection ([`Store::call_interactive`]): a member's command never
     /// queues behind a poll's transaction. Its reads run beside that transaction (WAL) and its
     /// writes wait only for the commit. The same connection as `conn` for in-memory databases.
-    interactive: Arc<Mutex<Connection>>,
-    path: PathBuf,
+    interactive: Arc<Mutex<Conn>>,
+    location: Database,
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the SQLite database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
@@ -188,6 +284,36 @@ impl Store {
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
         Self::prepare(conn, Path::new(":memory:"))
+    }
+
+    /// Connects to the PostgreSQL database at `url` and migrates it. Blocking: call it from
+    /// a blocking context (start-up does, through [`Store::connect`]).
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let connect = || {
+            Conn::postgres(url).map_err(|source| StoreError::Connect {
+                url: redact_url(url),
+                source,
+            })
+        };
+        let conn = connect()?;
+        schema::migrate_postgres(&conn, &redact_url(url))?;
+        let interactive = connect()?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            interactive: Arc::new(Mutex::new(interactive)),
+            location: Database::Postgres(url.to_string()),
+        })
+    }
+
+    /// Opens the database at `location`, on a blocking thread.
+    pub async fn connect(location: Database) -> Result<Store> {
+        tokio::task::spawn_blocking(move || match location {
+            Database::File(path) => Store::open(&path),
+            Database::Memory => Store::open_in_memory(),
+            Database::Postgres(url) => Store::open_postgres(&url),
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     fn prepare(mut conn: Connection, path: &Path) -> Result<Store> {
@@ -210,7 +336,7 @@ impl Store {
         let known = schema::MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {
-                path: path.to_path_buf(),
+                database: path.display().to_string(),
                 found: version,
                 known,
             });
@@ -227,8 +353,9 @@ impl Store {
                 source,
             })?;
         }
-        let conn = Arc::new(Mutex::new(conn));
-        let interactive = if path == Path::new(":memory:") {
+        let memory = path == Path::new(":memory:");
+        let conn = Arc::new(Mutex::new(Conn::sqlite(conn)));
+        let interactive = if memory {
             Arc::clone(&conn)
         } else {
             let second = Connection::open(path).map_err(|source| StoreError::Open {
@@ -236,12 +363,16 @@ impl Store {
                 source,
             })?;
             Self::configure(&second)?;
-            Arc::new(Mutex::new(second))
+            Arc::new(Mutex::new(Conn::sqlite(second)))
         };
         Ok(Store {
             conn,
             interactive,
-            path: path.to_path_buf(),
+            location: if memory {
+                Database::Memory
+            } else {
+                Database::File(path.to_path_buf())
+            },
         })
     }
 
@@ -256,22 +387,40 @@ impl Store {
         Ok(())
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the database is.
+    pub fn location(&self) -> &Database {
+        &self.location
+    }
+
+    /// The engine underneath.
+    pub fn engine(&self) -> db::Engine {
+        match self.location {
+            Database::Postgres(_) => db::Engine::Postgres,
+            _ => db::Engine::Sqlite,
+        }
     }
 
     /// Runs `f` with the connection on the current thread. For blocking contexts and tests.
-    pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+    /// (PostgreSQL's client runs its own small runtime, which may not start on an async
+    /// worker: there `f` runs on a scoped thread of its own.)
+    pub fn with<R: Send>(&self, f: impl FnOnce(&mut Conn) -> Result<R> + Send) -> Result<R> {
+        if self.engine() == db::Engine::Postgres && tokio::runtime::Handle::try_current().is_ok() {
+            return std::thread::scope(|s| {
+                s.spawn(|| f(&mut *lock(&self.conn)?))
+                    .join()
+                    .map_err(|_| StoreError::Task("a database task panicked".into()))?
+            });
+        }
         f(&mut *lock(&self.conn)?)
     }
 
     /// Runs `f` with the connection on a blocking thread, so async tasks never block the runtime.
     pub async fn call<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+        f: impl FnOnce(&mut Conn) -> Result<R> + Send + 'static,
     ) -> Result<R> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.with(f))
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || f(&mut *lock(&conn)?))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
@@ -279,7 +428,7 @@ impl Store {
     /// [`Store::call`] on the slash commands' connection: for what a member waits on.
     pub async fn call_interactive<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+        f: impl FnOnce(&mut Conn) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         let conn = Arc::clone(&self.interactive);
         tokio::task::spawn_blocking(move || f(&mut *lock(&conn)?))
@@ -289,7 +438,7 @@ impl Store {
 }
 
 /// One of the store's connections, for one task at a time.
-fn lock(conn: &Mutex<Connection>) -> Result<std::sync::MutexGuard<'_, Connection>> {
+fn lock(conn: &Mutex<Conn>) -> Result<std::sync::MutexGuard<'_, Conn>> {
     conn.lock()
         .map_err(|_| StoreError::Task("a database task panicked earlier".into()))
 }
@@ -298,17 +447,17 @@ fn lock(conn: &Mutex<Connection>) -> Result<std::sync::MutexGuard<'_, Connection
 
 pub(crate) const SOURCE_COLUMNS: &str = "id, name, url, origin, guild_id, schedule, backfill, initialized, state, etag, last_modified, body_hash, last_fetch_at, last_success_at, last_unconditional_at, next_check_at, failures, last_error, paused_reason, retired";
 
-pub(crate) fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRow> {
+pub(crate) fn source_from_row(r: &db::Row) -> db::Result<SourceRow> {
     Ok(SourceRow {
         id: SourceId(r.get(0)?),
         name: r.get(1)?,
         url: r.get(2)?,
-        origin: Origin::parse(&r.get::<_, String>(3)?),
+        origin: Origin::parse(&r.get::<String>(3)?),
         guild_id: r.get(4)?,
         schedule: r.get(5)?,
         backfill: r.get(6)?,
         initialized: r.get(7)?,
-        state: SourceState::parse(&r.get::<_, String>(8)?),
+        state: SourceState::parse(&r.get::<String>(8)?),
         etag: r.get(9)?,
         last_modified: r.get(10)?,
         body_hash: r.get(11)?,
@@ -327,7 +476,7 @@ pub(crate) fn source_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceR
 ///
 /// Sources are matched by name, so a changed URL or schedule keeps the seen-item memory.
 /// Sources no longer in the config are retired (kept, not polled), never deleted.
-pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -> Result<()> {
+pub fn sync_config(conn: &Conn, config: &Config, now: DateTime<Utc>) -> Result<()> {
     let tx = conn.transaction()?;
     // One read of every config source, then writes only for what changed: a restart with
     // 10,000 unchanged sources must not cost 20,000 statements.
@@ -336,14 +485,14 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
             "SELECT id, name, coalesce(config_url, url), schedule, backfill, retired FROM sources
              WHERE origin = ?1 AND guild_id IS NULL",
         )?;
-        let rows = stmt.query_map([ORIGIN_CONFIG], |r| {
+        let rows = stmt.query_map(args![ORIGIN_CONFIG], |r| {
             let name: String = r.get(1)?;
             Ok((
                 name.to_lowercase(),
                 (r.get(0)?, name, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
             ))
         })?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<db::Result<_>>()?
     };
     for source in &config.sources {
         let url = match &source.location {
@@ -369,29 +518,29 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
                         last_modified = CASE WHEN ?6 THEN NULL ELSE last_modified END,
                         body_hash = CASE WHEN ?6 THEN NULL ELSE body_hash END
                      WHERE id = ?1",
-                    params![id, source.name, url, source.schedule_text, source.backfill, url_changed],
+                    args![id, source.name, url, source.schedule_text, source.backfill, url_changed],
                 )?;
             }
             None => {
                 tx.execute(
                     "INSERT INTO sources (name, url, config_url, origin, schedule, backfill, created_at) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6)",
-                    params![source.name, url, ORIGIN_CONFIG, source.schedule_text, source.backfill, ts(now)],
+                    args![source.name, url, ORIGIN_CONFIG, source.schedule_text, source.backfill, ts(now)],
                 )?;
             }
         }
     }
     // Sources no longer in the config: retired (memory kept), never deleted.
     for (id, ..) in existing.into_values() {
-        tx.execute("UPDATE sources SET retired = 1 WHERE id = ?1", [id])?;
+        tx.execute("UPDATE sources SET retired = 1 WHERE id = ?1", args![id])?;
     }
     tx.execute(
         "DELETE FROM subscriptions WHERE origin = ?1",
-        [ORIGIN_CONFIG],
+        args![ORIGIN_CONFIG],
     )?;
     for sub in &config.subscriptions {
         tx.execute(
-            "INSERT INTO subscriptions (origin, user, query, target, created_at, mode, digest_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
+            "INSERT INTO subscriptions (origin, \"user\", query, target, created_at, mode, digest_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            args![
                 ORIGIN_CONFIG,
                 sub.user,
                 sub.query.to_string(),
@@ -406,7 +555,7 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
     // Config users' settings live under the empty server id.
     tx.execute(
         "UPDATE members SET timezone = NULL, quiet_hours = NULL, hourly_cap = NULL WHERE guild_id = ''",
-        [],
+        args![],
     )?;
     for member in &config.members {
         digest::set_member_settings(
@@ -425,19 +574,19 @@ pub fn sync_config(conn: &mut Connection, config: &Config, now: DateTime<Utc>) -
 }
 
 /// Every source that is polled (not retired), in name order.
-pub fn active_sources(conn: &Connection) -> Result<Vec<SourceRow>> {
+pub fn active_sources(conn: &Conn) -> Result<Vec<SourceRow>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {SOURCE_COLUMNS} FROM sources WHERE retired = 0 ORDER BY lower(name), id"
     ))?;
-    let rows = stmt.query_map([], source_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let rows = stmt.query_map(args![], source_from_row)?;
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }
 
-pub fn source(conn: &Connection, id: SourceId) -> Result<Option<SourceRow>> {
+pub fn source(conn: &Conn, id: SourceId) -> Result<Option<SourceRow>> {
     Ok(conn
         .query_row(
             &format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE id = ?1"),
-            [id.0],
+            args![id.0],
             source_from_row,
         )
         .optional()?)
@@ -445,7 +594,7 @@ pub fn source(conn: &Connection, id: SourceId) -> Result<Option<SourceRow>> {
 
 /// Records a failed poll: the error, when to try again, and whether the source is now paused.
 pub fn record_failure(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     now: DateTime<Utc>,
     error: &str,
@@ -461,7 +610,7 @@ pub fn record_failure(
     conn.execute(
         "UPDATE sources SET state = ?2, failures = failures + 1, last_error = ?3, last_fetch_at = ?4,
             next_check_at = ?5, paused_reason = ?6 WHERE id = ?1",
-        params![id, state, error, ts(now), next_check_at.map(ts), paused_reason],
+        args![id, state, error, ts(now), next_check_at.map(ts), paused_reason],
     )?;
     if let Some(before) = before {
         health::note_failure(conn, id, now, &before, paused_reason)?;
@@ -471,7 +620,7 @@ pub fn record_failure(
 
 /// Records a successful poll that brought nothing to parse (304, or the same body as before).
 pub fn record_unchanged(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     now: DateTime<Utc>,
     record: &FetchRecord,
@@ -488,7 +637,7 @@ enum Document {
 }
 
 fn update_success(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     now: DateTime<Utc>,
     record: &FetchRecord,
@@ -508,7 +657,7 @@ fn update_success(
             last_unconditional_at = CASE WHEN ?7 THEN ?2 ELSE last_unconditional_at END,
             url = coalesce(?8, url)
          WHERE id = ?1",
-        params![
+        args![
             id,
             ts(now),
             record.next_check_at.map(ts),
@@ -532,7 +681,7 @@ fn update_success(
 /// `held[i]` its entries for members' digests. Returns how many outbox rows and digest entries
 /// were written.
 pub fn record_items(
-    tx: &Transaction<'_>,
+    tx: &Conn,
     source_id: i64,
     now: DateTime<Utc>,
     items: &[NewItem],
@@ -548,23 +697,23 @@ pub fn record_items(
     let mut insert_item = tx.prepare_cached(
         "INSERT INTO items (source_id, key, title, link, published, summary, body, image, fetched_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (source_id, key) DO UPDATE SET fetched_at = fetched_at
+         ON CONFLICT (source_id, key) DO UPDATE SET fetched_at = items.fetched_at
          RETURNING id",
     )?;
     let mut insert_alert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO outbox (item_id, target, subscribers, matched, created_at, also_of, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO outbox (item_id, target, subscribers, matched, created_at, also_of, summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
     )?;
     let mut holder = digest::Holder::new(tx, now)?;
     let mut written = 0;
     for (i, item) in items.iter().enumerate() {
         for fp in &item.fingerprints {
-            upsert_seen.execute(params![source_id, fp, now_text])?;
+            upsert_seen.execute(args![source_id, fp, now_text])?;
         }
         if !is_new.get(i).copied().unwrap_or(false) {
             continue;
         }
         let item_id: i64 = insert_item.query_row(
-            params![
+            args![
                 source_id,
                 item.key,
                 item.title,
@@ -581,7 +730,7 @@ pub fn record_items(
             let subscribers =
                 serde_json::to_string(&alert.subscribers).unwrap_or_else(|_| "[]".into());
             let matched = serde_json::to_string(&alert.matched).unwrap_or_else(|_| "[]".into());
-            written += insert_alert.execute(params![
+            written += insert_alert.execute(args![
                 item_id,
                 alert.target,
                 subscribers,
@@ -600,34 +749,34 @@ pub fn record_items(
 
 /// Marks a source's first poll done and its fetch successful, inside the ingest transaction.
 pub fn record_fetched(
-    tx: &Transaction<'_>,
+    tx: &Conn,
     id: i64,
     now: DateTime<Utc>,
     record: &FetchRecord,
 ) -> Result<()> {
-    tx.execute("UPDATE sources SET initialized = 1 WHERE id = ?1", [id])?;
+    tx.execute("UPDATE sources SET initialized = 1 WHERE id = ?1", args![id])?;
     update_success(tx, id, now, record, Document::Read)
 }
 
 // ---- subscriptions ------------------------------------------------------------------------
 
 /// Every active subscription: those of paused members are left out (kept, not matched).
-pub fn subscriptions(conn: &Connection) -> Result<Vec<SubscriptionRow>> {
+pub fn subscriptions(conn: &Conn) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
         "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until, s.source
          FROM subscriptions s
          WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.guild_id = s.guild_id AND m.user_id = s.user AND m.paused = 1)
          ORDER BY s.id",
-        [],
+        args![],
     )
 }
 
 /// The active subscriptions (see [`subscriptions`]) read straight into the packed form the
 /// live set keeps: no `Vec<SubscriptionRow>` of every row on the way.
-pub fn load_subscriptions(conn: &Connection) -> Result<crate::subscriptions::LoadedRows> {
+pub fn load_subscriptions(conn: &Conn) -> Result<crate::subscriptions::LoadedRows> {
     let mut loader = crate::subscriptions::RowLoader::default();
-    load_subscription_rows(conn, &mut loader, "ORDER BY s.id", [])?;
+    load_subscription_rows(conn, &mut loader, "ORDER BY s.id", args![])?;
     Ok(loader.finish())
 }
 
@@ -635,7 +784,7 @@ pub fn load_subscriptions(conn: &Connection) -> Result<crate::subscriptions::Loa
 /// `after`, in id order, added to `loader`. Returns the last id read (`None`: none left).
 /// Reading a million rows in pages lets other users of the connection in between.
 pub fn load_subscriptions_page(
-    conn: &Connection,
+    conn: &Conn,
     loader: &mut crate::subscriptions::RowLoader,
     after: i64,
     limit: usize,
@@ -644,14 +793,14 @@ pub fn load_subscriptions_page(
         conn,
         loader,
         "AND s.id > ?1 ORDER BY s.id LIMIT ?2",
-        rusqlite::params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
+        args![after, i64::try_from(limit).unwrap_or(i64::MAX)],
     )
 }
 
 /// The active subscriptions of one member in one server, or (`user` empty) the server's
 /// channel-wide ones: what `/subscribe`, `/pause` and the like change.
 pub fn load_scope_subscriptions(
-    conn: &Connection,
+    conn: &Conn,
     guild_id: Option<&str>,
     user: &str,
 ) -> Result<crate::subscriptions::LoadedRows> {
@@ -661,14 +810,14 @@ pub fn load_scope_subscriptions(
             conn,
             &mut loader,
             "AND s.guild_id IS ?1 AND s.kind = 'channel' ORDER BY s.id",
-            [guild_id],
+            args![guild_id],
         )?;
     } else {
         load_subscription_rows(
             conn,
             &mut loader,
             "AND s.guild_id IS ?1 AND s.user = ?2 AND s.kind <> 'channel' ORDER BY s.id",
-            rusqlite::params![guild_id, user],
+            args![guild_id, user],
         )?;
     }
     Ok(loader.finish())
@@ -677,24 +826,21 @@ pub fn load_scope_subscriptions(
 /// Adds the active subscriptions `filter` selects (SQL after the `WHERE` clause, with its
 /// `ORDER BY`) to `loader`; returns the last id read.
 fn load_subscription_rows(
-    conn: &Connection,
+    conn: &Conn,
     loader: &mut crate::subscriptions::RowLoader,
     filter: &str,
-    args: impl rusqlite::Params,
+    args: &[db::Value],
 ) -> Result<Option<i64>> {
-    fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
-        r.get_ref(i)?.as_str_or_null().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-        })
-    }
-    let mut stmt = conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT s.id, s.origin, CASE WHEN s.kind = 'channel' THEN '' ELSE s.user END, s.query, s.target, s.guild_id, s.mode, s.digest_at, s.snoozed_until, s.source
          FROM subscriptions s
          WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.guild_id = s.guild_id AND m.user_id = s.user AND m.paused = 1) {filter}"
-    ))?;
-    let mut rows = stmt.query(args)?;
+    );
     let mut last = None;
-    while let Some(r) = rows.next()? {
+    fn text(r: &db::Row, i: usize) -> db::Result<Option<&str>> {
+        r.text(i)
+    }
+    conn.for_each_row(&sql, args, |r| {
         let id: i64 = r.get(0)?;
         last = Some(id);
         let mode = text(r, 6)?.unwrap_or_default();
@@ -712,15 +858,16 @@ fn load_subscription_rows(
             snoozed_until: parse_ts(r.get(8)?),
             source: text(r, 9)?,
         });
-    }
+        Ok(())
+    })?;
     Ok(last)
 }
 
 /// Runs a query selecting [`SUBSCRIPTION_COLUMNS`].
 pub(crate) fn subscription_rows(
-    conn: &Connection,
+    conn: &Conn,
     sql: &str,
-    args: impl rusqlite::Params,
+    args: &[db::Value],
 ) -> Result<Vec<SubscriptionRow>> {
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(args, |r| {
@@ -737,25 +884,25 @@ pub(crate) fn subscription_rows(
             source: r.get(9)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }
 
 // ---- outbox -------------------------------------------------------------------------------
 
 /// Undelivered alerts with an outbox id above `after`, oldest first.
-pub fn pending_alerts_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Alert>> {
+pub fn pending_alerts_after(conn: &Conn, after: i64, limit: usize) -> Result<Vec<Alert>> {
     let mut stmt = conn.prepare_cached(
         &format!("SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.delivered_at IS NULL AND o.dropped_at IS NULL AND o.id > ?1 ORDER BY o.id LIMIT ?2"),
     )?;
-    let rows = stmt.query_map([after, limit as i64], alert_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let rows = stmt.query_map(args![after, limit as i64], alert_from_row)?;
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }
 
 const ALERT_COLUMNS: &str = "o.id, s.name, i.title, i.link, i.published, coalesce(o.summary, i.summary), o.matched, o.subscribers, o.target, i.image, o.also_of";
 const ALERT_FROM: &str =
     "FROM outbox o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id";
 
-fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
+fn alert_from_row(r: &db::Row) -> db::Result<Alert> {
     let matched: String = r.get(6)?;
     let subscribers: String = r.get(7)?;
     Ok(Alert {
@@ -775,22 +922,22 @@ fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
 }
 
 /// One outbox row as an alert, delivered or not.
-pub fn alert_by_id(conn: &Connection, outbox_id: i64) -> Result<Option<Alert>> {
+pub fn alert_by_id(conn: &Conn, outbox_id: i64) -> Result<Option<Alert>> {
     Ok(conn
         .query_row(
             &format!("SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.id = ?1"),
-            [outbox_id],
+            args![outbox_id],
             alert_from_row,
         )
         .optional()?)
 }
 
 /// Whether an outbox row was delivered.
-pub fn is_delivered(conn: &Connection, outbox_id: i64) -> Result<bool> {
+pub fn is_delivered(conn: &Conn, outbox_id: i64) -> Result<bool> {
     Ok(conn
         .query_row(
             "SELECT delivered_at IS NOT NULL FROM outbox WHERE id = ?1",
-            [outbox_id],
+            args![outbox_id],
             |r| r.get(0),
         )
         .optional()?
@@ -798,21 +945,21 @@ pub fn is_delivered(conn: &Connection, outbox_id: i64) -> Result<bool> {
 }
 
 /// Remembers the Discord messages an alert became (to edit them later).
-pub fn set_message_ids(conn: &Connection, outbox_id: i64, ids: &[u64]) -> Result<()> {
+pub fn set_message_ids(conn: &Conn, outbox_id: i64, ids: &[u64]) -> Result<()> {
     let text = serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into());
     conn.execute(
         "UPDATE outbox SET message_ids = ?2 WHERE id = ?1",
-        params![outbox_id, text],
+        args![outbox_id, text],
     )?;
     Ok(())
 }
 
-pub fn message_ids(conn: &Connection, outbox_id: i64) -> Result<Vec<u64>> {
+pub fn message_ids(conn: &Conn, outbox_id: i64) -> Result<Vec<u64>> {
     let text: Option<String> = conn
         .query_row(
             "SELECT message_ids FROM outbox WHERE id = ?1",
-            [outbox_id],
+            args![outbox_id],
             |r| r.get(0),
         )
         .optional()?
@@ -824,56 +971,56 @@ pub fn message_ids(conn: &Connection, outbox_id: i64) -> Result<Vec<u64>> {
 }
 
 /// The other sources' reports attached to a first alert that are still pending.
-pub(crate) fn pending_reports_of(conn: &Connection, original: i64) -> Result<Vec<Alert>> {
+pub(crate) fn pending_reports_of(conn: &Conn, original: i64) -> Result<Vec<Alert>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.also_of = ?1 AND o.delivered_at IS NULL AND o.dropped_at IS NULL ORDER BY o.id"
     ))?;
-    let rows = stmt.query_map([original], alert_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let rows = stmt.query_map(args![original], alert_from_row)?;
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }
 
 /// The other sources' reports attached to a first alert: delivered ones plus `including`.
-pub fn also_covered(conn: &Connection, original: i64, including: i64) -> Result<Vec<Alert>> {
+pub fn also_covered(conn: &Conn, original: i64, including: i64) -> Result<Vec<Alert>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE o.also_of = ?1 AND (o.delivered_at IS NOT NULL OR o.id = ?2) ORDER BY o.id"
     ))?;
-    let rows = stmt.query_map([original, including], alert_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let rows = stmt.query_map(args![original, including], alert_from_row)?;
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }
 
-pub fn mark_delivered(conn: &Connection, outbox_id: i64, now: DateTime<Utc>) -> Result<()> {
+pub fn mark_delivered(conn: &Conn, outbox_id: i64, now: DateTime<Utc>) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-        params![outbox_id, ts(now)],
+        args![outbox_id, ts(now)],
     )?;
     Ok(())
 }
 
-pub fn mark_attempt_failed(conn: &Connection, outbox_id: i64, error: &str) -> Result<()> {
+pub fn mark_attempt_failed(conn: &Conn, outbox_id: i64, error: &str) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-        params![outbox_id, error],
+        args![outbox_id, error],
     )?;
     Ok(())
 }
 
 /// Gives up on an alert, keeping it and the reason (never silently).
 pub fn mark_dropped(
-    conn: &Connection,
+    conn: &Conn,
     outbox_id: i64,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, dropped_at = ?3, dropped_reason = ?2 WHERE id = ?1",
-        params![outbox_id, reason, ts(now)],
+        args![outbox_id, reason, ts(now)],
     )?;
     Ok(())
 }
 
 /// Suspends a delivery target (its alerts stay pending).
 pub fn mark_target_broken(
-    conn: &Connection,
+    conn: &Conn,
     target: &str,
     reason: &str,
     now: DateTime<Utc>,
@@ -882,14 +1029,14 @@ pub fn mark_target_broken(
         "INSERT INTO targets (target, broken_reason, broken_at, probed_at) VALUES (?1, ?2, ?3, ?3)
          ON CONFLICT (target) DO UPDATE SET broken_reason = excluded.broken_reason,
             broken_at = coalesce(targets.broken_at, excluded.broken_at), probed_at = excluded.probed_at",
-        params![target, reason, ts(now)],
+        args![target, reason, ts(now)],
     )?;
     Ok(())
 }
 
 /// Clears a target's suspension (it took a message, or an admin fixed it).
-pub fn mark_target_ok(conn: &Connection, target: &str) -> Result<()> {
-    conn.execute("DELETE FROM targets WHERE target = ?1", [target])?;
+pub fn mark_target_ok(conn: &Conn, target: &str) -> Result<()> {
+    conn.execute("DELETE FROM targets WHERE target = ?1", args![target])?;
     Ok(())
 }
 
@@ -902,9 +1049,9 @@ pub struct BrokenTarget {
     pub probed_at: Option<DateTime<Utc>>,
 }
 
-pub fn broken_targets(conn: &Connection) -> Result<Vec<BrokenTarget>> {
+pub fn broken_targets(conn: &Conn) -> Result<Vec<BrokenTarget>> {
     let mut stmt = conn.prepare("SELECT target, coalesce(broken_reason, ''), broken_at, probed_at FROM targets ORDER BY target")?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map(args![], |r| {
         Ok(BrokenTarget {
             target: r.get(0)?,
             reason: r.get(1)?,
@@ -912,35 +1059,35 @@ pub fn broken_targets(conn: &Connection) -> Result<Vec<BrokenTarget>> {
             probed_at: parse_ts(r.get(3)?),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }
 
 /// Counts of (pending, delivered) outbox rows.
-pub fn outbox_counts(conn: &Connection) -> Result<(i64, i64)> {
+pub fn outbox_counts(conn: &Conn) -> Result<(i64, i64)> {
     Ok(conn.query_row(
         "SELECT count(*) FILTER (WHERE delivered_at IS NULL AND dropped_at IS NULL), count(*) FILTER (WHERE delivered_at IS NOT NULL) FROM outbox",
-        [],
+        args![],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
 }
 
 /// Forgets seen fingerprints and delivered items older than the retention period. A
 /// fingerprint still in the feed is refreshed at every fetch, so it is never forgotten.
-pub fn prune(conn: &Connection, now: DateTime<Utc>, retention_days: u32) -> Result<usize> {
+pub fn prune(conn: &Conn, now: DateTime<Utc>, retention_days: u32) -> Result<usize> {
     let cutoff = ts(now - chrono::Duration::days(i64::from(retention_days)));
-    let mut removed = conn.execute("DELETE FROM seen WHERE last_seen < ?1", [&cutoff])?;
+    let mut removed = conn.execute("DELETE FROM seen WHERE last_seen < ?1", args![&cutoff])?;
     removed += conn.execute(
         "DELETE FROM items WHERE fetched_at < ?1
            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_id = items.id AND o.delivered_at IS NULL)
            AND NOT EXISTS (SELECT 1 FROM digest_entries e LEFT JOIN digests d ON d.id = e.digest_id
                            WHERE e.item_id = items.id AND (d.id IS NULL OR (d.delivered_at IS NULL AND d.dropped_at IS NULL)))",
-        [&cutoff],
+        args![&cutoff],
     )?;
     removed += digest::prune_hour_counts(conn, now)?;
     removed += conn.execute(
         "DELETE FROM digests WHERE (delivered_at < ?1 OR dropped_at < ?1)
            AND NOT EXISTS (SELECT 1 FROM digest_entries e WHERE e.digest_id = digests.id)",
-        [&cutoff],
+        args![&cutoff],
     )?;
     Ok(removed)
 }
@@ -959,8 +1106,8 @@ mod tests {
         let (started, poll_started) = std::sync::mpsc::channel::<()>();
         let bulk = store.clone();
         let poll = std::thread::spawn(move || {
-            bulk.with(|c| {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            bulk.with(move |c| {
+                let tx = c.transaction_immediate()?;
                 tx.execute_batch("CREATE TABLE held (x); INSERT INTO held VALUES (1);")?;
                 let _ = started.send(());
                 let _ = hold.recv();
@@ -974,8 +1121,8 @@ mod tests {
             store.call_interactive(|c| {
                 Ok(c.query_row(
                     "SELECT count(*) FROM sqlite_master WHERE name = 'held'",
-                    [],
-                    |r| r.get::<_, i64>(0),
+                    args![],
+                    |r| r.get::<i64>(0),
                 )?)
             }),
         )
@@ -987,7 +1134,7 @@ mod tests {
         poll.join().unwrap().unwrap();
         let after = store
             .call_interactive(|c| {
-                Ok(c.query_row("SELECT count(*) FROM held", [], |r| r.get::<_, i64>(0))?)
+                Ok(c.query_row("SELECT count(*) FROM held", args![], |r| r.get::<i64>(0))?)
             })
             .await
             .unwrap();
@@ -1028,10 +1175,10 @@ mod tests {
             .with(|c| {
                 let mut stmt =
                     c.prepare("SELECT id, name, url, retired, etag FROM sources ORDER BY id")?;
-                let rows = stmt.query_map([], |r| {
+                let rows = stmt.query_map(args![], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?;
-                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+                Ok(rows.collect::<db::Result<Vec<_>>>()?)
             })
             .unwrap()
     }
@@ -1046,7 +1193,7 @@ mod tests {
             ("B", "https://b.example/f"),
         ]));
         store
-            .with(|c| Ok(c.execute("UPDATE sources SET etag = 'e1'", [])?))
+            .with(|c| Ok(c.execute("UPDATE sources SET etag = 'e1'", args![])?))
             .unwrap();
         // Unchanged A keeps its validators; B leaves; C arrives.
         sync(&config_with(&[
@@ -1088,11 +1235,11 @@ mod tests {
         drop(Store::open(&path).unwrap());
         let store = Store::open(&path).unwrap();
         let version: i64 = store
-            .with(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .with(|c| Ok(c.query_row("PRAGMA user_version", args![], |r| r.get(0))?))
             .unwrap();
         assert_eq!(version, schema::MIGRATIONS.len() as i64);
         let mode: String = store
-            .with(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+            .with(|c| Ok(c.query_row("PRAGMA journal_mode", args![], |r| r.get(0))?))
             .unwrap();
         assert_eq!(mode, "wal");
     }

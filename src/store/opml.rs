@@ -2,7 +2,8 @@
 //! sources in one transaction, and the sources to export.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use super::db::{self, Conn};
+use crate::args;
 
 use super::discord::ORIGIN_DISCORD;
 use super::{ts, Result, Store};
@@ -64,19 +65,19 @@ fn guild_of(scope: &ImportScope) -> Option<&str> {
     }
 }
 
-fn import_context(conn: &Connection, scope: &ImportScope) -> Result<ImportContext> {
+fn import_context(conn: &Conn, scope: &ImportScope) -> Result<ImportContext> {
     let guild = guild_of(scope);
     let mut stmt = conn.prepare(
         "SELECT name, url, coalesce(config_url, url), guild_id, retired FROM sources
          WHERE guild_id IS NULL OR guild_id = ?1",
     )?;
-    let rows = stmt.query_map([guild], |r| {
+    let rows = stmt.query_map(args![guild], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, bool>(4)?,
+            r.get::<String>(0)?,
+            r.get::<String>(1)?,
+            r.get::<String>(2)?,
+            r.get::<Option<String>>(3)?,
+            r.get::<bool>(4)?,
         ))
     })?;
     let mut context = ImportContext::default();
@@ -99,7 +100,7 @@ fn import_context(conn: &Connection, scope: &ImportScope) -> Result<ImportContex
 }
 
 fn import_sources(
-    conn: &mut Connection,
+    conn: &Conn,
     scope: &ImportScope,
     sources: &[NewSource],
     schedule: &str,
@@ -116,23 +117,24 @@ fn import_sources(
         let taken: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM sources WHERE lower(name) = lower(?1)
                AND (guild_id IS NULL OR guild_id = ?2))",
-            params![source.name, guild],
+            args![source.name, guild],
             |r| r.get(0),
         )?;
         if taken {
             continue;
         }
-        tx.execute(
-            "INSERT INTO sources (name, url, origin, guild_id, schedule, backfill, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
-            params![source.name, source.url, origin, guild, schedule, ts(now)],
+        let id = tx.query_row(
+            "INSERT INTO sources (name, url, origin, guild_id, schedule, backfill, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6) RETURNING id",
+            args![source.name, source.url, origin, guild, schedule, ts(now)],
+            |r| r.get(0),
         )?;
-        ids.push(SourceId(tx.last_insert_rowid()));
+        ids.push(SourceId(id));
     }
     tx.commit()?;
     Ok(ids)
 }
 
-fn export_sources(conn: &Connection, scope: &ImportScope) -> Result<Vec<ExportSource>> {
+fn export_sources(conn: &Conn, scope: &ImportScope) -> Result<Vec<ExportSource>> {
     let sql = match scope {
         ImportScope::Server(_) => {
             "SELECT name, url FROM sources WHERE retired = 0 AND (guild_id IS NULL OR guild_id = ?1) ORDER BY lower(name), id"
@@ -142,7 +144,7 @@ fn export_sources(conn: &Connection, scope: &ImportScope) -> Result<Vec<ExportSo
         }
     };
     let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([guild_of(scope)], |r| {
+    let rows = stmt.query_map(args![guild_of(scope)], |r| {
         Ok(ExportSource {
             name: r.get(0)?,
             url: r.get(1)?,
@@ -150,7 +152,7 @@ fn export_sources(conn: &Connection, scope: &ImportScope) -> Result<Vec<ExportSo
     })?;
     // Local-file config sources mean nothing to another reader.
     Ok(rows
-        .collect::<rusqlite::Result<Vec<_>>>()?
+        .collect::<db::Result<Vec<_>>>()?
         .into_iter()
         .filter(|s| s.url.starts_with("http://") || s.url.starts_with("https://"))
         .collect())

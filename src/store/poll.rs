@@ -15,7 +15,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use super::db::{self, Conn, OptionalExtension as _};
+use crate::args;
 
 use super::digest::{self, member_settings, sent_in_hour};
 use super::{record_fetched, record_items, ts, FetchRecord, Result, Store};
@@ -75,7 +76,7 @@ impl Store {
         record: FetchRecord,
     ) -> Result<Applied> {
         self.call(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = c.transaction_immediate()?;
             if is_stale(&tx, &plan, &facts)? {
                 return Ok(Applied::Stale);
             }
@@ -131,7 +132,7 @@ impl Store {
 }
 
 fn seen_among(
-    c: &Connection,
+    c: &Conn,
     source: SourceId,
     fingerprints: &[String],
 ) -> Result<HashSet<String>> {
@@ -139,7 +140,7 @@ fn seen_among(
         c.prepare_cached("SELECT 1 FROM seen WHERE source_id = ?1 AND fingerprint = ?2")?;
     let mut seen = HashSet::new();
     for fp in fingerprints {
-        if !seen.contains(fp) && stmt.exists(params![source.0, fp])? {
+        if !seen.contains(fp) && stmt.exists(args![source.0, fp])? {
             seen.insert(fp.clone());
         }
     }
@@ -147,7 +148,7 @@ fn seen_among(
 }
 
 fn read_facts(
-    c: &mut Connection,
+    c: &Conn,
     source: SourceId,
     needs: &PollNeeds,
     now: DateTime<Utc>,
@@ -155,7 +156,7 @@ fn read_facts(
     // One read transaction: the facts are one consistent snapshot.
     let tx = c.transaction()?;
     let outbox_high: i64 =
-        tx.query_row("SELECT coalesce(max(id), 0) FROM outbox", [], |r| r.get(0))?;
+        tx.query_row("SELECT coalesce(max(id), 0) FROM outbox", args![], |r| r.get(0))?;
     let mut members = HashMap::with_capacity(needs.members.len());
     for (guild, user) in &needs.members {
         let prefs = member_settings(&tx, guild, user)?.prefs();
@@ -179,7 +180,7 @@ fn read_facts(
 
 /// Whether what `plan` was made from changed: an alert written since to one of its targets
 /// (it may be the same story), or a member's hourly count moved.
-fn is_stale(tx: &Transaction<'_>, plan: &PollPlan, facts: &PollFacts) -> Result<bool> {
+fn is_stale(tx: &Conn, plan: &PollPlan, facts: &PollFacts) -> Result<bool> {
     let targets: HashSet<&str> = plan
         .alerts
         .iter()
@@ -191,7 +192,7 @@ fn is_stale(tx: &Transaction<'_>, plan: &PollPlan, facts: &PollFacts) -> Result<
             "SELECT 1 FROM outbox WHERE id > ?1 AND target = ?2 AND also_of IS NULL LIMIT 1",
         )?;
         for target in targets {
-            if newer.exists(params![facts.outbox_high.0, target])? {
+            if newer.exists(args![facts.outbox_high.0, target])? {
                 return Ok(true);
             }
         }
@@ -211,7 +212,7 @@ fn is_stale(tx: &Transaction<'_>, plan: &PollPlan, facts: &PollFacts) -> Result<
 /// First alerts (not themselves "also covered") sent to `target` since `since` for items of
 /// other sources, newest first.
 fn story_candidates(
-    conn: &Connection,
+    conn: &Conn,
     target: &str,
     since: DateTime<Utc>,
     other_than: SourceId,
@@ -221,7 +222,7 @@ fn story_candidates(
          WHERE o.target = ?1 AND o.created_at >= ?2 AND o.also_of IS NULL AND o.dropped_at IS NULL AND i.source_id != ?3
          ORDER BY o.id DESC LIMIT 500",
     )?;
-    let rows = stmt.query_map(params![target, ts(since), other_than.0], |r| {
+    let rows = stmt.query_map(args![target, ts(since), other_than.0], |r| {
         let subscribers: String = r.get(3)?;
         Ok(StoryCandidate {
             outbox_id: OutboxId(r.get(0)?),
@@ -230,5 +231,5 @@ fn story_candidates(
             subscribers: serde_json::from_str(&subscribers).unwrap_or_default(),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<db::Result<Vec<_>>>()?)
 }

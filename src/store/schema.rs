@@ -1,4 +1,9 @@
-//! The database schema as an ordered list of migrations, each applied once in its own transaction.
+//! The database schema as an ordered list of migrations for each engine, each applied once in
+//! its own transaction.
+
+use super::db::Conn;
+use super::{Result, StoreError};
+use crate::args;
 
 /// Migrations in order; `PRAGMA user_version` records how many have been applied.
 pub const MIGRATIONS: &[&str] = &[
@@ -218,3 +223,45 @@ CREATE TABLE health_notices (
 CREATE INDEX health_notices_guild ON health_notices (guild_id, at);
 ",
 ];
+
+/// PostgreSQL's migrations, in order; the table `newshound_schema` records how many have been
+/// applied. The first is the whole schema of SQLite's migrations above in PostgreSQL's types:
+/// integers are `BIGINT` (flags stay 0/1, as in SQLite), text is `COLLATE "C"` so that
+/// comparisons and ordering (timestamps are RFC 3339 text) are bytewise, as in SQLite.
+/// A change to the schema is a new entry in both lists.
+pub const PG_MIGRATIONS: &[&str] = &[PG_SCHEMA];
+
+const PG_SCHEMA: &str = include_str!("schema_postgres.sql");
+
+/// Applies the PostgreSQL migrations not yet applied, each in its own transaction. Several
+/// processes starting at once take turns on an advisory lock.
+pub fn migrate_postgres(conn: &Conn, database: &str) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS newshound_schema (version BIGINT NOT NULL);
+         SELECT pg_advisory_lock(7210531);",
+    )?;
+    let result = (|| {
+        let version: i64 = conn
+            .query_row("SELECT coalesce(max(version), 0) FROM newshound_schema", args![], |r| {
+                r.get(0)
+            })?;
+        let known = PG_MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                database: database.to_string(),
+                found: version,
+                known,
+            });
+        }
+        for (i, migration) in PG_MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(migration)?;
+            tx.execute("DELETE FROM newshound_schema", args![])?;
+            tx.execute("INSERT INTO newshound_schema (version) VALUES (?1)", args![i + 1])?;
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    conn.execute_batch("SELECT pg_advisory_unlock(7210531)")?;
+    result
+}

@@ -2,7 +2,8 @@
 //! week, the terms its alerts matched, and its subscription counts. One read, no decisions.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, Connection};
+use super::db::{self, Conn};
+use crate::args;
 
 use super::discord::visible_sources;
 use super::{ts, Result, SourceRow, Store};
@@ -36,28 +37,28 @@ impl Store {
 const SERVER_ALERTS: &str = "FROM outbox o WHERE o.dropped_at IS NULL AND o.created_at >= ?2
      AND o.target IN (SELECT target FROM subscriptions WHERE guild_id = ?1)";
 
-fn server_stats(conn: &Connection, guild: &str, now: DateTime<Utc>) -> Result<ServerStats> {
+fn server_stats(conn: &Conn, guild: &str, now: DateTime<Utc>) -> Result<ServerStats> {
     let day = ts(now - Duration::hours(24));
     let week = ts(now - Duration::days(7));
     let count = |since: &str| -> Result<u64> {
         let n: i64 = conn.query_row(
             &format!("SELECT count(*) {SERVER_ALERTS}"),
-            params![guild, since],
+            args![guild, since],
             |r| r.get(0),
         )?;
         Ok(n.max(0) as u64)
     };
     let mut stmt = conn.prepare(&format!("SELECT o.matched {SERVER_ALERTS}"))?;
     let matched_week = stmt
-        .query_map(params![guild, week], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?
+        .query_map(args![guild, week], |r| r.get::<String>(0))?
+        .collect::<db::Result<Vec<_>>>()?
         .iter()
         .map(|json| serde_json::from_str::<Vec<String>>(json).unwrap_or_default())
         .collect();
     let (subscriptions, members): (i64, i64) = conn.query_row(
-        "SELECT count(*), count(DISTINCT CASE WHEN kind = 'member' THEN user END)
+        "SELECT count(*), count(DISTINCT CASE WHEN kind = 'member' THEN \"user\" END)
          FROM subscriptions WHERE guild_id = ?1",
-        [guild],
+        args![guild],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(ServerStats {

@@ -3,9 +3,10 @@
 //! a status page never waits behind a poll's transaction.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags};
+use super::db::{self, Conn};
+use crate::args;
 
-use super::{parse_ts, Result, Store, StoreError};
+use super::{parse_ts, Database, Result, Store, StoreError};
 
 /// The outbox right now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,22 +48,28 @@ pub struct ServerSubscriptions {
 impl Store {
     /// Whether the database still answers: the file is there and is the database, read on a
     /// fresh connection (the open ones would keep working on a deleted file).
+    /// On PostgreSQL: a query on the commands' connection (which reconnects if it was lost).
     pub async fn ping(&self) -> Result<()> {
-        let path = self.path.clone();
-        if path.as_os_str() == ":memory:" {
-            return self.call_interactive(|c| Ok(ping_conn(c)?)).await;
-        }
+        let path = match self.location() {
+            Database::File(path) => path.clone(),
+            Database::Memory | Database::Postgres(_) => {
+                return self.call_interactive(|c| Ok(ping_conn(c)?)).await;
+            }
+        };
         tokio::task::spawn_blocking(move || {
-            let conn = Connection::open_with_flags(
+            let conn = rusqlite::Connection::open_with_flags(
                 &path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map_err(|source| StoreError::Open {
                 path: path.clone(),
                 source,
             })?;
             conn.busy_timeout(std::time::Duration::from_secs(2))?;
-            ping_conn(&conn).map_err(|source| StoreError::Corrupt { path, source })
+            ping_conn(&Conn::sqlite(conn)).map_err(|e| match e {
+                db::DbError::Sqlite(source) => StoreError::Corrupt { path, source },
+                other => StoreError::Sql(other),
+            })
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
@@ -74,7 +81,7 @@ impl Store {
             let (pending, oldest): (i64, Option<String>) = c.query_row(
                 "SELECT count(*), min(created_at) FROM outbox \
                  WHERE delivered_at IS NULL AND dropped_at IS NULL",
-                [],
+                args![],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             Ok(Backlog {
@@ -94,7 +101,7 @@ impl Store {
                  FROM outbox o JOIN items i ON i.id = o.item_id JOIN sources s ON s.id = i.source_id \
                  ORDER BY o.id DESC LIMIT ?1",
             )?;
-            let rows = stmt.query_map([limit as i64], |r| {
+            let rows = stmt.query_map(args![limit as i64], |r| {
                 let delivered: Option<String> = r.get(4)?;
                 let dropped: Option<String> = r.get(5)?;
                 let error: Option<String> = r.get(6)?;
@@ -111,7 +118,7 @@ impl Store {
                     status,
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            Ok(rows.collect::<db::Result<Vec<_>>>()?)
         })
         .await
     }
@@ -120,24 +127,24 @@ impl Store {
     pub async fn subscriptions_per_server(&self) -> Result<Vec<ServerSubscriptions>> {
         self.call_interactive(|c| {
             let mut stmt = c.prepare(
-                "SELECT guild_id, count(*), count(DISTINCT user) FROM subscriptions \
+                "SELECT guild_id, count(*), count(DISTINCT \"user\") FROM subscriptions \
                  GROUP BY guild_id ORDER BY guild_id IS NOT NULL, count(*) DESC, guild_id",
             )?;
-            let rows = stmt.query_map([], |r| {
+            let rows = stmt.query_map(args![], |r| {
                 Ok(ServerSubscriptions {
                     guild_id: r.get(0)?,
-                    subscriptions: r.get::<_, i64>(1)?.max(0) as u64,
-                    members: r.get::<_, i64>(2)?.max(0) as u64,
+                    subscriptions: r.get::<i64>(1)?.max(0) as u64,
+                    members: r.get::<i64>(2)?.max(0) as u64,
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            Ok(rows.collect::<db::Result<Vec<_>>>()?)
         })
         .await
     }
 }
 
-fn ping_conn(conn: &Connection) -> rusqlite::Result<()> {
-    conn.query_row("SELECT count(*) FROM sources", [], |r| r.get::<_, i64>(0))
+fn ping_conn(conn: &Conn) -> db::Result<()> {
+    conn.query_row("SELECT count(*) FROM sources", args![], |r| r.get::<i64>(0))
         .map(|_| ())
 }
 

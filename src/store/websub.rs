@@ -2,7 +2,8 @@
 //! whose feed names a hub, while `[http] public_url` is set.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use super::db::{self, Conn, OptionalExtension as _};
+use crate::args;
 
 use super::{parse_ts, ts, Result, Store};
 use crate::core::model::SourceId;
@@ -10,28 +11,28 @@ use crate::sources::websub::{random_token, HubLinks, PushRow, PushState};
 
 const COLUMNS: &str = "source_id, hub, topic, callback_id, secret, state, requested_at, verified_at, lease_ends_at, last_push_at, pushes, last_error";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PushRow> {
+fn from_row(r: &db::Row) -> db::Result<PushRow> {
     Ok(PushRow {
         source_id: SourceId(r.get(0)?),
         hub: r.get(1)?,
         topic: r.get(2)?,
         callback_id: r.get(3)?,
         secret: r.get(4)?,
-        state: PushState::parse(&r.get::<_, String>(5)?),
+        state: PushState::parse(&r.get::<String>(5)?),
         requested_at: parse_ts(r.get(6)?),
         verified_at: parse_ts(r.get(7)?),
         lease_ends_at: parse_ts(r.get(8)?),
         last_push_at: parse_ts(r.get(9)?),
-        pushes: r.get::<_, i64>(10)?.max(0) as u64,
+        pushes: r.get::<i64>(10)?.max(0) as u64,
         last_error: r.get(11)?,
     })
 }
 
-fn by_source(conn: &Connection, source: SourceId) -> Result<Option<PushRow>> {
+fn by_source(conn: &Conn, source: SourceId) -> Result<Option<PushRow>> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM websub WHERE source_id = ?1"),
-            [source.0],
+            args![source.0],
             from_row,
         )
         .optional()?)
@@ -49,7 +50,7 @@ impl Store {
         self.call_interactive(move |c| {
             Ok(c.query_row(
                 &format!("SELECT {COLUMNS} FROM websub WHERE callback_id = ?1"),
-                [callback_id],
+                args![callback_id],
                 from_row,
             )
             .optional()?)
@@ -66,8 +67,8 @@ impl Store {
                      AND s.retired = 0 AND s.state != 'paused')
                  FROM websub ORDER BY source_id"
             ))?;
-            let rows = stmt.query_map([], |r| Ok((from_row(r)?, r.get::<_, bool>(12)?)))?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let rows = stmt.query_map(args![], |r| Ok((from_row(r)?, r.get::<bool>(12)?)))?;
+            Ok(rows.collect::<db::Result<Vec<_>>>()?)
         })
         .await
     }
@@ -83,7 +84,7 @@ impl Store {
                  ON CONFLICT (source_id) DO UPDATE SET hub = excluded.hub, topic = excluded.topic,
                      state = 'wanted', requested_at = NULL, verified_at = NULL,
                      lease_ends_at = NULL, last_error = NULL",
-                params![
+                args![
                     source.0,
                     links.hub.as_str(),
                     links.topic.as_str(),
@@ -101,7 +102,7 @@ impl Store {
         self.call(move |c| {
             c.execute(
                 "UPDATE websub SET state = 'unsubscribing', requested_at = NULL WHERE source_id = ?1",
-                [source.0],
+                args![source.0],
             )?;
             Ok(())
         })
@@ -122,7 +123,7 @@ impl Store {
                      state = CASE WHEN ?4 THEN 'unsubscribing'
                                   WHEN state = 'active' THEN 'active' ELSE 'requested' END
                  WHERE source_id = ?1",
-                params![source.0, ts(now), error, unsubscribing],
+                args![source.0, ts(now), error, unsubscribing],
             )?;
             Ok(())
         })
@@ -141,7 +142,7 @@ impl Store {
                 "UPDATE websub SET state = 'active', verified_at = ?2, lease_ends_at = ?3,
                      last_error = NULL
                  WHERE callback_id = ?1",
-                params![callback_id, ts(now), ts(lease_ends)],
+                args![callback_id, ts(now), ts(lease_ends)],
             )?;
             Ok(())
         })
@@ -153,7 +154,7 @@ impl Store {
         self.call_interactive(move |c| {
             c.execute(
                 "UPDATE websub SET state = 'denied', last_error = ?2 WHERE callback_id = ?1",
-                params![callback_id, reason],
+                args![callback_id, reason],
             )?;
             Ok(())
         })
@@ -163,7 +164,7 @@ impl Store {
     /// The unsubscription was confirmed (or given up on): the row goes.
     pub async fn forget_push(&self, source: SourceId) -> Result<()> {
         self.call_interactive(move |c| {
-            c.execute("DELETE FROM websub WHERE source_id = ?1", [source.0])?;
+            c.execute("DELETE FROM websub WHERE source_id = ?1", args![source.0])?;
             Ok(())
         })
         .await
@@ -174,7 +175,7 @@ impl Store {
         self.call(move |c| {
             c.execute(
                 "UPDATE websub SET pushes = pushes + 1, last_push_at = ?2 WHERE source_id = ?1",
-                params![source.0, ts(now)],
+                args![source.0, ts(now)],
             )?;
             Ok(())
         })
