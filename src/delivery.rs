@@ -619,7 +619,7 @@ mod tests {
     #[tokio::test]
     async fn health_notices_stop_at_the_server_limit_and_count_the_rest_into_the_next() {
         use crate::core::health::PER_SERVER_PER_HOUR;
-        let store = Store::open_in_memory().unwrap();
+        let store = crate::store::testing::test_store_async().await;
         store
             .set_log_channel("1", Some(&Target::Channel(10)))
             .await
@@ -650,7 +650,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_servers_own_source_is_told_only_there() {
-        let store = Store::open_in_memory().unwrap();
+        let store = crate::store::testing::test_store_async().await;
         for (guild, channel) in [("1", 10), ("2", 20)] {
             store
                 .set_log_channel(guild, Some(&Target::Channel(channel)))

@@ -295,7 +295,7 @@ fn half_an_hour_passes_for(world: &World, channel: u64) {
     .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let changed = world.execute(
         "UPDATE targets SET broken_at = ?1, probed_at = ?1 WHERE target = ?2",
-        rusqlite::params![earlier, format!("channel:{channel}")],
+        newshound::args![earlier, format!("channel:{channel}")],
     );
     assert_eq!(changed, 1, "channel {channel} is not suspended");
 }

@@ -126,7 +126,7 @@ async fn a_failing_source_that_recovers_is_back_to_normal_once() {
     let (world, mut bot) = world_with_log().await;
     bot.kill();
     // As if it had failed twice already: the next failure is the third in a row.
-    world.execute("UPDATE sources SET failures = 2 WHERE name = 'Second'", []);
+    world.execute("UPDATE sources SET failures = 2 WHERE name = 'Second'", &[]);
     world.feeds.reset().await;
     world.publish(&[seed()]).await;
     feeds::respond(&world.feeds, "/second.xml", ResponseTemplate::new(500)).await;
@@ -141,7 +141,7 @@ async fn a_failing_source_that_recovers_is_back_to_normal_once() {
     // The back-off is over and the server answers again.
     world.execute(
         "UPDATE sources SET next_check_at = NULL WHERE name = 'Second'",
-        [],
+        &[],
     );
     serve_both(&world).await;
     let bot = world.start_bot();

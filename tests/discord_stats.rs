@@ -37,7 +37,7 @@ async fn stats_match_a_known_scenario() {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     world.execute(
         "UPDATE outbox SET created_at = ?1 WHERE id = (SELECT min(id) FROM outbox)",
-        [three_days_ago],
+        newshound::args![three_days_ago],
     );
 
     let r = world.command_final(admin_cmd("stats").build()).await;

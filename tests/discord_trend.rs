@@ -32,7 +32,7 @@ async fn trend_replies_with_a_png_chart() {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     world.execute(
         "UPDATE items SET fetched_at = ?1 WHERE title = 'Meta trims its budget'",
-        [earlier],
+        newshound::args![earlier],
     );
 
     let r = world

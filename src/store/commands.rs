@@ -481,7 +481,7 @@ mod tests {
 
     #[tokio::test]
     async fn subscriptions_over_quota_write_nothing() {
-        let store = Store::open_in_memory().unwrap();
+        let store = crate::store::testing::test_store_async().await;
         let quota = Quota {
             per_member: 2,
             per_server: 10,
@@ -511,7 +511,7 @@ mod tests {
 
     #[tokio::test]
     async fn removal_tries_each_spelling_in_turn() {
-        let store = Store::open_in_memory().unwrap();
+        let store = crate::store::testing::test_store_async().await;
         let quota = Quota {
             per_member: 5,
             per_server: 5,
@@ -530,7 +530,7 @@ mod tests {
 
     #[tokio::test]
     async fn alert_channel_reads_back_as_a_target() {
-        let store = Store::open_in_memory().unwrap();
+        let store = crate::store::testing::test_store_async().await;
         assert_eq!(store.alert_channel(GUILD).await.unwrap(), None);
         store
             .set_alert_channel(GUILD, &Target::Channel(9))
@@ -544,7 +544,7 @@ mod tests {
 
     #[tokio::test]
     async fn channel_alerts_stop_at_the_server_limit() {
-        let store = Store::open_in_memory().unwrap();
+        let store = crate::store::testing::test_store_async().await;
         let channel = Target::Channel(3);
         let add =
             |per_server| store.add_channel_alert(GUILD, "Gemini", &channel, per_server, now());

@@ -74,9 +74,7 @@ impl DbError {
                 e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
             }
-            DbError::Postgres(e) => {
-                e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
-            }
+            DbError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
             _ => false,
         }
     }
@@ -343,6 +341,21 @@ struct Pg {
     in_transaction: bool,
 }
 
+impl Drop for Pg {
+    /// The client says goodbye to the server on drop, on its own small runtime, which may
+    /// not start on an async worker (the last `Store` can be dropped there): it closes on a
+    /// thread of its own then.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::Builder::new()
+                    .name("postgres-close".into())
+                    .spawn(move || drop(client));
+            }
+        }
+    }
+}
+
 /// Prepared statements kept per PostgreSQL connection; past this the cache starts again
 /// (queries built at run time, such as `IN (…)` lists, must not grow it without end).
 const PG_STATEMENT_CACHE: usize = 256;
@@ -492,7 +505,9 @@ impl Conn {
             unreachable!("pg_rows on SQLite")
         };
         let mut pg = pg.borrow_mut();
-        let rows = pg.run(sql, params, |client, stmt, params| client.query(stmt, params))?;
+        let rows = pg.run(sql, params, |client, stmt, params| {
+            client.query(stmt, params)
+        })?;
         rows.iter()
             .map(|r| {
                 let values = (0..r.len())
@@ -573,7 +588,11 @@ impl Stmt<'_> {
         self.conn.execute(&self.sql, params)
     }
 
-    pub fn query_row<T>(&mut self, params: &[Value], f: impl FnOnce(&Row) -> Result<T>) -> Result<T> {
+    pub fn query_row<T>(
+        &mut self,
+        params: &[Value],
+        f: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<T> {
         self.conn.query_row(&self.sql, params, f)
     }
 
@@ -681,6 +700,7 @@ impl Pg {
         Ok(self.client.as_mut().expect("connected above"))
     }
 
+    /// Forgets the client when its connection is gone, so the next call reconnects.
     fn drop_if_closed(&mut self) {
         if self.client.as_ref().is_some_and(|c| c.is_closed()) {
             self.client = None;
@@ -701,8 +721,13 @@ impl Pg {
         ) -> std::result::Result<R, postgres::Error>,
     ) -> Result<R> {
         let result = self.run_inner(sql, params, op);
-        if result.is_err() {
-            self.drop_if_closed();
+        if let Err(DbError::Postgres(e)) = &result {
+            let ended = e.is_closed() || e.code().is_some_and(|c| c.code().starts_with("57"));
+            if ended {
+                self.client = None;
+                self.statements.clear();
+                self.in_transaction = false;
+            }
         }
         result
     }
@@ -723,11 +748,27 @@ impl Pg {
             None => {
                 let translated = to_postgres(sql);
                 let client = self.client.as_mut().expect("connected above");
-                let stmt = client.prepare(&translated)?;
+                let (stmt, key) = match client.prepare(&translated) {
+                    Ok(stmt) => (stmt, sql.to_string()),
+                    // A parameter only compared with another one or NULL (`?2 IS NULL`,
+                    // `CASE … THEN ?1`) has no type the server can infer: take it from the
+                    // value bound this time (NULL as text, the type of every nullable
+                    // parameter here), and keep that statement under the types it was made for.
+                    Err(e) if is_untyped_parameter(&e) => {
+                        let types: Vec<Type> = params.iter().map(value_type).collect();
+                        let key = format!("{sql}\u{0}{types:?}");
+                        if let Some(stmt) = self.statements.get(&key) {
+                            (stmt.clone(), key)
+                        } else {
+                            (client.prepare_typed(&translated, &types)?, key)
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 if self.statements.len() >= PG_STATEMENT_CACHE {
                     self.statements.clear();
                 }
-                self.statements.insert(sql.to_string(), stmt.clone());
+                self.statements.insert(key, stmt.clone());
                 stmt
             }
         };
@@ -735,6 +776,22 @@ impl Pg {
             params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         let client = self.client.as_mut().expect("connected above");
         Ok(op(client, &stmt, &refs)?)
+    }
+}
+
+/// "could not determine data type of parameter" / "indeterminate datatype".
+fn is_untyped_parameter(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| matches!(c.code(), "42P08" | "42P18"))
+}
+
+/// The PostgreSQL type a value binds as when the query does not say.
+fn value_type(v: &Value) -> Type {
+    match v {
+        Value::Int(_) => Type::INT8,
+        Value::Real(_) => Type::FLOAT8,
+        Value::Blob(_) => Type::BYTEA,
+        Value::Null | Value::Text(_) => Type::TEXT,
     }
 }
 
@@ -832,7 +889,9 @@ impl<'a> FromSql<'a> for Value {
         })
     }
 
-    fn from_sql_null(_: &Type) -> std::result::Result<Value, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql_null(
+        _: &Type,
+    ) -> std::result::Result<Value, Box<dyn std::error::Error + Sync + Send>> {
         Ok(Value::Null)
     }
 
@@ -871,13 +930,24 @@ mod tests {
     #[test]
     fn values_read_back_as_the_types_asked_for() {
         let row = Row {
-            values: vec![Value::Int(1), Value::Null, Value::Text("x".into()), Value::Int(-1)],
+            values: vec![
+                Value::Int(1),
+                Value::Null,
+                Value::Text("x".into()),
+                Value::Int(-1),
+            ],
         };
         assert!(row.get::<bool>(0).unwrap());
         assert_eq!(row.get::<Option<String>>(1).unwrap(), None);
         assert_eq!(row.get::<String>(2).unwrap(), "x");
-        assert!(matches!(row.get::<u32>(3), Err(DbError::Type { index: 3, .. })));
-        assert!(matches!(row.get::<i64>(4), Err(DbError::Column { index: 4, len: 4 })));
+        assert!(matches!(
+            row.get::<u32>(3),
+            Err(DbError::Type { index: 3, .. })
+        ));
+        assert!(matches!(
+            row.get::<i64>(4),
+            Err(DbError::Column { index: 4, len: 4 })
+        ));
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! subscriptions' delivery mode and snooze, instant alerts counted per hour, held items, and
 //! digests formed from them when due and delivered like alerts (kept until they go out).
 
-use chrono::{DateTime, Utc};
 use super::db::{self, Conn, OptionalExtension as _};
 use crate::args;
+use chrono::{DateTime, Utc};
 
 use super::{parse_ts, ts, Result};
 use crate::core::digest::{
@@ -142,13 +142,7 @@ pub fn sent_in_hour(conn: &Conn, guild: &str, user: &str, hour: &str) -> Result<
 }
 
 /// Counts `n` more instant alerts for the member in that hour.
-pub fn count_instants(
-    conn: &Conn,
-    guild: &str,
-    user: &str,
-    hour: &str,
-    n: u32,
-) -> Result<()> {
+pub fn count_instants(conn: &Conn, guild: &str, user: &str, hour: &str, n: u32) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO member_hours (guild_id, user_id, hour, sent) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (guild_id, user_id, hour) DO UPDATE SET sent = member_hours.sent + excluded.sent",
@@ -325,12 +319,7 @@ pub fn mark_digest_failed(conn: &Conn, id: i64, error: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn mark_digest_dropped(
-    conn: &Conn,
-    id: i64,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub fn mark_digest_dropped(conn: &Conn, id: i64, reason: &str, now: DateTime<Utc>) -> Result<()> {
     conn.execute(
         "UPDATE digests SET dropped_at = ?3, dropped_reason = ?2 WHERE id = ?1",
         args![id, reason, ts(now)],

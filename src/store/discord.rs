@@ -1,9 +1,9 @@
 //! Queries behind the slash commands: members' and channel-wide subscriptions, pause state,
 //! per-server settings and sources. Every query is scoped to one server (`guild_id`).
 
-use chrono::{DateTime, Utc};
 use super::db::{self, Conn, OptionalExtension as _};
 use crate::args;
+use chrono::{DateTime, Utc};
 
 use super::{
     parse_ts, source_from_row, subscription_rows, ts, Result, SourceRow, SubscriptionRow,
@@ -18,11 +18,7 @@ pub const KIND_MEMBER: &str = "member";
 pub const KIND_CHANNEL: &str = "channel";
 
 /// A member's subscriptions in one server, oldest first.
-pub fn member_subscriptions(
-    conn: &Conn,
-    guild: &str,
-    user: &str,
-) -> Result<Vec<SubscriptionRow>> {
+pub fn member_subscriptions(conn: &Conn, guild: &str, user: &str) -> Result<Vec<SubscriptionRow>> {
     subscription_rows(
         conn,
         &format!(

@@ -9,9 +9,9 @@
 //! - [`Store::health_notices_since`] / [`Store::record_health_notice`] keep what each server
 //!   was sent (or had held back), for the rate limits.
 
-use chrono::{DateTime, Utc};
 use super::db::{Conn, OptionalExtension as _};
 use crate::args;
+use chrono::{DateTime, Utc};
 
 use super::{parse_ts, ts, Result, Store};
 use crate::core::health::{self, Before, EventKind, NewEvent, SentNotice, Success};
@@ -347,7 +347,7 @@ mod tests {
     use crate::store::{FetchRecord, PollFailure};
 
     async fn store_with_source() -> (Store, SourceId) {
-        let store = Store::open_in_memory().expect("store");
+        let store = crate::store::testing::test_store_async().await;
         let id = store.insert_test_source("Wire", None).await;
         (store, id)
     }

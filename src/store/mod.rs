@@ -3,8 +3,8 @@
 //! happens in `core` and `pipeline`.
 
 mod app;
-pub mod db;
 pub mod commands;
+pub mod db;
 pub mod digest;
 pub mod discord;
 pub mod health;
@@ -14,6 +14,8 @@ mod poll;
 mod schema;
 pub mod stats;
 mod status;
+#[doc(hidden)]
+pub mod testing;
 mod websub;
 
 pub use outbox::{DeliveryId, StoryUpdate};
@@ -646,9 +648,9 @@ fn update_success(
     let before = health::before(conn, id)?;
     conn.execute(
         "UPDATE sources SET
-            state = CASE WHEN ?9 IS NOT NULL THEN 'damaged'
+            state = CASE WHEN CAST(?9 AS TEXT) IS NOT NULL THEN 'damaged'
                          WHEN ?10 AND state = 'damaged' THEN 'damaged' ELSE 'ok' END,
-            last_error = CASE WHEN ?9 IS NOT NULL THEN ?9
+            last_error = CASE WHEN CAST(?9 AS TEXT) IS NOT NULL THEN CAST(?9 AS TEXT)
                               WHEN ?10 AND state = 'damaged' THEN last_error END,
             failures = 0, paused_reason = NULL,
             last_fetch_at = ?2, last_success_at = ?2, next_check_at = ?3,
@@ -748,13 +750,11 @@ pub fn record_items(
 }
 
 /// Marks a source's first poll done and its fetch successful, inside the ingest transaction.
-pub fn record_fetched(
-    tx: &Conn,
-    id: i64,
-    now: DateTime<Utc>,
-    record: &FetchRecord,
-) -> Result<()> {
-    tx.execute("UPDATE sources SET initialized = 1 WHERE id = ?1", args![id])?;
+pub fn record_fetched(tx: &Conn, id: i64, now: DateTime<Utc>, record: &FetchRecord) -> Result<()> {
+    tx.execute(
+        "UPDATE sources SET initialized = 1 WHERE id = ?1",
+        args![id],
+    )?;
     update_success(tx, id, now, record, Document::Read)
 }
 
@@ -1005,12 +1005,7 @@ pub fn mark_attempt_failed(conn: &Conn, outbox_id: i64, error: &str) -> Result<(
 }
 
 /// Gives up on an alert, keeping it and the reason (never silently).
-pub fn mark_dropped(
-    conn: &Conn,
-    outbox_id: i64,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub fn mark_dropped(conn: &Conn, outbox_id: i64, reason: &str, now: DateTime<Utc>) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, dropped_at = ?3, dropped_reason = ?2 WHERE id = ?1",
         args![outbox_id, reason, ts(now)],
@@ -1185,7 +1180,7 @@ mod tests {
 
     #[test]
     fn config_sync_retires_revives_and_forgets_validators_only_on_a_new_url() {
-        let store = Store::open_in_memory().unwrap();
+        let store = crate::store::testing::test_store();
         let now = Utc::now();
         let sync = |config: &Config| store.with(|c| sync_config(c, config, now)).unwrap();
         sync(&config_with(&[

@@ -1,9 +1,9 @@
 //! What OPML import and export read and write: the sources an importer already has, the new
 //! sources in one transaction, and the sources to export.
 
-use chrono::{DateTime, Utc};
 use super::db::{self, Conn};
 use crate::args;
+use chrono::{DateTime, Utc};
 
 use super::discord::ORIGIN_DISCORD;
 use super::{ts, Result, Store};

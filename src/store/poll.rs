@@ -14,9 +14,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use super::db::{self, Conn, OptionalExtension as _};
+use super::db::{self, Conn};
 use crate::args;
+use chrono::{DateTime, Utc};
 
 use super::digest::{self, member_settings, sent_in_hour};
 use super::{record_fetched, record_items, ts, FetchRecord, Result, Store};
@@ -131,11 +131,7 @@ impl Store {
     }
 }
 
-fn seen_among(
-    c: &Conn,
-    source: SourceId,
-    fingerprints: &[String],
-) -> Result<HashSet<String>> {
+fn seen_among(c: &Conn, source: SourceId, fingerprints: &[String]) -> Result<HashSet<String>> {
     let mut stmt =
         c.prepare_cached("SELECT 1 FROM seen WHERE source_id = ?1 AND fingerprint = ?2")?;
     let mut seen = HashSet::new();
@@ -156,7 +152,9 @@ fn read_facts(
     // One read transaction: the facts are one consistent snapshot.
     let tx = c.transaction()?;
     let outbox_high: i64 =
-        tx.query_row("SELECT coalesce(max(id), 0) FROM outbox", args![], |r| r.get(0))?;
+        tx.query_row("SELECT coalesce(max(id), 0) FROM outbox", args![], |r| {
+            r.get(0)
+        })?;
     let mut members = HashMap::with_capacity(needs.members.len());
     for (guild, user) in &needs.members {
         let prefs = member_settings(&tx, guild, user)?.prefs();

@@ -241,10 +241,11 @@ pub fn migrate_postgres(conn: &Conn, database: &str) -> Result<()> {
          SELECT pg_advisory_lock(7210531);",
     )?;
     let result = (|| {
-        let version: i64 = conn
-            .query_row("SELECT coalesce(max(version), 0) FROM newshound_schema", args![], |r| {
-                r.get(0)
-            })?;
+        let version: i64 = conn.query_row(
+            "SELECT coalesce(max(version), 0) FROM newshound_schema",
+            args![],
+            |r| r.get(0),
+        )?;
         let known = PG_MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {
@@ -257,7 +258,10 @@ pub fn migrate_postgres(conn: &Conn, database: &str) -> Result<()> {
             let tx = conn.transaction()?;
             tx.execute_batch(migration)?;
             tx.execute("DELETE FROM newshound_schema", args![])?;
-            tx.execute("INSERT INTO newshound_schema (version) VALUES (?1)", args![i + 1])?;
+            tx.execute(
+                "INSERT INTO newshound_schema (version) VALUES (?1)",
+                args![i + 1],
+            )?;
             tx.commit()?;
         }
         Ok(())

@@ -1,9 +1,9 @@
 //! What `/stats` reads: a server's sources with their health, its alerts over a day and a
 //! week, the terms its alerts matched, and its subscription counts. One read, no decisions.
 
-use chrono::{DateTime, Duration, Utc};
 use super::db::{self, Conn};
 use crate::args;
+use chrono::{DateTime, Duration, Utc};
 
 use super::discord::visible_sources;
 use super::{ts, Result, SourceRow, Store};

@@ -2,9 +2,9 @@
 //! subscription counts (`src/ops/`). Read-only, on the interactive connection so a scrape or
 //! a status page never waits behind a poll's transaction.
 
-use chrono::{DateTime, Utc};
 use super::db::{self, Conn};
 use crate::args;
+use chrono::{DateTime, Utc};
 
 use super::{parse_ts, Database, Result, Store, StoreError};
 
@@ -59,7 +59,8 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             let conn = rusqlite::Connection::open_with_flags(
                 &path,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map_err(|source| StoreError::Open {
                 path: path.clone(),
@@ -167,7 +168,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_outbox_has_no_backlog() {
-        let store = Store::open_in_memory().unwrap();
+        let store = crate::store::testing::test_store_async().await;
         assert_eq!(store.backlog().await.unwrap(), Backlog::default());
         assert!(store.recent_alerts(10).await.unwrap().is_empty());
         assert!(store.subscriptions_per_server().await.unwrap().is_empty());

@@ -1,9 +1,9 @@
 //! WebSub push subscriptions (`sources::websub` decides; this stores). One row per source
 //! whose feed names a hub, while `[http] public_url` is set.
 
-use chrono::{DateTime, Utc};
 use super::db::{self, Conn, OptionalExtension as _};
 use crate::args;
+use chrono::{DateTime, Utc};
 
 use super::{parse_ts, ts, Result, Store};
 use crate::core::model::SourceId;

@@ -19,7 +19,42 @@ pub fn command(args: &[&str]) -> Command {
         .env_remove("NEWSHOUND_LOG_FORMAT")
         .env_remove("NEWSHOUND_HTTP_TOKEN")
         .env("NEWSHOUND_LOG", "warn");
+    if let Some(url) = args
+        .iter()
+        .position(|a| *a == "--config")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|config| postgres_for(Path::new(config)))
+    {
+        command.env("NEWSHOUND_DATABASE_URL", url);
+    }
     command
+}
+
+/// In the test command's PostgreSQL pass (`NEWSHOUND_TEST_DATABASE=postgres`), the fresh
+/// database every run of the config at `config` shares (created on first use); `None` in the
+/// SQLite pass, where the config's own `[storage] path` is used.
+pub fn postgres_for(config: &Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DATABASES: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    if !newshound::store::testing::unit_tests_on_postgres() {
+        return None;
+    }
+    let key = config.parent().unwrap_or(config).to_path_buf();
+    let mut map = DATABASES
+        .get_or_init(Default::default)
+        .lock()
+        .expect("the database map");
+    if let Some(url) = map.get(&key) {
+        return Some(url.clone());
+    }
+    let name = key.display().to_string();
+    // The blocking client may not run on an async worker: a thread of its own.
+    let url = std::thread::spawn(move || newshound::store::testing::fresh_database(&name))
+        .join()
+        .expect("create a test database")?;
+    map.insert(key, url.clone());
+    Some(url)
 }
 
 /// Runs [`command`] to the end and returns its output.

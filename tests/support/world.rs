@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use newshound::store::db::{Conn, Value as DbValue};
 use serde_json::Value;
 use wiremock::{MockServer, ResponseTemplate};
 
@@ -135,22 +136,36 @@ impl World {
 
     /// One integer from the bot's database (read-only; `None` while it cannot be read).
     pub fn query_i64(&self, sql: &str) -> Option<i64> {
-        rusqlite::Connection::open(self.db_path())
-            .and_then(|c| {
-                c.busy_timeout(Duration::from_secs(5))?;
-                c.query_row(sql, [], |r| r.get::<_, i64>(0))
+        self.with_db(|c| c.query_row(sql, &[], |r| r.get::<i64>(0)).ok())
+            .flatten()
+    }
+
+    /// Runs `f` on a connection of its own to the bot's database: the SQLite file, or the
+    /// PostgreSQL database of the test command's PostgreSQL pass (`None`: it cannot be opened).
+    pub fn with_db<R: Send>(&self, f: impl FnOnce(&Conn) -> R + Send) -> Option<R> {
+        let postgres = super::binary::postgres_for(&self.setup.path("newshound.toml"));
+        let path = self.db_path();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let conn = match postgres {
+                    Some(url) => Conn::postgres(&url).ok()?,
+                    None => {
+                        let c = rusqlite::Connection::open(path).ok()?;
+                        c.busy_timeout(Duration::from_secs(10)).ok()?;
+                        Conn::sqlite(c)
+                    }
+                };
+                Some(f(&conn))
             })
-            .ok()
+            .join()
+            .expect("a database query in a test")
+        })
     }
 
     /// One text value from the bot's database (`None` while it cannot be read or is NULL).
     pub fn query_string(&self, sql: &str) -> Option<String> {
-        rusqlite::Connection::open(self.db_path())
-            .and_then(|c| {
-                c.busy_timeout(Duration::from_secs(5))?;
-                c.query_row(sql, [], |r| r.get::<_, Option<String>>(0))
-            })
-            .ok()
+        self.with_db(|c| c.query_row(sql, &[], |r| r.get::<Option<String>>(0)).ok())
+            .flatten()
             .flatten()
     }
 
@@ -220,12 +235,12 @@ impl World {
 
     /// Changes the bot's database while it runs (WAL: the bot keeps working; waits out its
     /// locks). Used to make "30 minutes later" without waiting 30 minutes.
-    pub fn execute(&self, sql: &str, params: impl rusqlite::Params) -> usize {
-        let conn = rusqlite::Connection::open(self.db_path()).expect("open the bot's database");
-        conn.busy_timeout(Duration::from_secs(10))
-            .expect("set a busy timeout");
-        conn.execute(sql, params)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    pub fn execute(&self, sql: &str, params: &[DbValue]) -> usize {
+        self.with_db(|c| {
+            c.execute(sql, params)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        })
+        .expect("open the bot's database")
     }
 
     /// Waits (bounded) until the bot has recorded every alert as delivered or dropped: a
