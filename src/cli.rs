@@ -74,6 +74,20 @@ enum Command {
         #[command(flatten)]
         select: SelectArgs,
     },
+    /// Copy a SQLite installation (sources, subscriptions, member settings, seen-item memory,
+    /// digests, the pending outbox) into an empty PostgreSQL database, and report the counts.
+    Migrate {
+        /// The SQLite file (`storage.path`).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database: postgres://USER@HOST:PORT/DATABASE.
+        #[arg(long, env = "NEWSHOUND_DATABASE_URL")]
+        to: String,
+        /// Empty the target first (everything in it is deleted) instead of refusing one that
+        /// holds rows.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Show every source's health: state, last success, next check, last error. With
     /// `import` / `export`: read or write the sources as OPML.
     Sources {
@@ -201,7 +215,7 @@ pub fn main() -> ExitCode {
         | Command::Once { config, .. }
         | Command::CheckConfig { config } => Some(config.as_path()),
         Command::Sources { config, .. } => config.as_deref(),
-        Command::Fetch { .. } => None,
+        Command::Fetch { .. } | Command::Migrate { .. } => None,
     };
     let format = log_format(
         std::env::var("NEWSHOUND_LOG_FORMAT").ok().as_deref(),
@@ -262,6 +276,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { config, output } => run_command(&config, output).await,
+        Command::Migrate { from, to, replace } => migrate_command(from, to, replace).await,
         Command::Sources { action, config } => {
             let config = config.ok_or_else(|| {
                 anyhow::anyhow!(
@@ -295,6 +310,34 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 
 /// `newshound run`: Discord when a token is set, else alerts printed; the operations listener
 /// beside either when `[http] listen` is set.
+/// `newshound migrate`: SQLite file -> PostgreSQL, counts per table on stdout.
+async fn migrate_command(from: PathBuf, to: String, replace: bool) -> anyhow::Result<ExitCode> {
+    use crate::store::{check_postgres_url, redact_url, Database};
+    if !from.is_file() {
+        anyhow::bail!(
+            "--from {}: no such file — give the SQLite database (storage.path) to copy",
+            from.display()
+        );
+    }
+    check_postgres_url(&to).map_err(|fix| anyhow::anyhow!("--to {} {fix}", redact_url(&to)))?;
+    let source = Store::connect(Database::File(from.clone())).await?;
+    let target = Store::connect(Database::Postgres(to.clone())).await?;
+    let copied =
+        tokio::task::spawn_blocking(move || crate::store::migrate::copy(&source, &target, replace))
+            .await
+            .map_err(|e| anyhow::anyhow!("the copy stopped: {e}"))??;
+    let total: usize = copied.iter().map(|c| c.rows).sum();
+    for c in &copied {
+        println!("{:<16} {:>9}", c.table, c.rows);
+    }
+    println!(
+        "copied {total} rows from {} to {}",
+        from.display(),
+        redact_url(&to)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run_command(
     config: &std::path::Path,
     output: Option<OutputFormat>,

@@ -209,3 +209,93 @@ fn a_lost_connection_is_reconnected_and_nothing_committed_is_lost() {
     assert_eq!(store.engine(), newshound::store::db::Engine::Postgres);
     assert!(matches!(store.location(), Database::Postgres(_)));
 }
+
+/// `newshound migrate`: a SQLite installation with an alert still pending moves to
+/// PostgreSQL; the pending alert is delivered once from there, nothing already seen alerts
+/// again, and a second migrate into the now non-empty database is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_moves_a_sqlite_installation_and_its_pending_alerts() {
+    let Some(url) = database("migrate_moves_a_sqlite_installation") else {
+        return;
+    };
+    let world = OnceWorld::new(SUBS).await;
+    // On SQLite (the config's own file; empty: not the PostgreSQL pass's database).
+    let sqlite = [("NEWSHOUND_DATABASE_URL", "")];
+    world.publish(&[item("old", "Markets open higher")]).await;
+    assert!(once_json_env(&world.config, &[], &sqlite).alerts.is_empty());
+    let items = [
+        item("old", "Markets open higher"),
+        item("g1", "Gemini comes to Android Auto"),
+        item("g2", "Gemini gets a memory feature"),
+    ];
+    world.publish(&items).await;
+    let delivered = once_json_env(&world.config, &[], &sqlite);
+    assert_eq!(delivered.alerts.len(), 2, "{}", delivered.stderr);
+    // One of the two had not gone out yet when the installation moved.
+    let db = rusqlite::Connection::open(world.setup.db_path()).expect("sqlite");
+    let pending = db
+        .execute(
+            "UPDATE outbox SET delivered_at = NULL WHERE id = (SELECT max(id) FROM outbox)",
+            [],
+        )
+        .expect("make one alert pending");
+    assert_eq!(pending, 1);
+    drop(db);
+
+    let db_path = world.setup.db_path();
+    let from = db_path.to_str().expect("utf-8 path");
+    let out = newshound_env(&["migrate", "--from", from, "--to", &url], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = |table: &str| -> usize {
+        stdout
+            .lines()
+            .find_map(|l| {
+                let mut parts = l.split_whitespace();
+                (parts.next() == Some(table)).then(|| parts.next()?.parse().ok())?
+            })
+            .unwrap_or_else(|| panic!("no count for {table} in:\n{stdout}"))
+    };
+    assert_eq!(rows("sources"), 1, "{stdout}");
+    assert_eq!(rows("items"), 3, "{stdout}");
+    assert_eq!(rows("outbox"), 2, "{stdout}");
+    assert_eq!(rows("subscriptions"), 1, "{stdout}");
+    assert!(rows("seen") >= 3, "{stdout}");
+
+    // From PostgreSQL now: the pending alert goes out once, nothing seen alerts again, and a
+    // new item still does (numbering carried on above the copied ids).
+    let pg = [("NEWSHOUND_DATABASE_URL", url.as_str())];
+    let after = once_json_env(&world.config, &[], &pg);
+    assert_eq!(
+        after.titles(),
+        ["Gemini gets a memory feature"],
+        "{}",
+        after.stderr
+    );
+    assert!(once_json_env(&world.config, &[], &pg).alerts.is_empty());
+    let mut more = items.to_vec();
+    more.push(item("g3", "Gemini learns to read PDFs"));
+    world.publish(&more).await;
+    let fresh = once_json_env(&world.config, &[], &pg);
+    assert_eq!(
+        fresh.titles(),
+        ["Gemini learns to read PDFs"],
+        "{}",
+        fresh.stderr
+    );
+    assert_eq!(count(&url, "SELECT count(*) FROM outbox"), 3);
+
+    let again = newshound_env(&["migrate", "--from", from, "--to", &url], &[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success());
+    assert!(stderr.contains("--replace"), "{stderr}");
+    assert_eq!(
+        count(&url, "SELECT count(*) FROM outbox"),
+        3,
+        "a refused migrate changes nothing"
+    );
+}

@@ -8,6 +8,7 @@ pub mod db;
 pub mod digest;
 pub mod discord;
 pub mod health;
+pub mod migrate;
 pub mod opml;
 mod outbox;
 mod poll;
@@ -809,14 +810,14 @@ pub fn load_scope_subscriptions(
         load_subscription_rows(
             conn,
             &mut loader,
-            "AND s.guild_id IS ?1 AND s.kind = 'channel' ORDER BY s.id",
+            "AND s.guild_id IS NOT DISTINCT FROM ?1 AND s.kind = 'channel' ORDER BY s.id",
             args![guild_id],
         )?;
     } else {
         load_subscription_rows(
             conn,
             &mut loader,
-            "AND s.guild_id IS ?1 AND s.user = ?2 AND s.kind <> 'channel' ORDER BY s.id",
+            "AND s.guild_id IS NOT DISTINCT FROM ?1 AND s.user = ?2 AND s.kind <> 'channel' ORDER BY s.id",
             args![guild_id, user],
         )?;
     }
