@@ -311,7 +311,10 @@ fn memory(db: &Path) -> String {
     format!(
         "{}\n\n{}",
         table(&["step", "time", "VmRSS after", "VmHWM so far"], &rows),
-        table(&["part of the compiled set (1 copy)", "heap bytes"], &counted)
+        table(
+            &["part of the compiled set (1 copy)", "heap bytes"],
+            &counted
+        )
     )
 }
 

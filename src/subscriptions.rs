@@ -235,9 +235,8 @@ impl RowLoader {
         } else {
             let i = self.strings.push(s);
             let strings = &self.strings;
-            self.index.insert_unique(hash, i, |&j| {
-                fast_hash(strings.get(j).unwrap_or(""))
-            });
+            self.index
+                .insert_unique(hash, i, |&j| fast_hash(strings.get(j).unwrap_or("")));
             i
         };
         self.last[field] = i;
@@ -323,7 +322,11 @@ struct Base {
 
 impl Base {
     fn view(&self, slot: u32) -> Option<SubscriptionView<'_>> {
-        Some(self.rows.get(slot as usize)?.view(&self.strings, &self.profiles))
+        Some(
+            self.rows
+                .get(slot as usize)?
+                .view(&self.strings, &self.profiles),
+        )
     }
 
     /// The table index of `s`, if any row uses it (`Some(NONE)` for `None`).
@@ -487,6 +490,10 @@ impl SubscriptionSet {
     }
 
     /// The incremental update, or `None` when a full rebuild is the right (or only) answer.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one comparison pass, then the update it decides; split, each half needs the other's state"
+    )]
     fn try_update(
         &self,
         loaded: &LoadedRows,
@@ -649,7 +656,9 @@ impl SubscriptionSet {
             ("profiles", base.profiles.capacity() * size_of::<Profile>()),
             (
                 "id index",
-                base.by_id.as_ref().map_or(0, |v| v.capacity() * size_of::<u32>()),
+                base.by_id
+                    .as_ref()
+                    .map_or(0, |v| v.capacity() * size_of::<u32>()),
             ),
             ("rows changed since the build", changed),
         ];

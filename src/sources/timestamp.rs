@@ -17,11 +17,24 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     // Strict parses accept a subset of what the lenient rules accept, and give the same
     // instant: the rewrites only drop a weekday (chrono checks it), pad an hour or fix an
     // offset, none of which a string chrono accepts as it is needs.
+    // The weekday is dropped as the lenient rules drop it (chrono rejects a wrong one, and
+    // feeds often get it wrong: a fixed "Mon," on every date).
+    let undated = trimmed
+        .split_once(", ")
+        .filter(|(day, _)| is_weekday(day))
+        .map_or(trimmed, |(_, rest)| rest);
     DateTime::parse_from_rfc3339(trimmed)
-        .or_else(|_| DateTime::parse_from_rfc2822(trimmed))
+        .or_else(|_| DateTime::parse_from_rfc2822(undated))
         .map(|t| t.with_timezone(&Utc))
         .ok()
         .or_else(|| lenient(text))
+}
+
+/// `Mon`, `Thurs`, `Saturday`: what the lenient rule `(Sun|Mon|…|Sat)[a-z]*, ` removes.
+fn is_weekday(word: &str) -> bool {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    word.get(..3).is_some_and(|d| DAYS.contains(&d))
+        && word.bytes().skip(3).all(|b| b.is_ascii_lowercase())
 }
 
 /// A regular expression and its replacement (one of feed-rs's fixes).
@@ -49,7 +62,10 @@ static RFC2822: LazyLock<Vec<Fix>> = LazyLock::new(|| {
         // the weekday is extraneous and often wrong or long ("Thurs")
         ("(Sun|Mon|Tue|Wed|Thu|Fri|Sat)[a-z]*, ", ""),
         // long month names
-        ("(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*", "$1"),
+        (
+            "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*",
+            "$1",
+        ),
         // month before day
         (
             "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\\d{1,2}) (\\d{4})",
@@ -112,6 +128,10 @@ mod tests {
             "Sun, 6 Dec 2026 9:05:00 -0500",
             "Mon, 06 Dec 2026 10:00:00 +0000",
             "Thurs, 13 Jul 2011 07:38:00 GMT",
+            "Mon, 12 Jun 2025 10:30:00 +0000",
+            "Saturday, 06 Dec 2026 10:00:00 +0000",
+            "Fri, 06 Dec 2026 10:00:00 UTC",
+            "Xyz, 06 Dec 2026 10:00:00 +0000",
             "06 Dec 2026 10:00:00 UTC",
             "Sun, 06 Dec 2026 10:00:00 -0000",
             "Sunday, 06 December 2026 10:00:00 +0100",
