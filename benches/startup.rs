@@ -250,6 +250,7 @@ fn memory(db: &Path) -> String {
         format!("SubscriptionSet::from_loaded ({} kept)", set.len()),
         t,
     );
+    let parts = set.heap_parts();
     let (guild, user) = st
         .with(|c| {
             Ok(c.query_row(
@@ -297,7 +298,24 @@ fn memory(db: &Path) -> String {
     drop(set);
     drop(next);
     step("set dropped".into(), Instant::now());
-    table(&["step", "time", "VmRSS after", "VmHWM so far"], &rows)
+    // Where the compiled set's bytes go, counted from its structures (capacities).
+    let total: usize = parts.iter().map(|(_, bytes)| bytes).sum();
+    let mut counted: Vec<Vec<String>> = parts
+        .into_iter()
+        .map(|(name, bytes)| vec![name.to_string(), format!("{:.1} MB", bytes as f64 / 1e6)])
+        .collect();
+    counted.push(vec![
+        "**total**".into(),
+        format!("**{:.1} MB**", total as f64 / 1e6),
+    ]);
+    format!(
+        "{}\n\n{}",
+        table(&["step", "time", "VmRSS after", "VmHWM so far"], &rows),
+        table(
+            &["part of the compiled set (1 copy)", "heap bytes"],
+            &counted
+        )
+    )
 }
 
 fn breakdown(config_path: &Path) -> String {

@@ -112,12 +112,34 @@ fn oldest_first(mut items: Vec<Item>) -> Vec<Item> {
 }
 
 /// The rows to record for `items` (keys, summaries, searchable text): the per-item CPU work of
-/// a poll, so it runs off the async workers (see `poll_inner`).
-fn to_new_items(items: Vec<Item>, keys: Vec<ItemKeys>, summary_length: usize) -> Vec<NewItem> {
+/// a poll, so it runs off the async workers (see `poll_inner`). An item seen before is only
+/// recorded as seen again (its fingerprints), so it gets no summary or searchable text: in a
+/// routine poll that is nearly every item.
+fn to_new_items(
+    items: Vec<Item>,
+    keys: Vec<ItemKeys>,
+    is_new: &[bool],
+    summary_length: usize,
+) -> Vec<NewItem> {
     items
         .into_iter()
         .zip(keys)
-        .map(|(item, keys)| {
+        .enumerate()
+        .map(|(i, (item, keys))| {
+            if !is_new.get(i).copied().unwrap_or(true) {
+                return NewItem {
+                    ai_summary: false,
+                    summary_source: String::new(),
+                    key: keys.primary,
+                    fingerprints: keys.all,
+                    title: item.title,
+                    link: item.link,
+                    published: item.published,
+                    summary: String::new(),
+                    body: String::new(),
+                    image: item.image,
+                };
+            }
             let summary = summarize(&item.summary_html, &item.content_html, summary_length);
             let body = searchable_body(&item);
             let summary_source = if item.summary_html.trim().is_empty() {
@@ -707,8 +729,9 @@ async fn ingest(
     let summary_length = ctx.summary_length;
     let guild = source.guild_id.clone();
     let matching = subs.clone();
+    let is_new = fresh.is_new.clone();
     let prepared = tokio::task::spawn_blocking(move || {
-        let mut rows = to_new_items(items, keys, summary_length);
+        let mut rows = to_new_items(items, keys, &is_new, summary_length);
         for (i, summary) in ai {
             if let Some(item) = rows.get_mut(i) {
                 item.summary = summary;

@@ -40,37 +40,108 @@ impl SubscriptionMatch<'_> {
 /// No string (an optional field that is `None`).
 const NONE: u32 = u32::MAX;
 
-/// A row as integers into a [`Strings`] table (56 bytes instead of ~10 heap strings).
+/// A row as integers: five indices into a [`Strings`] table and one into a table of
+/// [`Profile`]s (32 bytes; ~10 heap strings before round 3, 72 bytes before issue 16).
 #[derive(Debug, Clone, Copy)]
 struct Packed {
     id: i64,
-    snoozed_until: Option<DateTime<Utc>>,
-    origin: u32,
     user: u32,
     query: u32,
     target: u32,
     guild_id: u32,
+    source: u32,
+    profile: u32,
+}
+
+/// The fields of a row that take few distinct values across a million rows (two origins,
+/// three modes, a handful of digest times, snoozes), held once each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Profile {
+    origin: u32,
     mode: u32,
     digest_at: u32,
-    source: u32,
     cadence: Cadence,
+    snoozed_until: Option<DateTime<Utc>>,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            origin: NONE,
+            mode: NONE,
+            digest_at: NONE,
+            cadence: Cadence::Instant,
+            snoozed_until: None,
+        }
+    }
+}
+
+/// Distinct strings back to back in one buffer: a `Box<str>` each cost ~40 bytes of pointer,
+/// length and allocator overhead for strings of ~15 bytes.
+#[derive(Debug, Default)]
+struct Strings {
+    text: String,
+    /// String `i` ends at `ends[i]` and starts where string `i - 1` ends.
+    ends: Vec<u32>,
+}
+
+impl Strings {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: u32) -> Option<&str> {
+        let i = i as usize;
+        let end = *self.ends.get(i)? as usize;
+        let start = match i.checked_sub(1) {
+            Some(before) => self.ends[before] as usize,
+            None => 0,
+        };
+        self.text.get(start..end)
+    }
+
+    fn push(&mut self, s: &str) -> u32 {
+        let i = slot(self.ends.len());
+        self.text.push_str(s);
+        // Subscriptions' strings never reach 4 GiB together long before memory runs out.
+        self.ends.push(slot(self.text.len()));
+        i
+    }
+
+    /// The index of `s` (a linear scan: only scoped updates ask, once each).
+    fn position(&self, s: &str) -> Option<u32> {
+        (0..slot(self.len())).find(|&i| self.get(i) == Some(s))
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<u32>()
+    }
 }
 
 impl Packed {
-    fn view<'a>(&self, strings: &'a [Box<str>]) -> SubscriptionView<'a> {
-        let get = |i: u32| strings.get(i as usize).map_or("", |s| &**s);
+    fn view<'a>(&self, strings: &'a Strings, profiles: &[Profile]) -> SubscriptionView<'a> {
+        let get = |i: u32| strings.get(i).unwrap_or("");
         let opt = |i: u32| (i != NONE).then(|| get(i));
+        let profile = profiles
+            .get(self.profile as usize)
+            .copied()
+            .unwrap_or_default();
         SubscriptionView {
             id: self.id,
-            origin: get(self.origin),
+            origin: get(profile.origin),
             user: get(self.user),
             query: get(self.query),
             target: get(self.target),
             guild_id: opt(self.guild_id),
-            mode: get(self.mode),
-            digest_at: opt(self.digest_at),
-            cadence: self.cadence,
-            snoozed_until: self.snoozed_until,
+            mode: get(profile.mode),
+            digest_at: opt(profile.digest_at),
+            cadence: profile.cadence,
+            snoozed_until: profile.snoozed_until,
             source: opt(self.source),
         }
     }
@@ -79,7 +150,8 @@ impl Packed {
 /// Subscriptions read from the database, packed (see [`RowLoader`]).
 pub struct LoadedRows {
     rows: Vec<Packed>,
-    strings: Vec<Box<str>>,
+    strings: Strings,
+    profiles: Vec<Profile>,
 }
 
 impl LoadedRows {
@@ -92,7 +164,7 @@ impl LoadedRows {
     }
 
     fn view(&self, i: usize) -> SubscriptionView<'_> {
-        self.rows[i].view(&self.strings)
+        self.rows[i].view(&self.strings, &self.profiles)
     }
 }
 
@@ -111,11 +183,15 @@ impl From<Vec<SubscriptionRow>> for LoadedRows {
 #[derive(Default)]
 pub struct RowLoader {
     rows: Vec<Packed>,
-    strings: Vec<Box<str>>,
-    index: HashMap<Box<str>, u32, BuildHasherDefault<FastHasher>>,
+    strings: Strings,
+    /// Ids into `strings`, hashed by their text (no second copy of every string).
+    index: hashbrown::HashTable<u32>,
+    profiles: Vec<Profile>,
+    profile_index: HashMap<Profile, u32, BuildHasherDefault<FastHasher>>,
     /// The last string interned, per field: neighbouring rows often share a member, a
     /// server and a target, and `origin` and `mode` hardly vary.
     last: [u32; 8],
+    last_profile: Option<u32>,
 }
 
 /// A multiply-rotate hasher (FxHash's): the interner hashes ~8 short strings per row, and
@@ -141,18 +217,26 @@ impl std::hash::Hasher for FastHasher {
     }
 }
 
+fn fast_hash(s: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    BuildHasherDefault::<FastHasher>::default().hash_one(s)
+}
+
 impl RowLoader {
     fn intern(&mut self, field: usize, s: &str) -> u32 {
         let last = self.last[field];
-        if self.strings.get(last as usize).is_some_and(|t| &**t == s) {
+        if self.strings.get(last) == Some(s) {
             return last;
         }
-        let i = if let Some(&i) = self.index.get(s) {
+        let hash = fast_hash(s);
+        let strings = &self.strings;
+        let i = if let Some(&i) = self.index.find(hash, |&i| strings.get(i) == Some(s)) {
             i
         } else {
-            let i = slot(self.strings.len());
-            self.strings.push(s.into());
-            self.index.insert(s.into(), i);
+            let i = self.strings.push(s);
+            let strings = &self.strings;
+            self.index
+                .insert_unique(hash, i, |&j| fast_hash(strings.get(j).unwrap_or("")));
             i
         };
         self.last[field] = i;
@@ -163,19 +247,36 @@ impl RowLoader {
         s.map_or(NONE, |s| self.intern(field, s))
     }
 
+    fn intern_profile(&mut self, profile: Profile) -> u32 {
+        if let Some(last) = self.last_profile {
+            if self.profiles.get(last as usize) == Some(&profile) {
+                return last;
+            }
+        }
+        let i = *self.profile_index.entry(profile).or_insert_with(|| {
+            self.profiles.push(profile);
+            slot(self.profiles.len() - 1)
+        });
+        self.last_profile = Some(i);
+        i
+    }
+
     pub fn push(&mut self, row: &SubscriptionView<'_>) {
+        let profile = Profile {
+            origin: self.intern(0, row.origin),
+            mode: self.intern(5, row.mode),
+            digest_at: self.intern_opt(6, row.digest_at),
+            cadence: row.cadence,
+            snoozed_until: row.snoozed_until,
+        };
         let packed = Packed {
             id: row.id,
-            snoozed_until: row.snoozed_until,
-            origin: self.intern(0, row.origin),
             user: self.intern(1, row.user),
             query: self.intern(2, row.query),
             target: self.intern(3, row.target),
             guild_id: self.intern_opt(4, row.guild_id),
-            mode: self.intern(5, row.mode),
-            digest_at: self.intern_opt(6, row.digest_at),
             source: self.intern_opt(7, row.source),
-            cadence: row.cadence,
+            profile: self.intern_profile(profile),
         };
         self.rows.push(packed);
     }
@@ -183,9 +284,11 @@ impl RowLoader {
     pub fn finish(mut self) -> LoadedRows {
         self.rows.shrink_to_fit();
         self.strings.shrink_to_fit();
+        self.profiles.shrink_to_fit();
         LoadedRows {
             rows: self.rows,
             strings: self.strings,
+            profiles: self.profiles,
         }
     }
 }
@@ -208,7 +311,8 @@ pub struct SubscriptionSet {
 /// The rows compiled together into the base matcher.
 struct Base {
     rows: Vec<Packed>,
-    strings: Vec<Box<str>>,
+    strings: Strings,
+    profiles: Vec<Profile>,
     /// Slots ordered by row id, to find a row by id; `None` when ids repeat (hand-built sets),
     /// which makes every update a full rebuild.
     by_id: Option<Vec<u32>>,
@@ -218,14 +322,18 @@ struct Base {
 
 impl Base {
     fn view(&self, slot: u32) -> Option<SubscriptionView<'_>> {
-        Some(self.rows.get(slot as usize)?.view(&self.strings))
+        Some(
+            self.rows
+                .get(slot as usize)?
+                .view(&self.strings, &self.profiles),
+        )
     }
 
     /// The table index of `s`, if any row uses it (`Some(NONE)` for `None`).
     fn find(&self, s: Option<&str>) -> Option<u32> {
         match s {
             None => Some(NONE),
-            Some(s) => self.strings.iter().position(|t| &**t == s).map(slot),
+            Some(s) => self.strings.position(s),
         }
     }
 }
@@ -283,7 +391,11 @@ impl SubscriptionSet {
     pub fn from_loaded(loaded: LoadedRows) -> (Self, Rejected) {
         const UNSEEN: u32 = u32::MAX;
         const REJECTED: u32 = u32::MAX - 1;
-        let LoadedRows { mut rows, strings } = loaded;
+        let LoadedRows {
+            mut rows,
+            strings,
+            profiles,
+        } = loaded;
         // Each distinct query text is parsed once and compiled at once; its `Query` is freed
         // right after, so a million subscriptions never hold all their parsed queries at once.
         let mut compiled: Compiled<u32> = Compiled::default();
@@ -296,7 +408,7 @@ impl SubscriptionSet {
             if *seen != UNSEEN {
                 continue;
             }
-            let text = strings.get(row.query as usize).map_or("", |s| &**s);
+            let text = strings.get(row.query).unwrap_or("");
             *seen = match query::parse(text) {
                 Ok(parsed) => match compiled.add_query(&parsed) {
                     Ok(id) => id,
@@ -312,7 +424,7 @@ impl SubscriptionSet {
         rows.retain(|row| match query_of_text.get(row.query as usize) {
             Some(&REJECTED) => {
                 let reason = errors.get(&row.query).cloned().unwrap_or_default();
-                rejected.push((row.view(&strings).to_row(), reason));
+                rejected.push((row.view(&strings, &profiles).to_row(), reason));
                 false
             }
             Some(_) => true,
@@ -342,6 +454,7 @@ impl SubscriptionSet {
             base: Arc::new(Base {
                 rows,
                 strings,
+                profiles,
                 by_id: unique.then_some(by_id),
                 compacting: AtomicBool::new(false),
             }),
@@ -377,6 +490,10 @@ impl SubscriptionSet {
     }
 
     /// The incremental update, or `None` when a full rebuild is the right (or only) answer.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one comparison pass, then the update it decides; split, each half needs the other's state"
+    )]
     fn try_update(
         &self,
         loaded: &LoadedRows,
@@ -430,6 +547,10 @@ impl SubscriptionSet {
                 }
             }
             fresh.push(i);
+            if fresh.len() > IncrementalMatcher::<u32>::COMPACT_AFTER {
+                // A full rebuild anyway (the first load, a big import): stop comparing.
+                return None;
+            }
         }
         // The scope as table indices, so the pass over the base compares integers.
         let base_scope = scope.map(|s| (self.base.find(s.guild_id), self.base.find(Some(s.user))));
@@ -509,6 +630,40 @@ impl SubscriptionSet {
 
     pub fn len(&self) -> usize {
         self.live
+    }
+
+    /// Where the set's heap memory goes, in bytes (capacities, estimated for the few rows
+    /// changed since the build): packed rows, their string and profile tables, the id index,
+    /// then the compiled matcher part by part. For logs and benchmarks.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let base = &self.base;
+        let changed: usize = self
+            .added
+            .iter()
+            .map(|(_, row)| {
+                size_of::<(u32, SubscriptionRow)>()
+                    + row.user.len()
+                    + row.query.len()
+                    + row.target.len()
+                    + row.origin.len()
+                    + row.mode.len()
+            })
+            .sum();
+        let mut parts = vec![
+            ("rows (packed)", base.rows.capacity() * size_of::<Packed>()),
+            ("string table", base.strings.heap_bytes()),
+            ("profiles", base.profiles.capacity() * size_of::<Profile>()),
+            (
+                "id index",
+                base.by_id
+                    .as_ref()
+                    .map_or(0, |v| v.capacity() * size_of::<u32>()),
+            ),
+            ("rows changed since the build", changed),
+        ];
+        parts.extend(self.matcher.base().heap_parts());
+        parts
     }
 
     pub fn is_empty(&self) -> bool {

@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 /// How a subscription's matches are delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cadence {
     /// One alert per item, as soon as it is found (the default).
     Instant,

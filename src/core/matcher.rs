@@ -131,9 +131,11 @@ impl BitSet {
     }
 }
 
-/// Lists of items in one allocation: list `i` is `items[starts[i]..starts[i + 1]]`.
+/// Lists of items in one allocation: list `i` is `items[starts[i]..starts[i + 1]]`. The
+/// starts are `u32` (fewer than 4 billion subscriptions, patterns and variants fit in memory):
+/// half the size of `usize` starts, for lists of a few hundred thousand queries and variants.
 struct PackedLists<T> {
-    starts: Vec<usize>,
+    starts: Vec<u32>,
     items: Vec<T>,
 }
 
@@ -141,7 +143,7 @@ impl<T: Copy> PackedLists<T> {
     /// `lists` lists from `(list, item)` pairs, each list keeping its items in pair order
     /// (a counting sort: no `Vec` per list is ever made).
     fn from_pairs(lists: usize, pairs: impl ExactSizeIterator<Item = (u32, T)> + Clone) -> Self {
-        let mut starts = vec![0usize; lists + 1];
+        let mut starts = vec![0u32; lists + 1];
         for (list, _) in pairs.clone() {
             starts[list as usize + 1] += 1;
         }
@@ -152,21 +154,21 @@ impl<T: Copy> PackedLists<T> {
         let mut next = starts.clone();
         for (list, item) in pairs {
             if items.is_empty() {
-                items = vec![item; starts[lists]];
+                items = vec![item; starts[lists] as usize];
             }
             let at = &mut next[list as usize];
-            items[*at] = item;
+            items[*at as usize] = item;
             *at += 1;
         }
         Self { starts, items }
     }
 
     fn get(&self, list: usize) -> &[T] {
-        &self.items[self.starts[list]..self.starts[list + 1]]
+        &self.items[self.starts[list] as usize..self.starts[list + 1] as usize]
     }
 
     fn heap_bytes(&self) -> usize {
-        self.starts.capacity() * std::mem::size_of::<usize>()
+        self.starts.capacity() * std::mem::size_of::<u32>()
             + self.items.capacity() * std::mem::size_of::<T>()
     }
 }
@@ -796,6 +798,11 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
     /// An estimate of the heap memory the matcher holds, in bytes: the automaton's own figure
     /// plus the tables around it (capacities, not lengths). For logs and benchmarks.
     pub fn heap_bytes(&self) -> usize {
+        self.heap_parts().iter().map(|(_, bytes)| bytes).sum()
+    }
+
+    /// [`Matcher::heap_bytes`] part by part, named.
+    pub fn heap_parts(&self) -> Vec<(&'static str, usize)> {
         use std::mem::size_of;
         let string = |s: &String| s.capacity();
         let variants: usize = self
@@ -811,23 +818,42 @@ impl<K: Copy + Eq + Hash> Matcher<K> {
                         .sum::<usize>()
             })
             .sum();
-        let queries = self.queries.capacity() * size_of::<CompiledQuery>()
-            + self.query_terms.capacity() * size_of::<CompiledTerm>();
         let displays: usize = self
             .displays
             .iter()
             .map(|d| size_of::<String>() + d.capacity())
             .sum();
-        self.automaton.memory_usage()
-            + self.pattern_variants.heap_bytes()
-            + variants
-            + self.variant_simple.heap_bytes()
-            + self.variant_compound.heap_bytes()
-            + queries
-            + self.query_keys.heap_bytes()
-            + self.query_positions.heap_bytes()
-            + displays
-            + self.positional.as_ref().map_or(0, BitSet::heap_bytes)
+        vec![
+            ("matcher: automaton", self.automaton.memory_usage()),
+            (
+                "matcher: pattern -> variants",
+                self.pattern_variants.heap_bytes(),
+            ),
+            ("matcher: variants (spellings)", variants),
+            (
+                "matcher: variant -> simple queries",
+                self.variant_simple.heap_bytes(),
+            ),
+            (
+                "matcher: variant -> compound queries",
+                self.variant_compound.heap_bytes(),
+            ),
+            (
+                "matcher: queries and their terms",
+                self.queries.capacity() * size_of::<CompiledQuery>()
+                    + self.query_terms.capacity() * size_of::<CompiledTerm>(),
+            ),
+            ("matcher: query -> keys", self.query_keys.heap_bytes()),
+            (
+                "matcher: query -> positions",
+                self.query_positions.heap_bytes(),
+            ),
+            ("matcher: displays", displays),
+            (
+                "matcher: positional set",
+                self.positional.as_ref().map_or(0, BitSet::heap_bytes),
+            ),
+        ]
     }
 
     /// How many subscriptions were compiled.

@@ -755,10 +755,12 @@ fn build_client(settings: &FetchSettings, policy: AddressPolicy) -> reqwest::Res
         .gzip(true)
         .brotli(true)
         .deflate(true)
-        // Feeds on one host are polled in bursts (one cron tick); between ticks a pooled
-        // connection only holds memory: ~80 KB each, and with thousands of hosts that was
-        // over a third of an ingest cycle's peak (BENCHMARKS.md, section 3).
-        .pool_max_idle_per_host(1)
+        // No idle connections are kept. A source is polled minutes apart, so a pooled
+        // connection is rarely reused before it expires, and each one kept its read buffer
+        // (hyper's grows to 128 KB+ for a large feed): with one per host for 3 s, the idle
+        // pool was 100-170 MB of a 10,000-source cycle's peak (BENCHMARKS.md, section 3,
+        // issue 16). Sources on one host polled in the same tick pay one more handshake each.
+        .pool_max_idle_per_host(0)
         .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT);
     match policy {
         AddressPolicy::AllowPrivate => builder.dns_resolver(Arc::new(UncheckedResolver)),

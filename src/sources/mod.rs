@@ -17,6 +17,7 @@ mod salvage;
 pub mod shorthand;
 pub mod sitemap;
 mod text_construct;
+pub mod timestamp;
 pub mod websub;
 
 /// How a config source's document is read when it is not a feed (`kind` in `[[sources]]`).

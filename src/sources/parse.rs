@@ -370,6 +370,7 @@ fn run_feed_rs(document: &[u8]) -> Result<feed_rs::model::Feed, ParseError> {
     let parser = Builder::new()
         .id_generator(|_links, _title, _base| String::new())
         .sanitize_content(false)
+        .timestamp_parser(crate::sources::timestamp::parse)
         .build();
     // Relative links are resolved by us (feed link before fetch URL), so no `base_uri` here.
     match panic::catch_unwind(AssertUnwindSafe(|| parser.parse(document))) {
