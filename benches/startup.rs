@@ -254,16 +254,16 @@ fn memory(db: &Path) -> String {
     let (guild, user) = st
         .with(|c| {
             Ok(c.query_row(
-                "SELECT guild_id, user FROM subscriptions WHERE kind <> 'channel' LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)),
+                "SELECT guild_id, \"user\" FROM subscriptions WHERE kind <> 'channel' LIMIT 1",
+                newshound::args![],
+                |r| Ok((r.get::<Option<String>>(0)?, r.get::<String>(1)?)),
             )?)
         })
         .expect("a member");
     st.with(|c| {
         Ok(c.execute(
-            "INSERT INTO subscriptions (origin, user, query, target, guild_id, created_at) SELECT origin, user, 'Zanzibar', target, guild_id, created_at FROM subscriptions WHERE guild_id IS ?1 AND user = ?2 LIMIT 1",
-            rusqlite::params![guild, user],
+            "INSERT INTO subscriptions (origin, \"user\", query, target, guild_id, created_at) SELECT origin, \"user\", 'Zanzibar', target, guild_id, created_at FROM subscriptions WHERE guild_id IS NOT DISTINCT FROM ?1 AND \"user\" = ?2 LIMIT 1",
+            newshound::args![guild, user],
         )?)
     })
     .expect("add one subscription");

@@ -912,7 +912,7 @@ impl Config {
         let storage_url = raw.storage.url.clone();
         if let Some(url) = &storage_url {
             if let Err(fix) = crate::store::check_postgres_url(url) {
-                v.problem("storage.url", &crate::store::redact_url(url), &fix);
+                v.problem("storage.url", crate::store::redact_url(url), &fix);
             }
         }
         let retention_days = v.int_in(

@@ -126,8 +126,9 @@ pub trait ToValue {
 macro_rules! int_to_value {
     ($($t:ty),*) => {$(
         impl ToValue for $t {
+            /// (Past `i64::MAX`, which no count or id here reaches, it saturates.)
             fn to_value(&self) -> Value {
-                Value::Int(*self as i64)
+                Value::Int(i64::try_from(*self).unwrap_or(i64::MAX))
             }
         }
     )*};
@@ -329,7 +330,7 @@ pub struct Conn {
 
 enum Inner {
     Sqlite(rusqlite::Connection),
-    Postgres(RefCell<Pg>),
+    Postgres(Box<RefCell<Pg>>),
 }
 
 /// A PostgreSQL client with its prepared statements and the URL to reconnect with.
@@ -371,12 +372,12 @@ impl Conn {
     pub fn postgres(url: &str) -> Result<Conn> {
         let client = pg_connect(url)?;
         Ok(Conn {
-            inner: Inner::Postgres(RefCell::new(Pg {
+            inner: Inner::Postgres(Box::new(RefCell::new(Pg {
                 client: Some(client),
                 url: url.to_string(),
                 statements: HashMap::new(),
                 in_transaction: false,
-            })),
+            }))),
         })
     }
 
@@ -688,7 +689,7 @@ impl Pg {
     /// The live client, reconnecting first when the last one was lost (never inside a
     /// transaction: that transaction is gone with its connection, and must fail).
     fn client(&mut self) -> Result<&mut postgres::Client> {
-        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+        if self.client.as_ref().is_none_or(postgres::Client::is_closed) {
             if self.in_transaction {
                 self.client = None;
                 self.in_transaction = false;
@@ -702,7 +703,11 @@ impl Pg {
 
     /// Forgets the client when its connection is gone, so the next call reconnects.
     fn drop_if_closed(&mut self) {
-        if self.client.as_ref().is_some_and(|c| c.is_closed()) {
+        if self
+            .client
+            .as_ref()
+            .is_some_and(postgres::Client::is_closed)
+        {
             self.client = None;
             self.statements.clear();
         }
@@ -743,9 +748,10 @@ impl Pg {
         ) -> std::result::Result<R, postgres::Error>,
     ) -> Result<R> {
         self.client()?;
-        let stmt = match self.statements.get(sql) {
-            Some(s) => s.clone(),
-            None => {
+        let stmt = if let Some(s) = self.statements.get(sql) {
+            s.clone()
+        } else {
+            {
                 let translated = to_postgres(sql);
                 let client = self.client.as_mut().expect("connected above");
                 let (stmt, key) = match client.prepare(&translated) {

@@ -125,10 +125,7 @@ fn copy_tables(
                     Ok(())
                 },
             )
-            .or_else(|e| match failed.take() {
-                Some(insert_error) => Err(insert_error),
-                None => Err(e),
-            })
+            .map_err(|e| failed.take().unwrap_or(e))
             .map_err(StoreError::from)?;
         copied.push(Copied { table, rows });
     }

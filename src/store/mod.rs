@@ -838,26 +838,23 @@ fn load_subscription_rows(
          WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.guild_id = s.guild_id AND m.user_id = s.user AND m.paused = 1) {filter}"
     );
     let mut last = None;
-    fn text(r: &db::Row, i: usize) -> db::Result<Option<&str>> {
-        r.text(i)
-    }
     conn.for_each_row(&sql, args, |r| {
         let id: i64 = r.get(0)?;
         last = Some(id);
-        let mode = text(r, 6)?.unwrap_or_default();
-        let digest_at = text(r, 7)?;
+        let mode = r.text(6)?.unwrap_or_default();
+        let digest_at = r.text(7)?;
         loader.push(&crate::subscriptions::SubscriptionView {
             id,
-            origin: text(r, 1)?.unwrap_or_default(),
-            user: text(r, 2)?.unwrap_or_default(),
-            query: text(r, 3)?.unwrap_or_default(),
-            target: text(r, 4)?.unwrap_or_default(),
-            guild_id: text(r, 5)?,
+            origin: r.text(1)?.unwrap_or_default(),
+            user: r.text(2)?.unwrap_or_default(),
+            query: r.text(3)?.unwrap_or_default(),
+            target: r.text(4)?.unwrap_or_default(),
+            guild_id: r.text(5)?,
             mode,
             digest_at,
             cadence: Cadence::parse(mode, digest_at).unwrap_or(Cadence::Instant),
             snoozed_until: parse_ts(r.get(8)?),
-            source: text(r, 9)?,
+            source: r.text(9)?,
         });
         Ok(())
     })?;

@@ -147,13 +147,12 @@ impl World {
         let path = self.db_path();
         std::thread::scope(|s| {
             s.spawn(move || {
-                let conn = match postgres {
-                    Some(url) => Conn::postgres(&url).ok()?,
-                    None => {
-                        let c = rusqlite::Connection::open(path).ok()?;
-                        c.busy_timeout(Duration::from_secs(10)).ok()?;
-                        Conn::sqlite(c)
-                    }
+                let conn = if let Some(url) = postgres {
+                    Conn::postgres(&url).ok()?
+                } else {
+                    let c = rusqlite::Connection::open(path).ok()?;
+                    c.busy_timeout(Duration::from_secs(10)).ok()?;
+                    Conn::sqlite(c)
                 };
                 Some(f(&conn))
             })
