@@ -22,4 +22,7 @@ cargo test --locked "$@"
 
 echo "== cargo test (PostgreSQL pass)"
 NEWSHOUND_TEST_DATABASE=postgres cargo test --locked "$@" \
-    --lib --test postgres --test once_pipeline --test digests --test discord_e2e
+    --lib --test postgres --test once_pipeline --test digests --test discord_e2e \
+    --test discord_rest --test discord_notices --test discord_opml --test discord_shards \
+    --test discord_stats --test discord_trend --test discovery --test html_pages --test opml \
+    --test regressions --test sitemaps --test summaries --test websub
