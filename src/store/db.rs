@@ -725,7 +725,12 @@ impl Pg {
             &[&(dyn ToSql + Sync)],
         ) -> std::result::Result<R, postgres::Error>,
     ) -> Result<R> {
-        let result = self.run_inner(sql, params, op);
+        let result = self.statement(sql, params).and_then(|stmt| {
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            let client = self.client.as_mut().expect("connected by statement()");
+            Ok(op(client, &stmt, &refs)?)
+        });
         if let Err(DbError::Postgres(e)) = &result {
             let ended = e.is_closed() || e.code().is_some_and(|c| c.code().starts_with("57"));
             if ended {
@@ -737,16 +742,9 @@ impl Pg {
         result
     }
 
-    fn run_inner<R>(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-        op: impl FnOnce(
-            &mut postgres::Client,
-            &postgres::Statement,
-            &[&(dyn ToSql + Sync)],
-        ) -> std::result::Result<R, postgres::Error>,
-    ) -> Result<R> {
+    /// `sql` prepared on the live client (connecting first if needed), from the cache when
+    /// it was prepared before.
+    fn statement(&mut self, sql: &str, params: &[Value]) -> Result<postgres::Statement> {
         self.client()?;
         let stmt = if let Some(s) = self.statements.get(sql) {
             s.clone()
@@ -778,10 +776,7 @@ impl Pg {
                 stmt
             }
         };
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        let client = self.client.as_mut().expect("connected above");
-        Ok(op(client, &stmt, &refs)?)
+        Ok(stmt)
     }
 }
 
