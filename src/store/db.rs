@@ -66,29 +66,6 @@ fn postgres_message(e: &postgres::Error) -> String {
     }
 }
 
-impl DbError {
-    /// A unique or primary-key constraint refused the row.
-    pub fn is_unique_violation(&self) -> bool {
-        match self {
-            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-            }
-            DbError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
-            _ => false,
-        }
-    }
-
-    /// The connection to the server is gone (PostgreSQL): the next call reconnects.
-    pub fn is_connection_lost(&self) -> bool {
-        match self {
-            DbError::Lost => true,
-            DbError::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
-            _ => false,
-        }
-    }
-}
-
 pub type Result<T> = std::result::Result<T, DbError>;
 
 /// `query_row(...).optional()`: no row is `None`, not an error.
@@ -299,12 +276,9 @@ impl Row {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+    /// The row's values, in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
     }
 
     /// The row's values, in column order.
@@ -388,14 +362,6 @@ impl Conn {
         }
     }
 
-    /// The SQLite connection underneath, for what only SQLite has (pragmas, the file).
-    pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
-        match &self.inner {
-            Inner::Sqlite(c) => Some(c),
-            Inner::Postgres(_) => None,
-        }
-    }
-
     /// Runs one statement; returns the rows it changed.
     pub fn execute(&self, sql: &str, params: &[Value]) -> Result<usize> {
         match &self.inner {
@@ -432,22 +398,12 @@ impl Conn {
         params: &[Value],
         mut f: impl FnMut(&Row) -> Result<T>,
     ) -> Result<Vec<T>> {
-        match &self.inner {
-            Inner::Sqlite(c) => {
-                let mut stmt = c.prepare_cached(sql)?;
-                let width = stmt.column_count();
-                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-                let mut out = Vec::new();
-                while let Some(r) = rows.next()? {
-                    out.push(f(&sqlite_row(r, width)?)?);
-                }
-                Ok(out)
-            }
-            Inner::Postgres(_) => {
-                let rows = self.pg_rows(sql, params)?;
-                rows.iter().map(f).collect()
-            }
-        }
+        let mut out = Vec::new();
+        self.for_each_row(sql, params, |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Calls `f` on each row in turn without collecting them (a large scan, such as loading
@@ -746,36 +702,31 @@ impl Pg {
     /// it was prepared before.
     fn statement(&mut self, sql: &str, params: &[Value]) -> Result<postgres::Statement> {
         self.client()?;
-        let stmt = if let Some(s) = self.statements.get(sql) {
-            s.clone()
-        } else {
-            {
-                let translated = to_postgres(sql);
-                let client = self.client.as_mut().expect("connected above");
-                let (stmt, key) = match client.prepare(&translated) {
-                    Ok(stmt) => (stmt, sql.to_string()),
-                    // A parameter only compared with another one or NULL (`?2 IS NULL`,
-                    // `CASE … THEN ?1`) has no type the server can infer: take it from the
-                    // value bound this time (NULL as text, the type of every nullable
-                    // parameter here), and keep that statement under the types it was made for.
-                    Err(e) if is_untyped_parameter(&e) => {
-                        let types: Vec<Type> = params.iter().map(value_type).collect();
-                        let key = format!("{sql}\u{0}{types:?}");
-                        if let Some(stmt) = self.statements.get(&key) {
-                            (stmt.clone(), key)
-                        } else {
-                            (client.prepare_typed(&translated, &types)?, key)
-                        }
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                if self.statements.len() >= PG_STATEMENT_CACHE {
-                    self.statements.clear();
-                }
-                self.statements.insert(key, stmt.clone());
-                stmt
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        // A parameter only compared with another one or NULL (`?2 IS NULL`, `CASE … THEN ?1`)
+        // has no type the server can infer: such a statement is prepared with the types of
+        // the values bound (NULL as text, the type of every nullable parameter here) and kept
+        // under those types, so the untyped attempt fails once per connection, not per call.
+        let types: Vec<Type> = params.iter().map(value_type).collect();
+        let typed_key = format!("{sql}\u{0}{types:?}");
+        if let Some(s) = self.statements.get(&typed_key) {
+            return Ok(s.clone());
+        }
+        let translated = to_postgres(sql);
+        let client = self.client.as_mut().expect("connected above");
+        let (stmt, key) = match client.prepare(&translated) {
+            Ok(stmt) => (stmt, sql.to_string()),
+            Err(e) if is_untyped_parameter(&e) => {
+                (client.prepare_typed(&translated, &types)?, typed_key)
             }
+            Err(e) => return Err(e.into()),
         };
+        if self.statements.len() >= PG_STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(key, stmt.clone());
         Ok(stmt)
     }
 }

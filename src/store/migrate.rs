@@ -3,7 +3,7 @@
 //! pending) and the rest — in one transaction, ids kept, so nothing is lost and nothing
 //! alerts again after the move.
 
-use super::db::{Conn, Value};
+use super::db::Conn;
 use super::{Result, Store, StoreError};
 use crate::args;
 
@@ -110,22 +110,16 @@ fn copy_tables(
             .join(", ");
         let insert = format!("INSERT INTO {table} ({list}) VALUES ({placeholders})");
         let mut rows = 0;
-        let mut failed = None;
         source
             .for_each_row(
                 &format!("SELECT {list} FROM {table} ORDER BY {order}"),
                 args![],
                 |row| {
-                    let values: Vec<Value> = row.clone().into_values();
-                    if let Err(e) = tx.execute(&insert, &values) {
-                        failed = Some(e);
-                        return Err(super::db::DbError::NoRows);
-                    }
+                    tx.execute(&insert, row.values())?;
                     rows += 1;
                     Ok(())
                 },
             )
-            .map_err(|e| failed.take().unwrap_or(e))
             .map_err(StoreError::from)?;
         copied.push(Copied { table, rows });
     }

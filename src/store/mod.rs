@@ -85,18 +85,6 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-impl StoreError {
-    /// The database could not be reached (a PostgreSQL server went away): the operation can
-    /// be tried again once it is back, and nothing it would have written was kept half-way.
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            StoreError::Connect { .. } => true,
-            StoreError::Sql(e) => e.is_connection_lost(),
-            _ => false,
-        }
-    }
-}
-
 /// Where the database is: a SQLite file (the default), SQLite in memory, or a PostgreSQL
 /// server.
 #[derive(Debug, Clone, PartialEq, Eq)]
