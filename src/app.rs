@@ -39,7 +39,6 @@ pub struct App {
         std::sync::Mutex<std::collections::HashMap<SourceId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-/// The fetch settings the config asks for.
 /// Opens the database the config names (`NEWSHOUND_DATABASE_URL` wins over `[storage] url`,
 /// which wins over the SQLite file `[storage] path`) and migrates it.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -53,6 +52,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(Store::connect(database).await?)
 }
 
+/// The fetch settings the config asks for.
 pub fn fetch_settings(config: &Config) -> FetchSettings {
     FetchSettings {
         timeout: config.fetch.timeout,
